@@ -1,0 +1,42 @@
+// The seed's first example: a workflow of two steps. Run it twice with the same workflow ID and
+// the second run returns the recorded result without executing the steps again.
+//
+//   DBOS_SYSTEM_DATABASE_URL=postgresql://postgres@localhost:5432/dbos_starter ./two_steps
+//   ./two_steps            # embedded SQLite file dbos-starter.sqlite
+#include <dbos/dbos.hpp>
+#include <iostream>
+#include <string>
+
+std::string StepOne() {
+  std::cout << "Step one completed" << std::endl;
+  return "success";
+}
+
+std::string StepTwo() {
+  std::cout << "Step two completed" << std::endl;
+  return "success";
+}
+
+std::string Workflow(dbos::DBOSContext& ctx, std::string /*input*/) {
+  dbos::RunAsStep(ctx, StepOne);
+  dbos::RunAsStep(ctx, StepTwo);
+  return "success";
+}
+
+int main() {
+  try {
+    dbos::DBOSContext ctx = dbos::NewDBOSContext(dbos::Config{
+        .app_name = "dbos-starter",
+        .database_url = dbos::GetEnv("DBOS_SYSTEM_DATABASE_URL"),
+    });
+    dbos::RegisterWorkflow(ctx, Workflow);
+    dbos::Launch(ctx);
+    auto handle = dbos::RunWorkflow(ctx, Workflow, std::string(""));
+    std::cout << "Workflow result: " << handle.GetResult() << std::endl;
+    dbos::Shutdown(ctx, std::chrono::seconds(5));
+  } catch (const dbos::DBOSError& e) {
+    std::cerr << e.what() << std::endl;
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,13 @@
+// DBOS Transact for C++: durable workflows whose steps are checkpointed in PostgreSQL or SQLite.
+// Include this one header; see README.md for a quickstart.
+#pragma once
+
+#include "dbos/config.hpp"
+#include "dbos/context.hpp"
+#include "dbos/errors.hpp"
+#include "dbos/handle.hpp"
+#include "dbos/logging.hpp"
+#include "dbos/serialization.hpp"
+#include "dbos/step.hpp"
+#include "dbos/workflow.hpp"
+#include "dbos/workflow_status.hpp"

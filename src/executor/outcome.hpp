@@ -1,0 +1,51 @@
+// The in-process outcome of a workflow execution: what an in-memory handle waits on. Completed
+// once with the output, the recorded error, or a note that the execution stopped without a result
+// (shutdown, or another executor owns it), in which case waiters fall back to the database.
+#pragma once
+
+#include <condition_variable>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "serialization/codec.hpp"
+
+namespace dbos::detail {
+
+class WorkflowOutcome {
+ public:
+  enum class Kind { Running, Success, Error, NoResultHere };
+
+  /// Completes the outcome; later calls are ignored.
+  void Complete(Kind kind, nlohmann::json output = nullptr,
+                std::optional<serialization::ErrorRecord> error = std::nullopt) {
+    {
+      std::lock_guard lock(mutex_);
+      if (kind_ != Kind::Running) return;
+      kind_ = kind;
+      output_ = std::move(output);
+      error_ = std::move(error);
+    }
+    done_.notify_all();
+  }
+
+  /// Blocks until completed; returns the kind.
+  Kind Wait() {
+    std::unique_lock lock(mutex_);
+    done_.wait(lock, [&] { return kind_ != Kind::Running; });
+    return kind_;
+  }
+
+  const nlohmann::json& Output() const { return output_; }
+  const std::optional<serialization::ErrorRecord>& Error() const { return error_; }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable done_;
+  Kind kind_ = Kind::Running;
+  nlohmann::json output_;
+  std::optional<serialization::ErrorRecord> error_;
+};
+
+}  // namespace dbos::detail

@@ -1,0 +1,162 @@
+// RunAsStep: the step checkpoint protocol (reference §4.2).
+//
+// First execution: run the body (with retries), then one database write records the outcome and
+// reports a cancellation in the same round trip. Replay: the outcome recorded at this step ID is
+// returned without running the body. Interrupted steps (cancel, shutdown) are not recorded, so they
+// run again on resume: at-least-once for the body, exactly-once for the recorded outcome.
+#include <algorithm>
+#include <random>
+
+#include "dbos/detail/erased.hpp"
+#include "dbos/errors.hpp"
+#include "executor/workflow_state.hpp"
+#include "runtime/runtime.hpp"
+#include "serialization/codec.hpp"
+#include "util/time_util.hpp"
+
+namespace dbos::detail {
+namespace {
+
+[[noreturn]] void ThrowInterruption(const WorkflowState& state, Interruption why) {
+  if (why == Interruption::Shutdown) throw ShutdownInterrupt{};
+  throw DBOSError(ErrorCode::WorkflowCancelled, "workflow " + state.workflow_id + " was cancelled",
+                  state.workflow_id);
+}
+
+void CheckInterrupted(const WorkflowState& state) {
+  const auto why = state.Pending();
+  if (why != Interruption::None) ThrowInterruption(state, why);
+}
+
+std::chrono::milliseconds RetryDelay(const StepOptions& options, int attempt) {
+  double delay = static_cast<double>(options.base_interval.count());
+  for (int i = 0; i < attempt; ++i) delay *= options.backoff_factor;
+  auto max_interval = options.max_interval;
+  if (!options.max_interval_set) max_interval = std::max(max_interval, options.base_interval);
+  delay = std::min(delay, static_cast<double>(max_interval.count()));
+  thread_local std::mt19937 engine{std::random_device{}()};
+  std::uniform_real_distribution<double> jitter(0.95, 1.05);
+  return std::chrono::milliseconds(static_cast<int64_t>(delay * jitter(engine)));
+}
+
+// Scope guard marking the workflow as inside a step.
+class InStep {
+ public:
+  InStep(WorkflowState& state, int step_id) : state_(state) {
+    state_.in_step = true;
+    state_.current_step_id = step_id;
+  }
+  ~InStep() {
+    state_.in_step = false;
+    state_.current_step_id = -1;
+  }
+  InStep(const InStep&) = delete;
+  InStep& operator=(const InStep&) = delete;
+
+ private:
+  WorkflowState& state_;
+};
+
+}  // namespace
+
+nlohmann::json RunStepErased(DBOSContext& ctx, const StepOptions& options,
+                             const std::function<nlohmann::json(std::stop_token)>& body) {
+  const auto& state_ptr = ctx.Workflow();
+  if (!state_ptr) {
+    throw DBOSError(
+        ErrorCode::StepExecution,
+        "RunAsStep must be called from inside a workflow (step '" + options.name + "')");
+  }
+  WorkflowState& state = *state_ptr;
+  if (state.in_step) return body(state.stop.get_token());  // nested: part of the outer step
+  if (options.max_retries < 0) {
+    throw DBOSError(ErrorCode::InvalidOption, "WithStepMaxRetries must be >= 0");
+  }
+  CheckInterrupted(state);
+  Runtime& runtime = ctx.Runtime();
+  const int step_id = state.next_step_id++;
+  const std::string& id = state.workflow_id;
+
+  auto replay = [&](const sysdb::StepRow& row) -> nlohmann::json {
+    if (row.function_name != options.name) {
+      throw DBOSError(ErrorCode::UnexpectedStep,
+                      "During execution of workflow " + id + " step " + std::to_string(step_id) +
+                          ", function " + row.function_name + " was recorded when " + options.name +
+                          " was expected",
+                      id);
+    }
+    if (row.error) {
+      runtime.ErrorTypes().Throw(serialization::DecodeError(*row.error), ErrorCode::StepExecution,
+                                 id);
+    }
+    return serialization::DecodeValue(row.output);
+  };
+  if (auto it = state.recorded.find(step_id); it != state.recorded.end()) {
+    return replay(it->second);
+  }
+
+  sysdb::StepWrite write;
+  write.workflow_uuid = id;
+  write.function_id = step_id;
+  write.function_name = options.name;
+  write.application_name = runtime.Config().app_name;
+  write.started_at_epoch_ms = util::NowEpochMs();
+
+  nlohmann::json output;
+  std::optional<serialization::ErrorRecord> last_error;
+  std::vector<std::string> attempt_messages;
+  for (int attempt = 0;; ++attempt) {
+    try {
+      InStep guard(state, step_id);
+      output = body(state.stop.get_token());
+      CheckInterrupted(state);  // an interrupted step's outcome is not recorded
+      write.output = serialization::EncodeValue(output);
+      last_error.reset();
+      break;
+    } catch (const ShutdownInterrupt&) {
+      throw;
+    } catch (...) {
+      if (state.Pending() != Interruption::None) ThrowInterruption(state, state.Pending());
+      last_error = serialization::CaptureCurrentException();
+      attempt_messages.push_back(last_error->message);
+    }
+    if (attempt >= options.max_retries) break;
+    const auto delay = RetryDelay(options, attempt);
+    runtime.Log().Log(LogLevel::Debug, "workflow " + id + " step " + options.name + " failed (" +
+                                           last_error->message + "); retrying in " +
+                                           std::to_string(delay.count()) + " ms");
+    if (!state.WaitFor(delay)) ThrowInterruption(state, state.Pending());
+  }
+  if (last_error) {
+    if (options.max_retries > 0) {
+      std::string joined;
+      for (const auto& m : attempt_messages) joined += (joined.empty() ? "" : "; ") + m;
+      last_error = serialization::ErrorRecord{
+          std::string(ErrorCodeName(ErrorCode::MaxStepRetriesExceeded)),
+          "Step " + options.name + " has exceeded its maximum of " +
+              std::to_string(options.max_retries) + " retries: " + joined,
+          static_cast<int>(ErrorCode::MaxStepRetriesExceeded)};
+    }
+    write.error = serialization::EncodeError(*last_error);
+  }
+  write.completed_at_epoch_ms = util::NowEpochMs();
+
+  const auto result = runtime.Db().RecordStep(write);
+  using Kind = sysdb::StepWriteResult::Kind;
+  switch (result.kind) {
+    case Kind::Inserted:
+      break;
+    case Kind::AlreadyRecorded:
+      return replay(*result.existing);  // recorded concurrently: the recorded outcome wins
+    case Kind::WorkflowCancelled:
+      state.Interrupt(Interruption::Cancelled);
+      ThrowInterruption(state, Interruption::Cancelled);
+    case Kind::WorkflowMissing:
+      throw DBOSError(ErrorCode::NonExistentWorkflow,
+                      "workflow " + id + " no longer exists in the system database", id);
+  }
+  if (last_error) runtime.ErrorTypes().Throw(*last_error, ErrorCode::StepExecution, id);
+  return output;
+}
+
+}  // namespace dbos::detail

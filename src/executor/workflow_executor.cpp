@@ -1,0 +1,256 @@
+// Workflow start and execution; see workflow_executor.hpp and reference §4.1.
+//
+// Idempotency: the workflow_status insert is the arbiter across processes (ON CONFLICT, with a
+// per-attempt creator_xid telling who created the row); inside one process, ClaimExecution makes
+// concurrent starts of one ID share a single execution.
+#include "executor/workflow_executor.hpp"
+
+#include "dbos/errors.hpp"
+#include "executor/handles.hpp"
+#include "executor/workflow_state.hpp"
+#include "runtime/runtime.hpp"
+#include "serialization/codec.hpp"
+#include "util/time_util.hpp"
+#include "util/uuid.hpp"
+
+namespace dbos::executor {
+namespace {
+
+using detail::Runtime;
+using detail::WorkflowOutcome;
+using detail::WorkflowState;
+
+bool IsTerminal(const std::string& status) {
+  return status == "SUCCESS" || status == "ERROR" || status == "CANCELLED" ||
+         status == "MAX_RECOVERY_ATTEMPTS_EXCEEDED";
+}
+
+// Records the workflow's outcome and completes the in-process outcome. Runs on the execution
+// thread; never throws.
+void Finish(Runtime& runtime, WorkflowState& state, WorkflowOutcome& outcome,
+            const nlohmann::json* output, const serialization::ErrorRecord* error) {
+  const auto& id = state.workflow_id;
+  try {
+    const bool written =
+        output != nullptr
+            ? runtime.Db().FinishWorkflow(id, "SUCCESS", serialization::EncodeValue(*output),
+                                          std::nullopt, util::NowEpochMs())
+            : runtime.Db().FinishWorkflow(id, "ERROR", std::nullopt,
+                                          serialization::EncodeError(*error), util::NowEpochMs());
+    if (!written) {
+      // Cancelled, or finished by another executor: the recorded outcome is the truth.
+      outcome.Complete(WorkflowOutcome::Kind::NoResultHere);
+      return;
+    }
+    if (output != nullptr) {
+      outcome.Complete(WorkflowOutcome::Kind::Success, *output);
+    } else {
+      outcome.Complete(WorkflowOutcome::Kind::Error, nullptr, *error);
+    }
+  } catch (const std::exception& e) {
+    runtime.Log().Log(LogLevel::Error, "workflow " + id + ": could not record its outcome (" +
+                                           e.what() + "); it stays PENDING and will be recovered");
+    outcome.Complete(WorkflowOutcome::Kind::NoResultHere);
+  }
+}
+
+// The execution thread's body.
+void Execute(std::shared_ptr<Runtime> runtime, const detail::RegisteredWorkflow* workflow,
+             std::shared_ptr<WorkflowState> state, std::shared_ptr<WorkflowOutcome> outcome,
+             nlohmann::json input, bool replaying) noexcept {
+  const std::string id = state->workflow_id;
+  try {
+    runtime->AttachState(id, state);
+    if (replaying) {
+      for (auto& step : runtime->Db().ListSteps(id)) {
+        const int function_id = step.function_id;
+        state->recorded.emplace(function_id, std::move(step));
+      }
+    }
+    DBOSContext context = DBOSContext::MakeForWorkflow(runtime, state);
+    nlohmann::json result = workflow->fn(context, input);
+    Finish(*runtime, *state, *outcome, &result, nullptr);
+  } catch (const detail::ShutdownInterrupt&) {
+    outcome->Complete(WorkflowOutcome::Kind::NoResultHere);
+  } catch (...) {
+    auto record = serialization::CaptureCurrentException();
+    if (state->Pending() == detail::Interruption::Shutdown) {
+      outcome->Complete(WorkflowOutcome::Kind::NoResultHere);
+    } else if (record.dbos_code == static_cast<int>(ErrorCode::WorkflowCancelled)) {
+      outcome->Complete(WorkflowOutcome::Kind::NoResultHere);  // row is CANCELLED already
+    } else {
+      Finish(*runtime, *state, *outcome, nullptr, &record);
+    }
+  }
+  runtime->ReleaseExecution(id);
+}
+
+std::shared_ptr<WorkflowState> NewState(const Runtime& runtime, const std::string& id,
+                                        const std::string& name) {
+  auto state = std::make_shared<WorkflowState>();
+  state->workflow_id = id;
+  state->workflow_name = name;
+  state->application_version = runtime.Config().application_version;
+  return state;
+}
+
+void Submit(Runtime& runtime, const detail::RegisteredWorkflow& workflow,
+            std::shared_ptr<WorkflowState> state, std::shared_ptr<WorkflowOutcome> outcome,
+            nlohmann::json input, bool replaying) {
+  runtime.Pool().Submit([rt = runtime.shared_from_this(), wf = &workflow, state = std::move(state),
+                         outcome = std::move(outcome), input = std::move(input),
+                         replaying]() mutable {
+    Execute(std::move(rt), wf, std::move(state), std::move(outcome), std::move(input), replaying);
+  });
+}
+
+void ValidateOptions(const detail::RunOptions& options) {
+  if (!options.queue_name.empty()) {
+    if (options.queue_name == sysdb::kInternalQueueName) {
+      throw DBOSError(ErrorCode::InvalidOption,
+                      "the queue name _dbos_internal_queue is reserved for DBOS");
+    }
+    throw DBOSError(ErrorCode::QueueNotFound,
+                    "queue '" + options.queue_name +
+                        "' is not registered (queues are not available in this version)");
+  }
+  if (!options.deduplication_id.empty() || options.priority ||
+      !options.queue_partition_key.empty()) {
+    throw DBOSError(ErrorCode::InvalidOption,
+                    "WithDeduplicationID, WithPriority and WithQueuePartitionKey need WithQueue");
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<detail::HandleCore> StartWorkflow(Runtime& runtime, const DBOSContext& caller,
+                                                  const detail::RegisteredWorkflow& workflow,
+                                                  nlohmann::json input,
+                                                  const detail::RunOptions& options) {
+  ValidateOptions(options);
+  const auto& parent = caller.Workflow();
+  std::string id = options.workflow_id;
+  std::optional<int> parent_step;
+  if (parent) {
+    // A child workflow: it takes the parent's next step ID, and on replay the recorded child.
+    parent_step = parent->next_step_id++;
+    auto recorded = parent->recorded.find(*parent_step);
+    if (recorded != parent->recorded.end()) {
+      const auto& row = recorded->second;
+      if (row.function_name != workflow.name) {
+        throw DBOSError(ErrorCode::UnexpectedStep,
+                        "During execution of workflow " + parent->workflow_id + " step " +
+                            std::to_string(*parent_step) + ", function " + row.function_name +
+                            " was recorded when " + workflow.name + " was expected",
+                        parent->workflow_id);
+      }
+      if (row.child_workflow_id) {
+        return MakePollingHandle(runtime.shared_from_this(), *row.child_workflow_id);
+      }
+    }
+    if (id.empty()) id = parent->workflow_id + "-" + std::to_string(*parent_step);
+  }
+  if (id.empty()) id = util::NewUuid();
+
+  bool claimed = false;
+  auto outcome = runtime.ClaimExecution(id, claimed);
+  if (!claimed) return MakeLocalHandle(runtime.shared_from_this(), id, outcome);
+
+  sysdb::WorkflowInsertResult inserted;
+  try {
+    sysdb::WorkflowInsert row;
+    row.workflow_uuid = id;
+    row.status = "PENDING";
+    row.name = workflow.name;
+    row.executor_id = runtime.Config().executor_id;
+    row.application_version = options.application_version.empty()
+                                  ? runtime.Config().application_version
+                                  : options.application_version;
+    row.application_name = runtime.Config().app_name;
+    if (!options.authenticated_user.empty()) {
+      row.authenticated_user = options.authenticated_user;
+    } else if (parent && parent->authenticated_user) {
+      row.authenticated_user = parent->authenticated_user;
+    }
+    if (parent) row.parent_workflow_id = parent->workflow_id;
+    row.inputs = serialization::EncodeWorkflowInput(input);
+    row.creator_xid = util::NewUuid();
+    row.now_ms = util::NowEpochMs();
+    inserted = runtime.Db().InsertWorkflow(row);
+    if (inserted.name && *inserted.name != workflow.name) {
+      throw DBOSError(ErrorCode::UnexpectedWorkflow,
+                      "Workflow already exists with a different name: " + *inserted.name +
+                          ", but the provided name is: " + workflow.name,
+                      id);
+    }
+    if (parent) {
+      sysdb::StepWrite link;
+      link.workflow_uuid = parent->workflow_id;
+      link.function_id = *parent_step;
+      link.function_name = workflow.name;
+      link.child_workflow_id = id;
+      link.started_at_epoch_ms = row.now_ms;
+      link.completed_at_epoch_ms = row.now_ms;
+      link.application_name = runtime.Config().app_name;
+      runtime.Db().RecordStep(link);
+    }
+  } catch (...) {
+    runtime.ReleaseExecution(id);
+    throw;
+  }
+
+  // Execute only what this call created (or an ID whose earlier owner in this process is gone
+  // and which is still PENDING under this executor is left to recovery, as in DBOS).
+  if (!inserted.created || IsTerminal(inserted.status) || inserted.status != "PENDING") {
+    runtime.ReleaseExecution(id);
+    return MakePollingHandle(runtime.shared_from_this(), id);
+  }
+  auto state = NewState(runtime, id, workflow.name);
+  if (!options.authenticated_user.empty()) state->authenticated_user = options.authenticated_user;
+  if (parent && !state->authenticated_user) state->authenticated_user = parent->authenticated_user;
+  Submit(runtime, workflow, state, outcome, std::move(input), /*replaying=*/false);
+  return MakeLocalHandle(runtime.shared_from_this(), id, outcome);
+}
+
+void StartDequeued(Runtime& runtime, sysdb::DequeuedWorkflow claimed) {
+  const std::string id = claimed.workflow_uuid;
+  const auto* workflow = claimed.name ? runtime.Registry().FindByName(*claimed.name) : nullptr;
+  if (workflow == nullptr) {
+    runtime.Log().Log(LogLevel::Error,
+                      "workflow " + id + " names '" + claimed.name.value_or("") +
+                          "', which is not registered in this process; it stays PENDING");
+    return;
+  }
+  bool is_new = false;
+  auto outcome = runtime.ClaimExecution(id, is_new);
+  if (!is_new) return;  // already executing here
+  try {
+    auto attempt =
+        runtime.Db().MarkWorkflowStartAttempt(id, runtime.Config().executor_id, util::NowEpochMs());
+    if (!attempt) {
+      runtime.ReleaseExecution(id);
+      return;
+    }
+    const int max_retries = workflow->max_retries;
+    if (max_retries > 0 && attempt->recovery_attempts > max_retries + 1) {
+      runtime.Db().MarkDeadLetter(id, util::NowEpochMs());
+      runtime.Log().Log(LogLevel::Error,
+                        "workflow " + id + " exceeded its maximum of " +
+                            std::to_string(max_retries) +
+                            " recovery attempts and was moved to MAX_RECOVERY_ATTEMPTS_EXCEEDED");
+      runtime.ReleaseExecution(id);
+      return;
+    }
+  } catch (const std::exception& e) {
+    runtime.Log().Log(LogLevel::Error, "workflow " + id + ": start failed: " + e.what());
+    runtime.ReleaseExecution(id);
+    return;
+  }
+  auto state = NewState(runtime, id, workflow->name);
+  state->authenticated_user = claimed.authenticated_user;
+  nlohmann::json input = serialization::DecodeWorkflowInput(claimed.inputs);
+  Submit(runtime, *workflow, std::move(state), std::move(outcome), std::move(input),
+         /*replaying=*/true);
+}
+
+}  // namespace dbos::executor

@@ -1,0 +1,31 @@
+// Starting workflows: the direct path (RunWorkflow), the child path (RunWorkflow inside a
+// workflow) and the dequeue path (queue runner, recovery), and the execution thread that runs the
+// function and records its outcome.
+#pragma once
+
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "dbos/context.hpp"
+#include "dbos/detail/erased.hpp"
+#include "runtime/registry.hpp"
+#include "sysdb/system_database.hpp"
+
+namespace dbos::detail {
+class Runtime;
+}
+
+namespace dbos::executor {
+
+/// RunWorkflow: records the workflow (idempotent on its ID) and executes it on a pool thread
+/// unless it already ran or runs elsewhere. Returns a handle at once.
+std::shared_ptr<detail::HandleCore> StartWorkflow(detail::Runtime& runtime,
+                                                  const DBOSContext& caller,
+                                                  const detail::RegisteredWorkflow& workflow,
+                                                  nlohmann::json input,
+                                                  const detail::RunOptions& options);
+
+/// Executes a workflow the queue runner claimed (it is PENDING with this executor's ID).
+void StartDequeued(detail::Runtime& runtime, sysdb::DequeuedWorkflow claimed);
+
+}  // namespace dbos::executor

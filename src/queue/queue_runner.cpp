@@ -1,0 +1,67 @@
+// Queue runner loop; see queue_runner.hpp. Database errors are logged and retried at the next
+// round with backoff, so an outage pauses dequeuing without losing work.
+#include "queue/queue_runner.hpp"
+
+#include <algorithm>
+
+#include "executor/workflow_executor.hpp"
+#include "runtime/runtime.hpp"
+#include "util/time_util.hpp"
+
+namespace dbos::queue {
+
+QueueRunner::QueueRunner(detail::Runtime& runtime) : runtime_(runtime) {}
+
+QueueRunner::~QueueRunner() { Stop(); }
+
+void QueueRunner::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void QueueRunner::Stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void QueueRunner::Wake() {
+  {
+    std::lock_guard lock(mutex_);
+    woken_ = true;
+  }
+  wake_.notify_all();
+}
+
+void QueueRunner::Run() {
+  auto backoff = poll_interval_;
+  for (;;) {
+    bool failed = false;
+    try {
+      DequeueRound();
+    } catch (const std::exception& e) {
+      failed = true;
+      runtime_.Log().Log(LogLevel::Error, std::string("queue runner: ") + e.what());
+    }
+    backoff = failed ? std::min(backoff * 2, std::chrono::milliseconds(60000)) : poll_interval_;
+    std::unique_lock lock(mutex_);
+    wake_.wait_for(lock, backoff, [&] { return stop_ || woken_; });
+    if (stop_) return;
+    woken_ = false;
+  }
+}
+
+void QueueRunner::DequeueRound() {
+  const auto& config = runtime_.Config();
+  auto claimed = runtime_.Db().DequeueWorkflows(
+      sysdb::kInternalQueueName, config.executor_id, config.application_version,
+      runtime_.IsLatestVersion(), /*max_tasks=*/0, util::NowEpochMs());
+  for (auto& workflow : claimed) {
+    if (runtime_.ShuttingDown()) return;  // claimed rows stay PENDING: recovered next launch
+    executor::StartDequeued(runtime_, std::move(workflow));
+  }
+}
+
+}  // namespace dbos::queue

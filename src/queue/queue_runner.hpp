@@ -1,0 +1,44 @@
+// The queue runner: one background thread that claims ENQUEUED workflows from the system
+// database and starts them. It serves the internal queue (recovery re-enqueues there). A local
+// enqueue wakes it at once; polling every second covers work enqueued by other processes.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+namespace dbos::detail {
+class Runtime;
+}
+
+namespace dbos::queue {
+
+class QueueRunner {
+ public:
+  explicit QueueRunner(detail::Runtime& runtime);
+  ~QueueRunner();
+  QueueRunner(const QueueRunner&) = delete;
+  QueueRunner& operator=(const QueueRunner&) = delete;
+
+  /// Starts the background thread.
+  void Start();
+  /// Stops and joins the background thread.
+  void Stop();
+  /// Runs a dequeue round now instead of at the next poll.
+  void Wake();
+
+ private:
+  void Run();
+  void DequeueRound();
+
+  detail::Runtime& runtime_;
+  std::thread thread_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  bool woken_ = false;
+  std::chrono::milliseconds poll_interval_{1000};
+};
+
+}  // namespace dbos::queue

@@ -1,0 +1,171 @@
+// The public free functions and DBOSContext members: argument checks and lifecycle rules, then
+// delegation to the runtime and executor.
+#include <string_view>
+
+#include "dbos/context.hpp"
+#include "dbos/detail/erased.hpp"
+#include "dbos/workflow_status.hpp"
+#include "executor/handles.hpp"
+#include "executor/workflow_executor.hpp"
+#include "runtime/runtime.hpp"
+
+namespace dbos {
+
+detail::Runtime& DBOSContext::Runtime() const {
+  if (!runtime_) {
+    throw DBOSError(ErrorCode::Initialization,
+                    "this DBOSContext is empty: create one with dbos::NewDBOSContext");
+  }
+  return *runtime_;
+}
+
+DBOSContext DBOSContext::MakeForWorkflow(std::shared_ptr<detail::Runtime> runtime,
+                                         std::shared_ptr<detail::WorkflowState> state) {
+  DBOSContext ctx;
+  ctx.runtime_ = std::move(runtime);
+  ctx.workflow_ = std::move(state);
+  return ctx;
+}
+
+DBOSContext DBOSContext::MakeOwning(std::shared_ptr<detail::Runtime> runtime) {
+  DBOSContext ctx;
+  ctx.guard_ = std::make_shared<detail::LifetimeGuard>();
+  ctx.guard_->runtime = runtime;
+  ctx.runtime_ = std::move(runtime);
+  return ctx;
+}
+
+DBOSContext NewDBOSContext(const Config& config) {
+  return DBOSContext::MakeOwning(std::make_shared<detail::Runtime>(config));
+}
+
+void Launch(DBOSContext& ctx) { ctx.Runtime().Launch(); }
+
+void Shutdown(DBOSContext& ctx, std::chrono::milliseconds timeout) {
+  ctx.Runtime().Shutdown(timeout);
+}
+
+std::string GetWorkflowID(const DBOSContext& ctx) {
+  if (!ctx.Workflow()) {
+    throw DBOSError(ErrorCode::InvalidOption, "GetWorkflowID must be called inside a workflow");
+  }
+  return ctx.Workflow()->workflow_id;
+}
+
+int GetStepID(const DBOSContext& ctx) {
+  const auto& state = ctx.Workflow();
+  if (!state || !state->in_step) {
+    throw DBOSError(ErrorCode::InvalidOption, "GetStepID must be called inside a step");
+  }
+  return state->current_step_id;
+}
+
+std::string GetApplicationVersion(const DBOSContext& ctx) {
+  return ctx.Runtime().Config().application_version;
+}
+
+std::string GetExecutorID(const DBOSContext& ctx) { return ctx.Runtime().Config().executor_id; }
+
+std::string_view ToString(WorkflowStatusType status) {
+  switch (status) {
+    case WorkflowStatusType::Pending:
+      return "PENDING";
+    case WorkflowStatusType::Enqueued:
+      return "ENQUEUED";
+    case WorkflowStatusType::Success:
+      return "SUCCESS";
+    case WorkflowStatusType::Error:
+      return "ERROR";
+    case WorkflowStatusType::Cancelled:
+      return "CANCELLED";
+    case WorkflowStatusType::MaxRecoveryAttemptsExceeded:
+      return "MAX_RECOVERY_ATTEMPTS_EXCEEDED";
+    case WorkflowStatusType::Delayed:
+      return "DELAYED";
+  }
+  return "UNKNOWN";
+}
+
+WorkflowStatusType ParseWorkflowStatusType(std::string_view text) {
+  for (auto status :
+       {WorkflowStatusType::Pending, WorkflowStatusType::Enqueued, WorkflowStatusType::Success,
+        WorkflowStatusType::Error, WorkflowStatusType::Cancelled,
+        WorkflowStatusType::MaxRecoveryAttemptsExceeded, WorkflowStatusType::Delayed}) {
+    if (ToString(status) == text) return status;
+  }
+  throw DBOSError(ErrorCode::InvalidOption, "unknown workflow status '" + std::string(text) + "'");
+}
+
+namespace detail {
+namespace {
+
+void RejectInsideStep(const DBOSContext& ctx, const char* operation) {
+  if (ctx.Workflow() && ctx.Workflow()->in_step) {
+    throw DBOSError(ErrorCode::StepExecution,
+                    std::string("cannot call ") + operation + " within a step",
+                    ctx.Workflow()->workflow_id);
+  }
+}
+
+}  // namespace
+
+void RegisterErrorTypeErased(DBOSContext& ctx, const std::type_info& type, ErrorThrower thrower) {
+  ctx.Runtime().MutableErrorTypes().Add(type, thrower);
+}
+
+void RegisterWorkflowErased(DBOSContext& ctx, RegistrationSpec spec) {
+  auto& runtime = ctx.Runtime();
+  if (runtime.Launched()) {
+    throw DBOSError(ErrorCode::Initialization,
+                    "RegisterWorkflow must be called before Launch (workflow '" +
+                        (spec.explicit_name.empty() ? spec.derived_name : spec.explicit_name) +
+                        "')");
+  }
+  runtime.Registry().Add(std::move(spec));
+}
+
+std::shared_ptr<HandleCore> RunWorkflowErased(DBOSContext& ctx, const std::string& key,
+                                              nlohmann::json input, const RunOptions& options) {
+  auto& runtime = ctx.Runtime();
+  RejectInsideStep(ctx, "RunWorkflow");
+  if (!runtime.Launched()) {
+    throw DBOSError(ErrorCode::Initialization,
+                    "DBOS must be launched before running workflows; call Launch first");
+  }
+  if (runtime.ShuttingDown()) {
+    throw DBOSError(ErrorCode::Initialization, "DBOS is shut down; no new workflows can start");
+  }
+  const auto* workflow = runtime.Registry().FindByKey(key);
+  if (workflow == nullptr) {
+    throw DBOSError(ErrorCode::InvalidOption,
+                    "this workflow function is not registered: call dbos::RegisterWorkflow on it "
+                    "before Launch");
+  }
+  return executor::StartWorkflow(runtime, ctx, *workflow, std::move(input), options);
+}
+
+std::shared_ptr<HandleCore> RetrieveWorkflowErased(DBOSContext& ctx, const std::string& workflow_id,
+                                                   const std::type_info& result_type) {
+  auto& runtime = ctx.Runtime();
+  RejectInsideStep(ctx, "RetrieveWorkflow");
+  auto status = runtime.Db().GetWorkflow(workflow_id, /*load_values=*/false);
+  if (!status) {
+    throw DBOSError(ErrorCode::NonExistentWorkflow, "workflow " + workflow_id + " does not exist",
+                    workflow_id);
+  }
+  if (status->name) {
+    const auto* workflow = runtime.Registry().FindByName(*status->name);
+    if (workflow != nullptr && result_type != typeid(nlohmann::json) &&
+        *workflow->output_type != result_type) {
+      throw DBOSError(ErrorCode::WorkflowUnexpectedType,
+                      "workflow " + workflow_id + " (" + *status->name + ") returns " +
+                          DemangledTypeName(*workflow->output_type) + ", not " +
+                          DemangledTypeName(result_type),
+                      workflow_id);
+    }
+  }
+  return executor::MakePollingHandle(runtime.shared_from_this(), workflow_id);
+}
+
+}  // namespace detail
+}  // namespace dbos

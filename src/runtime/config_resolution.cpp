@@ -1,0 +1,134 @@
+// Config validation and resolution; see config_resolution.hpp.
+#include "runtime/config_resolution.hpp"
+
+#include <openssl/evp.h>
+
+#include <array>
+#include <fstream>
+#include <regex>
+#include <vector>
+
+#include "dbos/errors.hpp"
+
+namespace dbos::detail {
+namespace {
+
+std::string Sha256Hex(const std::string& data) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int length = 0;
+  EVP_Digest(data.data(), data.size(), digest.data(), &length, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < length; ++i) {
+    out.push_back(kHex[digest[i] >> 4]);
+    out.push_back(kHex[digest[i] & 0xF]);
+  }
+  return out;
+}
+
+bool StartsWith(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
+
+bool IsKeyValueConnString(const std::string& url) {
+  static const char* kKeys[] = {
+      "user=",     "host=",    "hostaddr=",         "port=",    "dbname=",         "database=",
+      "password=", "sslmode=", "application_name=", "options=", "connect_timeout="};
+  for (const char* key : kKeys) {
+    if (StartsWith(url, key)) return true;
+  }
+  return false;
+}
+
+void ValidateDatabaseUrl(const std::string& url) {
+  if (IsSqliteUrl(url)) {
+    const auto colon = url.find(':');
+    if (url.size() <= colon + 1) {
+      throw DBOSError(
+          ErrorCode::Initialization,
+          "database_url '" + url + "' names no SQLite file: use sqlite:PATH or sqlite::memory:");
+    }
+    return;
+  }
+  if (StartsWith(url, "postgres://") || StartsWith(url, "postgresql://")) {
+    static const std::regex kUrl(R"(^postgres(ql)?://[^/?#\s]*(/[^?#\s]*)?(\?[^#\s]*)?$)");
+    if (!std::regex_match(url, kUrl)) {
+      throw DBOSError(ErrorCode::Initialization,
+                      "malformed database_url '" + RedactUrl(url) +
+                          "': expected postgresql://user:password@host:port/database");
+    }
+    return;
+  }
+  if (IsKeyValueConnString(url)) return;
+  throw DBOSError(ErrorCode::Initialization,
+                  "unsupported database_url '" + RedactUrl(url) +
+                      "': use postgresql://user:password@host:port/database, a libpq "
+                      "'host=… dbname=…' string, sqlite:PATH or sqlite::memory:");
+}
+
+}  // namespace
+
+bool IsSqliteUrl(const std::string& url) {
+  return StartsWith(url, "sqlite:") || StartsWith(url, "sqlite3:");
+}
+
+std::string RedactUrl(const std::string& url) {
+  static const std::regex kUserinfo(R"(^(postgres(ql)?://[^:/@]*):[^@/]*@)");
+  static const std::regex kPasswordKey(R"(password\s*=\s*('[^']*'|\S+))");
+  std::string out = std::regex_replace(url, kUserinfo, "$1:***@");
+  return std::regex_replace(out, kPasswordKey, "password=***");
+}
+
+std::string ComputeApplicationVersion(const std::string& app_name) {
+  // The executable does not change while it runs: hash it once per process.
+  static const std::string executable_hash = [] {
+    std::ifstream exe("/proc/self/exe", std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(exe)), std::istreambuf_iterator<char>());
+    return Sha256Hex(bytes);
+  }();
+  return Sha256Hex(executable_hash + app_name);
+}
+
+ResolvedConfig ResolveConfig(const Config& config) {
+  if (config.app_name.empty()) {
+    throw DBOSError(ErrorCode::Initialization,
+                    "Config.app_name is required: give your application a name");
+  }
+  if (config.admin_server) {
+    throw DBOSError(ErrorCode::Initialization,
+                    "Config.admin_server is not available in this version; leave it false");
+  }
+  if (!config.conductor_api_key.empty()) {
+    throw DBOSError(ErrorCode::Initialization,
+                    "DBOS Conductor is not available in this version; leave "
+                    "Config.conductor_api_key empty");
+  }
+  if (config.system_db_pool_size < 0) {
+    throw DBOSError(ErrorCode::Initialization, "Config.system_db_pool_size must be >= 0");
+  }
+  if (config.system_db_startup_timeout.count() <= 0) {
+    throw DBOSError(ErrorCode::Initialization, "Config.system_db_startup_timeout must be positive");
+  }
+  ResolvedConfig out;
+  out.app_name = config.app_name;
+  out.database_url = config.database_url;
+  if (out.database_url.empty()) out.database_url = GetEnv("DBOS_SYSTEM_DATABASE_URL");
+  if (out.database_url.empty()) out.database_url = "sqlite:" + config.app_name + ".sqlite";
+  ValidateDatabaseUrl(out.database_url);
+  out.database_schema = config.database_schema.empty() ? "dbos" : config.database_schema;
+  static const std::regex kIdentifier(R"(^[A-Za-z_][A-Za-z0-9_]{0,62}$)");
+  if (!std::regex_match(out.database_schema, kIdentifier)) {
+    throw DBOSError(ErrorCode::Initialization,
+                    "Config.database_schema '" + out.database_schema +
+                        "' is not a plain identifier (letters, digits, underscore)");
+  }
+  out.executor_id = GetEnv("DBOS__VMID");
+  if (out.executor_id.empty()) out.executor_id = config.executor_id;
+  if (out.executor_id.empty()) out.executor_id = "local";
+  out.application_version = GetEnv("DBOS__APPVERSION");
+  if (out.application_version.empty()) out.application_version = config.application_version;
+  if (out.application_version.empty()) {
+    out.application_version = ComputeApplicationVersion(config.app_name);
+  }
+  return out;
+}
+
+}  // namespace dbos::detail

@@ -1,0 +1,129 @@
+// Runtime construction, launch and shutdown order.
+//
+// Launch: register the application version -> re-enqueue this executor's PENDING workflows on the
+// internal queue -> start the queue runner (which executes them). Shutdown: stop the queue
+// runner, interrupt running workflows (they stay PENDING), wait for their threads, keep the
+// system database open until the last reference goes (a stuck thread may still use it).
+#include "runtime/runtime.hpp"
+
+#include "dbos/errors.hpp"
+#include "queue/queue_runner.hpp"
+#include "util/time_util.hpp"
+
+namespace dbos::detail {
+
+Runtime::Runtime(const dbos::Config& config)
+    : config_(ResolveConfig(config)),
+      logger_(config.logger ? config.logger : NewConsoleLogger(LogLevel::Info)) {
+  sysdb::Options options;
+  options.url = config_.database_url;
+  options.schema = config_.database_schema;
+  options.app_name = config_.app_name;
+  options.pool_size = config.system_db_pool_size;
+  options.startup_timeout = config.system_db_startup_timeout;
+  options.logger = logger_;
+  sysdb_ = sysdb::OpenSystemDatabase(options);
+}
+
+Runtime::~Runtime() { Shutdown(std::chrono::seconds(5)); }
+
+void Runtime::Launch() {
+  std::lock_guard lock(lifecycle_mutex_);
+  if (launched_.load()) {
+    throw DBOSError(ErrorCode::Initialization, "Launch was already called on this DBOS context");
+  }
+  if (shutting_down_.load()) {
+    throw DBOSError(ErrorCode::Initialization,
+                    "this DBOS context was shut down; create a new one with NewDBOSContext");
+  }
+  const int64_t now = util::NowEpochMs();
+  const bool latest =
+      sysdb_->RegisterApplicationVersion(config_.application_version, config_.app_name, now);
+  is_latest_version_.store(latest);
+  if (!latest) {
+    logger_->Log(LogLevel::Warn, "application version " + config_.application_version +
+                                     " is not the latest registered version of '" +
+                                     config_.app_name + "'");
+  }
+  const auto recovered =
+      sysdb_->ReenqueuePendingWorkflows({config_.executor_id}, config_.application_version, now);
+  if (!recovered.empty()) {
+    logger_->Log(LogLevel::Info, "recovering " + std::to_string(recovered.size()) +
+                                     " pending workflow(s) of executor " + config_.executor_id);
+  }
+  queue_runner_ = std::make_unique<queue::QueueRunner>(*this);
+  launched_.store(true);
+  queue_runner_->Start();
+  logger_->Log(LogLevel::Info, "DBOS launched: app " + config_.app_name + ", executor " +
+                                   config_.executor_id + ", version " +
+                                   config_.application_version);
+}
+
+void Runtime::Shutdown(std::chrono::milliseconds timeout) noexcept {
+  std::lock_guard lock(lifecycle_mutex_);
+  if (shutting_down_.exchange(true)) return;
+  if (queue_runner_) queue_runner_->Stop();
+  std::vector<std::shared_ptr<WorkflowState>> running;
+  {
+    std::lock_guard active_lock(active_mutex_);
+    for (auto& [id, execution] : active_) {
+      if (execution.state) running.push_back(execution.state);
+    }
+  }
+  for (auto& state : running) state->Interrupt(Interruption::Shutdown);
+  if (!pool_.WaitIdle(timeout)) {
+    logger_->Log(LogLevel::Warn, "shutdown timed out after " + std::to_string(timeout.count()) +
+                                     " ms waiting for " + std::to_string(ActiveCount()) +
+                                     " workflow(s); they stay PENDING and resume at the next "
+                                     "launch");
+  }
+}
+
+std::shared_ptr<WorkflowOutcome> Runtime::ClaimExecution(const std::string& workflow_id,
+                                                         bool& claimed) {
+  std::lock_guard lock(active_mutex_);
+  auto [it, inserted] = active_.try_emplace(workflow_id);
+  claimed = inserted;
+  if (inserted) it->second.outcome = std::make_shared<WorkflowOutcome>();
+  return it->second.outcome;
+}
+
+void Runtime::AttachState(const std::string& workflow_id, std::shared_ptr<WorkflowState> state) {
+  bool interrupt = false;
+  {
+    std::lock_guard lock(active_mutex_);
+    auto it = active_.find(workflow_id);
+    if (it != active_.end()) it->second.state = state;
+    interrupt = shutting_down_.load();
+  }
+  if (interrupt) state->Interrupt(Interruption::Shutdown);
+}
+
+void Runtime::ReleaseExecution(const std::string& workflow_id) {
+  std::shared_ptr<WorkflowOutcome> outcome;
+  {
+    std::lock_guard lock(active_mutex_);
+    auto it = active_.find(workflow_id);
+    if (it == active_.end()) return;
+    outcome = it->second.outcome;
+    active_.erase(it);
+  }
+  outcome->Complete(WorkflowOutcome::Kind::NoResultHere);
+}
+
+std::shared_ptr<WorkflowOutcome> Runtime::FindExecution(const std::string& workflow_id) const {
+  std::lock_guard lock(active_mutex_);
+  auto it = active_.find(workflow_id);
+  return it == active_.end() ? nullptr : it->second.outcome;
+}
+
+size_t Runtime::ActiveCount() const {
+  std::lock_guard lock(active_mutex_);
+  return active_.size();
+}
+
+void Runtime::NotifyQueueRunner() {
+  if (queue_runner_) queue_runner_->Wake();
+}
+
+}  // namespace dbos::detail

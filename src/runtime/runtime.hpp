@@ -1,0 +1,99 @@
+// The state behind a DBOSContext: resolved configuration, the system database, the registries,
+// the workflows executing in this process, the worker threads and the queue runner, plus the
+// launch/shutdown order that ties them together.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "dbos/config.hpp"
+#include "dbos/logging.hpp"
+#include "executor/outcome.hpp"
+#include "executor/workflow_state.hpp"
+#include "runtime/config_resolution.hpp"
+#include "runtime/error_types.hpp"
+#include "runtime/registry.hpp"
+#include "sysdb/system_database.hpp"
+#include "util/worker_pool.hpp"
+
+namespace dbos::queue {
+class QueueRunner;
+}
+
+namespace dbos::detail {
+
+/// A workflow executing (or about to execute) in this process.
+struct ActiveExecution {
+  std::shared_ptr<WorkflowOutcome> outcome;
+  std::shared_ptr<WorkflowState> state;  ///< Null until the execution thread starts.
+};
+
+class Runtime : public std::enable_shared_from_this<Runtime> {
+ public:
+  explicit Runtime(const Config& config);
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  void Launch();
+  void Shutdown(std::chrono::milliseconds timeout) noexcept;
+
+  const ResolvedConfig& Config() const noexcept { return config_; }
+  Logger& Log() const noexcept { return *logger_; }
+  sysdb::SystemDatabase& Db() const noexcept { return *sysdb_; }
+  WorkflowRegistry& Registry() noexcept { return registry_; }
+  const ErrorTypeRegistry& ErrorTypes() const noexcept { return error_types_; }
+  ErrorTypeRegistry& MutableErrorTypes() noexcept { return error_types_; }
+  util::WorkerPool& Pool() noexcept { return pool_; }
+
+  bool Launched() const noexcept { return launched_.load(); }
+  bool ShuttingDown() const noexcept { return shutting_down_.load(); }
+  /// True when this process runs the latest registered application version.
+  bool IsLatestVersion() const noexcept { return is_latest_version_.load(); }
+
+  /// Claims `workflow_id` for execution in this process. Returns the existing execution's
+  /// outcome when another thread already claimed it (and sets `claimed` false).
+  std::shared_ptr<WorkflowOutcome> ClaimExecution(const std::string& workflow_id, bool& claimed);
+  /// Attaches the running state to a claimed execution (so cancel/shutdown can reach it).
+  void AttachState(const std::string& workflow_id, std::shared_ptr<WorkflowState> state);
+  /// Releases a claim; completes the outcome as NoResultHere if still running.
+  void ReleaseExecution(const std::string& workflow_id);
+  /// The outcome of a workflow executing here, or nullptr.
+  std::shared_ptr<WorkflowOutcome> FindExecution(const std::string& workflow_id) const;
+  /// Number of workflows executing here.
+  size_t ActiveCount() const;
+
+  /// Wakes the queue runner (after a local enqueue).
+  void NotifyQueueRunner();
+
+ private:
+  ResolvedConfig config_;
+  std::shared_ptr<Logger> logger_;
+  std::unique_ptr<sysdb::SystemDatabase> sysdb_;
+  WorkflowRegistry registry_;
+  ErrorTypeRegistry error_types_;
+  util::WorkerPool pool_;
+  std::unique_ptr<queue::QueueRunner> queue_runner_;
+
+  std::atomic<bool> launched_{false};
+  std::atomic<bool> shutting_down_{false};
+  std::atomic<bool> is_latest_version_{true};
+  std::mutex lifecycle_mutex_;
+
+  mutable std::mutex active_mutex_;
+  std::unordered_map<std::string, ActiveExecution> active_;
+};
+
+/// Shuts the instance down when the last owning DBOSContext goes away.
+struct LifetimeGuard {
+  std::shared_ptr<Runtime> runtime;
+  ~LifetimeGuard() {
+    if (runtime) runtime->Shutdown(std::chrono::seconds(5));
+  }
+};
+
+}  // namespace dbos::detail

@@ -1,0 +1,830 @@
+// PostgreSQL system database: startup (connect within a deadline, create a missing database,
+// create or check the schema), and every SystemDatabase method as one prepared statement (one
+// round trip) run on a pooled connection. Multi-step writes are single statements with
+// data-modifying CTEs, so each call is atomic without BEGIN/COMMIT round trips. Transient failures
+// (lost connection, server restart, serialization failure, deadlock) are retried with capped
+// exponential backoff and jitter; every statement is safe to repeat.
+#include "sysdb/postgres/postgres_system_database.hpp"
+
+#include <algorithm>
+#include <random>
+#include <string_view>
+#include <thread>
+#include <utility>
+
+#include "dbos/errors.hpp"
+#include "sysdb/postgres/pg_connection.hpp"
+#include "sysdb/postgres/pg_pool.hpp"
+#include "sysdb/postgres/pg_schema.hpp"
+
+namespace dbos::sysdb {
+namespace {
+
+using pg::ConnectFailure;
+using pg::ConnectionSpec;
+using pg::PgConnectError;
+using pg::PgConnection;
+using pg::PgError;
+using pg::PgParams;
+using pg::PgPool;
+using pg::PgResult;
+using Clock = std::chrono::steady_clock;
+
+constexpr size_t kDefaultPoolSize = 16;
+constexpr std::chrono::milliseconds kDefaultStartupTimeout{10000};
+constexpr std::chrono::milliseconds kInitialBackoff{50};
+constexpr std::chrono::milliseconds kMaxBackoff{5000};
+constexpr int kMinServerVersion = 130000;  // gen_random_uuid() is built in from 13 on
+constexpr const char* kMaintenanceDatabase = "postgres";
+
+/// `base` scaled by a random factor in [0.75, 1.25].
+std::chrono::milliseconds Jitter(std::chrono::milliseconds base) {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::uniform_real_distribution<double> factor(0.75, 1.25);
+  return std::chrono::milliseconds(
+      static_cast<int64_t>(static_cast<double>(base.count()) * factor(rng)));
+}
+
+/// Used only if a caller breaks the "logger is never null" rule.
+class SilentLogger final : public Logger {
+ public:
+  void Log(LogLevel, std::string_view) noexcept override {}
+};
+
+/// Throws DBOSError(Initialization) with `message`.
+[[noreturn]] void ThrowInit(const std::string& message) {
+  throw DBOSError(ErrorCode::Initialization, message);
+}
+
+/// `text` followed by `more`, with a period between them unless `text` already ends a sentence.
+std::string Sentences(const std::string& text, const std::string& more) {
+  const bool ended =
+      !text.empty() && (text.back() == '.' || text.back() == '?' || text.back() == '!');
+  return text + (ended ? " " : ". ") + more;
+}
+
+/// Replaces "{s}" in `sql` with the quoted schema name.
+std::string WithSchema(std::string_view sql, const std::string& quoted_schema) {
+  std::string out;
+  size_t pos = 0;
+  while (true) {
+    const size_t next = sql.find("{s}", pos);
+    if (next == std::string_view::npos) {
+      out.append(sql.substr(pos));
+      return out;
+    }
+    out.append(sql.substr(pos, next - pos));
+    out.append(quoted_schema);
+    pos = next + 3;
+  }
+}
+
+// ---- Statements. "{s}" is the quoted schema. Every parameter carries an explicit type. ----
+
+constexpr std::string_view kInsertWorkflowSql = R"SQL(
+WITH ins AS (
+  INSERT INTO {s}.workflow_status AS ws (
+      workflow_uuid, status, name, class_name, config_name, authenticated_user, assumed_role,
+      authenticated_roles, executor_id, application_version, application_id, application_name,
+      queue_name, workflow_timeout_ms, workflow_deadline_epoch_ms, deduplication_id, priority,
+      queue_partition_key, parent_workflow_id, serialization, creator_xid, created_at, updated_at,
+      recovery_attempts)
+  VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text,
+      $9::text, $10::text, $11::text, $12::text, $13::text, $14::bigint, $15::bigint, $16::text,
+      $17::integer, $18::text, $19::text, $21::text, $22::text, $23::bigint, $23::bigint,
+      CASE WHEN $2::text IN ('ENQUEUED', 'DELAYED') THEN 0 ELSE 1 END)
+  ON CONFLICT (workflow_uuid) DO UPDATE SET
+      updated_at = EXCLUDED.updated_at,
+      executor_id = CASE WHEN EXCLUDED.status IN ('ENQUEUED', 'DELAYED') THEN ws.executor_id
+                         ELSE EXCLUDED.executor_id END
+  RETURNING ws.creator_xid IS NOT DISTINCT FROM $22::text AS created, ws.status, ws.name,
+      ws.queue_name, ws.recovery_attempts, ws.workflow_timeout_ms, ws.workflow_deadline_epoch_ms
+), input AS (
+  INSERT INTO {s}.workflow_input (workflow_uuid, inputs)
+  SELECT $1::text, $20::text FROM ins WHERE ins.created
+  ON CONFLICT (workflow_uuid) DO NOTHING
+)
+SELECT created, status, name, queue_name, recovery_attempts, workflow_timeout_ms,
+       workflow_deadline_epoch_ms
+FROM ins
+)SQL";
+
+constexpr std::string_view kMarkStartAttemptSql = R"SQL(
+UPDATE {s}.workflow_status
+SET recovery_attempts = COALESCE(recovery_attempts, 0) + 1, executor_id = $2::text,
+    updated_at = $3::bigint
+WHERE workflow_uuid = $1::text
+RETURNING false, status, name, queue_name, recovery_attempts, workflow_timeout_ms,
+          workflow_deadline_epoch_ms
+)SQL";
+
+// $6 is true on a retry: a finish that already committed (same status and completed_at) then
+// counts as done instead of "no longer PENDING".
+constexpr std::string_view kFinishWorkflowSql = R"SQL(
+WITH upd AS (
+  UPDATE {s}.workflow_status
+  SET status = $2::text, completed_at = $5::bigint, updated_at = $5::bigint,
+      deduplication_id = NULL
+  WHERE workflow_uuid = $1::text AND status = 'PENDING'
+  RETURNING workflow_uuid
+), saved AS (
+  INSERT INTO {s}.workflow_output (workflow_uuid, output, error)
+  SELECT workflow_uuid, $3::text, $4::text FROM upd
+  ON CONFLICT (workflow_uuid) DO UPDATE SET output = EXCLUDED.output, error = EXCLUDED.error
+)
+SELECT EXISTS (SELECT 1 FROM upd)
+    OR ($6::boolean AND EXISTS (
+        SELECT 1 FROM {s}.workflow_status
+        WHERE workflow_uuid = $1::text AND status = $2::text AND completed_at = $5::bigint))
+)SQL";
+
+constexpr std::string_view kMarkDeadLetterSql = R"SQL(
+UPDATE {s}.workflow_status
+SET status = 'MAX_RECOVERY_ATTEMPTS_EXCEEDED', deduplication_id = NULL,
+    started_at_epoch_ms = NULL, queue_name = NULL, updated_at = $2::bigint
+WHERE workflow_uuid = $1::text AND status = 'PENDING'
+)SQL";
+
+// Column order matches ReadWorkflowRow().
+constexpr std::string_view kGetWorkflowSql = R"SQL(
+SELECT s.workflow_uuid, s.status, s.name, s.authenticated_user, s.assumed_role,
+       s.authenticated_roles, COALESCE(o.output, s.output), COALESCE(o.error, s.error),
+       s.executor_id, s.created_at, s.updated_at, s.application_version, s.application_id,
+       s.class_name, s.config_name, s.recovery_attempts, s.queue_name, s.workflow_timeout_ms,
+       s.workflow_deadline_epoch_ms, COALESCE(i.inputs, s.inputs), s.started_at_epoch_ms,
+       s.deduplication_id, s.priority, s.queue_partition_key, s.forked_from,
+       s.parent_workflow_id, s.serialization, s.was_forked_from, s.completed_at,
+       s.application_name
+FROM {s}.workflow_status s
+LEFT JOIN {s}.workflow_input i ON i.workflow_uuid = s.workflow_uuid
+LEFT JOIN {s}.workflow_output o ON o.workflow_uuid = s.workflow_uuid
+WHERE s.workflow_uuid = $1::text
+)SQL";
+
+constexpr std::string_view kGetWorkflowMetaSql = R"SQL(
+SELECT s.workflow_uuid, s.status, s.name, s.authenticated_user, s.assumed_role,
+       s.authenticated_roles, NULL::text, NULL::text,
+       s.executor_id, s.created_at, s.updated_at, s.application_version, s.application_id,
+       s.class_name, s.config_name, s.recovery_attempts, s.queue_name, s.workflow_timeout_ms,
+       s.workflow_deadline_epoch_ms, NULL::text, s.started_at_epoch_ms,
+       s.deduplication_id, s.priority, s.queue_partition_key, s.forked_from,
+       s.parent_workflow_id, s.serialization, s.was_forked_from, s.completed_at,
+       s.application_name
+FROM {s}.workflow_status s
+WHERE s.workflow_uuid = $1::text
+)SQL";
+
+// One row always. The CTEs share the statement's snapshot: `wf` and `prior` see the rows that
+// existed before this statement, never the row `ins` adds.
+constexpr std::string_view kRecordStepSql = R"SQL(
+WITH wf AS (
+  SELECT status FROM {s}.workflow_status WHERE workflow_uuid = $1::text
+), prior AS (
+  SELECT function_name, output, error, child_workflow_id, started_at_epoch_ms,
+         completed_at_epoch_ms
+  FROM {s}.operation_outputs WHERE workflow_uuid = $1::text AND function_id = $2::integer
+), ins AS (
+  INSERT INTO {s}.operation_outputs (
+      workflow_uuid, function_id, function_name, output, error, child_workflow_id,
+      started_at_epoch_ms, completed_at_epoch_ms, serialization, application_name)
+  SELECT $1::text, $2::integer, $3::text, $4::text, $5::text, $6::text, $7::bigint, $8::bigint,
+         'portable_json', $9::text
+  FROM wf WHERE wf.status IS DISTINCT FROM 'CANCELLED'
+  ON CONFLICT (workflow_uuid, function_id) DO NOTHING
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM ins) AS inserted, (SELECT count(*) FROM wf) AS wf_found,
+       (SELECT status FROM wf) AS wf_status, p.function_name, p.output, p.error,
+       p.child_workflow_id, p.started_at_epoch_ms, p.completed_at_epoch_ms
+FROM (SELECT 1) AS one LEFT JOIN prior p ON true
+)SQL";
+
+constexpr std::string_view kListStepsSql = R"SQL(
+SELECT function_id, function_name, output, error, child_workflow_id, started_at_epoch_ms,
+       completed_at_epoch_ms
+FROM {s}.operation_outputs
+WHERE workflow_uuid = $1::text
+ORDER BY function_id
+)SQL";
+
+constexpr std::string_view kGetStatusSql = R"SQL(
+SELECT status FROM {s}.workflow_status WHERE workflow_uuid = $1::text
+)SQL";
+
+constexpr std::string_view kReenqueueSql = R"SQL(
+UPDATE {s}.workflow_status
+SET status = 'ENQUEUED', queue_name = COALESCE(NULLIF(queue_name, ''), $3::text),
+    started_at_epoch_ms = NULL, updated_at = $4::bigint
+WHERE status = 'PENDING' AND executor_id = ANY ($1::text[]) AND application_version = $2::text
+RETURNING workflow_uuid
+)SQL";
+
+// One statement, so one transaction: candidates are locked with SKIP LOCKED and claimed by the
+// UPDATE. When nothing is claimed no row is locked or written and no transaction ID is used.
+constexpr std::string_view kDequeueSql = R"SQL(
+WITH candidates AS (
+  SELECT workflow_uuid
+  FROM {s}.workflow_status
+  WHERE queue_name = $1::text AND status = 'ENQUEUED'
+    AND (application_version = $3::text OR ($4::boolean AND application_version IS NULL))
+  ORDER BY priority, created_at
+  LIMIT $5::bigint
+  FOR UPDATE SKIP LOCKED
+), claimed AS (
+  UPDATE {s}.workflow_status ws
+  SET status = 'PENDING', executor_id = $2::text, application_version = $3::text,
+      started_at_epoch_ms = $6::bigint, updated_at = $6::bigint,
+      workflow_deadline_epoch_ms = COALESCE(ws.workflow_deadline_epoch_ms,
+                                            $6::bigint + ws.workflow_timeout_ms)
+  FROM candidates c
+  WHERE ws.workflow_uuid = c.workflow_uuid AND ws.status = 'ENQUEUED'
+  RETURNING ws.workflow_uuid, ws.name, ws.inputs, ws.serialization, ws.authenticated_user,
+            ws.assumed_role, ws.authenticated_roles, ws.workflow_deadline_epoch_ms,
+            ws.queue_name, ws.priority, ws.created_at
+)
+SELECT c.workflow_uuid, c.name, COALESCE(i.inputs, c.inputs), c.serialization,
+       c.authenticated_user, c.assumed_role, c.authenticated_roles,
+       c.workflow_deadline_epoch_ms, c.queue_name
+FROM claimed c
+LEFT JOIN {s}.workflow_input i ON i.workflow_uuid = c.workflow_uuid
+ORDER BY c.priority, c.created_at
+)SQL";
+
+// `mine` is the timestamp of version_name (new or existing); `top` the greatest timestamp among
+// this application's and unclaimed versions as they were before this statement.
+constexpr std::string_view kRegisterVersionSql = R"SQL(
+WITH ins AS (
+  INSERT INTO {s}.application_versions (
+      version_id, version_name, version_timestamp, created_at, application_name)
+  VALUES (gen_random_uuid()::text, $1::text, $3::bigint, $3::bigint, NULLIF($2::text, ''))
+  ON CONFLICT DO NOTHING
+  RETURNING version_timestamp
+), mine AS (
+  SELECT version_timestamp FROM ins
+  UNION ALL
+  SELECT version_timestamp FROM {s}.application_versions WHERE version_name = $1::text
+)
+SELECT (SELECT max(version_timestamp) FROM mine) AS mine,
+       (SELECT max(version_timestamp) FROM {s}.application_versions
+        WHERE application_name = NULLIF($2::text, '') OR application_name IS NULL) AS top
+)SQL";
+
+/// A named statement with its SQL (schema already substituted).
+struct Statement {
+  std::string name;
+  std::string sql;
+};
+
+/// Reads InsertWorkflow / MarkWorkflowStartAttempt columns (created, status, name, queue_name,
+/// recovery_attempts, workflow_timeout_ms, workflow_deadline_epoch_ms).
+WorkflowInsertResult ReadInsertResult(const PgResult& result) {
+  WorkflowInsertResult out;
+  out.created = result.Bool(0, 0);
+  out.status = result.String(0, 1);
+  out.name = result.OptString(0, 2);
+  out.queue_name = result.OptString(0, 3);
+  out.recovery_attempts = result.Int64(0, 4, 0);
+  out.workflow_timeout_ms = result.OptInt64(0, 5);
+  out.workflow_deadline_epoch_ms = result.OptInt64(0, 6);
+  return out;
+}
+
+/// Reads one GetWorkflow row (column order of kGetWorkflowSql).
+WorkflowRow ReadWorkflowRow(const PgResult& r) {
+  WorkflowRow row;
+  row.workflow_uuid = r.String(0, 0);
+  row.status = r.String(0, 1);
+  row.name = r.OptString(0, 2);
+  row.authenticated_user = r.OptString(0, 3);
+  row.assumed_role = r.OptString(0, 4);
+  row.authenticated_roles = r.OptString(0, 5);
+  row.output = r.OptString(0, 6);
+  row.error = r.OptString(0, 7);
+  row.executor_id = r.OptString(0, 8);
+  row.created_at = r.Int64(0, 9);
+  row.updated_at = r.Int64(0, 10);
+  row.application_version = r.OptString(0, 11);
+  row.application_id = r.OptString(0, 12);
+  row.class_name = r.OptString(0, 13);
+  row.config_name = r.OptString(0, 14);
+  row.recovery_attempts = r.Int64(0, 15, 0);
+  row.queue_name = r.OptString(0, 16);
+  row.workflow_timeout_ms = r.OptInt64(0, 17);
+  row.workflow_deadline_epoch_ms = r.OptInt64(0, 18);
+  row.inputs = r.OptString(0, 19);
+  row.started_at_epoch_ms = r.OptInt64(0, 20);
+  row.deduplication_id = r.OptString(0, 21);
+  row.priority = static_cast<int>(r.Int64(0, 22, 0));
+  row.queue_partition_key = r.OptString(0, 23);
+  row.forked_from = r.OptString(0, 24);
+  row.parent_workflow_id = r.OptString(0, 25);
+  row.serialization = r.OptString(0, 26);
+  row.was_forked_from = r.Bool(0, 27);
+  row.completed_at = r.OptInt64(0, 28);
+  row.application_name = r.OptString(0, 29);
+  return row;
+}
+
+/// Reads a step row whose columns start at `first` (function_name, output, error,
+/// child_workflow_id, started_at_epoch_ms, completed_at_epoch_ms).
+StepRow ReadStep(const PgResult& r, int row, int first, int function_id) {
+  StepRow step;
+  step.function_id = function_id;
+  step.function_name = r.String(row, first);
+  step.output = r.OptString(row, first + 1);
+  step.error = r.OptString(row, first + 2);
+  step.child_workflow_id = r.OptString(row, first + 3);
+  step.started_at_epoch_ms = r.OptInt64(row, first + 4);
+  step.completed_at_epoch_ms = r.OptInt64(row, first + 5);
+  return step;
+}
+
+/// The SystemDatabase over a pool of libpq connections.
+class PostgresSystemDatabase final : public SystemDatabase {
+ public:
+  PostgresSystemDatabase(std::shared_ptr<Logger> logger, const std::string& schema,
+                         ConnectionSpec spec, size_t pool_size,
+                         std::chrono::milliseconds connect_timeout,
+                         std::unique_ptr<PgConnection> first_connection)
+      : logger_(std::move(logger)),
+        quoted_schema_(pg::QuoteIdent(schema)),
+        pool_(std::move(spec), pool_size, connect_timeout),
+        insert_workflow_(Prepare("dbos_insert_workflow", kInsertWorkflowSql)),
+        mark_start_attempt_(Prepare("dbos_mark_start_attempt", kMarkStartAttemptSql)),
+        finish_workflow_(Prepare("dbos_finish_workflow", kFinishWorkflowSql)),
+        mark_dead_letter_(Prepare("dbos_mark_dead_letter", kMarkDeadLetterSql)),
+        get_workflow_(Prepare("dbos_get_workflow", kGetWorkflowSql)),
+        get_workflow_meta_(Prepare("dbos_get_workflow_meta", kGetWorkflowMetaSql)),
+        record_step_(Prepare("dbos_record_step", kRecordStepSql)),
+        list_steps_(Prepare("dbos_list_steps", kListStepsSql)),
+        get_status_(Prepare("dbos_get_status", kGetStatusSql)),
+        reenqueue_(Prepare("dbos_reenqueue", kReenqueueSql)),
+        dequeue_(Prepare("dbos_dequeue", kDequeueSql)),
+        register_version_(Prepare("dbos_register_version", kRegisterVersionSql)) {
+    pool_.Adopt(std::move(first_connection));
+  }
+
+  const char* Dialect() const noexcept override { return "postgres"; }
+
+  WorkflowInsertResult InsertWorkflow(const WorkflowInsert& row) override {
+    PgParams params;
+    params.Text(row.workflow_uuid)
+        .Text(row.status)
+        .Text(row.name)
+        .Text(row.class_name)
+        .Text(row.config_name)
+        .Text(row.authenticated_user)
+        .Text(row.assumed_role)
+        .Text(row.authenticated_roles)
+        .Text(row.executor_id)
+        .Text(row.application_version)
+        .Text(row.application_id)
+        .Text(row.application_name)
+        .Text(row.queue_name)
+        .Int(row.workflow_timeout_ms)
+        .Int(row.workflow_deadline_epoch_ms)
+        .Text(row.deduplication_id)
+        .Int(row.priority)
+        .Text(row.queue_partition_key)
+        .Text(row.parent_workflow_id)
+        .Text(row.inputs)
+        .Text(row.serialization)
+        .Text(row.creator_xid)
+        .Int(row.now_ms);
+    return Run("InsertWorkflow", row.workflow_uuid, [&](PgConnection& conn, bool) {
+      try {
+        const PgResult result = Exec(conn, insert_workflow_, params);
+        return ReadInsertResult(result);
+      } catch (const PgError& e) {
+        if (e.SqlState() == "23505" && e.Constraint() == "uq_workflow_status_dedup_id") {
+          throw DBOSError(ErrorCode::QueueDeduplicated,
+                          "workflow " + row.workflow_uuid + " was not enqueued: queue '" +
+                              row.queue_name.value_or("") + "' already holds a workflow with " +
+                              "deduplication ID '" + row.deduplication_id.value_or("") + "'",
+                          row.workflow_uuid);
+        }
+        throw;
+      }
+    });
+  }
+
+  std::optional<WorkflowInsertResult> MarkWorkflowStartAttempt(const std::string& workflow_uuid,
+                                                               const std::string& executor_id,
+                                                               int64_t now_ms) override {
+    PgParams params;
+    params.Text(workflow_uuid).Text(executor_id).Int(now_ms);
+    return Run("MarkWorkflowStartAttempt", workflow_uuid,
+               [&](PgConnection& conn, bool) -> std::optional<WorkflowInsertResult> {
+                 const PgResult result = Exec(conn, mark_start_attempt_, params);
+                 if (result.Rows() == 0) return std::nullopt;
+                 return ReadInsertResult(result);
+               });
+  }
+
+  bool FinishWorkflow(const std::string& workflow_uuid, const std::string& status,
+                      const std::optional<std::string>& output,
+                      const std::optional<std::string>& error, int64_t now_ms) override {
+    return Run("FinishWorkflow", workflow_uuid, [&](PgConnection& conn, bool retry) {
+      PgParams params;
+      params.Text(workflow_uuid).Text(status).Text(output).Text(error).Int(now_ms).Bool(retry);
+      return Exec(conn, finish_workflow_, params).Bool(0, 0);
+    });
+  }
+
+  void MarkDeadLetter(const std::string& workflow_uuid, int64_t now_ms) override {
+    PgParams params;
+    params.Text(workflow_uuid).Int(now_ms);
+    Run("MarkDeadLetter", workflow_uuid,
+        [&](PgConnection& conn, bool) { Exec(conn, mark_dead_letter_, params); });
+  }
+
+  std::optional<WorkflowRow> GetWorkflow(const std::string& workflow_uuid,
+                                         bool load_values) override {
+    PgParams params;
+    params.Text(workflow_uuid);
+    const Statement& statement = load_values ? get_workflow_ : get_workflow_meta_;
+    return Run("GetWorkflow", workflow_uuid,
+               [&](PgConnection& conn, bool) -> std::optional<WorkflowRow> {
+                 const PgResult result = Exec(conn, statement, params);
+                 if (result.Rows() == 0) return std::nullopt;
+                 return ReadWorkflowRow(result);
+               });
+  }
+
+  StepWriteResult RecordStep(const StepWrite& step) override {
+    PgParams params;
+    params.Text(step.workflow_uuid)
+        .Int(step.function_id)
+        .Text(step.function_name)
+        .Text(step.output)
+        .Text(step.error)
+        .Text(step.child_workflow_id)
+        .Int(step.started_at_epoch_ms)
+        .Int(step.completed_at_epoch_ms)
+        .Text(step.application_name);
+    return Run("RecordStep", step.workflow_uuid, [&](PgConnection& conn, bool retry) {
+      // A concurrent insert of the same step that commits while this statement runs makes
+      // ON CONFLICT skip our row although `prior` (older snapshot) did not see it: run again,
+      // and the second snapshot sees it.
+      for (int pass = 0;; ++pass) {
+        const PgResult r = Exec(conn, record_step_, params);
+        StepWriteResult out;
+        if (r.Int64(0, 0) > 0) return out;  // Inserted
+        if (r.Int64(0, 1) == 0) {
+          out.kind = StepWriteResult::Kind::WorkflowMissing;
+          return out;
+        }
+        if (!r.IsNull(0, 3)) {
+          StepRow existing = ReadStep(r, 0, 3, step.function_id);
+          // After an unknown commit outcome, our own row counts as written now.
+          if (retry && SameStep(existing, step)) return out;
+          out.kind = StepWriteResult::Kind::AlreadyRecorded;
+          out.existing = std::move(existing);
+          return out;
+        }
+        if (r.Text(0, 2) == "CANCELLED") {
+          out.kind = StepWriteResult::Kind::WorkflowCancelled;
+          return out;
+        }
+        if (pass >= 3) {
+          throw DBOSError(ErrorCode::ConflictingID,
+                          "step " + std::to_string(step.function_id) + " of workflow " +
+                              step.workflow_uuid +
+                              " could neither be recorded nor read back; another executor may "
+                              "be running this workflow",
+                          step.workflow_uuid);
+        }
+      }
+    });
+  }
+
+  std::vector<StepRow> ListSteps(const std::string& workflow_uuid) override {
+    PgParams params;
+    params.Text(workflow_uuid);
+    return Run("ListSteps", workflow_uuid, [&](PgConnection& conn, bool) {
+      const PgResult r = Exec(conn, list_steps_, params);
+      std::vector<StepRow> steps;
+      steps.reserve(static_cast<size_t>(r.Rows()));
+      for (int i = 0; i < r.Rows(); ++i) {
+        steps.push_back(ReadStep(r, i, 1, static_cast<int>(r.Int64(i, 0))));
+      }
+      return steps;
+    });
+  }
+
+  std::optional<std::string> GetWorkflowStatusString(const std::string& workflow_uuid) override {
+    PgParams params;
+    params.Text(workflow_uuid);
+    return Run("GetWorkflowStatusString", workflow_uuid,
+               [&](PgConnection& conn, bool) -> std::optional<std::string> {
+                 const PgResult r = Exec(conn, get_status_, params);
+                 if (r.Rows() == 0) return std::nullopt;
+                 return r.String(0, 0);
+               });
+  }
+
+  std::vector<std::string> ReenqueuePendingWorkflows(const std::vector<std::string>& executor_ids,
+                                                     const std::string& application_version,
+                                                     int64_t now_ms) override {
+    if (executor_ids.empty()) return {};
+    const std::string ids = pg::TextArrayLiteral(executor_ids);
+    const std::string queue = kInternalQueueName;
+    PgParams params;
+    params.Text(ids).Text(application_version).Text(queue).Int(now_ms);
+    return Run("ReenqueuePendingWorkflows", "", [&](PgConnection& conn, bool) {
+      const PgResult r = Exec(conn, reenqueue_, params);
+      std::vector<std::string> out;
+      out.reserve(static_cast<size_t>(r.Rows()));
+      for (int i = 0; i < r.Rows(); ++i) out.push_back(r.String(i, 0));
+      return out;
+    });
+  }
+
+  std::vector<DequeuedWorkflow> DequeueWorkflows(const std::string& queue_name,
+                                                 const std::string& executor_id,
+                                                 const std::string& application_version,
+                                                 bool accept_unversioned, int max_tasks,
+                                                 int64_t now_ms) override {
+    if (max_tasks < 0) return {};
+    PgParams params;
+    params.Text(queue_name).Text(executor_id).Text(application_version).Bool(accept_unversioned);
+    if (max_tasks == 0) {
+      params.Null();  // LIMIT NULL: no limit
+    } else {
+      params.Int(max_tasks);
+    }
+    params.Int(now_ms);
+    return Run("DequeueWorkflows", "", [&](PgConnection& conn, bool) {
+      const PgResult r = Exec(conn, dequeue_, params);
+      std::vector<DequeuedWorkflow> out;
+      out.reserve(static_cast<size_t>(r.Rows()));
+      for (int i = 0; i < r.Rows(); ++i) {
+        DequeuedWorkflow wf;
+        wf.workflow_uuid = r.String(i, 0);
+        wf.name = r.OptString(i, 1);
+        wf.inputs = r.OptString(i, 2);
+        wf.serialization = r.OptString(i, 3);
+        wf.authenticated_user = r.OptString(i, 4);
+        wf.assumed_role = r.OptString(i, 5);
+        wf.authenticated_roles = r.OptString(i, 6);
+        wf.workflow_deadline_epoch_ms = r.OptInt64(i, 7);
+        wf.queue_name = r.OptString(i, 8);
+        out.push_back(std::move(wf));
+      }
+      return out;
+    });
+  }
+
+  bool RegisterApplicationVersion(const std::string& version_name,
+                                  const std::string& application_name, int64_t now_ms) override {
+    PgParams params;
+    params.Text(version_name).Text(application_name).Int(now_ms);
+    return Run("RegisterApplicationVersion", "", [&](PgConnection& conn, bool) {
+      const PgResult r = Exec(conn, register_version_, params);
+      if (r.IsNull(0, 1)) return true;  // no version of this app (or unclaimed) before
+      return r.Int64(0, 0) >= r.Int64(0, 1);
+    });
+  }
+
+ private:
+  /// Builds a named statement with the schema substituted.
+  Statement Prepare(const char* name, std::string_view sql) const {
+    return Statement{name, WithSchema(sql, quoted_schema_)};
+  }
+
+  /// Runs a prepared statement on `conn`.
+  static PgResult Exec(PgConnection& conn, const Statement& statement, const PgParams& params) {
+    return conn.ExecPrepared(statement.name, statement.sql, params);
+  }
+
+  /// True when a recorded step holds exactly what `step` would write.
+  static bool SameStep(const StepRow& row, const StepWrite& step) {
+    return row.function_name == step.function_name && row.output == step.output &&
+           row.error == step.error && row.child_workflow_id == step.child_workflow_id &&
+           row.started_at_epoch_ms == step.started_at_epoch_ms &&
+           row.completed_at_epoch_ms == step.completed_at_epoch_ms;
+  }
+
+  /// Runs `fn(connection, is_retry)` on a pooled connection, retrying transient failures with
+  /// exponential backoff (50 ms doubling to 5 s, ±25% jitter). Other database errors become
+  /// DBOSError(WorkflowExecution) naming the operation, the SQLSTATE and the server message.
+  template <typename Fn>
+  auto Run(const char* operation, const std::string& workflow_id, Fn&& fn)
+      -> decltype(fn(std::declval<PgConnection&>(), false)) {
+    std::chrono::milliseconds backoff = kInitialBackoff;
+    for (int attempt = 1;; ++attempt) {
+      try {
+        PgPool::Lease lease = pool_.Acquire();
+        return fn(*lease, attempt > 1);
+      } catch (const PgError& e) {
+        if (!e.IsTransient()) {
+          std::string message = std::string("system database error in ") + operation;
+          if (!workflow_id.empty()) message += " for workflow " + workflow_id;
+          if (!e.SqlState().empty()) message += " (SQLSTATE " + e.SqlState() + ")";
+          message += ": ";
+          message += e.what();
+          throw DBOSError(ErrorCode::WorkflowExecution, message, workflow_id);
+        }
+        if (e.ConnectionLost() || e.SqlState().compare(0, 2, "08") == 0 ||
+            e.SqlState().compare(0, 3, "57P") == 0) {
+          pool_.DiscardIdle();  // the server probably restarted: the idle ones are stale too
+        }
+        const std::chrono::milliseconds delay = Jitter(backoff);
+        logger_->Log(LogLevel::Warn, std::string("transient system database error in ") +
+                                         operation + " (attempt " + std::to_string(attempt) +
+                                         ", retrying in " + std::to_string(delay.count()) +
+                                         " ms): " + e.what());
+        std::this_thread::sleep_for(delay);
+        backoff = std::min(backoff * 2, kMaxBackoff);
+      }
+    }
+  }
+
+  std::shared_ptr<Logger> logger_;
+  std::string quoted_schema_;
+  PgPool pool_;
+  const Statement insert_workflow_;
+  const Statement mark_start_attempt_;
+  const Statement finish_workflow_;
+  const Statement mark_dead_letter_;
+  const Statement get_workflow_;
+  const Statement get_workflow_meta_;
+  const Statement record_step_;
+  const Statement list_steps_;
+  const Statement get_status_;
+  const Statement reenqueue_;
+  const Statement dequeue_;
+  const Statement register_version_;
+};
+
+// ---- Startup ----
+
+/// Remaining time until `deadline`, in whole milliseconds (0 when past).
+int64_t RemainingMs(Clock::time_point deadline) {
+  const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+  return std::max<int64_t>(left.count(), 0);
+}
+
+/// What to check, by failure kind, appended to connection error messages.
+const char* ConnectHint(ConnectFailure reason) {
+  switch (reason) {
+    case ConnectFailure::kRejected:
+      return "Check the user name, password and database name in the system database URL, and "
+             "that pg_hba.conf allows this client.";
+    case ConnectFailure::kBadParameters:
+      return "Fix the connection parameter in the system database URL.";
+    case ConnectFailure::kNetwork:
+    case ConnectFailure::kServerUnavailable:
+    case ConnectFailure::kTimeout:
+      break;
+  }
+  return "Check that PostgreSQL is running and reachable at this host and port, or raise the "
+         "startup timeout.";
+}
+
+/// When `database` does not exist, creates it through the maintenance database. Returns true when
+/// the database was created (by us or by a concurrent process), false when it already existed or
+/// the maintenance database could not be reached (the original error then stands).
+bool CreateDatabaseIfMissing(const ConnectionSpec& spec, const std::string& database,
+                             Clock::time_point deadline, Logger& logger) {
+  if (database.empty() || database == kMaintenanceDatabase) return false;
+  ConnectionSpec maintenance_spec = spec;
+  maintenance_spec.Set("dbname", kMaintenanceDatabase);
+  std::unique_ptr<PgConnection> admin;
+  try {
+    admin = PgConnection::Connect(maintenance_spec, deadline);
+  } catch (const PgConnectError&) {
+    return false;
+  }
+  try {
+    const PgResult exists = admin->ExecParams(
+        "SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1::text", PgParams().Text(database));
+    if (exists.Rows() > 0) return false;
+    logger.Log(LogLevel::Info,
+               "DBOS system database \"" + database + "\" does not exist; creating it");
+    std::chrono::milliseconds backoff = kInitialBackoff;
+    while (true) {
+      try {
+        admin->Exec("CREATE DATABASE " + pg::QuoteIdent(database));
+        return true;
+      } catch (const PgError& e) {
+        // 42P04: created concurrently. 23505: concurrent creation raced on pg_database.
+        if (e.SqlState() == "42P04" || e.SqlState() == "23505") return true;
+        // 55006: the template database is briefly in use by another session.
+        if (e.SqlState() != "55006" || RemainingMs(deadline) <= backoff.count()) throw;
+        std::this_thread::sleep_for(Jitter(backoff));
+        backoff = std::min(backoff * 2, kMaxBackoff);
+      }
+    }
+  } catch (const PgError& e) {
+    ThrowInit(
+        "the system database \"" + database + "\" does not exist and could not be created (" +
+        (e.SqlState().empty() ? std::string("connection error") : "SQLSTATE " + e.SqlState()) +
+        "): " +
+        Sentences(spec.Redact(e.what()),
+                  "Create it yourself (CREATE DATABASE) or grant the user the "
+                  "CREATEDB privilege."));
+  }
+}
+
+/// Connects for startup: retries unreachable or starting servers until `deadline`, creates a
+/// missing database, and turns every failure into DBOSError(Initialization).
+std::unique_ptr<PgConnection> ConnectForStartup(const ConnectionSpec& spec,
+                                                Clock::time_point deadline,
+                                                std::chrono::milliseconds timeout, Logger& logger) {
+  std::chrono::milliseconds backoff = kInitialBackoff;
+  bool created = false;
+  std::string last_error;  // the last failure other than running out of time
+  while (true) {
+    try {
+      return PgConnection::Connect(spec, deadline);
+    } catch (const PgConnectError& e) {
+      if (e.Reason() == ConnectFailure::kRejected && !created &&
+          CreateDatabaseIfMissing(spec, e.Database(), deadline, logger)) {
+        created = true;
+        continue;
+      }
+      const std::string where =
+          "could not connect to the DBOS system database (" + spec.Describe() + "): ";
+      if (!e.IsTransient()) ThrowInit(Sentences(where + e.what(), ConnectHint(e.Reason())));
+      if (e.Reason() != ConnectFailure::kTimeout || last_error.empty()) last_error = e.what();
+      const int64_t remaining = RemainingMs(deadline);
+      if (e.Reason() == ConnectFailure::kTimeout || remaining <= 0) {
+        ThrowInit(Sentences(where + "gave up after the startup timeout of " +
+                                std::to_string(timeout.count()) + " ms; last error: " + last_error,
+                            ConnectHint(e.Reason())));
+      }
+      // Sleep at most until the deadline, so the last attempt happens right before it.
+      std::this_thread::sleep_for(std::min(Jitter(backoff), std::chrono::milliseconds(remaining)));
+      backoff = std::min(backoff * 2, kMaxBackoff);
+    }
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<SystemDatabase> OpenPostgres(const Options& options) {
+  std::shared_ptr<Logger> logger =
+      options.logger ? options.logger : std::make_shared<SilentLogger>();
+  const std::chrono::milliseconds timeout =
+      options.startup_timeout.count() > 0 ? options.startup_timeout : kDefaultStartupTimeout;
+  const Clock::time_point deadline = Clock::now() + timeout;
+
+  const std::string& schema = options.schema;
+  if (schema.empty() || schema.size() > 63 || schema.find('\0') != std::string::npos) {
+    ThrowInit("invalid PostgreSQL schema name \"" + schema +
+              "\" for the DBOS system database: use a non-empty name of at most 63 bytes");
+  }
+
+  ConnectionSpec spec;
+  try {
+    spec = ConnectionSpec::Parse(options.url);
+  } catch (const std::invalid_argument& e) {
+    ThrowInit(std::string("the system database URL is malformed: ") + e.what() +
+              ". Use postgres://user:password@host:port/database or a libpq key=value string.");
+  }
+  if (!options.app_name.empty()) spec.Set("application_name", options.app_name);
+  spec.Set("client_encoding", "UTF8");
+  // libpq's own bound on each connection attempt (whole seconds, at least 2); the loop below also
+  // enforces the overall deadline to the millisecond.
+  spec.SetDefault("connect_timeout",
+                  std::to_string(std::max<int64_t>(2, (timeout.count() + 999) / 1000)));
+
+  std::unique_ptr<PgConnection> conn = ConnectForStartup(spec, deadline, timeout, *logger);
+  if (conn->ServerVersion() < kMinServerVersion) {
+    ThrowInit("the DBOS system database needs PostgreSQL 13 or later; the server reports version " +
+              std::to_string(conn->ServerVersion()));
+  }
+
+  std::chrono::milliseconds backoff = kInitialBackoff;
+  while (true) {
+    try {
+      pg::EnsureSchema(*conn, schema, *logger, deadline);
+      break;
+    } catch (const PgError& e) {
+      const std::string what = "could not create or check the DBOS system database schema " +
+                               pg::QuoteIdent(schema) + " (" + spec.Describe() + ")";
+      if (e.IsTransient() && RemainingMs(deadline) > backoff.count()) {
+        std::this_thread::sleep_for(Jitter(backoff));
+        backoff = std::min(backoff * 2, kMaxBackoff);
+        conn = ConnectForStartup(spec, deadline, timeout, *logger);
+        continue;
+      }
+      if (e.SqlState() == "57014") {
+        ThrowInit(what + ": timed out after the startup timeout of " +
+                  std::to_string(timeout.count()) +
+                  " ms (another process may be holding the schema lock)");
+      }
+      ThrowInit(what + (e.SqlState().empty() ? "" : " (SQLSTATE " + e.SqlState() + ")") + ": " +
+                Sentences(spec.Redact(e.what()),
+                          "Check that the user may create schemas and tables in this database."));
+    }
+  }
+
+  const size_t pool_size =
+      options.pool_size > 0 ? static_cast<size_t>(options.pool_size) : kDefaultPoolSize;
+  return std::make_unique<PostgresSystemDatabase>(logger, schema, std::move(spec), pool_size,
+                                                  timeout, std::move(conn));
+}
+
+}  // namespace dbos::sysdb

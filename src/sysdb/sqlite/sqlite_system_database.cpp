@@ -1,0 +1,715 @@
+// SystemDatabase over SQLite. Every write is one BEGIN IMMEDIATE transaction on the pool's single
+// writer connection: SQLite serializes writers anyway, and queueing them on an in-process mutex is
+// far cheaper than letting several connections poll SQLite's busy handler. Reads go to separate
+// reader connections, which WAL lets proceed while a write is in progress. Each operation uses as
+// few statements as possible (RETURNING, INSERT … SELECT … WHERE EXISTS, UPDATE … WHERE IN (SELECT
+// …)), since each statement and each committed transaction costs time on the hot path. SQLITE_BUSY
+// that outlasts the 5 s busy timeout (another process holding the lock) is retried with capped
+// backoff; every write is idempotent (ON CONFLICT, guarded UPDATE), so retrying is safe.
+#include "sysdb/sqlite/sqlite_system_database.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <system_error>
+#include <thread>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include "dbos/errors.hpp"
+#include "sysdb/sqlite/sqlite_connection.hpp"
+#include "sysdb/sqlite/sqlite_schema.hpp"
+#include "util/uuid.hpp"
+
+namespace dbos::sysdb {
+namespace sqlite {
+namespace {
+
+// RETURNING arrived in SQLite 3.35.0.
+constexpr int kMinimumSqliteVersion = 3035000;
+constexpr int kDefaultPoolSize = 4;
+
+// ---------------------------------------------------------------------------------------------
+// SQL
+
+constexpr const char* kInsertWorkflowSql = R"sql(
+INSERT INTO workflow_status (
+    workflow_uuid, status, name, class_name, config_name, authenticated_user, assumed_role,
+    authenticated_roles, executor_id, application_version, application_id, application_name,
+    queue_name, workflow_timeout_ms, workflow_deadline_epoch_ms, deduplication_id, priority,
+    queue_partition_key, parent_workflow_id, serialization, creator_xid, created_at, updated_at,
+    recovery_attempts)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
+        ?21, ?22, ?22, CASE WHEN ?2 IN ('ENQUEUED', 'DELAYED') THEN 0 ELSE 1 END)
+ON CONFLICT (workflow_uuid) DO UPDATE SET
+    updated_at = excluded.updated_at,
+    executor_id = CASE WHEN excluded.status IN ('ENQUEUED', 'DELAYED')
+                       THEN workflow_status.executor_id ELSE excluded.executor_id END
+RETURNING status, name, queue_name, recovery_attempts, workflow_timeout_ms,
+          workflow_deadline_epoch_ms, creator_xid)sql";
+
+constexpr const char* kInsertInputSql = R"sql(
+INSERT INTO workflow_input (workflow_uuid, inputs, retention_timestamp) VALUES (?1, ?2, ?3)
+ON CONFLICT (workflow_uuid) DO NOTHING)sql";
+
+constexpr const char* kMarkStartAttemptSql = R"sql(
+UPDATE workflow_status
+SET recovery_attempts = COALESCE(recovery_attempts, 0) + 1, executor_id = ?2, updated_at = ?3
+WHERE workflow_uuid = ?1
+RETURNING status, name, queue_name, recovery_attempts, workflow_timeout_ms,
+          workflow_deadline_epoch_ms)sql";
+
+constexpr const char* kFinishWorkflowSql = R"sql(
+UPDATE workflow_status
+SET status = ?2, completed_at = ?3, updated_at = ?3, deduplication_id = NULL
+WHERE workflow_uuid = ?1 AND status = 'PENDING')sql";
+
+constexpr const char* kUpsertOutputSql = R"sql(
+INSERT INTO workflow_output (workflow_uuid, output, error, retention_timestamp)
+VALUES (?1, ?2, ?3, ?4)
+ON CONFLICT (workflow_uuid) DO UPDATE SET output = excluded.output, error = excluded.error)sql";
+
+constexpr const char* kMarkDeadLetterSql = R"sql(
+UPDATE workflow_status
+SET status = 'MAX_RECOVERY_ATTEMPTS_EXCEEDED', deduplication_id = NULL,
+    started_at_epoch_ms = NULL, queue_name = NULL, updated_at = ?2
+WHERE workflow_uuid = ?1 AND status = 'PENDING')sql";
+
+// The columns of WorkflowRow, in the order ReadWorkflowRow expects; the last three are the values.
+constexpr const char* kWorkflowColumns = R"sql(
+    ws.workflow_uuid, ws.status, ws.name, ws.authenticated_user, ws.assumed_role,
+    ws.authenticated_roles, ws.executor_id, ws.created_at, ws.updated_at, ws.application_version,
+    ws.application_id, ws.class_name, ws.config_name, ws.recovery_attempts, ws.queue_name,
+    ws.workflow_timeout_ms, ws.workflow_deadline_epoch_ms, ws.started_at_epoch_ms,
+    ws.deduplication_id, ws.priority, ws.queue_partition_key, ws.forked_from,
+    ws.parent_workflow_id, ws.serialization, ws.was_forked_from, ws.completed_at,
+    ws.application_name)sql";
+
+// Values live in workflow_input / workflow_output; rows written by older SDKs keep them in the
+// legacy workflow_status columns, used when the newer row is absent.
+const std::string& GetWorkflowWithValuesSql() {
+  static const std::string kSql = std::string("SELECT") + kWorkflowColumns + R"sql(,
+    CASE WHEN wi.workflow_uuid IS NOT NULL THEN wi.inputs ELSE ws.inputs END,
+    CASE WHEN wo.workflow_uuid IS NOT NULL THEN wo.output ELSE ws.output END,
+    CASE WHEN wo.workflow_uuid IS NOT NULL THEN wo.error ELSE ws.error END
+FROM workflow_status AS ws
+LEFT JOIN workflow_input AS wi ON wi.workflow_uuid = ws.workflow_uuid
+LEFT JOIN workflow_output AS wo ON wo.workflow_uuid = ws.workflow_uuid
+WHERE ws.workflow_uuid = ?1)sql";
+  return kSql;
+}
+
+const std::string& GetWorkflowWithoutValuesSql() {
+  static const std::string kSql = std::string("SELECT") + kWorkflowColumns + R"sql(,
+    NULL, NULL, NULL
+FROM workflow_status AS ws
+WHERE ws.workflow_uuid = ?1)sql";
+  return kSql;
+}
+
+// Inserts only while the workflow exists and is not cancelled; a conflict leaves the first record.
+constexpr const char* kRecordStepSql = R"sql(
+INSERT INTO operation_outputs (
+    workflow_uuid, function_id, function_name, output, error, child_workflow_id,
+    started_at_epoch_ms, completed_at_epoch_ms, serialization, application_name)
+SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10
+WHERE EXISTS (SELECT 1 FROM workflow_status
+              WHERE workflow_uuid = ?1 AND status IS NOT 'CANCELLED')
+ON CONFLICT (workflow_uuid, function_id) DO NOTHING)sql";
+
+// Why RecordStep inserted nothing: the workflow row (column 0: present, 1: status) and the step
+// row already recorded (columns 2..8), in one read.
+constexpr const char* kRecordStepProbeSql = R"sql(
+SELECT ws.workflow_uuid IS NOT NULL, ws.status, oo.function_id, oo.function_name, oo.output,
+       oo.error, oo.child_workflow_id, oo.started_at_epoch_ms, oo.completed_at_epoch_ms
+FROM (SELECT ?1 AS id, ?2 AS function_id) AS k
+LEFT JOIN workflow_status AS ws ON ws.workflow_uuid = k.id
+LEFT JOIN operation_outputs AS oo ON oo.workflow_uuid = k.id AND oo.function_id = k.function_id)sql";
+
+constexpr const char* kListStepsSql = R"sql(
+SELECT function_id, function_name, output, error, child_workflow_id, started_at_epoch_ms,
+       completed_at_epoch_ms
+FROM operation_outputs WHERE workflow_uuid = ?1 ORDER BY function_id)sql";
+
+constexpr const char* kGetStatusSql = "SELECT status FROM workflow_status WHERE workflow_uuid = ?1";
+
+constexpr const char* kReenqueueSql = R"sql(
+UPDATE workflow_status
+SET status = 'ENQUEUED', queue_name = COALESCE(NULLIF(queue_name, ''), ?3),
+    started_at_epoch_ms = NULL, updated_at = ?4
+WHERE status = 'PENDING' AND executor_id = ?1 AND application_version = ?2
+RETURNING workflow_uuid)sql";
+
+// Claims in one statement: the inner SELECT picks the candidates in queue order, the UPDATE claims
+// them. The redundant "status IN (...)" term lets SQLite use the partial in-flight index.
+constexpr const char* kDequeueSql = R"sql(
+UPDATE workflow_status
+SET status = 'PENDING', executor_id = ?2, application_version = ?3, started_at_epoch_ms = ?4,
+    updated_at = ?4,
+    workflow_deadline_epoch_ms = COALESCE(workflow_deadline_epoch_ms, ?4 + workflow_timeout_ms)
+WHERE status = 'ENQUEUED' AND workflow_uuid IN (
+    SELECT workflow_uuid FROM workflow_status
+    WHERE queue_name = ?1 AND status IN ('ENQUEUED', 'PENDING') AND status = 'ENQUEUED'
+      AND (application_version = ?3 OR (?5 AND application_version IS NULL))
+    ORDER BY priority, created_at
+    LIMIT ?6)
+RETURNING workflow_uuid, name,
+    COALESCE((SELECT wi.inputs FROM workflow_input AS wi
+              WHERE wi.workflow_uuid = workflow_status.workflow_uuid), inputs),
+    serialization, authenticated_user, assumed_role, authenticated_roles,
+    workflow_deadline_epoch_ms, queue_name, priority, created_at)sql";
+
+// A lock-free look (on a reader) before claiming, so polling an idle queue never takes the write
+// lock away from the checkpoints on the hot path.
+constexpr const char* kHasCandidatesSql = R"sql(
+SELECT EXISTS (
+    SELECT 1 FROM workflow_status
+    WHERE queue_name = ?1 AND status IN ('ENQUEUED', 'PENDING') AND status = 'ENQUEUED'
+      AND (application_version = ?2 OR (?3 AND application_version IS NULL))))sql";
+
+constexpr const char* kInsertVersionSql = R"sql(
+INSERT INTO application_versions (
+    version_id, version_name, version_timestamp, created_at, application_name)
+VALUES (?1, ?2, ?3, ?3, ?4)
+ON CONFLICT DO NOTHING)sql";
+
+// Ours is the latest when no version of this app (or unclaimed) has a greater timestamp.
+constexpr const char* kIsLatestVersionSql = R"sql(
+SELECT COALESCE(
+    (SELECT version_timestamp FROM application_versions WHERE version_name = ?1) >=
+    (SELECT MAX(version_timestamp) FROM application_versions
+     WHERE application_name = ?2 OR application_name IS NULL), 0))sql";
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+WorkflowRow ReadWorkflowRow(const Statement& stmt) {
+  WorkflowRow row;
+  row.workflow_uuid = stmt.Text(0);
+  row.status = stmt.Text(1);
+  row.name = stmt.OptText(2);
+  row.authenticated_user = stmt.OptText(3);
+  row.assumed_role = stmt.OptText(4);
+  row.authenticated_roles = stmt.OptText(5);
+  row.executor_id = stmt.OptText(6);
+  row.created_at = stmt.Int64(7);
+  row.updated_at = stmt.Int64(8);
+  row.application_version = stmt.OptText(9);
+  row.application_id = stmt.OptText(10);
+  row.class_name = stmt.OptText(11);
+  row.config_name = stmt.OptText(12);
+  row.recovery_attempts = stmt.Int64(13);
+  row.queue_name = stmt.OptText(14);
+  row.workflow_timeout_ms = stmt.OptInt64(15);
+  row.workflow_deadline_epoch_ms = stmt.OptInt64(16);
+  row.started_at_epoch_ms = stmt.OptInt64(17);
+  row.deduplication_id = stmt.OptText(18);
+  row.priority = stmt.Int(19);
+  row.queue_partition_key = stmt.OptText(20);
+  row.forked_from = stmt.OptText(21);
+  row.parent_workflow_id = stmt.OptText(22);
+  row.serialization = stmt.OptText(23);
+  row.was_forked_from = stmt.Int64(24) != 0;
+  row.completed_at = stmt.OptInt64(25);
+  row.application_name = stmt.OptText(26);
+  row.inputs = stmt.OptText(27);
+  row.output = stmt.OptText(28);
+  row.error = stmt.OptText(29);
+  return row;
+}
+
+// Columns: status, name, queue_name, recovery_attempts, timeout, deadline.
+WorkflowInsertResult ReadInsertResult(const Statement& stmt) {
+  WorkflowInsertResult result;
+  result.status = stmt.Text(0);
+  result.name = stmt.OptText(1);
+  result.queue_name = stmt.OptText(2);
+  result.recovery_attempts = stmt.Int64(3);
+  result.workflow_timeout_ms = stmt.OptInt64(4);
+  result.workflow_deadline_epoch_ms = stmt.OptInt64(5);
+  return result;
+}
+
+// Columns from `first`: function_id, function_name, output, error, child, started, completed.
+StepRow ReadStepRow(const Statement& stmt, int first) {
+  StepRow row;
+  row.function_id = stmt.Int(first);
+  row.function_name = stmt.Text(first + 1);
+  row.output = stmt.OptText(first + 2);
+  row.error = stmt.OptText(first + 3);
+  row.child_workflow_id = stmt.OptText(first + 4);
+  row.started_at_epoch_ms = stmt.OptInt64(first + 5);
+  row.completed_at_epoch_ms = stmt.OptInt64(first + 6);
+  return row;
+}
+
+bool IsDedupViolation(const SqliteError& error) {
+  return error.Code() == SQLITE_CONSTRAINT_UNIQUE &&
+         error.Message().find("deduplication_id") != std::string::npos;
+}
+
+// How to name the database in messages: the path as given plus where it resolves to.
+std::string DescribeLocation(const SqliteTarget& target) {
+  if (target.in_memory || target.is_uri) return "'" + target.filename + "'";
+  std::error_code ec;
+  const std::filesystem::path absolute = std::filesystem::absolute(target.filename, ec);
+  if (ec || absolute.string() == target.filename) return "'" + target.filename + "'";
+  return "'" + target.filename + "' (" + absolute.string() + ")";
+}
+
+std::string DirectoryOf(const SqliteTarget& target) {
+  std::error_code ec;
+  std::filesystem::path absolute = std::filesystem::absolute(target.filename, ec);
+  if (ec) absolute = target.filename;
+  const std::filesystem::path parent = absolute.parent_path();
+  return parent.empty() ? std::string(".") : parent.string();
+}
+
+// Turns a startup failure into the Initialization error a user can act on.
+DBOSError StartupError(const SqliteTarget& target, const std::string& location,
+                       const SqliteError& error, std::chrono::milliseconds startup_timeout) {
+  std::string advice;
+  std::error_code ec;
+  switch (error.PrimaryCode()) {
+    case SQLITE_CANTOPEN:
+      if (!target.is_uri && std::filesystem::is_directory(target.filename, ec)) {
+        advice = "the path is a directory; name a database file (e.g. " +
+                 (std::filesystem::path(target.filename) / "dbos.sqlite").string() + ")";
+        break;
+      }
+      advice = target.is_uri ? "check the file: URI and that its directory exists and is writable"
+                             : "check that the directory '" + DirectoryOf(target) +
+                                   "' exists and that this process may create and write files in "
+                                   "it, or change the database URL";
+      break;
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_AUTH:
+      advice =
+          "the database file or its directory is not writable by this process (SQLite also "
+          "creates -wal and -shm files beside it); fix the permissions or change the "
+          "database URL";
+      break;
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+      advice = "the file is not a valid SQLite database; point the database URL at a new file";
+      break;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      advice = "another process kept the database locked for longer than the startup timeout (" +
+               std::to_string(startup_timeout.count()) + " ms)";
+      break;
+    default:
+      advice = "check the database URL and the file";
+      break;
+  }
+  return DBOSError(ErrorCode::Initialization, "cannot open the SQLite system database " + location +
+                                                  ": " + error.Message() + "; " + advice);
+}
+
+// ---------------------------------------------------------------------------------------------
+// SqliteSystemDatabase
+
+class SqliteSystemDatabase final : public SystemDatabase {
+ public:
+  SqliteSystemDatabase(std::unique_ptr<ConnectionPool> pool, std::shared_ptr<Logger> logger,
+                       std::string location)
+      : pool_(std::move(pool)), logger_(std::move(logger)), location_(std::move(location)) {}
+
+  const char* Dialect() const noexcept override { return "sqlite"; }
+
+  WorkflowInsertResult InsertWorkflow(const WorkflowInsert& row) override {
+    return Write("InsertWorkflow", [&](Connection& conn, Transaction& txn) {
+      WorkflowInsertResult result;
+      {
+        Statement insert = conn.Prepare(kInsertWorkflowSql);
+        insert.Bind(1, row.workflow_uuid)
+            .Bind(2, row.status)
+            .Bind(3, row.name)
+            .Bind(4, row.class_name)
+            .Bind(5, row.config_name)
+            .Bind(6, row.authenticated_user)
+            .Bind(7, row.assumed_role)
+            .Bind(8, row.authenticated_roles)
+            .Bind(9, row.executor_id)
+            .Bind(10, row.application_version)
+            .Bind(11, row.application_id)
+            .Bind(12, row.application_name)
+            .Bind(13, row.queue_name)
+            .Bind(14, row.workflow_timeout_ms)
+            .Bind(15, row.workflow_deadline_epoch_ms)
+            .Bind(16, row.deduplication_id)
+            .Bind(17, row.priority)
+            .Bind(18, row.queue_partition_key)
+            .Bind(19, row.parent_workflow_id)
+            .Bind(20, row.serialization)
+            .Bind(21, row.creator_xid)
+            .Bind(22, row.now_ms);
+        bool has_row = false;
+        try {
+          has_row = insert.Step();
+        } catch (const SqliteError& error) {
+          if (!IsDedupViolation(error)) throw;
+          throw DBOSError(ErrorCode::QueueDeduplicated,
+                          "Workflow " + row.workflow_uuid +
+                              " was deduplicated due to an existing workflow in queue " +
+                              row.queue_name.value_or("") + " with deduplication ID " +
+                              row.deduplication_id.value_or(""),
+                          row.workflow_uuid);
+        }
+        if (!has_row) throw std::logic_error("INSERT ... RETURNING returned no row");
+        result = ReadInsertResult(insert);
+        result.created = insert.Text(6) == row.creator_xid;
+        insert.Run();
+      }
+      if (result.created) {
+        conn.Prepare(kInsertInputSql)
+            .Bind(1, row.workflow_uuid)
+            .Bind(2, row.inputs)
+            .Bind(3, row.now_ms)
+            .Run();
+      }
+      txn.Commit();
+      return result;
+    });
+  }
+
+  std::optional<WorkflowInsertResult> MarkWorkflowStartAttempt(const std::string& workflow_uuid,
+                                                               const std::string& executor_id,
+                                                               int64_t now_ms) override {
+    return Write("MarkWorkflowStartAttempt",
+                 [&](Connection& conn, Transaction& txn) -> std::optional<WorkflowInsertResult> {
+                   std::optional<WorkflowInsertResult> result;
+                   {
+                     Statement update = conn.Prepare(kMarkStartAttemptSql);
+                     update.Bind(1, workflow_uuid).Bind(2, executor_id).Bind(3, now_ms);
+                     if (update.Step()) result = ReadInsertResult(update);
+                     update.Run();
+                   }
+                   if (!result) return std::nullopt;  // Nothing changed: roll back.
+                   txn.Commit();
+                   return result;
+                 });
+  }
+
+  bool FinishWorkflow(const std::string& workflow_uuid, const std::string& status,
+                      const std::optional<std::string>& output,
+                      const std::optional<std::string>& error, int64_t now_ms) override {
+    return Write("FinishWorkflow", [&](Connection& conn, Transaction& txn) {
+      {
+        Statement update = conn.Prepare(kFinishWorkflowSql);
+        update.Bind(1, workflow_uuid).Bind(2, status).Bind(3, now_ms).Run();
+        if (update.Changes() == 0) return false;
+      }
+      conn.Prepare(kUpsertOutputSql)
+          .Bind(1, workflow_uuid)
+          .Bind(2, output)
+          .Bind(3, error)
+          .Bind(4, now_ms)
+          .Run();
+      txn.Commit();
+      return true;
+    });
+  }
+
+  void MarkDeadLetter(const std::string& workflow_uuid, int64_t now_ms) override {
+    Write("MarkDeadLetter", [&](Connection& conn, Transaction& txn) {
+      conn.Prepare(kMarkDeadLetterSql).Bind(1, workflow_uuid).Bind(2, now_ms).Run();
+      txn.Commit();
+      return true;
+    });
+  }
+
+  std::optional<WorkflowRow> GetWorkflow(const std::string& workflow_uuid,
+                                         bool load_values) override {
+    return Read("GetWorkflow", [&](Connection& conn) -> std::optional<WorkflowRow> {
+      Statement select =
+          conn.Prepare(load_values ? GetWorkflowWithValuesSql() : GetWorkflowWithoutValuesSql());
+      select.Bind(1, workflow_uuid);
+      if (!select.Step()) return std::nullopt;
+      return ReadWorkflowRow(select);
+    });
+  }
+
+  StepWriteResult RecordStep(const StepWrite& step) override {
+    return Write("RecordStep", [&](Connection& conn, Transaction& txn) {
+      StepWriteResult result;
+      {
+        Statement insert = conn.Prepare(kRecordStepSql);
+        insert.Bind(1, step.workflow_uuid)
+            .Bind(2, step.function_id)
+            .Bind(3, step.function_name)
+            .Bind(4, step.output)
+            .Bind(5, step.error)
+            .Bind(6, step.child_workflow_id)
+            .Bind(7, step.started_at_epoch_ms)
+            .Bind(8, step.completed_at_epoch_ms)
+            .BindStatic(9, kPortableJson)
+            .Bind(10, step.application_name)
+            .Run();
+        if (insert.Changes() == 1) {
+          txn.Commit();
+          result.kind = StepWriteResult::Kind::Inserted;
+          return result;
+        }
+      }
+      // Nothing inserted: find out why, in the same transaction. Nothing to commit.
+      Statement probe = conn.Prepare(kRecordStepProbeSql);
+      probe.Bind(1, step.workflow_uuid).Bind(2, step.function_id);
+      if (!probe.Step() || probe.Int64(0) == 0) {
+        result.kind = StepWriteResult::Kind::WorkflowMissing;
+      } else if (probe.Text(1) == "CANCELLED") {
+        result.kind = StepWriteResult::Kind::WorkflowCancelled;
+      } else if (!probe.IsNull(2)) {
+        result.kind = StepWriteResult::Kind::AlreadyRecorded;
+        result.existing = ReadStepRow(probe, 2);
+      } else {
+        throw std::logic_error("RecordStep inserted nothing, yet workflow " + step.workflow_uuid +
+                               " is not cancelled and step " + std::to_string(step.function_id) +
+                               " is not recorded");
+      }
+      return result;
+    });
+  }
+
+  std::vector<StepRow> ListSteps(const std::string& workflow_uuid) override {
+    return Read("ListSteps", [&](Connection& conn) {
+      std::vector<StepRow> steps;
+      Statement select = conn.Prepare(kListStepsSql);
+      select.Bind(1, workflow_uuid);
+      while (select.Step()) steps.push_back(ReadStepRow(select, 0));
+      return steps;
+    });
+  }
+
+  std::optional<std::string> GetWorkflowStatusString(const std::string& workflow_uuid) override {
+    return Read("GetWorkflowStatusString", [&](Connection& conn) -> std::optional<std::string> {
+      Statement select = conn.Prepare(kGetStatusSql);
+      select.Bind(1, workflow_uuid);
+      if (!select.Step()) return std::nullopt;
+      return select.Text(0);
+    });
+  }
+
+  std::vector<std::string> ReenqueuePendingWorkflows(const std::vector<std::string>& executor_ids,
+                                                     const std::string& application_version,
+                                                     int64_t now_ms) override {
+    if (executor_ids.empty()) return {};
+    return Write("ReenqueuePendingWorkflows", [&](Connection& conn, Transaction& txn) {
+      std::vector<std::string> ids;
+      for (const std::string& executor_id : executor_ids) {
+        Statement update = conn.Prepare(kReenqueueSql);
+        update.Bind(1, executor_id)
+            .Bind(2, application_version)
+            .BindStatic(3, kInternalQueueName)
+            .Bind(4, now_ms);
+        while (update.Step()) ids.push_back(update.Text(0));
+      }
+      if (!ids.empty()) txn.Commit();
+      return ids;
+    });
+  }
+
+  std::vector<DequeuedWorkflow> DequeueWorkflows(const std::string& queue_name,
+                                                 const std::string& executor_id,
+                                                 const std::string& application_version,
+                                                 bool accept_unversioned, int max_tasks,
+                                                 int64_t now_ms) override {
+    const bool has_candidates = Read("DequeueWorkflows", [&](Connection& conn) {
+      Statement select = conn.Prepare(kHasCandidatesSql);
+      select.Bind(1, queue_name).Bind(2, application_version).Bind(3, accept_unversioned ? 1 : 0);
+      return select.Step() && select.Int64(0) != 0;
+    });
+    if (!has_candidates) return {};
+    return Write("DequeueWorkflows", [&](Connection& conn, Transaction& txn) {
+      struct Claimed {
+        DequeuedWorkflow workflow;
+        int64_t priority;
+        int64_t created_at;
+      };
+      std::vector<Claimed> claimed;
+      {
+        Statement update = conn.Prepare(kDequeueSql);
+        update.Bind(1, queue_name)
+            .Bind(2, executor_id)
+            .Bind(3, application_version)
+            .Bind(4, now_ms)
+            .Bind(5, accept_unversioned ? 1 : 0)
+            .Bind(6, max_tasks > 0 ? static_cast<int64_t>(max_tasks) : int64_t{-1});
+        while (update.Step()) {
+          Claimed item;
+          item.workflow.workflow_uuid = update.Text(0);
+          item.workflow.name = update.OptText(1);
+          item.workflow.inputs = update.OptText(2);
+          item.workflow.serialization = update.OptText(3);
+          item.workflow.authenticated_user = update.OptText(4);
+          item.workflow.assumed_role = update.OptText(5);
+          item.workflow.authenticated_roles = update.OptText(6);
+          item.workflow.workflow_deadline_epoch_ms = update.OptInt64(7);
+          item.workflow.queue_name = update.OptText(8);
+          item.priority = update.Int64(9);
+          item.created_at = update.Int64(10);
+          claimed.push_back(std::move(item));
+        }
+      }
+      if (claimed.empty()) return std::vector<DequeuedWorkflow>();  // Roll back: no WAL append.
+      txn.Commit();
+      // RETURNING order is unspecified: hand the claims out in queue order.
+      std::stable_sort(claimed.begin(), claimed.end(), [](const Claimed& a, const Claimed& b) {
+        return std::tie(a.priority, a.created_at) < std::tie(b.priority, b.created_at);
+      });
+      std::vector<DequeuedWorkflow> result;
+      result.reserve(claimed.size());
+      for (Claimed& item : claimed) result.push_back(std::move(item.workflow));
+      return result;
+    });
+  }
+
+  bool RegisterApplicationVersion(const std::string& version_name,
+                                  const std::string& application_name, int64_t now_ms) override {
+    const std::string version_id = util::NewUuid();
+    std::optional<std::string> owner;
+    if (!application_name.empty()) owner = application_name;
+    return Write("RegisterApplicationVersion", [&](Connection& conn, Transaction& txn) {
+      conn.Prepare(kInsertVersionSql)
+          .Bind(1, version_id)
+          .Bind(2, version_name)
+          .Bind(3, now_ms)
+          .Bind(4, owner)
+          .Run();
+      bool latest = false;
+      {
+        Statement select = conn.Prepare(kIsLatestVersionSql);
+        select.Bind(1, version_name).Bind(2, owner);
+        latest = select.Step() && select.Int64(0) != 0;
+      }
+      txn.Commit();
+      return latest;
+    });
+  }
+
+ private:
+  // Runs `fn(conn, txn)` inside BEGIN IMMEDIATE on the writer; `fn` commits (or returns without
+  // committing to roll back). Retries the whole attempt on SQLITE_BUSY / SQLITE_LOCKED.
+  template <typename Fn>
+  std::invoke_result_t<Fn&, Connection&, Transaction&> Write(const char* operation, Fn&& fn) {
+    Backoff backoff;
+    for (;;) {
+      try {
+        ConnectionPool::Lease lease = pool_->Writer();
+        Transaction txn(*lease, Transaction::Mode::Immediate);
+        return fn(*lease, txn);
+      } catch (const SqliteError& error) {
+        HandleFailure(operation, error, backoff);
+      }
+    }
+  }
+
+  // Runs `fn(conn)` on a reader connection (single statements: each is its own snapshot).
+  template <typename Fn>
+  std::invoke_result_t<Fn&, Connection&> Read(const char* operation, Fn&& fn) {
+    Backoff backoff;
+    for (;;) {
+      try {
+        ConnectionPool::Lease lease = pool_->Reader();
+        return fn(*lease);
+      } catch (const SqliteError& error) {
+        HandleFailure(operation, error, backoff);
+      }
+    }
+  }
+
+  // Sleeps before the next attempt when `error` is lock contention; otherwise rethrows it with the
+  // operation and database named.
+  void HandleFailure(const char* operation, const SqliteError& error, Backoff& backoff) {
+    if (!error.IsTransient()) {
+      throw SqliteError(error.Code(), std::string("SQLite system database ") + location_ + ": " +
+                                          operation + " failed: " + error.Message());
+    }
+    const std::chrono::milliseconds delay = backoff.Next();
+    logger_->Log(LogLevel::Warn, std::string("SQLite system database ") + location_ +
+                                     " is locked by another connection (" + operation +
+                                     ", attempt " + std::to_string(backoff.Attempts()) +
+                                     "); retrying in " + std::to_string(delay.count()) + " ms");
+    std::this_thread::sleep_for(delay);
+  }
+
+  std::unique_ptr<ConnectionPool> pool_;
+  std::shared_ptr<Logger> logger_;
+  std::string location_;
+};
+
+}  // namespace
+}  // namespace sqlite
+
+std::unique_ptr<SystemDatabase> OpenSqlite(const Options& options) {
+  using sqlite::Backoff;
+  using sqlite::Connection;
+  using sqlite::SqliteError;
+
+  const std::optional<sqlite::SqliteTarget> target = sqlite::ParseSqliteUrl(options.url);
+  if (!target) {
+    throw DBOSError(ErrorCode::Initialization,
+                    "'" + options.url +
+                        "' is not a SQLite database URL; use sqlite:PATH, sqlite:///ABSOLUTE/PATH, "
+                        "sqlite::memory: or sqlite:file:URI");
+  }
+  if (sqlite3_libversion_number() < sqlite::kMinimumSqliteVersion) {
+    throw DBOSError(ErrorCode::Initialization,
+                    std::string("the linked SQLite library is version ") + sqlite3_libversion() +
+                        "; DBOS needs SQLite 3.35.0 or newer (for RETURNING)");
+  }
+  if (sqlite3_threadsafe() == 0) {
+    throw DBOSError(ErrorCode::Initialization,
+                    "the linked SQLite library was built without thread support "
+                    "(SQLITE_THREADSAFE=0); DBOS needs a thread-safe build");
+  }
+  const std::string location = sqlite::DescribeLocation(*target);
+  Logger& logger = *options.logger;
+
+  // Open the writer and bring the schema up, retrying lock contention until the startup deadline.
+  const auto deadline = std::chrono::steady_clock::now() + options.startup_timeout;
+  // SQLite's own busy wait is bounded by the startup timeout too.
+  const std::chrono::milliseconds startup_busy_timeout = std::min(
+      sqlite::kBusyTimeout, std::max(options.startup_timeout, std::chrono::milliseconds(1)));
+  std::unique_ptr<Connection> writer;
+  Backoff backoff;
+  for (;;) {
+    try {
+      writer = std::make_unique<Connection>(*target, startup_busy_timeout);
+      if (writer->IsReadOnly()) throw SqliteError(SQLITE_READONLY, "the file opened read-only");
+      sqlite::EnsureSchema(*writer, logger, location);
+      writer->SetBusyTimeout(sqlite::kBusyTimeout);
+      break;
+    } catch (const SqliteError& error) {
+      writer.reset();
+      const auto delay = backoff.Next();
+      if (!error.IsTransient() || std::chrono::steady_clock::now() + delay > deadline) {
+        throw sqlite::StartupError(*target, location, error, options.startup_timeout);
+      }
+      std::this_thread::sleep_for(delay);
+    }
+  }
+  if (!target->in_memory && writer->JournalMode() != "wal") {
+    logger.Log(LogLevel::Warn, "SQLite system database " + location + " uses journal mode '" +
+                                   writer->JournalMode() +
+                                   "' instead of WAL; readers will wait for writers");
+  }
+
+  // Readers: none for an in-memory database (every connection would be a separate database).
+  std::vector<std::unique_ptr<Connection>> readers;
+  if (!target->in_memory) {
+    const int pool_size = options.pool_size > 0 ? options.pool_size : sqlite::kDefaultPoolSize;
+    for (int i = 1; i < pool_size; ++i) {
+      try {
+        readers.push_back(std::make_unique<Connection>(*target));
+      } catch (const SqliteError& error) {
+        throw sqlite::StartupError(*target, location, error, options.startup_timeout);
+      }
+    }
+  }
+  auto pool = std::make_unique<sqlite::ConnectionPool>(std::move(writer), std::move(readers));
+  return std::make_unique<sqlite::SqliteSystemDatabase>(std::move(pool), options.logger, location);
+}
+
+}  // namespace dbos::sysdb

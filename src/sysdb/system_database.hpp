@@ -1,0 +1,241 @@
+// The system database seen by the executor: one narrow method per operation, each one round trip
+// on the hot path. Two implementations: PostgreSQL (libpq) and SQLite (sqlite3). Both store exactly
+// the DBOS system database layout (schema-v123), so other DBOS SDKs and tools can share it.
+//
+// Conventions for implementations:
+// - Times are epoch milliseconds. Values (inputs, outputs, errors) arrive already encoded as text.
+// - Expected outcomes (a row already there, a missing row) are return values. User-facing failures
+//   throw dbos::DBOSError with a code and a message that says what to fix.
+// - Transient failures (connection lost, server restarting, serialization failure, SQLITE_BUSY) are
+//   retried inside the implementation with capped exponential backoff and jitter. Every write here
+//   is idempotent (ON CONFLICT / guarded UPDATE), so a retry after an unknown commit outcome is
+//   safe.
+// - Methods are thread-safe; many workflow threads call them at once.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dbos/logging.hpp"
+
+namespace dbos::sysdb {
+
+/// The internal queue used for recovery (and later resume, fork, schedules).
+inline constexpr const char* kInternalQueueName = "_dbos_internal_queue";
+/// Serialization name written in every `serialization` column by this library.
+inline constexpr const char* kPortableJson = "portable_json";
+/// The schema version this library creates and understands.
+inline constexpr int64_t kSchemaVersion = 123;
+
+/// How to reach the system database.
+struct Options {
+  std::string url;              ///< Resolved URL: postgres URL / key=value, or "sqlite:PATH".
+  std::string schema = "dbos";  ///< PostgreSQL schema; ignored on SQLite.
+  std::string app_name;         ///< Written to PostgreSQL application_name.
+  int pool_size = 0;            ///< 0 = backend default.
+  std::chrono::milliseconds startup_timeout{10000};  ///< Bound on connect + migrate.
+  std::shared_ptr<Logger> logger;                    ///< Never null.
+};
+
+/// A workflow_status row (plus its input/output from workflow_input / workflow_output).
+struct WorkflowRow {
+  std::string workflow_uuid;
+  std::string status;
+  std::optional<std::string> name;
+  std::optional<std::string> authenticated_user;
+  std::optional<std::string> assumed_role;
+  std::optional<std::string> authenticated_roles;  ///< JSON array text.
+  std::optional<std::string> output;               ///< workflow_output.output (or legacy column).
+  std::optional<std::string> error;                ///< workflow_output.error (or legacy column).
+  std::optional<std::string> executor_id;
+  int64_t created_at = 0;
+  int64_t updated_at = 0;
+  std::optional<std::string> application_version;
+  std::optional<std::string> application_id;
+  std::optional<std::string> class_name;
+  std::optional<std::string> config_name;
+  int64_t recovery_attempts = 0;
+  std::optional<std::string> queue_name;
+  std::optional<int64_t> workflow_timeout_ms;
+  std::optional<int64_t> workflow_deadline_epoch_ms;
+  std::optional<std::string> inputs;  ///< workflow_input.inputs (or legacy column).
+  std::optional<int64_t> started_at_epoch_ms;
+  std::optional<std::string> deduplication_id;
+  int priority = 0;
+  std::optional<std::string> queue_partition_key;
+  std::optional<std::string> forked_from;
+  std::optional<std::string> parent_workflow_id;
+  std::optional<std::string> serialization;
+  bool was_forked_from = false;
+  std::optional<int64_t> completed_at;
+  std::optional<std::string> application_name;
+};
+
+/// What InsertWorkflow writes. Status is "PENDING" (direct run) or "ENQUEUED" (queue).
+struct WorkflowInsert {
+  std::string workflow_uuid;
+  std::string status;
+  std::string name;
+  std::optional<std::string> class_name;
+  std::optional<std::string> config_name;
+  std::optional<std::string> authenticated_user;
+  std::optional<std::string> assumed_role;
+  std::optional<std::string> authenticated_roles;
+  std::string executor_id;
+  std::optional<std::string> application_version;
+  std::optional<std::string> application_id;
+  std::optional<std::string> application_name;
+  std::optional<std::string> queue_name;
+  std::optional<int64_t> workflow_timeout_ms;
+  std::optional<int64_t> workflow_deadline_epoch_ms;
+  std::optional<std::string> deduplication_id;
+  int priority = 0;
+  std::optional<std::string> queue_partition_key;
+  std::optional<std::string> parent_workflow_id;
+  std::string inputs;  ///< Encoded input envelope, stored in workflow_input.
+  std::string serialization = kPortableJson;
+  std::string creator_xid;  ///< Random UUID identifying this start attempt.
+  int64_t now_ms = 0;       ///< created_at / updated_at for a new row.
+};
+
+/// What InsertWorkflow found or made.
+struct WorkflowInsertResult {
+  bool created = false;             ///< True when this call inserted the row.
+  std::string status;               ///< Status after the statement.
+  std::optional<std::string> name;  ///< Recorded workflow name.
+  std::optional<std::string> queue_name;
+  int64_t recovery_attempts = 0;  ///< After the statement.
+  std::optional<int64_t> workflow_timeout_ms;
+  std::optional<int64_t> workflow_deadline_epoch_ms;
+};
+
+/// One row of operation_outputs.
+struct StepRow {
+  int function_id = 0;
+  std::string function_name;
+  std::optional<std::string> output;
+  std::optional<std::string> error;
+  std::optional<std::string> child_workflow_id;
+  std::optional<int64_t> started_at_epoch_ms;
+  std::optional<int64_t> completed_at_epoch_ms;
+};
+
+/// What RecordStep writes.
+struct StepWrite {
+  std::string workflow_uuid;
+  int function_id = 0;
+  std::string function_name;
+  std::optional<std::string> output;
+  std::optional<std::string> error;
+  std::optional<std::string> child_workflow_id;
+  int64_t started_at_epoch_ms = 0;
+  int64_t completed_at_epoch_ms = 0;
+  std::optional<std::string> application_name;
+};
+
+/// What RecordStep did.
+struct StepWriteResult {
+  enum class Kind {
+    Inserted,           ///< Written now.
+    AlreadyRecorded,    ///< A row was there already; `existing` holds it.
+    WorkflowCancelled,  ///< Not written: the workflow row is CANCELLED.
+    WorkflowMissing,    ///< Not written: no workflow row.
+  };
+  Kind kind = Kind::Inserted;
+  std::optional<StepRow> existing;
+};
+
+/// A workflow claimed from a queue: enough to start executing it.
+struct DequeuedWorkflow {
+  std::string workflow_uuid;
+  std::optional<std::string> name;
+  std::optional<std::string> inputs;
+  std::optional<std::string> serialization;
+  std::optional<std::string> authenticated_user;
+  std::optional<std::string> assumed_role;
+  std::optional<std::string> authenticated_roles;
+  std::optional<int64_t> workflow_deadline_epoch_ms;
+  std::optional<std::string> queue_name;
+};
+
+/// The system database. See the file comment for the conventions.
+class SystemDatabase {
+ public:
+  virtual ~SystemDatabase() = default;
+
+  /// "postgres" or "sqlite".
+  virtual const char* Dialect() const noexcept = 0;
+
+  /// Creates the workflow_status row and its workflow_input row in one round trip:
+  /// INSERT … ON CONFLICT (workflow_uuid) DO UPDATE SET updated_at = now [, executor_id = new one
+  /// unless the insert is ENQUEUED] RETURNING …; workflow_input ON CONFLICT DO NOTHING.
+  /// `created` tells whether the row is new (compare creator_xid). A new row starts with
+  /// recovery_attempts 1 when PENDING (a direct run is the first attempt) and 0 when ENQUEUED.
+  /// Never changes an existing row's status. A unique violation on (queue_name, deduplication_id)
+  /// throws DBOSError(QueueDeduplicated).
+  virtual WorkflowInsertResult InsertWorkflow(const WorkflowInsert& row) = 0;
+
+  /// Dequeue-path start of a workflow this executor claimed or recovered: increments
+  /// recovery_attempts and sets executor_id; returns the row after the update (nullopt if missing).
+  virtual std::optional<WorkflowInsertResult> MarkWorkflowStartAttempt(
+      const std::string& workflow_uuid, const std::string& executor_id, int64_t now_ms) = 0;
+
+  /// Records a workflow's final outcome: UPDATE workflow_status SET status, completed_at,
+  /// updated_at, deduplication_id = NULL WHERE workflow_uuid AND status = 'PENDING', and upserts
+  /// workflow_output (output or error). One round trip. Returns false when the row was no longer
+  /// PENDING (cancelled, or finished elsewhere), in which case nothing is written.
+  virtual bool FinishWorkflow(const std::string& workflow_uuid, const std::string& status,
+                              const std::optional<std::string>& output,
+                              const std::optional<std::string>& error, int64_t now_ms) = 0;
+
+  /// Sets status MAX_RECOVERY_ATTEMPTS_EXCEEDED (clearing deduplication_id, started_at and
+  /// queue_name) on a PENDING row.
+  virtual void MarkDeadLetter(const std::string& workflow_uuid, int64_t now_ms) = 0;
+
+  /// The row of one workflow, with inputs/outputs when `load_values`; nullopt when missing.
+  virtual std::optional<WorkflowRow> GetWorkflow(const std::string& workflow_uuid,
+                                                 bool load_values) = 0;
+
+  /// Records a step outcome: INSERT … ON CONFLICT DO NOTHING, only if the workflow is not
+  /// CANCELLED, in one round trip. When the row already exists, returns it.
+  virtual StepWriteResult RecordStep(const StepWrite& step) = 0;
+
+  /// All recorded steps of a workflow, ordered by function_id (one query; used on replay).
+  virtual std::vector<StepRow> ListSteps(const std::string& workflow_uuid) = 0;
+
+  /// The status string of a workflow, or nullopt when missing (cheap; used for polling).
+  virtual std::optional<std::string> GetWorkflowStatusString(const std::string& workflow_uuid) = 0;
+
+  /// Recovery: every PENDING row of one of `executor_ids` at `application_version` becomes
+  /// ENQUEUED on COALESCE(NULLIF(queue_name,''), kInternalQueueName) with started_at NULL.
+  /// Returns the IDs.
+  virtual std::vector<std::string> ReenqueuePendingWorkflows(
+      const std::vector<std::string>& executor_ids, const std::string& application_version,
+      int64_t now_ms) = 0;
+
+  /// Claims up to `max_tasks` (0 = no limit) ENQUEUED workflows of `queue_name` whose
+  /// application_version is `application_version` (or NULL when `accept_unversioned`), ordered by
+  /// priority then created_at, using FOR UPDATE SKIP LOCKED on PostgreSQL. Each claimed row becomes
+  /// PENDING with executor_id, application_version, started_at_epoch_ms = now and
+  /// workflow_deadline_epoch_ms = COALESCE(deadline, now + timeout). Commits only when it claimed.
+  virtual std::vector<DequeuedWorkflow> DequeueWorkflows(const std::string& queue_name,
+                                                         const std::string& executor_id,
+                                                         const std::string& application_version,
+                                                         bool accept_unversioned, int max_tasks,
+                                                         int64_t now_ms) = 0;
+
+  /// Inserts the version into application_versions if absent. Returns true when `version_name`
+  /// is the latest (greatest version_timestamp) for this app (or unclaimed).
+  virtual bool RegisterApplicationVersion(const std::string& version_name,
+                                          const std::string& application_name, int64_t now_ms) = 0;
+};
+
+/// Opens the system database named by `options.url`: connects (creating a missing PostgreSQL
+/// database), creates or checks the schema at version 123. Throws DBOSError(Initialization).
+std::unique_ptr<SystemDatabase> OpenSystemDatabase(const Options& options);
+
+}  // namespace dbos::sysdb

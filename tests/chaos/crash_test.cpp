@@ -1,0 +1,160 @@
+// Crash tests with real processes: a worker is SIGKILLed at chosen points (inside a step before its
+// checkpoint, after a checkpoint, before the outcome is written, or at an arbitrary moment with
+// many workflows in flight), then a new process recovers. Completed steps never run again, an
+// interrupted step runs again (at-least-once), and every workflow finishes once with the right
+// result.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "support/db_test.hpp"
+
+namespace dbos::testing {
+namespace {
+
+struct Exit {
+  int status = 0;
+  std::string out;
+};
+
+// Runs the worker with `args`, waiting for it to exit; collects stdout.
+Exit RunWorker(const std::vector<std::string>& args, bool stop_at_ready = false) {
+  int pipe_fds[2];
+  EXPECT_EQ(pipe(pipe_fds), 0);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(pipe_fds[1], STDOUT_FILENO);
+    close(pipe_fds[0]);
+    close(pipe_fds[1]);
+    std::vector<char*> argv;
+    std::string path = DBOS_CRASH_WORKER_PATH;
+    argv.push_back(path.data());
+    std::vector<std::string> copy = args;
+    for (auto& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(path.c_str(), argv.data());
+    _exit(127);
+  }
+  close(pipe_fds[1]);
+  Exit result;
+  char buffer[4096];
+  ssize_t n = 0;
+  while ((n = read(pipe_fds[0], buffer, sizeof(buffer))) > 0) {
+    result.out.append(buffer, static_cast<size_t>(n));
+    if (stop_at_ready && result.out.find("READY") != std::string::npos) break;
+  }
+  if (stop_at_ready) {
+    // Let some workflows checkpoint steps, then kill at an arbitrary moment.
+    std::this_thread::sleep_for(std::chrono::milliseconds(120));
+    kill(pid, SIGKILL);
+  }
+  close(pipe_fds[0]);
+  waitpid(pid, &result.status, 0);
+  return result;
+}
+
+std::map<std::string, int> CountMarks(const std::string& file) {
+  std::map<std::string, int> counts;
+  std::ifstream in(file);
+  std::string line;
+  while (std::getline(in, line)) ++counts[line];
+  return counts;
+}
+
+class CrashTest : public DbTest {
+ protected:
+  void SetUp() override {
+    DbTest::SetUp();
+    marker_ = UniqueName("marks") + ".log";
+  }
+  void TearDown() override {
+    std::remove(marker_.c_str());
+    DbTest::TearDown();
+  }
+  std::vector<std::string> Args(std::vector<std::string> rest) const {
+    std::vector<std::string> args = {url_, schema_, marker_};
+    args.insert(args.end(), rest.begin(), rest.end());
+    return args;
+  }
+  // A first process dies at `point`; a second one recovers and must print the right result.
+  void CrashThenRecover(const std::string& point) {
+    const Exit crashed = RunWorker(Args({"run", "wf", point}));
+    ASSERT_TRUE(WIFSIGNALED(crashed.status) && WTERMSIG(crashed.status) == SIGKILL)
+        << "the worker did not die at " << point << ": " << crashed.out;
+    ASSERT_EQ(OpenRaw()->GetWorkflow("wf", false)->status, "PENDING");
+    const Exit recovered = RunWorker(Args({"recover", "wf"}));
+    ASSERT_TRUE(WIFEXITED(recovered.status) && WEXITSTATUS(recovered.status) == 0) << recovered.out;
+    EXPECT_NE(recovered.out.find("RESULT wf in:60"), std::string::npos) << recovered.out;
+    EXPECT_EQ(OpenRaw()->GetWorkflow("wf", false)->status, "SUCCESS");
+    EXPECT_EQ(OpenRaw()->ListSteps("wf").size(), 3u);
+  }
+  std::string marker_;
+};
+
+TEST_P(CrashTest, KilledInsideAStepRerunsOnlyThatStep) {
+  CrashThenRecover("inside-step-2");
+  auto marks = CountMarks(marker_);
+  EXPECT_EQ(marks["wf step-1"], 1);
+  EXPECT_EQ(marks["wf step-2"], 2);  // its checkpoint was never written: at-least-once
+  EXPECT_EQ(marks["wf step-3"], 1);
+}
+
+TEST_P(CrashTest, KilledAfterACheckpointDoesNotRerunCompletedSteps) {
+  CrashThenRecover("after-checkpoint-2");
+  auto marks = CountMarks(marker_);
+  EXPECT_EQ(marks["wf step-1"], 1);
+  EXPECT_EQ(marks["wf step-2"], 1);
+  EXPECT_EQ(marks["wf step-3"], 1);
+}
+
+TEST_P(CrashTest, KilledBeforeTheOutcomeIsWrittenRerunsNoStep) {
+  CrashThenRecover("before-finish");
+  auto marks = CountMarks(marker_);
+  EXPECT_EQ(marks["wf step-1"], 1);
+  EXPECT_EQ(marks["wf step-2"], 1);
+  EXPECT_EQ(marks["wf step-3"], 1);
+}
+
+TEST_P(CrashTest, KilledWithManyWorkflowsInFlightFinishesEachOnce) {
+  constexpr int kCount = 20;
+  const Exit crashed = RunWorker(Args({"many", std::to_string(kCount)}), /*stop_at_ready=*/true);
+  ASSERT_TRUE(WIFSIGNALED(crashed.status)) << crashed.out;
+  // What was checkpointed before the kill must not run again.
+  std::map<std::string, std::vector<int>> recorded;
+  auto db = OpenRaw();
+  for (int i = 0; i < kCount; ++i) {
+    const std::string id = "crash-" + std::to_string(i);
+    for (const auto& step : db->ListSteps(id)) recorded[id].push_back(step.function_id);
+  }
+  std::vector<std::string> args = {"recover"};
+  for (int i = 0; i < kCount; ++i) args.push_back("crash-" + std::to_string(i));
+  const Exit recovered = RunWorker(Args(args));
+  ASSERT_TRUE(WIFEXITED(recovered.status) && WEXITSTATUS(recovered.status) == 0) << recovered.out;
+  auto marks = CountMarks(marker_);
+  for (int i = 0; i < kCount; ++i) {
+    const std::string id = "crash-" + std::to_string(i);
+    EXPECT_NE(recovered.out.find("RESULT " + id + " in:60"), std::string::npos) << id;
+    EXPECT_EQ(db->GetWorkflow(id, false)->status, "SUCCESS");
+    for (int step = 1; step <= 3; ++step) {
+      const int runs = marks[id + " step-" + std::to_string(step)];
+      EXPECT_GE(runs, 1) << id << " step " << step;
+      EXPECT_LE(runs, 2) << id << " step " << step;
+    }
+    for (int function_id : recorded[id]) {
+      EXPECT_EQ(marks[id + " step-" + std::to_string(function_id + 1)], 1)
+          << id << ": step " << function_id << " was checkpointed before the crash and ran again";
+    }
+  }
+}
+
+DBOS_INSTANTIATE_ON_BOTH_BACKENDS(CrashTest);
+
+}  // namespace
+}  // namespace dbos::testing

@@ -1,0 +1,119 @@
+// A DBOS executor process for crash tests. It runs workflows whose steps log every execution to a
+// marker file (an O_APPEND write survives SIGKILL), and it can SIGKILL itself at a chosen point:
+//
+//   dbos_crash_worker URL SCHEMA MARKER_FILE run WORKFLOW_ID [KILL_POINT]
+//       starts the three-step workflow WORKFLOW_ID and prints "RESULT <value>"
+//       KILL_POINT: inside-step-2      (step 2's side effect done, its checkpoint not written)
+//                   after-checkpoint-2 (step 2 recorded, step 3 not started)
+//                   before-finish      (all steps recorded, the outcome not written)
+//   dbos_crash_worker URL SCHEMA MARKER_FILE many COUNT
+//       starts COUNT workflows crash-0 … whose step 2 takes 50 ms, prints READY, runs forever
+//   dbos_crash_worker URL SCHEMA MARKER_FILE recover ID…
+//       launches (recovering PENDING workflows) and prints "RESULT <id> <value>" for each ID
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "dbos/dbos.hpp"
+
+namespace crash {
+
+std::string g_marker_file;
+std::string g_kill_point;
+int g_step_sleep_ms = 0;
+
+void Mark(const std::string& line) {
+  const int fd = open(g_marker_file.c_str(), O_WRONLY | O_APPEND | O_CREAT, 0644);
+  const std::string text = line + "\n";
+  if (fd >= 0) {
+    const auto written = write(fd, text.data(), text.size());
+    (void)written;
+    close(fd);
+  }
+}
+
+void MaybeDie(const std::string& point) {
+  if (g_kill_point == point) raise(SIGKILL);
+}
+
+int Step(dbos::DBOSContext& ctx, int n) {
+  const std::string id = dbos::GetWorkflowID(ctx);
+  return dbos::RunAsStep(
+      ctx,
+      [&] {
+        if (n == 2 && g_step_sleep_ms > 0) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(g_step_sleep_ms));
+        }
+        Mark(id + " step-" + std::to_string(n));
+        if (n == 2) MaybeDie("inside-step-2");
+        return n * 10;
+      },
+      dbos::WithStepName("step-" + std::to_string(n)));
+}
+
+std::string ThreeSteps(dbos::DBOSContext& ctx, std::string input) {
+  int sum = Step(ctx, 1);
+  sum += Step(ctx, 2);
+  MaybeDie("after-checkpoint-2");
+  sum += Step(ctx, 3);
+  MaybeDie("before-finish");
+  return input + ":" + std::to_string(sum);
+}
+
+}  // namespace crash
+
+int main(int argc, char** argv) {
+  if (argc < 5) {
+    std::cerr << "usage: dbos_crash_worker URL SCHEMA MARKER_FILE run|many|recover ARGS…\n";
+    return 2;
+  }
+  const std::string url = argv[1];
+  const std::string schema = argv[2];
+  crash::g_marker_file = argv[3];
+  const std::string mode = argv[4];
+  try {
+    dbos::Config config;
+    config.app_name = "crash-worker";
+    config.database_url = url;
+    config.database_schema = schema;
+    config.application_version = "crash-v1";
+    config.logger = dbos::NewConsoleLogger(dbos::LogLevel::Warn);
+    dbos::DBOSContext ctx = dbos::NewDBOSContext(config);
+    dbos::RegisterWorkflow(ctx, crash::ThreeSteps);
+    dbos::Launch(ctx);
+    if (mode == "run" && argc >= 6) {
+      if (argc >= 7) crash::g_kill_point = argv[6];
+      auto handle = dbos::RunWorkflow(ctx, crash::ThreeSteps, std::string("in"),
+                                      dbos::WithWorkflowID(argv[5]));
+      std::cout << "RESULT " << handle.GetResult() << std::endl;
+    } else if (mode == "many" && argc >= 6) {
+      crash::g_step_sleep_ms = 50;
+      const int count = std::stoi(argv[5]);
+      for (int i = 0; i < count; ++i) {
+        dbos::RunWorkflow(ctx, crash::ThreeSteps, std::string("in"),
+                          dbos::WithWorkflowID("crash-" + std::to_string(i)));
+      }
+      std::cout << "READY" << std::endl;
+      for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
+    } else if (mode == "recover") {
+      for (int i = 5; i < argc; ++i) {
+        auto handle = dbos::RetrieveWorkflow<std::string>(ctx, argv[i]);
+        std::cout << "RESULT " << argv[i] << " " << handle.GetResult() << std::endl;
+      }
+    } else {
+      std::cerr << "unknown mode " << mode << "\n";
+      return 2;
+    }
+    dbos::Shutdown(ctx, std::chrono::seconds(5));
+  } catch (const std::exception& e) {
+    std::cerr << "crash worker failed: " << e.what() << std::endl;
+    return 1;
+  }
+  return 0;
+}

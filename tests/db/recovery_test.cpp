@@ -1,0 +1,172 @@
+// Recovery at Launch: this executor's PENDING workflows of this version are re-enqueued on the
+// internal queue and resumed from their last recorded step; other executors' and versions' rows
+// are left alone; WithMaxRetries dead-letters a workflow that keeps failing to finish.
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "serialization/codec.hpp"
+#include "support/db_test.hpp"
+#include "util/time_util.hpp"
+
+namespace dbos::testing::recovery_fns {
+std::atomic<int> g_first_step_runs{0};
+std::atomic<int> g_second_step_runs{0};
+
+std::string TwoSteps(DBOSContext& ctx, std::string input) {
+  RunAsStep(
+      ctx, [] { return ++g_first_step_runs; }, WithStepName("first"));
+  RunAsStep(
+      ctx, [] { return ++g_second_step_runs; }, WithStepName("second"));
+  return "done " + input;
+}
+
+std::string BlockForever(DBOSContext& ctx, std::string) {
+  RunAsStep(
+      ctx,
+      [](std::stop_token token) {
+        while (!token.stop_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        return 0;
+      },
+      WithStepName("block"));
+  return "never";
+}
+}  // namespace dbos::testing::recovery_fns
+
+namespace dbos::testing {
+namespace {
+using namespace recovery_fns;
+
+class RecoveryTest : public DbTest {
+ protected:
+  void SetUp() override {
+    DbTest::SetUp();
+    g_first_step_runs = 0;
+    g_second_step_runs = 0;
+  }
+
+  // Writes a PENDING TwoSteps row the way a crashed executor leaves it.
+  void InsertPending(sysdb::SystemDatabase& db, const std::string& id, const std::string& executor,
+                     const std::string& version) {
+    sysdb::WorkflowInsert row;
+    row.workflow_uuid = id;
+    row.status = "PENDING";
+    row.name = "dbos::testing::recovery_fns::TwoSteps";
+    row.executor_id = executor;
+    row.application_version = version;
+    row.inputs = serialization::EncodeWorkflowInput("in");
+    row.creator_xid = "crashed-attempt";
+    row.now_ms = util::NowEpochMs();
+    ASSERT_TRUE(db.InsertWorkflow(row).created);
+  }
+
+  std::string StatusOf(const std::string& id) {
+    return OpenRaw()->GetWorkflow(id, false).value().status;
+  }
+};
+
+TEST_P(RecoveryTest, LaunchResumesFromTheLastRecordedStep) {
+  {
+    auto db = OpenRaw();
+    InsertPending(*db, "crashed", "local", "test-v1");
+    sysdb::StepWrite step;
+    step.workflow_uuid = "crashed";
+    step.function_id = 0;
+    step.function_name = "first";
+    step.output = "41";
+    step.started_at_epoch_ms = step.completed_at_epoch_ms = util::NowEpochMs();
+    ASSERT_EQ(db->RecordStep(step).kind, sysdb::StepWriteResult::Kind::Inserted);
+  }
+  DBOSContext ctx = NewDBOSContext(MakeConfig());
+  RegisterWorkflow(ctx, TwoSteps);
+  Launch(ctx);
+  EXPECT_EQ(RetrieveWorkflow<std::string>(ctx, "crashed").GetResult(), "done in");
+  EXPECT_EQ(g_first_step_runs.load(), 0);  // recorded: replayed, not run
+  EXPECT_EQ(g_second_step_runs.load(), 1);
+  const auto status = RetrieveWorkflow<std::string>(ctx, "crashed").GetStatus();
+  EXPECT_EQ(status.attempts, 2);  // the crashed direct run was attempt 1, recovery is attempt 2
+  EXPECT_EQ(status.queue_name, sysdb::kInternalQueueName);
+  Shutdown(ctx);
+}
+
+TEST_P(RecoveryTest, OtherExecutorsAndVersionsAreNotRecovered) {
+  {
+    auto db = OpenRaw();
+    InsertPending(*db, "mine", "local", "test-v1");
+    InsertPending(*db, "other-executor", "executor-b", "test-v1");
+    InsertPending(*db, "old-version", "local", "test-v0");
+  }
+  DBOSContext ctx = NewDBOSContext(MakeConfig());
+  RegisterWorkflow(ctx, TwoSteps);
+  Launch(ctx);
+  EXPECT_EQ(RetrieveWorkflow<std::string>(ctx, "mine").GetResult(), "done in");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(StatusOf("other-executor"), "PENDING");
+  EXPECT_EQ(StatusOf("old-version"), "PENDING");
+  Shutdown(ctx);
+}
+
+TEST_P(RecoveryTest, ShutdownLeavesRunningWorkflowsPendingForTheNextLaunch) {
+  {
+    DBOSContext ctx = NewDBOSContext(MakeConfig());
+    RegisterWorkflow(ctx, BlockForever, WithWorkflowName("resumable"));
+    Launch(ctx);
+    RunWorkflow(ctx, BlockForever, std::string("x"), WithWorkflowID("left-pending"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    Shutdown(ctx, std::chrono::seconds(5));
+  }
+  EXPECT_EQ(StatusOf("left-pending"), "PENDING");
+  EXPECT_TRUE(OpenRaw()->ListSteps("left-pending").empty());  // interrupted step not recorded
+  DBOSContext ctx = NewDBOSContext(MakeConfig());
+  auto finishes = [](DBOSContext& c, std::string) {
+    return RunAsStep(
+        c, [] { return std::string("finished"); }, WithStepName("block"));
+  };
+  RegisterWorkflow(ctx, finishes, WithWorkflowName("resumable"));
+  Launch(ctx);
+  EXPECT_EQ(RetrieveWorkflow<std::string>(ctx, "left-pending").GetResult(), "finished");
+  Shutdown(ctx);
+}
+
+TEST_P(RecoveryTest, WorkflowThatNeverFinishesIsDeadLetteredAfterMaxRetries) {
+  constexpr int kMaxRetries = 2;
+  {
+    DBOSContext ctx = NewDBOSContext(MakeConfig());
+    RegisterWorkflow(ctx, BlockForever, WithWorkflowName("stuck"), WithMaxRetries(kMaxRetries));
+    Launch(ctx);
+    RunWorkflow(ctx, BlockForever, std::string("x"), WithWorkflowID("poison"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    Shutdown(ctx);
+  }
+  // Attempt 1 was the direct run; each launch recovers it once more. Attempt kMaxRetries + 2
+  // exceeds the limit.
+  for (int launch = 0; launch < kMaxRetries + 1; ++launch) {
+    DBOSContext ctx = NewDBOSContext(MakeConfig());
+    RegisterWorkflow(ctx, BlockForever, WithWorkflowName("stuck"), WithMaxRetries(kMaxRetries));
+    Launch(ctx);
+    for (int i = 0; i < 200; ++i) {
+      auto row = OpenRaw()->GetWorkflow("poison", false);
+      if (row->status != "ENQUEUED" && row->recovery_attempts >= launch + 2) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    Shutdown(ctx);
+  }
+  auto row = OpenRaw()->GetWorkflow("poison", false);
+  EXPECT_EQ(row->status, "MAX_RECOVERY_ATTEMPTS_EXCEEDED");
+  EXPECT_FALSE(row->queue_name.has_value());
+  DBOSContext ctx = NewDBOSContext(MakeConfig());
+  RegisterWorkflow(ctx, BlockForever, WithWorkflowName("stuck"), WithMaxRetries(kMaxRetries));
+  Launch(ctx);
+  try {
+    RetrieveWorkflow<std::string>(ctx, "poison").GetResult();
+    FAIL() << "expected DeadLetterQueue";
+  } catch (const DBOSError& e) {
+    EXPECT_EQ(e.Code(), ErrorCode::DeadLetterQueue);
+  }
+  Shutdown(ctx);
+}
+
+DBOS_INSTANTIATE_ON_BOTH_BACKENDS(RecoveryTest);
+
+}  // namespace
+}  // namespace dbos::testing

@@ -1,0 +1,221 @@
+// Workflows: start, result, idempotency by ID, concurrent starts, status, retrieval, and the
+// stored format (portable JSON) that other DBOS SDKs read.
+#include <atomic>
+#include <thread>
+
+#include "serialization/codec.hpp"
+#include "support/db_test.hpp"
+
+namespace dbos::testing::workflow_fns {
+
+std::atomic<int> g_step_runs{0};
+
+int CountedStep() { return ++g_step_runs; }
+
+std::string Greet(DBOSContext& ctx, std::string name) {
+  RunAsStep(ctx, CountedStep);
+  RunAsStep(
+      ctx, [] { return 7; }, WithStepName("seven"));
+  return "hello " + name;
+}
+
+struct Order {
+  std::string id;
+  int quantity = 0;
+  NLOHMANN_DEFINE_TYPE_INTRUSIVE(Order, id, quantity)
+};
+
+Order DoubleOrder(DBOSContext&, Order order) {
+  order.quantity *= 2;
+  return order;
+}
+
+int Other(DBOSContext&, int x) { return x; }
+
+}  // namespace dbos::testing::workflow_fns
+
+namespace dbos::testing {
+namespace {
+using namespace workflow_fns;
+
+class WorkflowTest : public DbTest {
+ protected:
+  void SetUp() override {
+    DbTest::SetUp();
+    g_step_runs = 0;
+    ctx_ = NewDBOSContext(MakeConfig());
+    RegisterWorkflow(ctx_, Greet);
+    RegisterWorkflow(ctx_, DoubleOrder);
+    RegisterWorkflow(ctx_, Other);
+    Launch(ctx_);
+  }
+  void TearDown() override {
+    Shutdown(ctx_);
+    DbTest::TearDown();
+  }
+  DBOSContext ctx_;
+};
+
+TEST_P(WorkflowTest, RunsStepsAndReturnsResult) {
+  auto handle = RunWorkflow(ctx_, Greet, std::string("ann"));
+  EXPECT_EQ(handle.GetResult(), "hello ann");
+  EXPECT_EQ(g_step_runs.load(), 1);
+  const auto status = handle.GetStatus();
+  EXPECT_EQ(status.status, WorkflowStatusType::Success);
+  EXPECT_EQ(status.id, handle.GetWorkflowID());
+  EXPECT_EQ(status.output, "hello ann");
+  EXPECT_EQ(status.input, "ann");
+  EXPECT_EQ(status.executor_id, "local");
+  EXPECT_EQ(status.application_version, "test-v1");
+  EXPECT_EQ(status.attempts, 1);
+  EXPECT_NE(status.name.find("Greet"), std::string::npos) << status.name;
+}
+
+TEST_P(WorkflowTest, StructInputAndOutputRoundTrip) {
+  auto handle = RunWorkflow(ctx_, DoubleOrder, Order{"o-1", 3});
+  const Order out = handle.GetResult();
+  EXPECT_EQ(out.id, "o-1");
+  EXPECT_EQ(out.quantity, 6);
+}
+
+TEST_P(WorkflowTest, SameIdRunsOnceAndReturnsRecordedResult) {
+  auto first = RunWorkflow(ctx_, Greet, std::string("bob"), WithWorkflowID("greet-bob"));
+  EXPECT_EQ(first.GetResult(), "hello bob");
+  auto second = RunWorkflow(ctx_, Greet, std::string("someone else"), WithWorkflowID("greet-bob"));
+  EXPECT_EQ(second.GetResult(), "hello bob");
+  EXPECT_EQ(g_step_runs.load(), 1);
+}
+
+TEST_P(WorkflowTest, ConcurrentStartsOfOneIdRunOnce) {
+  constexpr int kThreads = 8;
+  std::vector<std::thread> threads;
+  std::vector<std::string> results(kThreads);
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      results[static_cast<size_t>(i)] =
+          RunWorkflow(ctx_, Greet, std::string("race"), WithWorkflowID("race-id")).GetResult();
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& r : results) EXPECT_EQ(r, "hello race");
+  EXPECT_EQ(g_step_runs.load(), 1);
+}
+
+TEST_P(WorkflowTest, ConcurrentStartsFromTwoContextsRunOnce) {
+  DBOSContext other = NewDBOSContext(MakeConfig());
+  RegisterWorkflow(other, Greet);
+  Launch(other);
+  std::thread a([&] { RunWorkflow(ctx_, Greet, std::string("x"), WithWorkflowID("two-ctx")); });
+  std::thread b([&] { RunWorkflow(other, Greet, std::string("x"), WithWorkflowID("two-ctx")); });
+  a.join();
+  b.join();
+  EXPECT_EQ(RetrieveWorkflow<std::string>(ctx_, "two-ctx").GetResult(), "hello x");
+  EXPECT_EQ(RetrieveWorkflow<std::string>(other, "two-ctx").GetResult(), "hello x");
+  EXPECT_EQ(g_step_runs.load(), 1);
+  Shutdown(other);
+}
+
+TEST_P(WorkflowTest, SameIdWithAnotherWorkflowIsUnexpectedWorkflow) {
+  RunWorkflow(ctx_, Other, 1, WithWorkflowID("taken")).GetResult();
+  try {
+    RunWorkflow(ctx_, Greet, std::string("x"), WithWorkflowID("taken"));
+    FAIL() << "expected UnexpectedWorkflow";
+  } catch (const DBOSError& e) {
+    EXPECT_EQ(e.Code(), ErrorCode::UnexpectedWorkflow);
+    EXPECT_NE(std::string(e.what()).find("different name"), std::string::npos) << e.what();
+  }
+}
+
+TEST_P(WorkflowTest, RetrieveReturnsRecordedResult) {
+  RunWorkflow(ctx_, Other, 41, WithWorkflowID("answer")).GetResult();
+  auto handle = RetrieveWorkflow<int>(ctx_, "answer");
+  EXPECT_EQ(handle.GetResult(), 41);
+  EXPECT_EQ(handle.GetStatus().status, WorkflowStatusType::Success);
+}
+
+TEST_P(WorkflowTest, RetrieveUnknownIdIsNonExistentWorkflow) {
+  try {
+    RetrieveWorkflow<int>(ctx_, "no-such-workflow");
+    FAIL() << "expected NonExistentWorkflow";
+  } catch (const DBOSError& e) {
+    EXPECT_EQ(e.Code(), ErrorCode::NonExistentWorkflow);
+  }
+}
+
+TEST_P(WorkflowTest, RetrieveWithWrongResultTypeIsUnexpectedType) {
+  RunWorkflow(ctx_, Other, 5, WithWorkflowID("typed")).GetResult();
+  try {
+    RetrieveWorkflow<std::string>(ctx_, "typed");
+    FAIL() << "expected WorkflowUnexpectedType";
+  } catch (const DBOSError& e) {
+    EXPECT_EQ(e.Code(), ErrorCode::WorkflowUnexpectedType);
+  }
+}
+
+TEST_P(WorkflowTest, StoresPortableJsonThatOtherSdksRead) {
+  RunWorkflow(ctx_, DoubleOrder, Order{"o-9", 2}, WithWorkflowID("portable")).GetResult();
+  auto db = OpenRaw();
+  auto row = db->GetWorkflow("portable", /*load_values=*/true);
+  ASSERT_TRUE(row.has_value());
+  EXPECT_EQ(row->serialization, "portable_json");
+  ASSERT_TRUE(row->inputs.has_value());
+  EXPECT_EQ(
+      nlohmann::json::parse(*row->inputs),
+      nlohmann::json::parse(R"({"positionalArgs":[{"id":"o-9","quantity":2}],"namedArgs":{}})"));
+  ASSERT_TRUE(row->output.has_value());
+  EXPECT_EQ(nlohmann::json::parse(*row->output),
+            nlohmann::json::parse(R"({"id":"o-9","quantity":4})"));
+  EXPECT_EQ(row->status, "SUCCESS");
+  EXPECT_TRUE(row->completed_at.has_value());
+}
+
+TEST_P(WorkflowTest, StepsAreRecordedInProgramOrder) {
+  RunWorkflow(ctx_, Greet, std::string("z"), WithWorkflowID("ordered")).GetResult();
+  auto steps = OpenRaw()->ListSteps("ordered");
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_EQ(steps[0].function_id, 0);
+  EXPECT_NE(steps[0].function_name.find("CountedStep"), std::string::npos);
+  EXPECT_EQ(steps[0].output, "1");
+  EXPECT_EQ(steps[1].function_id, 1);
+  EXPECT_EQ(steps[1].function_name, "seven");
+  EXPECT_EQ(steps[1].output, "7");
+  EXPECT_FALSE(steps[1].error.has_value());
+}
+
+TEST_P(WorkflowTest, WorkflowAndStepIdsAreVisibleInside) {
+  DBOSContext ctx = NewDBOSContext(MakeConfig());
+  auto ids = [](DBOSContext& c, int) {
+    const std::string id = GetWorkflowID(c);
+    const int first = RunAsStep(
+        c, [&] { return GetStepID(c); }, WithStepName("a"));
+    const int second = RunAsStep(
+        c, [&] { return GetStepID(c); }, WithStepName("b"));
+    return id + ":" + std::to_string(first) + ":" + std::to_string(second);
+  };
+  RegisterWorkflow(ctx, ids, WithWorkflowName("ids"));
+  Launch(ctx);
+  EXPECT_EQ(RunWorkflow(ctx, ids, 0, WithWorkflowID("wf-ids")).GetResult(), "wf-ids:0:1");
+  Shutdown(ctx);
+}
+
+TEST_P(WorkflowTest, AuthenticatedUserAndVersionAreRecorded) {
+  auto handle = RunWorkflow(ctx_, Other, 1, WithAuthenticatedUser("ann"),
+                            WithApplicationVersion("v-special"));
+  // A workflow pinned to another version still runs when started directly.
+  EXPECT_EQ(handle.GetResult(), 1);
+  const auto status = handle.GetStatus();
+  EXPECT_EQ(status.authenticated_user, "ann");
+  EXPECT_EQ(status.application_version, "v-special");
+}
+
+TEST_P(WorkflowTest, ExecutorIdAndVersionAccessors) {
+  EXPECT_EQ(GetExecutorID(ctx_), "local");
+  EXPECT_EQ(GetApplicationVersion(ctx_), "test-v1");
+  EXPECT_THROW(GetWorkflowID(ctx_), DBOSError);
+  EXPECT_THROW(GetStepID(ctx_), DBOSError);
+}
+
+DBOS_INSTANTIATE_ON_BOTH_BACKENDS(WorkflowTest);
+
+}  // namespace
+}  // namespace dbos::testing

@@ -1,0 +1,111 @@
+// Config resolution: URL forms, defaults, environment overrides, redaction of secrets.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <regex>
+#include <set>
+#include <thread>
+
+#include "dbos/dbos.hpp"
+#include "runtime/config_resolution.hpp"
+#include "util/uuid.hpp"
+#include "util/worker_pool.hpp"
+
+namespace dbos {
+namespace {
+
+using detail::RedactUrl;
+using detail::ResolveConfig;
+
+Config WithUrl(std::string url) {
+  Config config;
+  config.app_name = "app";
+  config.database_url = std::move(url);
+  config.application_version = "v1";
+  return config;
+}
+
+TEST(ConfigResolution, AcceptsTheDocumentedUrlForms) {
+  for (const char* url :
+       {"postgres://u:p@localhost:5432/db", "postgresql://localhost/db?sslmode=disable",
+        "host=localhost dbname=db user=u", "sqlite:app.sqlite",
+        "sqlite::memory:", "sqlite:///abs/path.db", "sqlite3:x.db"}) {
+    EXPECT_EQ(ResolveConfig(WithUrl(url)).database_url, url);
+  }
+}
+
+TEST(ConfigResolution, DefaultsToEnvThenEmbeddedSqlite) {
+  unsetenv("DBOS_SYSTEM_DATABASE_URL");
+  EXPECT_EQ(ResolveConfig(WithUrl("")).database_url, "sqlite:app.sqlite");
+  setenv("DBOS_SYSTEM_DATABASE_URL", "postgresql://h/db", 1);
+  EXPECT_EQ(ResolveConfig(WithUrl("")).database_url, "postgresql://h/db");
+  unsetenv("DBOS_SYSTEM_DATABASE_URL");
+}
+
+TEST(ConfigResolution, ExecutorAndVersionDefaultsAndOverrides) {
+  Config config = WithUrl("sqlite::memory:");
+  auto resolved = ResolveConfig(config);
+  EXPECT_EQ(resolved.executor_id, "local");
+  EXPECT_EQ(resolved.application_version, "v1");
+  config.executor_id = "exec-1";
+  EXPECT_EQ(ResolveConfig(config).executor_id, "exec-1");
+  setenv("DBOS__VMID", "vm-9", 1);
+  setenv("DBOS__APPVERSION", "env-v", 1);
+  resolved = ResolveConfig(config);
+  EXPECT_EQ(resolved.executor_id, "vm-9");
+  EXPECT_EQ(resolved.application_version, "env-v");
+  unsetenv("DBOS__VMID");
+  unsetenv("DBOS__APPVERSION");
+}
+
+TEST(ConfigResolution, RejectsBadSchemaNamesAndTimeouts) {
+  Config config = WithUrl("sqlite::memory:");
+  config.database_schema = "bad;schema";
+  EXPECT_THROW(ResolveConfig(config), DBOSError);
+  config = WithUrl("sqlite::memory:");
+  config.system_db_startup_timeout = std::chrono::milliseconds(0);
+  EXPECT_THROW(ResolveConfig(config), DBOSError);
+}
+
+TEST(ConfigResolution, RedactsPasswords) {
+  EXPECT_EQ(RedactUrl("postgresql://user:s3cret@host/db"), "postgresql://user:***@host/db");
+  EXPECT_EQ(RedactUrl("host=h password=s3cret dbname=d"), "host=h password=*** dbname=d");
+  EXPECT_EQ(RedactUrl("sqlite:x.db"), "sqlite:x.db");
+}
+
+TEST(Uuid, IsVersion4AndUnique) {
+  static const std::regex kForm(
+      "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$");
+  std::set<std::string> seen;
+  for (int i = 0; i < 1000; ++i) {
+    const auto id = util::NewUuid();
+    EXPECT_TRUE(std::regex_match(id, kForm)) << id;
+    seen.insert(id);
+  }
+  EXPECT_EQ(seen.size(), 1000u);
+}
+
+TEST(WorkerPool, RunsTasksConcurrentlyAndWaitsForThem) {
+  util::WorkerPool pool(std::chrono::milliseconds(50));
+  std::atomic<int> inside{0};
+  std::atomic<int> max_inside{0};
+  std::atomic<int> done{0};
+  for (int i = 0; i < 16; ++i) {
+    pool.Submit([&] {
+      const int now = ++inside;
+      int seen = max_inside.load();
+      while (now > seen && !max_inside.compare_exchange_weak(seen, now)) {
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(30));
+      --inside;
+      ++done;
+    });
+  }
+  EXPECT_TRUE(pool.WaitIdle(std::chrono::seconds(5)));
+  EXPECT_EQ(done.load(), 16);
+  EXPECT_EQ(max_inside.load(), 16);  // blocking tasks never wait for each other
+}
+
+}  // namespace
+}  // namespace dbos
