@@ -4,9 +4,13 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <typeinfo>
+#include <utility>
 
 #include "dbos/config.hpp"
 #include "dbos/errors.hpp"
@@ -17,6 +21,7 @@ namespace detail {
 class Runtime;
 struct WorkflowState;
 struct LifetimeGuard;
+struct CancelScope;
 }  // namespace detail
 
 /// A cheap, copyable handle to a DBOS instance (shared state inside). The last copy made from
@@ -35,12 +40,37 @@ class DBOSContext {
                                      std::shared_ptr<detail::WorkflowState> state);
   /// Internal: builds the owning handle returned by NewDBOSContext.
   static DBOSContext MakeOwning(std::shared_ptr<detail::Runtime> runtime);
+  /// Internal: the deadline (epoch ms) workflows started from this context get, if any.
+  std::optional<int64_t> DeadlineEpochMs() const noexcept { return deadline_epoch_ms_; }
+  /// Internal: true when workflows started from this context ignore the caller's deadline.
+  bool Detached() const noexcept { return detached_; }
+  /// Internal: the cancellation scope of WithTimeout, if any.
+  const std::shared_ptr<detail::CancelScope>& Scope() const noexcept { return scope_; }
+  /// Internal: a copy with a deadline and cancellation scope (WithTimeout).
+  DBOSContext WithDeadline(int64_t deadline_epoch_ms,
+                           std::shared_ptr<detail::CancelScope> scope) const;
+  /// Internal: a copy detached from the caller's deadline and cancellation (WithoutCancel).
+  DBOSContext Detach() const;
 
  private:
   std::shared_ptr<detail::Runtime> runtime_;
   std::shared_ptr<detail::LifetimeGuard> guard_;  // set on handles that keep the instance alive
   std::shared_ptr<detail::WorkflowState> workflow_;
+  std::optional<int64_t> deadline_epoch_ms_;
+  bool detached_ = false;
+  std::shared_ptr<detail::CancelScope> scope_;
 };
+
+/// A context whose workflows have a durable timeout: workflows started from it (and their
+/// children) get the deadline now + `timeout`, stored in the database and re-applied after
+/// recovery; when it passes they are CANCELLED. Calling the returned function cancels the
+/// workflows started from the context at once.
+std::pair<DBOSContext, std::function<void()>> WithTimeout(const DBOSContext& ctx,
+                                                          std::chrono::milliseconds timeout);
+
+/// A context detached from the caller's deadline and cancellation: a child workflow started from
+/// it does not inherit its parent's deadline.
+DBOSContext WithoutCancel(const DBOSContext& ctx);
 
 /// Validates `config`, connects to the system database and migrates it. Throws
 /// DBOSError(Initialization) with a message saying what to fix.

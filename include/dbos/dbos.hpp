@@ -7,6 +7,8 @@
 #include "dbos/errors.hpp"
 #include "dbos/handle.hpp"
 #include "dbos/logging.hpp"
+#include "dbos/management.hpp"
+#include "dbos/messaging.hpp"
 #include "dbos/serialization.hpp"
 #include "dbos/step.hpp"
 #include "dbos/workflow.hpp"

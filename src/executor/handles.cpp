@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "dbos/errors.hpp"
+#include "executor/operation.hpp"
 #include "runtime/runtime.hpp"
 #include "serialization/codec.hpp"
 #include "util/time_util.hpp"
@@ -14,38 +15,56 @@ namespace {
 
 using detail::Runtime;
 using detail::WorkflowOutcome;
+using detail::WorkflowState;
+using serialization::ErrorRecord;
 
-// Reads the recorded outcome of a terminal workflow: returns the output or throws its error.
-nlohmann::json ReadRecordedOutcome(Runtime& runtime, const std::string& id,
-                                   const sysdb::WorkflowRow& row) {
-  if (row.status == "SUCCESS") return serialization::DecodeValue(row.output);
-  if (row.status == "ERROR") {
-    runtime.ErrorTypes().Throw(serialization::DecodeError(row.error.value_or("")),
-                               ErrorCode::WorkflowExecution, id);
-  }
-  if (row.status == "CANCELLED") {
-    throw DBOSError(ErrorCode::AwaitedWorkflowCancelled, "workflow " + id + " was cancelled", id);
-  }
-  throw DBOSError(ErrorCode::DeadLetterQueue,
-                  "workflow " + id + " exceeded its maximum recovery attempts", id);
-}
+// How a workflow ended, as its awaiter sees it.
+struct Awaited {
+  nlohmann::json output;
+  std::optional<ErrorRecord> error;
+};
 
 bool IsTerminal(const std::string& status) {
   return status == "SUCCESS" || status == "ERROR" || status == "CANCELLED" ||
          status == "MAX_RECOVERY_ATTEMPTS_EXCEEDED";
 }
 
-// Waits for a workflow's outcome: on its local execution when it runs here, else by polling the
-// database with a backoff from 2 ms to 500 ms.
-nlohmann::json AwaitResult(Runtime& runtime, const std::string& id) {
+ErrorRecord CodeRecord(ErrorCode code, const std::string& message) {
+  return {std::string(ErrorCodeName(code)), message, static_cast<int>(code)};
+}
+
+Awaited RecordedOutcome(const std::string& id, const sysdb::WorkflowRow& row) {
+  if (row.status == "SUCCESS") return {serialization::DecodeValue(row.output), std::nullopt};
+  if (row.status == "ERROR") {
+    return {nullptr, serialization::DecodeError(row.error.value_or(""))};
+  }
+  if (row.status == "CANCELLED") {
+    return {nullptr,
+            CodeRecord(ErrorCode::AwaitedWorkflowCancelled, "workflow " + id + " was cancelled")};
+  }
+  return {nullptr, CodeRecord(ErrorCode::DeadLetterQueue,
+                              "workflow " + id + " exceeded its maximum recovery attempts")};
+}
+
+// Waits until `id` ends: on its local execution when it runs here, else by polling the database
+// with a backoff from 2 ms to 500 ms. A waiting workflow (`caller`) stays interruptible.
+Awaited AwaitOutcome(Runtime& runtime, const std::string& id,
+                     const std::shared_ptr<WorkflowOutcome>& known, WorkflowState* caller) {
+  auto wait_local = [&](WorkflowOutcome& outcome) {
+    if (caller == nullptr) return outcome.Wait();
+    for (;;) {
+      detail::ThrowIfInterrupted(*caller);
+      auto kind = outcome.WaitFor(std::chrono::milliseconds(50));
+      if (kind != WorkflowOutcome::Kind::Running) return kind;
+    }
+  };
   auto delay = std::chrono::milliseconds(2);
-  for (;;) {
-    if (auto local = runtime.FindExecution(id)) {
-      const auto kind = local->Wait();
-      if (kind == WorkflowOutcome::Kind::Success) return local->Output();
-      if (kind == WorkflowOutcome::Kind::Error) {
-        runtime.ErrorTypes().Throw(*local->Error(), ErrorCode::WorkflowExecution, id);
-      }
+  for (bool first = true;; first = false) {
+    auto local = first && known ? known : runtime.FindExecution(id);
+    if (local) {
+      const auto kind = wait_local(*local);
+      if (kind == WorkflowOutcome::Kind::Success) return {local->Output(), std::nullopt};
+      if (kind == WorkflowOutcome::Kind::Error) return {nullptr, local->Error()};
     }
     auto status = runtime.Db().GetWorkflowStatusString(id);
     if (!status) {
@@ -53,38 +72,99 @@ nlohmann::json AwaitResult(Runtime& runtime, const std::string& id) {
     }
     if (IsTerminal(*status)) {
       auto row = runtime.Db().GetWorkflow(id, /*load_values=*/true);
-      if (row) return ReadRecordedOutcome(runtime, id, *row);
+      if (row) return RecordedOutcome(id, *row);
     }
     if (runtime.ShuttingDown()) {
+      if (caller != nullptr) throw detail::ShutdownInterrupt{};
       throw DBOSError(ErrorCode::Initialization,
                       "DBOS was shut down while waiting for workflow " + id + "; it stays " +
                           *status + " and resumes at the next launch",
                       id);
     }
-    std::this_thread::sleep_for(delay);
+    if (caller != nullptr) {
+      if (!caller->WaitFor(delay)) detail::ThrowInterruption(*caller, caller->Pending());
+    } else {
+      std::this_thread::sleep_for(delay);
+    }
     delay = std::min(delay * 2, std::chrono::milliseconds(500));
   }
 }
 
 class Handle final : public detail::HandleCore {
  public:
-  Handle(std::shared_ptr<Runtime> runtime, std::string id, std::shared_ptr<WorkflowOutcome> outcome)
-      : runtime_(std::move(runtime)), id_(std::move(id)), outcome_(std::move(outcome)) {}
+  Handle(std::shared_ptr<Runtime> runtime, std::string id, std::shared_ptr<WorkflowOutcome> outcome,
+         std::shared_ptr<WorkflowState> caller)
+      : runtime_(std::move(runtime)),
+        id_(std::move(id)),
+        outcome_(std::move(outcome)),
+        caller_(std::move(caller)) {}
 
   const std::string& WorkflowID() const noexcept override { return id_; }
 
   nlohmann::json Result() override {
-    if (outcome_) {
-      const auto kind = outcome_->Wait();
-      if (kind == WorkflowOutcome::Kind::Success) return outcome_->Output();
-      if (kind == WorkflowOutcome::Kind::Error) {
-        runtime_->ErrorTypes().Throw(*outcome_->Error(), ErrorCode::WorkflowExecution, id_);
-      }
+    if (!caller_) return Unwrap(AwaitOutcome(*runtime_, id_, outcome_, nullptr));
+    // Inside a workflow: a checkpointed step, so a replay returns what the first run saw.
+    WorkflowState& caller = *caller_;
+    if (caller.in_step) {
+      throw DBOSError(ErrorCode::StepExecution, "cannot call GetResult within a step",
+                      caller.workflow_id);
     }
-    return AwaitResult(*runtime_, id_);
+    detail::ThrowIfInterrupted(caller);
+    static const std::string kName = "DBOS.getResult";
+    const int step_id = caller.next_step_id++;
+    if (const auto* row = detail::FindRecorded(caller, step_id, kName)) {
+      return detail::ReplayStep(*runtime_, caller, *row, ErrorCode::WorkflowExecution);
+    }
+    Awaited awaited = AwaitOutcome(*runtime_, id_, outcome_, &caller);
+    auto write = detail::NewCheckpoint(*runtime_, caller, step_id, kName);
+    write.child_workflow_id = id_;
+    if (awaited.error) {
+      write.error = serialization::EncodeError(*awaited.error);
+    } else {
+      write.output = serialization::EncodeValue(awaited.output);
+    }
+    nlohmann::json replayed;
+    if (detail::HandleCheckpointResult(*runtime_, caller, runtime_->Db().RecordStep(write),
+                                       ErrorCode::WorkflowExecution, &replayed)) {
+      return replayed;
+    }
+    return Unwrap(std::move(awaited));
   }
 
   WorkflowStatus Status() override {
+    if (!caller_) return ReadStatus();
+    WorkflowState& caller = *caller_;
+    if (caller.in_step) {
+      throw DBOSError(ErrorCode::StepExecution, "cannot call GetStatus within a step",
+                      caller.workflow_id);
+    }
+    detail::ThrowIfInterrupted(caller);
+    static const std::string kName = "DBOS.getStatus";
+    const int step_id = caller.next_step_id++;
+    if (const auto* row = detail::FindRecorded(caller, step_id, kName)) {
+      return StatusFromJson(
+          detail::ReplayStep(*runtime_, caller, *row, ErrorCode::WorkflowExecution));
+    }
+    WorkflowStatus status = ReadStatus();
+    auto write = detail::NewCheckpoint(*runtime_, caller, step_id, kName);
+    write.output = serialization::EncodeValue(StatusToJson(status));
+    nlohmann::json replayed;
+    if (detail::HandleCheckpointResult(*runtime_, caller, runtime_->Db().RecordStep(write),
+                                       ErrorCode::WorkflowExecution, &replayed)) {
+      return StatusFromJson(replayed);
+    }
+    return status;
+  }
+
+ private:
+  nlohmann::json Unwrap(Awaited awaited) const {
+    if (awaited.error) {
+      runtime_->ErrorTypes().Throw(*awaited.error, ErrorCode::WorkflowExecution, id_);
+    }
+    return std::move(awaited.output);
+  }
+
+  WorkflowStatus ReadStatus() const {
     auto row = runtime_->Db().GetWorkflow(id_, /*load_values=*/true);
     if (!row) {
       throw DBOSError(ErrorCode::NonExistentWorkflow, "workflow " + id_ + " does not exist", id_);
@@ -92,10 +172,10 @@ class Handle final : public detail::HandleCore {
     return ToWorkflowStatus(*row);
   }
 
- private:
   std::shared_ptr<Runtime> runtime_;
   std::string id_;
   std::shared_ptr<WorkflowOutcome> outcome_;
+  std::shared_ptr<WorkflowState> caller_;
 };
 
 std::optional<std::chrono::system_clock::time_point> OptionalTime(
@@ -104,17 +184,37 @@ std::optional<std::chrono::system_clock::time_point> OptionalTime(
   return util::FromEpochMs(*ms);
 }
 
+template <typename T>
+void PutOptional(nlohmann::json& j, const char* name, const std::optional<T>& value) {
+  j[name] = value ? nlohmann::json(*value) : nlohmann::json(nullptr);
+}
+
+template <typename T>
+std::optional<T> GetOptional(const nlohmann::json& j, const char* name) {
+  if (!j.contains(name) || j[name].is_null()) return std::nullopt;
+  return j[name].get<T>();
+}
+
+std::optional<int64_t> OptionalMs(const std::optional<std::chrono::system_clock::time_point>& t) {
+  if (!t) return std::nullopt;
+  return util::ToEpochMs(*t);
+}
+
 }  // namespace
 
 std::shared_ptr<detail::HandleCore> MakeLocalHandle(std::shared_ptr<Runtime> runtime,
                                                     std::string workflow_id,
-                                                    std::shared_ptr<WorkflowOutcome> outcome) {
-  return std::make_shared<Handle>(std::move(runtime), std::move(workflow_id), std::move(outcome));
+                                                    std::shared_ptr<WorkflowOutcome> outcome,
+                                                    std::shared_ptr<WorkflowState> caller) {
+  return std::make_shared<Handle>(std::move(runtime), std::move(workflow_id), std::move(outcome),
+                                  std::move(caller));
 }
 
 std::shared_ptr<detail::HandleCore> MakePollingHandle(std::shared_ptr<Runtime> runtime,
-                                                      std::string workflow_id) {
-  return std::make_shared<Handle>(std::move(runtime), std::move(workflow_id), nullptr);
+                                                      std::string workflow_id,
+                                                      std::shared_ptr<WorkflowState> caller) {
+  return std::make_shared<Handle>(std::move(runtime), std::move(workflow_id), nullptr,
+                                  std::move(caller));
 }
 
 WorkflowStatus ToWorkflowStatus(const sysdb::WorkflowRow& row) {
@@ -158,6 +258,74 @@ WorkflowStatus ToWorkflowStatus(const sysdb::WorkflowRow& row) {
   s.completed_at = OptionalTime(row.completed_at);
   s.serialization = row.serialization;
   s.application_name = row.application_name;
+  return s;
+}
+
+nlohmann::json StatusToJson(const WorkflowStatus& s) {
+  nlohmann::json j;
+  j["workflow_uuid"] = s.id;
+  j["status"] = ToString(s.status);
+  j["name"] = s.name;
+  PutOptional(j, "authenticated_user", s.authenticated_user);
+  PutOptional(j, "assumed_role", s.assumed_role);
+  j["authenticated_roles"] = s.authenticated_roles;
+  j["output"] = s.output;
+  PutOptional(j, "error", s.error);
+  PutOptional(j, "error_type_name", s.error_type_name);
+  j["executor_id"] = s.executor_id;
+  j["created_at"] = util::ToEpochMs(s.created_at);
+  j["updated_at"] = util::ToEpochMs(s.updated_at);
+  j["application_version"] = s.application_version;
+  j["application_id"] = s.application_id;
+  j["attempts"] = s.attempts;
+  PutOptional(j, "queue_name", s.queue_name);
+  j["timeout_ms"] = s.timeout ? nlohmann::json(s.timeout->count()) : nlohmann::json(nullptr);
+  PutOptional(j, "deadline", OptionalMs(s.deadline));
+  PutOptional(j, "started_at", OptionalMs(s.started_at));
+  PutOptional(j, "deduplication_id", s.deduplication_id);
+  j["input"] = s.input;
+  j["priority"] = s.priority;
+  PutOptional(j, "queue_partition_key", s.queue_partition_key);
+  PutOptional(j, "forked_from", s.forked_from);
+  j["was_forked_from"] = s.was_forked_from;
+  PutOptional(j, "parent_workflow_id", s.parent_workflow_id);
+  PutOptional(j, "completed_at", OptionalMs(s.completed_at));
+  PutOptional(j, "serialization", s.serialization);
+  PutOptional(j, "application_name", s.application_name);
+  return j;
+}
+
+WorkflowStatus StatusFromJson(const nlohmann::json& j) {
+  WorkflowStatus s;
+  s.id = j.value("workflow_uuid", "");
+  s.status = ParseWorkflowStatusType(j.value("status", "PENDING"));
+  s.name = j.value("name", "");
+  s.authenticated_user = GetOptional<std::string>(j, "authenticated_user");
+  s.assumed_role = GetOptional<std::string>(j, "assumed_role");
+  s.authenticated_roles = j.value("authenticated_roles", std::vector<std::string>{});
+  s.output = j.value("output", nlohmann::json());
+  s.error = GetOptional<std::string>(j, "error");
+  s.error_type_name = GetOptional<std::string>(j, "error_type_name");
+  s.executor_id = j.value("executor_id", "");
+  s.created_at = util::FromEpochMs(j.value("created_at", int64_t{0}));
+  s.updated_at = util::FromEpochMs(j.value("updated_at", int64_t{0}));
+  s.application_version = j.value("application_version", "");
+  s.application_id = j.value("application_id", "");
+  s.attempts = j.value("attempts", int64_t{0});
+  s.queue_name = GetOptional<std::string>(j, "queue_name");
+  if (auto t = GetOptional<int64_t>(j, "timeout_ms")) s.timeout = std::chrono::milliseconds(*t);
+  s.deadline = OptionalTime(GetOptional<int64_t>(j, "deadline"));
+  s.started_at = OptionalTime(GetOptional<int64_t>(j, "started_at"));
+  s.deduplication_id = GetOptional<std::string>(j, "deduplication_id");
+  s.input = j.value("input", nlohmann::json());
+  s.priority = j.value("priority", 0);
+  s.queue_partition_key = GetOptional<std::string>(j, "queue_partition_key");
+  s.forked_from = GetOptional<std::string>(j, "forked_from");
+  s.was_forked_from = j.value("was_forked_from", false);
+  s.parent_workflow_id = GetOptional<std::string>(j, "parent_workflow_id");
+  s.completed_at = OptionalTime(GetOptional<int64_t>(j, "completed_at"));
+  s.serialization = GetOptional<std::string>(j, "serialization");
+  s.application_name = GetOptional<std::string>(j, "application_name");
   return s;
 }
 

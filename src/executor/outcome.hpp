@@ -3,6 +3,7 @@
 // (shutdown, or another executor owns it), in which case waiters fall back to the database.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -34,6 +35,13 @@ class WorkflowOutcome {
   Kind Wait() {
     std::unique_lock lock(mutex_);
     done_.wait(lock, [&] { return kind_ != Kind::Running; });
+    return kind_;
+  }
+
+  /// Blocks up to `timeout`; returns the kind (Running when still running).
+  Kind WaitFor(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    done_.wait_for(lock, timeout, [&] { return kind_ != Kind::Running; });
     return kind_;
   }
 

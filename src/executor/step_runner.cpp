@@ -2,31 +2,21 @@
 //
 // First execution: run the body (with retries), then one database write records the outcome and
 // reports a cancellation in the same round trip. Replay: the outcome recorded at this step ID is
-// returned without running the body. Interrupted steps (cancel, shutdown) are not recorded, so they
-// run again on resume: at-least-once for the body, exactly-once for the recorded outcome.
+// returned without running the body. Interrupted steps (cancel, timeout, shutdown) are not
+// recorded, so they run again on resume: at-least-once for the body, exactly-once for the
+// recorded outcome.
 #include <algorithm>
 #include <random>
 
 #include "dbos/detail/erased.hpp"
 #include "dbos/errors.hpp"
-#include "executor/workflow_state.hpp"
+#include "executor/operation.hpp"
 #include "runtime/runtime.hpp"
 #include "serialization/codec.hpp"
 #include "util/time_util.hpp"
 
 namespace dbos::detail {
 namespace {
-
-[[noreturn]] void ThrowInterruption(const WorkflowState& state, Interruption why) {
-  if (why == Interruption::Shutdown) throw ShutdownInterrupt{};
-  throw DBOSError(ErrorCode::WorkflowCancelled, "workflow " + state.workflow_id + " was cancelled",
-                  state.workflow_id);
-}
-
-void CheckInterrupted(const WorkflowState& state) {
-  const auto why = state.Pending();
-  if (why != Interruption::None) ThrowInterruption(state, why);
-}
 
 std::chrono::milliseconds RetryDelay(const StepOptions& options, int attempt) {
   double delay = static_cast<double>(options.base_interval.count());
@@ -57,6 +47,16 @@ class InStep {
   WorkflowState& state_;
 };
 
+serialization::ErrorRecord RetriesExhausted(const StepOptions& options,
+                                            const std::vector<std::string>& messages) {
+  std::string joined;
+  for (const auto& m : messages) joined += (joined.empty() ? "" : "; ") + m;
+  return {std::string(ErrorCodeName(ErrorCode::MaxStepRetriesExceeded)),
+          "Step " + options.name + " has exceeded its maximum of " +
+              std::to_string(options.max_retries) + " retries: " + joined,
+          static_cast<int>(ErrorCode::MaxStepRetriesExceeded)};
+}
+
 }  // namespace
 
 nlohmann::json RunStepErased(DBOSContext& ctx, const StepOptions& options,
@@ -72,35 +72,13 @@ nlohmann::json RunStepErased(DBOSContext& ctx, const StepOptions& options,
   if (options.max_retries < 0) {
     throw DBOSError(ErrorCode::InvalidOption, "WithStepMaxRetries must be >= 0");
   }
-  CheckInterrupted(state);
+  ThrowIfInterrupted(state);
   Runtime& runtime = ctx.Runtime();
   const int step_id = state.next_step_id++;
-  const std::string& id = state.workflow_id;
-
-  auto replay = [&](const sysdb::StepRow& row) -> nlohmann::json {
-    if (row.function_name != options.name) {
-      throw DBOSError(ErrorCode::UnexpectedStep,
-                      "During execution of workflow " + id + " step " + std::to_string(step_id) +
-                          ", function " + row.function_name + " was recorded when " + options.name +
-                          " was expected",
-                      id);
-    }
-    if (row.error) {
-      runtime.ErrorTypes().Throw(serialization::DecodeError(*row.error), ErrorCode::StepExecution,
-                                 id);
-    }
-    return serialization::DecodeValue(row.output);
-  };
-  if (auto it = state.recorded.find(step_id); it != state.recorded.end()) {
-    return replay(it->second);
+  if (const auto* row = FindRecorded(state, step_id, options.name)) {
+    return ReplayStep(runtime, state, *row, ErrorCode::StepExecution);
   }
-
-  sysdb::StepWrite write;
-  write.workflow_uuid = id;
-  write.function_id = step_id;
-  write.function_name = options.name;
-  write.application_name = runtime.Config().app_name;
-  write.started_at_epoch_ms = util::NowEpochMs();
+  sysdb::StepWrite write = NewCheckpoint(runtime, state, step_id, options.name);
 
   nlohmann::json output;
   std::optional<serialization::ErrorRecord> last_error;
@@ -109,8 +87,7 @@ nlohmann::json RunStepErased(DBOSContext& ctx, const StepOptions& options,
     try {
       InStep guard(state, step_id);
       output = body(state.stop.get_token());
-      CheckInterrupted(state);  // an interrupted step's outcome is not recorded
-      write.output = serialization::EncodeValue(output);
+      ThrowIfInterrupted(state);  // an interrupted step's outcome is not recorded
       last_error.reset();
       break;
     } catch (const ShutdownInterrupt&) {
@@ -122,40 +99,26 @@ nlohmann::json RunStepErased(DBOSContext& ctx, const StepOptions& options,
     }
     if (attempt >= options.max_retries) break;
     const auto delay = RetryDelay(options, attempt);
-    runtime.Log().Log(LogLevel::Debug, "workflow " + id + " step " + options.name + " failed (" +
-                                           last_error->message + "); retrying in " +
+    runtime.Log().Log(LogLevel::Debug, "workflow " + state.workflow_id + " step " + options.name +
+                                           " failed (" + last_error->message + "); retrying in " +
                                            std::to_string(delay.count()) + " ms");
     if (!state.WaitFor(delay)) ThrowInterruption(state, state.Pending());
   }
   if (last_error) {
-    if (options.max_retries > 0) {
-      std::string joined;
-      for (const auto& m : attempt_messages) joined += (joined.empty() ? "" : "; ") + m;
-      last_error = serialization::ErrorRecord{
-          std::string(ErrorCodeName(ErrorCode::MaxStepRetriesExceeded)),
-          "Step " + options.name + " has exceeded its maximum of " +
-              std::to_string(options.max_retries) + " retries: " + joined,
-          static_cast<int>(ErrorCode::MaxStepRetriesExceeded)};
-    }
+    if (options.max_retries > 0) last_error = RetriesExhausted(options, attempt_messages);
     write.error = serialization::EncodeError(*last_error);
+  } else {
+    write.output = serialization::EncodeValue(output);
   }
   write.completed_at_epoch_ms = util::NowEpochMs();
 
-  const auto result = runtime.Db().RecordStep(write);
-  using Kind = sysdb::StepWriteResult::Kind;
-  switch (result.kind) {
-    case Kind::Inserted:
-      break;
-    case Kind::AlreadyRecorded:
-      return replay(*result.existing);  // recorded concurrently: the recorded outcome wins
-    case Kind::WorkflowCancelled:
-      state.Interrupt(Interruption::Cancelled);
-      ThrowInterruption(state, Interruption::Cancelled);
-    case Kind::WorkflowMissing:
-      throw DBOSError(ErrorCode::NonExistentWorkflow,
-                      "workflow " + id + " no longer exists in the system database", id);
+  nlohmann::json replayed;
+  if (HandleCheckpointResult(runtime, state, runtime.Db().RecordStep(write),
+                             ErrorCode::StepExecution, &replayed)) {
+    return replayed;
   }
-  if (last_error) runtime.ErrorTypes().Throw(*last_error, ErrorCode::StepExecution, id);
+  if (last_error)
+    runtime.ErrorTypes().Throw(*last_error, ErrorCode::StepExecution, state.workflow_id);
   return output;
 }
 

@@ -8,6 +8,7 @@
 #include "dbos/errors.hpp"
 #include "executor/handles.hpp"
 #include "executor/workflow_state.hpp"
+#include "management/cancel_scope.hpp"
 #include "runtime/runtime.hpp"
 #include "serialization/codec.hpp"
 #include "util/time_util.hpp"
@@ -145,16 +146,24 @@ std::shared_ptr<detail::HandleCore> StartWorkflow(Runtime& runtime, const DBOSCo
                         parent->workflow_id);
       }
       if (row.child_workflow_id) {
-        return MakePollingHandle(runtime.shared_from_this(), *row.child_workflow_id);
+        return MakePollingHandle(runtime.shared_from_this(), *row.child_workflow_id, parent);
       }
     }
     if (id.empty()) id = parent->workflow_id + "-" + std::to_string(*parent_step);
   }
   if (id.empty()) id = util::NewUuid();
 
+  // The durable deadline: the caller's (WithTimeout), and a child inherits its parent's unless
+  // started WithoutCancel.
+  std::optional<int64_t> deadline = caller.DeadlineEpochMs();
+  if (parent && !caller.Detached() && parent->deadline_epoch_ms) {
+    deadline =
+        deadline ? std::min(*deadline, *parent->deadline_epoch_ms) : parent->deadline_epoch_ms;
+  }
+
   bool claimed = false;
   auto outcome = runtime.ClaimExecution(id, claimed);
-  if (!claimed) return MakeLocalHandle(runtime.shared_from_this(), id, outcome);
+  if (!claimed) return MakeLocalHandle(runtime.shared_from_this(), id, outcome, parent);
 
   sysdb::WorkflowInsertResult inserted;
   try {
@@ -176,6 +185,10 @@ std::shared_ptr<detail::HandleCore> StartWorkflow(Runtime& runtime, const DBOSCo
     row.inputs = serialization::EncodeWorkflowInput(input);
     row.creator_xid = util::NewUuid();
     row.now_ms = util::NowEpochMs();
+    if (deadline) {
+      row.workflow_deadline_epoch_ms = deadline;
+      row.workflow_timeout_ms = std::max<int64_t>(0, *deadline - row.now_ms);
+    }
     inserted = runtime.Db().InsertWorkflow(row);
     if (inserted.name && *inserted.name != workflow.name) {
       throw DBOSError(ErrorCode::UnexpectedWorkflow,
@@ -203,13 +216,16 @@ std::shared_ptr<detail::HandleCore> StartWorkflow(Runtime& runtime, const DBOSCo
   // and which is still PENDING under this executor is left to recovery, as in DBOS).
   if (!inserted.created || IsTerminal(inserted.status) || inserted.status != "PENDING") {
     runtime.ReleaseExecution(id);
-    return MakePollingHandle(runtime.shared_from_this(), id);
+    return MakePollingHandle(runtime.shared_from_this(), id, parent);
   }
   auto state = NewState(runtime, id, workflow.name);
+  state->deadline_epoch_ms = deadline;
   if (!options.authenticated_user.empty()) state->authenticated_user = options.authenticated_user;
   if (parent && !state->authenticated_user) state->authenticated_user = parent->authenticated_user;
   Submit(runtime, workflow, state, outcome, std::move(input), /*replaying=*/false);
-  return MakeLocalHandle(runtime.shared_from_this(), id, outcome);
+  if (deadline) runtime.WatchDeadline(id, *deadline);
+  if (caller.Scope()) caller.Scope()->Add(id);
+  return MakeLocalHandle(runtime.shared_from_this(), id, outcome, parent);
 }
 
 void StartDequeued(Runtime& runtime, sysdb::DequeuedWorkflow claimed) {
@@ -248,9 +264,13 @@ void StartDequeued(Runtime& runtime, sysdb::DequeuedWorkflow claimed) {
   }
   auto state = NewState(runtime, id, workflow->name);
   state->authenticated_user = claimed.authenticated_user;
+  state->deadline_epoch_ms = claimed.workflow_deadline_epoch_ms;
   nlohmann::json input = serialization::DecodeWorkflowInput(claimed.inputs);
   Submit(runtime, *workflow, std::move(state), std::move(outcome), std::move(input),
          /*replaying=*/true);
+  if (claimed.workflow_deadline_epoch_ms) {
+    runtime.WatchDeadline(id, *claimed.workflow_deadline_epoch_ms);  // re-applied after recovery
+  }
 }
 
 }  // namespace dbos::executor

@@ -1,17 +1,18 @@
 // Per-execution state of one workflow: its identity, the step counter, the steps recorded by an
-// earlier execution (for replay), and the interruption signals (cancel, shutdown) that a running
-// step or wait observes.
+// earlier execution (for replay), its deadline, and the interruption signals (cancel, shutdown)
+// that a running step or wait observes.
 #pragma once
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
+#include <cstdint>
 #include <mutex>
 #include <optional>
 #include <stop_token>
 #include <string>
 #include <unordered_map>
 
+#include "messaging/waiter.hpp"
 #include "sysdb/system_database.hpp"
 
 namespace dbos::detail {
@@ -28,13 +29,15 @@ struct WorkflowState {
   std::string workflow_name;
   std::string application_version;
   std::optional<std::string> authenticated_user;
+  std::optional<int64_t> deadline_epoch_ms;  ///< Durable deadline, inherited by children.
 
-  int next_step_id = 0;      ///< Only touched by the workflow's own thread.
-  bool in_step = false;      ///< True while a step body runs (nested calls are not steps).
-  int current_step_id = -1;  ///< The running step's ID while in_step.
+  std::atomic<int> next_step_id{0};  ///< Step IDs, taken in call order (atomic: helper threads).
+  bool in_step = false;              ///< True while a step body runs (nested calls are not steps).
+  int current_step_id = -1;          ///< The running step's ID while in_step.
   std::unordered_map<int, sysdb::StepRow> recorded;  ///< Loaded once on replay.
 
-  std::stop_source stop;  ///< Requested on cancel or shutdown; steps may take its token.
+  std::stop_source stop;     ///< Requested on cancel or shutdown; steps may take its token.
+  messaging::Waiter waiter;  ///< What this workflow's waits block on.
 
   /// Requests interruption and wakes any wait of this workflow.
   void Interrupt(Interruption why) {
@@ -43,22 +46,26 @@ struct WorkflowState {
       if (interruption_ == Interruption::None) interruption_ = why;
     }
     stop.request_stop();
-    wake_.notify_all();
+    waiter.Interrupt();
   }
   /// The pending interruption, if any.
   Interruption Pending() const {
     std::lock_guard lock(mutex_);
     return interruption_;
   }
-  /// Sleeps up to `duration`; returns early (false) when interrupted.
+  /// Sleeps for `duration` (notifications do not cut it short); false when interrupted.
   bool WaitFor(std::chrono::milliseconds duration) {
-    std::unique_lock lock(mutex_);
-    return !wake_.wait_for(lock, duration, [&] { return interruption_ != Interruption::None; });
+    const auto until = std::chrono::steady_clock::now() + duration;
+    for (;;) {
+      waiter.Arm();
+      const auto wake = waiter.WaitUntil(until);
+      if (wake == messaging::Waiter::Wake::Interrupted) return false;
+      if (wake == messaging::Waiter::Wake::Deadline) return true;
+    }
   }
 
  private:
   mutable std::mutex mutex_;
-  std::condition_variable wake_;
   Interruption interruption_ = Interruption::None;
 };
 

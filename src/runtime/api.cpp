@@ -164,7 +164,7 @@ std::shared_ptr<HandleCore> RetrieveWorkflowErased(DBOSContext& ctx, const std::
                       workflow_id);
     }
   }
-  return executor::MakePollingHandle(runtime.shared_from_this(), workflow_id);
+  return executor::MakePollingHandle(runtime.shared_from_this(), workflow_id, ctx.Workflow());
 }
 
 }  // namespace detail

@@ -51,6 +51,22 @@ void Runtime::Launch() {
     logger_->Log(LogLevel::Info, "recovering " + std::to_string(recovered.size()) +
                                      " pending workflow(s) of executor " + config_.executor_id);
   }
+  listening_.store(
+      sysdb_->StartListening([this](const std::string& channel, const std::string& payload) {
+        notifier_.OnDatabaseNotification(channel, payload);
+      }));
+  deadlines_ = std::make_unique<executor::DeadlineWatcher>([this](const std::string& id) {
+    // The deadline of a workflow executing here passed: cancel it durably, then interrupt it.
+    try {
+      if (FindExecution(id) == nullptr) return;  // finished already
+      sysdb_->CancelWorkflow(id, util::NowEpochMs());
+      InterruptLocal(id, Interruption::Cancelled);
+      logger_->Log(LogLevel::Info, "workflow " + id + " reached its deadline and was cancelled");
+    } catch (const std::exception& e) {
+      logger_->Log(LogLevel::Error,
+                   "workflow " + id + ": could not cancel at its deadline: " + e.what());
+    }
+  });
   queue_runner_ = std::make_unique<queue::QueueRunner>(*this);
   launched_.store(true);
   queue_runner_->Start();
@@ -77,6 +93,24 @@ void Runtime::Shutdown(std::chrono::milliseconds timeout) noexcept {
                                      " workflow(s); they stay PENDING and resume at the next "
                                      "launch");
   }
+  if (deadlines_) deadlines_->Stop();
+  sysdb_->StopListening();
+}
+
+void Runtime::WatchDeadline(const std::string& workflow_id, int64_t deadline_epoch_ms) {
+  if (deadlines_) deadlines_->Add(workflow_id, deadline_epoch_ms);
+}
+
+bool Runtime::InterruptLocal(const std::string& workflow_id, Interruption why) {
+  std::shared_ptr<WorkflowState> state;
+  {
+    std::lock_guard lock(active_mutex_);
+    auto it = active_.find(workflow_id);
+    if (it == active_.end() || !it->second.state) return false;
+    state = it->second.state;
+  }
+  state->Interrupt(why);
+  return true;
 }
 
 std::shared_ptr<WorkflowOutcome> Runtime::ClaimExecution(const std::string& workflow_id,

@@ -12,8 +12,10 @@
 
 #include "dbos/config.hpp"
 #include "dbos/logging.hpp"
+#include "executor/deadline_watcher.hpp"
 #include "executor/outcome.hpp"
 #include "executor/workflow_state.hpp"
+#include "messaging/notifier.hpp"
 #include "runtime/config_resolution.hpp"
 #include "runtime/error_types.hpp"
 #include "runtime/registry.hpp"
@@ -70,6 +72,18 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   /// Wakes the queue runner (after a local enqueue).
   void NotifyQueueRunner();
 
+  /// Wake-up routing for messages and events.
+  messaging::Notifier& Notifications() noexcept { return notifier_; }
+  /// How often waits re-check the database when no notification comes (a safety net; short on
+  /// SQLite, where other processes cannot push).
+  std::chrono::milliseconds WaitPollInterval() const noexcept {
+    return listening_ ? std::chrono::milliseconds(5000) : std::chrono::milliseconds(200);
+  }
+  /// Cancels `workflow_id` when its deadline passes.
+  void WatchDeadline(const std::string& workflow_id, int64_t deadline_epoch_ms);
+  /// Interrupts the workflow if it executes here; returns true if it did.
+  bool InterruptLocal(const std::string& workflow_id, Interruption why);
+
  private:
   ResolvedConfig config_;
   std::shared_ptr<Logger> logger_;
@@ -78,6 +92,9 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   ErrorTypeRegistry error_types_;
   util::WorkerPool pool_;
   std::unique_ptr<queue::QueueRunner> queue_runner_;
+  messaging::Notifier notifier_;
+  std::unique_ptr<executor::DeadlineWatcher> deadlines_;
+  std::atomic<bool> listening_{false};
 
   std::atomic<bool> launched_{false};
   std::atomic<bool> shutting_down_{false};

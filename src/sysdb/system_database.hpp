@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -162,6 +163,49 @@ struct DequeuedWorkflow {
   std::optional<std::string> queue_name;
 };
 
+/// Topic stored for Send/Recv without a topic (DBOS's sentinel for the empty topic).
+inline constexpr const char* kNullTopic = "__null__topic__";
+/// LISTEN/NOTIFY channels (PostgreSQL); payloads are "<workflow_id>::<topic or key>".
+inline constexpr const char* kNotificationsChannel = "dbos_notifications_channel";
+inline constexpr const char* kWorkflowEventsChannel = "dbos_workflow_events_channel";
+
+/// A message to insert into notifications.
+struct MessageWrite {
+  std::string destination_uuid;
+  std::string topic;         ///< Already mapped: "" becomes kNullTopic.
+  std::string message;       ///< Encoded value.
+  std::string message_uuid;  ///< Random UUID, or "<idempotency key>::<destination>".
+  int64_t now_ms = 0;
+  std::optional<StepWrite> checkpoint;  ///< Set when sent from a workflow: recorded in the same tx.
+};
+
+/// What Send did.
+enum class SendResult {
+  Sent,                ///< Inserted (or already there with the same message_uuid).
+  DestinationMissing,  ///< No workflow with that ID: nothing written.
+  AlreadyRecorded,     ///< The checkpoint already existed: nothing written (replayed send).
+  WorkflowCancelled,   ///< The sending workflow is CANCELLED: nothing written.
+};
+
+/// What ConsumeMessage did.
+struct ConsumeResult {
+  StepWriteResult::Kind kind = StepWriteResult::Kind::Inserted;
+  std::optional<std::string> message;  ///< The consumed message when kind is Inserted.
+  std::optional<StepRow> existing;     ///< The recorded row when AlreadyRecorded.
+};
+
+/// An event value to publish.
+struct EventWrite {
+  std::string workflow_uuid;
+  std::string key;
+  std::string value;                    ///< Encoded value.
+  int function_id = 0;                  ///< Step ID for workflow_events_history.
+  std::optional<StepWrite> checkpoint;  ///< Recorded in the same transaction when set.
+};
+
+/// Receives PostgreSQL notifications: (channel, payload). Called on the listener thread.
+using NotificationCallback = std::function<void(const std::string&, const std::string&)>;
+
 /// The system database. See the file comment for the conventions.
 class SystemDatabase {
  public:
@@ -232,6 +276,48 @@ class SystemDatabase {
   /// is the latest (greatest version_timestamp) for this app (or unclaimed).
   virtual bool RegisterApplicationVersion(const std::string& version_name,
                                           const std::string& application_name, int64_t now_ms) = 0;
+
+  // ---- Messages, events, cancellation -------------------------------------------------------
+
+  /// Inserts a message (ON CONFLICT (message_uuid) DO NOTHING) and, when `checkpoint` is set, the
+  /// sender's step row, in one transaction; the checkpoint is written only if the sender is not
+  /// CANCELLED and no row exists at its step ID (otherwise nothing is written). On PostgreSQL the
+  /// notifications trigger announces the message.
+  virtual SendResult Send(const MessageWrite& message) = 0;
+
+  /// In one transaction: if a step row exists at (checkpoint.workflow_uuid, function_id), returns
+  /// it (AlreadyRecorded); if the workflow is CANCELLED or missing, says so; otherwise marks the
+  /// oldest unconsumed message of (workflow, topic) consumed (consumed_by_function_id = the step
+  /// ID) and records the checkpoint with output = that message. When no message is waiting,
+  /// returns kind Inserted with no message and writes nothing.
+  virtual ConsumeResult ConsumeMessage(const std::string& topic, const StepWrite& checkpoint) = 0;
+
+  /// Upserts workflow_events (latest value wins), upserts workflow_events_history at
+  /// (workflow, function_id, key) (a step may set a key twice) and, when set, the checkpoint, in
+  /// one transaction, checkpoint first: when the checkpoint already exists or the workflow is
+  /// CANCELLED, nothing else is written. On PostgreSQL it also NOTIFYs kWorkflowEventsChannel with
+  /// "<workflow>::<key>" in that transaction.
+  virtual StepWriteResult SetEvent(const EventWrite& event) = 0;
+
+  /// The latest value of an event, or nullopt.
+  virtual std::optional<std::string> GetEvent(const std::string& workflow_uuid,
+                                              const std::string& key) = 0;
+
+  /// Sets CANCELLED (clearing queue_name, deduplication_id, started_at; completed_at = now)
+  /// unless the workflow is SUCCESS, ERROR or CANCELLED already. Returns false when the workflow
+  /// does not exist.
+  virtual bool CancelWorkflow(const std::string& workflow_uuid, int64_t now_ms) = 0;
+
+  /// IDs of the workflows whose parent_workflow_id is `workflow_uuid`.
+  virtual std::vector<std::string> ListChildren(const std::string& workflow_uuid) = 0;
+
+  /// Starts delivering notifications to `callback` (PostgreSQL: a dedicated LISTEN connection on
+  /// kNotificationsChannel and kWorkflowEventsChannel, reconnecting with backoff; after a
+  /// reconnect it calls callback("", "") so waiters re-check). SQLite: does nothing and returns
+  /// false (the runtime signals in-process and polls).
+  virtual bool StartListening(NotificationCallback callback) = 0;
+  /// Stops the listener started by StartListening (idempotent; also done by the destructor).
+  virtual void StopListening() = 0;
 };
 
 /// Opens the system database named by `options.url`: connects (creating a missing PostgreSQL

@@ -65,6 +65,11 @@ std::string PercentDecode(std::string_view in) {
   return out;
 }
 
+/// Swallows server notices and asynchronous errors: libpq's default prints them to stderr, which a
+/// library must not do. Everything that matters reaches the caller as a failed result instead
+/// (a terminated idle connection shows up as a lost connection on its next use).
+void IgnoreNotice(void* /*arg*/, const char* /*message*/) noexcept {}
+
 /// Classifies a failed connection from its libpq message.
 ConnectFailure ClassifyConnectFailure(PGconn* conn, const std::string& message) {
   if (PQconnectionNeedsPassword(conn) != 0) return ConnectFailure::kRejected;
@@ -293,6 +298,7 @@ std::unique_ptr<PgConnection> PgConnection::Connect(
     }
     if (ready > 0) state = PQconnectPoll(conn.get());
   }
+  PQsetNoticeProcessor(conn.get(), IgnoreNotice, nullptr);
   return std::make_unique<PgConnection>(Passkey{}, conn.release());
 }
 
@@ -355,6 +361,20 @@ void PgConnection::RollbackQuietly() noexcept {
   if (state == PQTRANS_INTRANS || state == PQTRANS_INERROR) {
     PgResult ignored(PQexec(conn_.get(), "ROLLBACK"));
   }
+}
+
+bool PgConnection::ConsumeInput() noexcept {
+  return PQconsumeInput(conn_.get()) == 1 && PQstatus(conn_.get()) == CONNECTION_OK;
+}
+
+std::optional<PgNotification> PgConnection::NextNotification() {
+  struct Freer {
+    void operator()(PGnotify* n) const noexcept { PQfreemem(n); }
+  };
+  const std::unique_ptr<PGnotify, Freer> notify(PQnotifies(conn_.get()));
+  if (!notify) return std::nullopt;
+  return PgNotification{notify->relname != nullptr ? notify->relname : "",
+                        notify->extra != nullptr ? notify->extra : ""};
 }
 
 std::string QuoteIdent(std::string_view name) {

@@ -104,6 +104,7 @@ class PgResult {
 
  private:
   struct Deleter {
+    /// Frees the result.
     void operator()(PGresult* r) const noexcept { PQclear(r); }
   };
   std::unique_ptr<PGresult, Deleter> result_;
@@ -186,10 +187,17 @@ class ConnectionSpec {
 /// Removes anything that looks like a password from a connection string or a message about one.
 std::string RedactConninfo(const std::string& conninfo, std::string text);
 
+/// One asynchronous notification received on a LISTEN connection.
+struct PgNotification {
+  std::string channel;  ///< The NOTIFY channel.
+  std::string payload;  ///< The NOTIFY payload ("" when none).
+};
+
 /// One open connection; not thread-safe (the pool hands it to one thread at a time).
 class PgConnection {
   // Only Connect() can make a Passkey, so only Connect() can call the public constructor.
   struct Passkey {
+    /// Explicit, so only code that names Passkey (Connect) can make one.
     explicit Passkey() = default;
   };
 
@@ -202,7 +210,9 @@ class PgConnection {
   PgConnection(Passkey, PGconn* conn) noexcept : conn_(conn) {}
   /// Closes the connection.
   ~PgConnection();
+  /// Not copyable: one owner per PGconn.
   PgConnection(const PgConnection&) = delete;
+  /// Not copyable: one owner per PGconn.
   PgConnection& operator=(const PgConnection&) = delete;
 
   /// Runs one or more statements with the simple query protocol. Throws PgError on failure.
@@ -217,11 +227,18 @@ class PgConnection {
   bool Healthy() const noexcept;
   /// Rolls back an open transaction, if any; never throws.
   void RollbackQuietly() noexcept;
+  /// The connection's socket, for poll() (-1 when closed).
+  int Socket() const noexcept { return PQsocket(conn_.get()); }
+  /// Reads whatever the server sent (for LISTEN); false when the connection broke.
+  bool ConsumeInput() noexcept;
+  /// The next notification already read by ConsumeInput() or a statement, or nullopt.
+  std::optional<PgNotification> NextNotification();
   /// The server version number, e.g. 150018.
   int ServerVersion() const noexcept { return PQserverVersion(conn_.get()); }
 
  private:
   struct Deleter {
+    /// Closes the connection.
     void operator()(PGconn* c) const noexcept { PQfinish(c); }
   };
   /// Turns a result into a PgResult, throwing PgError when it is not a success.

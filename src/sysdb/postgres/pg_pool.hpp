@@ -29,8 +29,11 @@ class PgPool {
     ~Lease();
     /// Moves the borrowed connection.
     Lease(Lease&& other) noexcept = default;
+    /// Not copyable: a connection has one borrower.
     Lease(const Lease&) = delete;
+    /// Not assignable.
     Lease& operator=(const Lease&) = delete;
+    /// Not assignable.
     Lease& operator=(Lease&&) = delete;
 
     /// The borrowed connection.
@@ -48,7 +51,9 @@ class PgPool {
   PgPool(ConnectionSpec spec, size_t max_size, std::chrono::milliseconds connect_timeout);
   /// Closes the idle connections. Every Lease must be gone by then.
   ~PgPool();
+  /// Not copyable.
   PgPool(const PgPool&) = delete;
+  /// Not copyable.
   PgPool& operator=(const PgPool&) = delete;
 
   /// Borrows an idle connection, opens a new one if under the limit, or waits. Throws PgError

@@ -7,6 +7,7 @@
 #include "sysdb/postgres/postgres_system_database.hpp"
 
 #include <algorithm>
+#include <mutex>
 #include <random>
 #include <string_view>
 #include <thread>
@@ -14,6 +15,7 @@
 
 #include "dbos/errors.hpp"
 #include "sysdb/postgres/pg_connection.hpp"
+#include "sysdb/postgres/pg_listener.hpp"
 #include "sysdb/postgres/pg_pool.hpp"
 #include "sysdb/postgres/pg_schema.hpp"
 
@@ -269,6 +271,165 @@ SELECT (SELECT max(version_timestamp) FROM mine) AS mine,
         WHERE application_name = NULLIF($2::text, '') OR application_name IS NULL) AS top
 )SQL";
 
+// Send without a checkpoint: the message is written when the destination exists.
+constexpr std::string_view kSendSql = R"SQL(
+WITH dest AS (
+  SELECT 1 FROM {s}.workflow_status WHERE workflow_uuid = $2::text
+), msg AS (
+  INSERT INTO {s}.notifications (
+      message_uuid, destination_uuid, topic, message, created_at_epoch_ms, serialization)
+  SELECT $1::text, $2::text, $3::text, $4::text, $5::bigint, 'portable_json' FROM dest
+  ON CONFLICT (message_uuid) DO NOTHING
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM dest), (SELECT count(*) FROM msg)
+)SQL";
+
+// Send from a workflow: the sender's checkpoint ($6..$14) is inserted first and the message only
+// together with it (the message INSERT reads the checkpoint's RETURNING), so a replayed or
+// concurrent duplicate send writes nothing.
+constexpr std::string_view kSendWithCheckpointSql = R"SQL(
+WITH wf AS (
+  SELECT status FROM {s}.workflow_status WHERE workflow_uuid = $6::text
+), prior AS (
+  SELECT 1 FROM {s}.operation_outputs WHERE workflow_uuid = $6::text AND function_id = $7::integer
+), dest AS (
+  SELECT 1 FROM {s}.workflow_status WHERE workflow_uuid = $2::text
+), ckpt AS (
+  INSERT INTO {s}.operation_outputs (
+      workflow_uuid, function_id, function_name, output, error, child_workflow_id,
+      started_at_epoch_ms, completed_at_epoch_ms, serialization, application_name)
+  SELECT $6::text, $7::integer, $8::text, $9::text, $10::text, $11::text, $12::bigint,
+         $13::bigint, 'portable_json', $14::text
+  FROM wf
+  WHERE wf.status IS DISTINCT FROM 'CANCELLED' AND EXISTS (SELECT 1 FROM dest)
+  ON CONFLICT (workflow_uuid, function_id) DO NOTHING
+  RETURNING 1
+), msg AS (
+  INSERT INTO {s}.notifications (
+      message_uuid, destination_uuid, topic, message, created_at_epoch_ms, serialization)
+  SELECT $1::text, $2::text, $3::text, $4::text, $5::bigint, 'portable_json' FROM ckpt
+  ON CONFLICT (message_uuid) DO NOTHING
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM ckpt), (SELECT count(*) FROM msg), (SELECT count(*) FROM wf),
+       (SELECT status FROM wf), (SELECT count(*) FROM dest), (SELECT count(*) FROM prior)
+)SQL";
+
+// Recv: locks the oldest unconsumed message of (workflow, topic), records the checkpoint with that
+// message as output, and marks the message consumed only when the checkpoint was inserted.
+// ctid breaks ties between messages sent in the same millisecond (never-updated rows stay in
+// insertion order in practice).
+constexpr std::string_view kConsumeMessageSql = R"SQL(
+WITH wf AS (
+  SELECT status FROM {s}.workflow_status WHERE workflow_uuid = $1::text
+), prior AS (
+  SELECT function_name, output, error, child_workflow_id, started_at_epoch_ms,
+         completed_at_epoch_ms
+  FROM {s}.operation_outputs WHERE workflow_uuid = $1::text AND function_id = $2::integer
+), msg AS (
+  SELECT n.message_uuid, n.message
+  FROM {s}.notifications n
+  WHERE n.destination_uuid = $1::text AND n.topic = $4::text AND NOT n.consumed
+    AND NOT EXISTS (SELECT 1 FROM prior)
+    AND EXISTS (SELECT 1 FROM wf WHERE wf.status IS DISTINCT FROM 'CANCELLED')
+  ORDER BY n.created_at_epoch_ms, n.ctid
+  LIMIT 1
+  FOR UPDATE OF n
+), ckpt AS (
+  INSERT INTO {s}.operation_outputs (
+      workflow_uuid, function_id, function_name, output, error, child_workflow_id,
+      started_at_epoch_ms, completed_at_epoch_ms, serialization, application_name)
+  SELECT $1::text, $2::integer, $3::text, msg.message, NULL, NULL, $5::bigint, $6::bigint,
+         'portable_json', $7::text
+  FROM msg
+  ON CONFLICT (workflow_uuid, function_id) DO NOTHING
+  RETURNING output
+), taken AS (
+  UPDATE {s}.notifications n
+  SET consumed = true, consumed_by_function_id = $2::integer
+  FROM msg
+  WHERE n.message_uuid = msg.message_uuid AND EXISTS (SELECT 1 FROM ckpt)
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM ckpt), (SELECT output FROM ckpt), (SELECT count(*) FROM msg),
+       (SELECT count(*) FROM taken), (SELECT count(*) FROM wf), (SELECT status FROM wf),
+       p.function_name, p.output, p.error, p.child_workflow_id, p.started_at_epoch_ms,
+       p.completed_at_epoch_ms
+FROM (SELECT 1) AS one LEFT JOIN prior p ON true
+)SQL";
+
+// SetEvent. $4 says whether a checkpoint ($5..$13) comes with it. With one, the event rows are
+// written only together with the checkpoint; without one, whenever the workflow exists. The
+// NOTIFY is sent at commit.
+constexpr std::string_view kSetEventSql = R"SQL(
+WITH wf AS (
+  SELECT status FROM {s}.workflow_status WHERE workflow_uuid = $1::text
+), prior AS (
+  SELECT function_name, output, error, child_workflow_id, started_at_epoch_ms,
+         completed_at_epoch_ms
+  FROM {s}.operation_outputs
+  WHERE $4::boolean AND workflow_uuid = $5::text AND function_id = $6::integer
+), ckpt AS (
+  INSERT INTO {s}.operation_outputs (
+      workflow_uuid, function_id, function_name, output, error, child_workflow_id,
+      started_at_epoch_ms, completed_at_epoch_ms, serialization, application_name)
+  SELECT $5::text, $6::integer, $7::text, $8::text, $9::text, $10::text, $11::bigint,
+         $12::bigint, 'portable_json', $13::text
+  FROM wf
+  WHERE $4::boolean AND wf.status IS DISTINCT FROM 'CANCELLED'
+  ON CONFLICT (workflow_uuid, function_id) DO NOTHING
+  RETURNING 1
+), gate AS (
+  SELECT 1 AS go FROM ckpt
+  UNION ALL
+  SELECT 1 FROM wf WHERE NOT $4::boolean
+), ev AS (
+  INSERT INTO {s}.workflow_events (workflow_uuid, key, value, serialization)
+  SELECT $1::text, $2::text, $3::text, 'portable_json' FROM gate
+  ON CONFLICT (workflow_uuid, key)
+  DO UPDATE SET value = EXCLUDED.value, serialization = EXCLUDED.serialization
+  RETURNING 1
+), hist AS (
+  INSERT INTO {s}.workflow_events_history (workflow_uuid, function_id, key, value, serialization)
+  SELECT $1::text, $14::integer, $2::text, $3::text, 'portable_json' FROM gate
+  ON CONFLICT (workflow_uuid, function_id, key) DO NOTHING
+  RETURNING 1
+), note AS (
+  SELECT pg_catalog.pg_notify('dbos_workflow_events_channel', $1::text || '::' || $2::text)
+  FROM gate
+)
+SELECT (SELECT count(*) FROM gate), (SELECT count(*) FROM ev), (SELECT count(*) FROM note),
+       (SELECT count(*) FROM wf), (SELECT status FROM wf),
+       p.function_name, p.output, p.error, p.child_workflow_id, p.started_at_epoch_ms,
+       p.completed_at_epoch_ms
+FROM (SELECT 1) AS one LEFT JOIN prior p ON true
+)SQL";
+
+constexpr std::string_view kGetEventSql = R"SQL(
+SELECT value FROM {s}.workflow_events WHERE workflow_uuid = $1::text AND key = $2::text
+)SQL";
+
+constexpr std::string_view kCancelWorkflowSql = R"SQL(
+WITH found AS (
+  SELECT 1 FROM {s}.workflow_status WHERE workflow_uuid = $1::text
+), upd AS (
+  UPDATE {s}.workflow_status
+  SET status = 'CANCELLED', queue_name = NULL, deduplication_id = NULL,
+      started_at_epoch_ms = NULL, completed_at = $2::bigint, updated_at = $2::bigint
+  WHERE workflow_uuid = $1::text
+    AND (status IS NULL OR status NOT IN ('SUCCESS', 'ERROR', 'CANCELLED'))
+  RETURNING 1
+)
+SELECT EXISTS (SELECT 1 FROM found) OR EXISTS (SELECT 1 FROM upd)
+)SQL";
+
+constexpr std::string_view kListChildrenSql = R"SQL(
+SELECT workflow_uuid FROM {s}.workflow_status
+WHERE parent_workflow_id = $1::text
+ORDER BY created_at, workflow_uuid
+)SQL";
+
 /// A named statement with its SQL (schema already substituted).
 struct Statement {
   std::string name;
@@ -348,6 +509,8 @@ class PostgresSystemDatabase final : public SystemDatabase {
                          std::unique_ptr<PgConnection> first_connection)
       : logger_(std::move(logger)),
         quoted_schema_(pg::QuoteIdent(schema)),
+        spec_(spec),
+        connect_timeout_(connect_timeout),
         pool_(std::move(spec), pool_size, connect_timeout),
         insert_workflow_(Prepare("dbos_insert_workflow", kInsertWorkflowSql)),
         mark_start_attempt_(Prepare("dbos_mark_start_attempt", kMarkStartAttemptSql)),
@@ -360,9 +523,18 @@ class PostgresSystemDatabase final : public SystemDatabase {
         get_status_(Prepare("dbos_get_status", kGetStatusSql)),
         reenqueue_(Prepare("dbos_reenqueue", kReenqueueSql)),
         dequeue_(Prepare("dbos_dequeue", kDequeueSql)),
-        register_version_(Prepare("dbos_register_version", kRegisterVersionSql)) {
+        register_version_(Prepare("dbos_register_version", kRegisterVersionSql)),
+        send_(Prepare("dbos_send", kSendSql)),
+        send_with_checkpoint_(Prepare("dbos_send_checkpointed", kSendWithCheckpointSql)),
+        consume_message_(Prepare("dbos_consume_message", kConsumeMessageSql)),
+        set_event_(Prepare("dbos_set_event", kSetEventSql)),
+        get_event_(Prepare("dbos_get_event", kGetEventSql)),
+        cancel_workflow_(Prepare("dbos_cancel_workflow", kCancelWorkflowSql)),
+        list_children_(Prepare("dbos_list_children", kListChildrenSql)) {
     pool_.Adopt(std::move(first_connection));
   }
+
+  ~PostgresSystemDatabase() override { StopListening(); }
 
   const char* Dialect() const noexcept override { return "postgres"; }
 
@@ -453,15 +625,7 @@ class PostgresSystemDatabase final : public SystemDatabase {
 
   StepWriteResult RecordStep(const StepWrite& step) override {
     PgParams params;
-    params.Text(step.workflow_uuid)
-        .Int(step.function_id)
-        .Text(step.function_name)
-        .Text(step.output)
-        .Text(step.error)
-        .Text(step.child_workflow_id)
-        .Int(step.started_at_epoch_ms)
-        .Int(step.completed_at_epoch_ms)
-        .Text(step.application_name);
+    AddStepParams(params, step);
     return Run("RecordStep", step.workflow_uuid, [&](PgConnection& conn, bool retry) {
       // A concurrent insert of the same step that commits while this statement runs makes
       // ON CONFLICT skip our row although `prior` (older snapshot) did not see it: run again,
@@ -486,14 +650,7 @@ class PostgresSystemDatabase final : public SystemDatabase {
           out.kind = StepWriteResult::Kind::WorkflowCancelled;
           return out;
         }
-        if (pass >= 3) {
-          throw DBOSError(ErrorCode::ConflictingID,
-                          "step " + std::to_string(step.function_id) + " of workflow " +
-                              step.workflow_uuid +
-                              " could neither be recorded nor read back; another executor may "
-                              "be running this workflow",
-                          step.workflow_uuid);
-        }
+        if (pass >= 3) ThrowStepRace(step);
       }
     });
   }
@@ -586,7 +743,199 @@ class PostgresSystemDatabase final : public SystemDatabase {
     });
   }
 
+  SendResult Send(const MessageWrite& message) override {
+    const std::string& wf_id = message.checkpoint ? message.checkpoint->workflow_uuid : "";
+    PgParams params;
+    params.Text(message.message_uuid)
+        .Text(message.destination_uuid)
+        .Text(message.topic)
+        .Text(message.message)
+        .Int(message.now_ms);
+    if (message.checkpoint) AddStepParams(params, *message.checkpoint);
+    return Run("Send", wf_id, [&](PgConnection& conn, bool retry) {
+      for (int pass = 0;; ++pass) {
+        try {
+          if (!message.checkpoint) {
+            const PgResult r = Exec(conn, send_, params);
+            return r.Int64(0, 0) > 0 ? SendResult::Sent : SendResult::DestinationMissing;
+          }
+          const PgResult r = Exec(conn, send_with_checkpoint_, params);
+          if (r.Int64(0, 0) > 0) return SendResult::Sent;
+          // On a retry after an unknown commit outcome, our own checkpoint may be the one found.
+          if (r.Int64(0, 5) > 0) return retry ? SendResult::Sent : SendResult::AlreadyRecorded;
+          // A missing sender row is reported like a cancelled one: it is gone, nothing written.
+          if (r.Int64(0, 2) == 0 || r.Text(0, 3) == "CANCELLED") {
+            return SendResult::WorkflowCancelled;
+          }
+          if (r.Int64(0, 4) == 0) return SendResult::DestinationMissing;
+        } catch (const PgError& e) {
+          // The destination was deleted between the existence check and the insert.
+          if (e.SqlState() == "23503") return SendResult::DestinationMissing;
+          throw;
+        }
+        // A concurrent insert of the same checkpoint committed during the statement: run again.
+        if (pass >= 3) ThrowStepRace(*message.checkpoint);
+      }
+    });
+  }
+
+  ConsumeResult ConsumeMessage(const std::string& topic, const StepWrite& checkpoint) override {
+    PgParams params;
+    params.Text(checkpoint.workflow_uuid)
+        .Int(checkpoint.function_id)
+        .Text(checkpoint.function_name)
+        .Text(topic)
+        .Int(checkpoint.started_at_epoch_ms)
+        .Int(checkpoint.completed_at_epoch_ms)
+        .Text(checkpoint.application_name);
+    return Run("ConsumeMessage", checkpoint.workflow_uuid, [&](PgConnection& conn, bool) {
+      for (int pass = 0;; ++pass) {
+        const PgResult r = Exec(conn, consume_message_, params);
+        ConsumeResult out;
+        if (r.Int64(0, 0) > 0) {
+          out.message = r.OptString(0, 1);
+          return out;
+        }
+        if (!r.IsNull(0, 6)) {
+          out.kind = StepWriteResult::Kind::AlreadyRecorded;
+          out.existing = ReadStep(r, 0, 6, checkpoint.function_id);
+          return out;
+        }
+        if (r.Int64(0, 4) == 0) {
+          out.kind = StepWriteResult::Kind::WorkflowMissing;
+          return out;
+        }
+        if (r.Text(0, 5) == "CANCELLED") {
+          out.kind = StepWriteResult::Kind::WorkflowCancelled;
+          return out;
+        }
+        if (r.Int64(0, 2) == 0) return out;  // no message waiting: nothing written
+        // A message was found but a concurrent checkpoint at this step won: run again.
+        if (pass >= 3) ThrowStepRace(checkpoint);
+      }
+    });
+  }
+
+  StepWriteResult SetEvent(const EventWrite& event) override {
+    PgParams params;
+    params.Text(event.workflow_uuid)
+        .Text(event.key)
+        .Text(event.value)
+        .Bool(event.checkpoint.has_value());
+    if (event.checkpoint) {
+      AddStepParams(params, *event.checkpoint);
+    } else {
+      for (int i = 0; i < 9; ++i) params.Null();
+    }
+    params.Int(event.function_id);
+    return Run("SetEvent", event.workflow_uuid, [&](PgConnection& conn, bool retry) {
+      for (int pass = 0;; ++pass) {
+        const PgResult r = Exec(conn, set_event_, params);
+        StepWriteResult out;
+        if (r.Int64(0, 0) > 0) return out;  // Inserted
+        if (!r.IsNull(0, 5)) {
+          StepRow existing = ReadStep(r, 0, 5, event.checkpoint->function_id);
+          if (retry && SameStep(existing, *event.checkpoint)) return out;
+          out.kind = StepWriteResult::Kind::AlreadyRecorded;
+          out.existing = std::move(existing);
+          return out;
+        }
+        if (r.Int64(0, 3) == 0) {
+          out.kind = StepWriteResult::Kind::WorkflowMissing;
+          return out;
+        }
+        if (r.Text(0, 4) == "CANCELLED") {
+          out.kind = StepWriteResult::Kind::WorkflowCancelled;
+          return out;
+        }
+        if (pass >= 3) ThrowStepRace(*event.checkpoint);
+      }
+    });
+  }
+
+  std::optional<std::string> GetEvent(const std::string& workflow_uuid,
+                                      const std::string& key) override {
+    PgParams params;
+    params.Text(workflow_uuid).Text(key);
+    return Run("GetEvent", workflow_uuid,
+               [&](PgConnection& conn, bool) -> std::optional<std::string> {
+                 const PgResult r = Exec(conn, get_event_, params);
+                 if (r.Rows() == 0) return std::nullopt;
+                 return r.OptString(0, 0);
+               });
+  }
+
+  bool CancelWorkflow(const std::string& workflow_uuid, int64_t now_ms) override {
+    PgParams params;
+    params.Text(workflow_uuid).Int(now_ms);
+    return Run("CancelWorkflow", workflow_uuid, [&](PgConnection& conn, bool) {
+      return Exec(conn, cancel_workflow_, params).Bool(0, 0);
+    });
+  }
+
+  std::vector<std::string> ListChildren(const std::string& workflow_uuid) override {
+    PgParams params;
+    params.Text(workflow_uuid);
+    return Run("ListChildren", workflow_uuid, [&](PgConnection& conn, bool) {
+      const PgResult r = Exec(conn, list_children_, params);
+      std::vector<std::string> out;
+      out.reserve(static_cast<size_t>(r.Rows()));
+      for (int i = 0; i < r.Rows(); ++i) out.push_back(r.String(i, 0));
+      return out;
+    });
+  }
+
+  bool StartListening(NotificationCallback callback) override {
+    std::lock_guard lock(listener_mutex_);
+    if (listener_) return true;
+    ConnectionSpec spec = spec_;
+    // Notice a silently dead peer within about a minute instead of the OS default of hours.
+    spec.SetDefault("keepalives", "1");
+    spec.SetDefault("keepalives_idle", "30");
+    spec.SetDefault("keepalives_interval", "10");
+    spec.SetDefault("keepalives_count", "3");
+    auto listener = std::make_unique<pg::PgListener>(
+        std::move(spec), std::vector<std::string>{kNotificationsChannel, kWorkflowEventsChannel},
+        std::move(callback), logger_, connect_timeout_);
+    listener->Start();
+    listener_ = std::move(listener);
+    return true;
+  }
+
+  void StopListening() override {
+    std::unique_ptr<pg::PgListener> listener;
+    {
+      std::lock_guard lock(listener_mutex_);
+      listener = std::move(listener_);
+    }
+    // Destroying it joins the thread, outside the lock.
+  }
+
  private:
+  /// Appends the nine checkpoint parameters: workflow_uuid, function_id, function_name, output,
+  /// error, child_workflow_id, started_at_epoch_ms, completed_at_epoch_ms, application_name.
+  static void AddStepParams(PgParams& params, const StepWrite& step) {
+    params.Text(step.workflow_uuid)
+        .Int(step.function_id)
+        .Text(step.function_name)
+        .Text(step.output)
+        .Text(step.error)
+        .Text(step.child_workflow_id)
+        .Int(step.started_at_epoch_ms)
+        .Int(step.completed_at_epoch_ms)
+        .Text(step.application_name);
+  }
+
+  /// Gives up on a step write that keeps losing races with another writer of the same step.
+  [[noreturn]] static void ThrowStepRace(const StepWrite& step) {
+    throw DBOSError(ErrorCode::ConflictingID,
+                    "step " + std::to_string(step.function_id) + " of workflow " +
+                        step.workflow_uuid +
+                        " could neither be recorded nor read back; another executor may be "
+                        "running this workflow",
+                    step.workflow_uuid);
+  }
+
   /// Builds a named statement with the schema substituted.
   Statement Prepare(const char* name, std::string_view sql) const {
     return Statement{name, WithSchema(sql, quoted_schema_)};
@@ -642,6 +991,8 @@ class PostgresSystemDatabase final : public SystemDatabase {
 
   std::shared_ptr<Logger> logger_;
   std::string quoted_schema_;
+  const ConnectionSpec spec_;  // for the listener connection
+  const std::chrono::milliseconds connect_timeout_;
   PgPool pool_;
   const Statement insert_workflow_;
   const Statement mark_start_attempt_;
@@ -655,6 +1006,15 @@ class PostgresSystemDatabase final : public SystemDatabase {
   const Statement reenqueue_;
   const Statement dequeue_;
   const Statement register_version_;
+  const Statement send_;
+  const Statement send_with_checkpoint_;
+  const Statement consume_message_;
+  const Statement set_event_;
+  const Statement get_event_;
+  const Statement cancel_workflow_;
+  const Statement list_children_;
+  std::mutex listener_mutex_;
+  std::unique_ptr<pg::PgListener> listener_;  // guarded by listener_mutex_; destroyed first
 };
 
 // ---- Startup ----

@@ -180,6 +180,59 @@ SELECT COALESCE(
     (SELECT MAX(version_timestamp) FROM application_versions
      WHERE application_name = ?2 OR application_name IS NULL), 0))sql";
 
+// Send's checks, in one read: the sender (column 0: present, 1: status), the sender's step row
+// (columns 2..8, laid out as in kRecordStepProbeSql) and whether the destination exists (9).
+constexpr const char* kSendProbeSql = R"sql(
+SELECT ws.workflow_uuid IS NOT NULL, ws.status, oo.function_id, oo.function_name, oo.output,
+       oo.error, oo.child_workflow_id, oo.started_at_epoch_ms, oo.completed_at_epoch_ms,
+       EXISTS (SELECT 1 FROM workflow_status WHERE workflow_uuid = ?3)
+FROM (SELECT ?1 AS id, ?2 AS function_id) AS k
+LEFT JOIN workflow_status AS ws ON ws.workflow_uuid = k.id
+LEFT JOIN operation_outputs AS oo ON oo.workflow_uuid = k.id AND oo.function_id = k.function_id)sql";
+
+// The same message_uuid sent again (a retried send with an idempotency key) is delivered once.
+constexpr const char* kInsertNotificationSql = R"sql(
+INSERT INTO notifications (
+    message_uuid, destination_uuid, topic, message, created_at_epoch_ms, serialization, consumed)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0)
+ON CONFLICT (message_uuid) DO NOTHING)sql";
+
+// Consumes the oldest unconsumed message of (destination, topic) in one statement; rowid breaks
+// ties between messages sent in the same millisecond in insertion order.
+constexpr const char* kConsumeMessageSql = R"sql(
+UPDATE notifications SET consumed = 1, consumed_by_function_id = ?3
+WHERE rowid = (
+    SELECT rowid FROM notifications
+    WHERE destination_uuid = ?1 AND topic = ?2 AND consumed = 0
+    ORDER BY created_at_epoch_ms, rowid
+    LIMIT 1)
+RETURNING message)sql";
+
+constexpr const char* kUpsertEventSql = R"sql(
+INSERT INTO workflow_events (workflow_uuid, key, value, serialization) VALUES (?1, ?2, ?3, ?4)
+ON CONFLICT (workflow_uuid, key) DO UPDATE SET
+    value = excluded.value, serialization = excluded.serialization)sql";
+
+// A step may set the same key more than once at one function_id: the last value wins there too.
+constexpr const char* kUpsertEventHistorySql = R"sql(
+INSERT INTO workflow_events_history (workflow_uuid, function_id, key, value, serialization)
+VALUES (?1, ?2, ?3, ?4, ?5)
+ON CONFLICT (workflow_uuid, function_id, key) DO UPDATE SET
+    value = excluded.value, serialization = excluded.serialization)sql";
+
+constexpr const char* kGetEventSql =
+    "SELECT value FROM workflow_events WHERE workflow_uuid = ?1 AND key = ?2";
+
+constexpr const char* kCancelWorkflowSql = R"sql(
+UPDATE workflow_status
+SET status = 'CANCELLED', updated_at = ?2, completed_at = ?2, queue_name = NULL,
+    deduplication_id = NULL, started_at_epoch_ms = NULL
+WHERE workflow_uuid = ?1 AND status NOT IN ('SUCCESS', 'ERROR', 'CANCELLED'))sql";
+
+constexpr const char* kListChildrenSql = R"sql(
+SELECT workflow_uuid FROM workflow_status WHERE parent_workflow_id = ?1
+ORDER BY created_at, workflow_uuid)sql";
+
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
@@ -241,6 +294,78 @@ StepRow ReadStepRow(const Statement& stmt, int first) {
   row.started_at_epoch_ms = stmt.OptInt64(first + 5);
   row.completed_at_epoch_ms = stmt.OptInt64(first + 6);
   return row;
+}
+
+// What kRecordStepProbeSql (or the first nine columns of kSendProbeSql) found.
+struct StepProbe {
+  bool workflow_exists = false;
+  bool cancelled = false;
+  std::optional<StepRow> step;
+};
+
+StepProbe ReadStepProbe(const Statement& stmt) {
+  StepProbe probe;
+  probe.workflow_exists = stmt.Int64(0) != 0;
+  probe.cancelled = probe.workflow_exists && stmt.Text(1) == "CANCELLED";
+  if (!stmt.IsNull(2)) probe.step = ReadStepRow(stmt, 2);
+  return probe;
+}
+
+// The workflow and the step row at (workflow_uuid, function_id), read inside the caller's
+// transaction.
+StepProbe ProbeStep(Connection& conn, const std::string& workflow_uuid, int function_id) {
+  Statement probe = conn.Prepare(kRecordStepProbeSql);
+  probe.Bind(1, workflow_uuid).Bind(2, function_id);
+  if (!probe.Step()) return StepProbe{};
+  return ReadStepProbe(probe);
+}
+
+// Classifies a probe in the order the checkpointed operations check: step already recorded, then
+// workflow missing, then cancelled. Nullopt when the checkpoint can be written.
+std::optional<StepWriteResult> CheckpointBlocked(StepProbe& probe) {
+  StepWriteResult result;
+  if (probe.step) {
+    result.kind = StepWriteResult::Kind::AlreadyRecorded;
+    result.existing = std::move(probe.step);
+  } else if (!probe.workflow_exists) {
+    result.kind = StepWriteResult::Kind::WorkflowMissing;
+  } else if (probe.cancelled) {
+    result.kind = StepWriteResult::Kind::WorkflowCancelled;
+  } else {
+    return std::nullopt;
+  }
+  return result;
+}
+
+// Writes `step` with kRecordStepSql (output replaced by `output`); true when a row was inserted.
+bool InsertCheckpoint(Connection& conn, const StepWrite& step,
+                      const std::optional<std::string>& output) {
+  Statement insert = conn.Prepare(kRecordStepSql);
+  insert.Bind(1, step.workflow_uuid)
+      .Bind(2, step.function_id)
+      .Bind(3, step.function_name)
+      .Bind(4, output)
+      .Bind(5, step.error)
+      .Bind(6, step.child_workflow_id)
+      .Bind(7, step.started_at_epoch_ms)
+      .Bind(8, step.completed_at_epoch_ms)
+      .BindStatic(9, kPortableJson)
+      .Bind(10, step.application_name)
+      .Run();
+  return insert.Changes() == 1;
+}
+
+// True when the workflow row exists (read inside the caller's transaction).
+bool WorkflowExists(Connection& conn, const std::string& workflow_uuid) {
+  Statement select = conn.Prepare(kGetStatusSql);
+  select.Bind(1, workflow_uuid);
+  return select.Step();
+}
+
+// Send/Recv without a topic use DBOS's sentinel (callers normally map it already).
+const std::string& StoredTopic(const std::string& topic) {
+  static const std::string kNull = kNullTopic;
+  return topic.empty() ? kNull : topic;
 }
 
 bool IsDedupViolation(const SqliteError& error) {
@@ -587,6 +712,149 @@ class SqliteSystemDatabase final : public SystemDatabase {
       return latest;
     });
   }
+
+  // ---- Messages, events, cancellation -----------------------------------------------------
+
+  SendResult Send(const MessageWrite& message) override {
+    const std::string& topic = StoredTopic(message.topic);
+    return Write("Send", [&](Connection& conn, Transaction& txn) {
+      if (message.checkpoint) {
+        // One read for every check; any early return rolls back with nothing written.
+        const StepWrite& step = *message.checkpoint;
+        Statement probe = conn.Prepare(kSendProbeSql);
+        probe.Bind(1, step.workflow_uuid)
+            .Bind(2, step.function_id)
+            .Bind(3, message.destination_uuid);
+        if (!probe.Step()) throw std::logic_error("Send probe returned no row");
+        const StepProbe sender = ReadStepProbe(probe);
+        if (sender.step) return SendResult::AlreadyRecorded;
+        if (sender.cancelled) return SendResult::WorkflowCancelled;
+        if (probe.Int64(9) == 0) return SendResult::DestinationMissing;
+      } else if (!WorkflowExists(conn, message.destination_uuid)) {
+        return SendResult::DestinationMissing;
+      }
+      conn.Prepare(kInsertNotificationSql)
+          .Bind(1, message.message_uuid)
+          .Bind(2, message.destination_uuid)
+          .Bind(3, topic)
+          .Bind(4, message.message)
+          .Bind(5, message.now_ms)
+          .BindStatic(6, kPortableJson)
+          .Run();
+      if (message.checkpoint) {
+        // Inserts unless the sender row is missing (then the message still goes out, unrecorded).
+        InsertCheckpoint(conn, *message.checkpoint, message.checkpoint->output);
+      }
+      txn.Commit();
+      return SendResult::Sent;
+    });
+  }
+
+  ConsumeResult ConsumeMessage(const std::string& topic, const StepWrite& checkpoint) override {
+    const std::string& stored_topic = StoredTopic(topic);
+    return Write("ConsumeMessage", [&](Connection& conn, Transaction& txn) {
+      ConsumeResult result;
+      StepProbe probe = ProbeStep(conn, checkpoint.workflow_uuid, checkpoint.function_id);
+      if (std::optional<StepWriteResult> blocked = CheckpointBlocked(probe)) {
+        result.kind = blocked->kind;
+        result.existing = std::move(blocked->existing);
+        return result;  // Nothing written.
+      }
+      {
+        Statement consume = conn.Prepare(kConsumeMessageSql);
+        consume.Bind(1, checkpoint.workflow_uuid)
+            .Bind(2, stored_topic)
+            .Bind(3, checkpoint.function_id);
+        if (consume.Step()) result.message = consume.Text(0);
+        consume.Run();
+      }
+      result.kind = StepWriteResult::Kind::Inserted;
+      if (!result.message) return result;  // No message waiting: roll back, nothing written.
+      if (!InsertCheckpoint(conn, checkpoint, result.message)) {
+        throw std::logic_error("ConsumeMessage could not record step " +
+                               std::to_string(checkpoint.function_id) + " of workflow " +
+                               checkpoint.workflow_uuid);
+      }
+      txn.Commit();
+      return result;
+    });
+  }
+
+  StepWriteResult SetEvent(const EventWrite& event) override {
+    return Write("SetEvent", [&](Connection& conn, Transaction& txn) {
+      if (event.checkpoint) {
+        StepProbe probe =
+            ProbeStep(conn, event.checkpoint->workflow_uuid, event.checkpoint->function_id);
+        if (std::optional<StepWriteResult> blocked = CheckpointBlocked(probe)) return *blocked;
+      }
+      if ((!event.checkpoint || event.checkpoint->workflow_uuid != event.workflow_uuid) &&
+          !WorkflowExists(conn, event.workflow_uuid)) {
+        StepWriteResult missing;
+        missing.kind = StepWriteResult::Kind::WorkflowMissing;
+        return missing;
+      }
+      conn.Prepare(kUpsertEventSql)
+          .Bind(1, event.workflow_uuid)
+          .Bind(2, event.key)
+          .Bind(3, event.value)
+          .BindStatic(4, kPortableJson)
+          .Run();
+      conn.Prepare(kUpsertEventHistorySql)
+          .Bind(1, event.workflow_uuid)
+          .Bind(2, event.function_id)
+          .Bind(3, event.key)
+          .Bind(4, event.value)
+          .BindStatic(5, kPortableJson)
+          .Run();
+      if (event.checkpoint &&
+          !InsertCheckpoint(conn, *event.checkpoint, event.checkpoint->output)) {
+        throw std::logic_error("SetEvent could not record step " +
+                               std::to_string(event.checkpoint->function_id) + " of workflow " +
+                               event.checkpoint->workflow_uuid);
+      }
+      txn.Commit();
+      return StepWriteResult{};
+    });
+  }
+
+  std::optional<std::string> GetEvent(const std::string& workflow_uuid,
+                                      const std::string& key) override {
+    return Read("GetEvent", [&](Connection& conn) -> std::optional<std::string> {
+      Statement select = conn.Prepare(kGetEventSql);
+      select.Bind(1, workflow_uuid).Bind(2, key);
+      if (!select.Step()) return std::nullopt;
+      return select.Text(0);
+    });
+  }
+
+  bool CancelWorkflow(const std::string& workflow_uuid, int64_t now_ms) override {
+    return Write("CancelWorkflow", [&](Connection& conn, Transaction& txn) {
+      {
+        Statement update = conn.Prepare(kCancelWorkflowSql);
+        update.Bind(1, workflow_uuid).Bind(2, now_ms).Run();
+        if (update.Changes() == 1) {
+          txn.Commit();
+          return true;
+        }
+      }
+      // Nothing changed (already terminal, or missing): roll back, say whether the row exists.
+      return WorkflowExists(conn, workflow_uuid);
+    });
+  }
+
+  std::vector<std::string> ListChildren(const std::string& workflow_uuid) override {
+    return Read("ListChildren", [&](Connection& conn) {
+      std::vector<std::string> ids;
+      Statement select = conn.Prepare(kListChildrenSql);
+      select.Bind(1, workflow_uuid);
+      while (select.Step()) ids.push_back(select.Text(0));
+      return ids;
+    });
+  }
+
+  // SQLite has no LISTEN/NOTIFY: the runtime signals waiters in-process and polls.
+  bool StartListening(NotificationCallback /*callback*/) override { return false; }
+  void StopListening() override {}
 
  private:
   // Runs `fn(conn, txn)` inside BEGIN IMMEDIATE on the writer; `fn` commits (or returns without

@@ -1,0 +1,73 @@
+// Durable sleep, messages and events. Inside a workflow each of these is checkpointed, so a
+// workflow that crashes while sleeping or waiting resumes the same wait after recovery: a sleep
+// wakes at its original time, a Recv or GetEvent times out at its original deadline, and a message
+// is delivered exactly once.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "dbos/context.hpp"
+#include "dbos/detail/erased.hpp"
+#include "dbos/serialization.hpp"
+
+namespace dbos {
+
+namespace detail {
+std::chrono::milliseconds SleepErased(DBOSContext& ctx, std::chrono::milliseconds duration);
+void SendErased(DBOSContext& ctx, const std::string& destination_id, const nlohmann::json& message,
+                const std::string& topic);
+nlohmann::json RecvErased(DBOSContext& ctx, const std::string& topic,
+                          std::chrono::milliseconds timeout);
+void SetEventErased(DBOSContext& ctx, const std::string& key, const nlohmann::json& value);
+nlohmann::json GetEventErased(DBOSContext& ctx, const std::string& workflow_id,
+                              const std::string& key, std::chrono::milliseconds timeout);
+}  // namespace detail
+
+/// Sleeps durably: the wake-up time is recorded first, so after a crash the workflow sleeps only
+/// the remaining time. Returns the time slept by this execution. Workflow only (StepExecution
+/// elsewhere); a cancellation wakes it at once (WorkflowCancelled).
+inline std::chrono::milliseconds Sleep(DBOSContext& ctx, std::chrono::milliseconds duration) {
+  return detail::SleepErased(ctx, duration);
+}
+
+/// Sends `message` to workflow `destination_id` on `topic` ("" means no topic). From a workflow
+/// the message is sent exactly once (written with the step's checkpoint). Throws
+/// NonExistentWorkflow when the destination does not exist; StepExecution inside a step.
+template <typename T>
+void Send(DBOSContext& ctx, const std::string& destination_id, const T& message,
+          const std::string& topic = "") {
+  static_assert(Serializable<T>, "dbos::Send: the message type must be serializable to JSON");
+  detail::SendErased(ctx, destination_id, nlohmann::json(message), topic);
+}
+
+/// Receives the oldest unconsumed message sent to this workflow on `topic`, waiting up to
+/// `timeout` (a durable deadline). Throws Timeout when none arrives, ConflictingID when another
+/// Recv on the same topic is already waiting, StepExecution outside a workflow or inside a step,
+/// WorkflowUnexpectedType when the message is not an R.
+template <typename R>
+R Recv(DBOSContext& ctx, const std::string& topic, std::chrono::milliseconds timeout) {
+  static_assert(Serializable<R>, "dbos::Recv: the message type must be serializable to JSON");
+  return detail::DecodeAs<R>(detail::RecvErased(ctx, topic, timeout),
+                             ctx.Workflow() ? GetWorkflowID(ctx) : std::string());
+}
+
+/// Publishes `value` under `key` for this workflow (the latest value wins; history is kept).
+/// Allowed inside workflows and their steps.
+template <typename T>
+void SetEvent(DBOSContext& ctx, const std::string& key, const T& value) {
+  static_assert(Serializable<T>, "dbos::SetEvent: the value type must be serializable to JSON");
+  detail::SetEventErased(ctx, key, nlohmann::json(value));
+}
+
+/// Reads event `key` of workflow `workflow_id`, waiting up to `timeout` for it to be set. Works
+/// inside and outside workflows (inside, the value read is checkpointed and the deadline is
+/// durable). Throws Timeout when it is not set in time.
+template <typename R>
+R GetEvent(DBOSContext& ctx, const std::string& workflow_id, const std::string& key,
+           std::chrono::milliseconds timeout) {
+  static_assert(Serializable<R>, "dbos::GetEvent: the value type must be serializable to JSON");
+  return detail::DecodeAs<R>(detail::GetEventErased(ctx, workflow_id, key, timeout), workflow_id);
+}
+
+}  // namespace dbos

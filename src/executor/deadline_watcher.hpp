@@ -1,0 +1,44 @@
+// Enforces durable workflow deadlines in this process: one thread sleeps until the earliest
+// deadline of the workflows executing here and then fires a callback (which cancels the workflow
+// in the database and interrupts it). Deadlines survive crashes because they are stored on the
+// workflow row and re-registered when a recovered workflow starts again.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <queue>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace dbos::executor {
+
+class DeadlineWatcher {
+ public:
+  using Callback = std::function<void(const std::string& workflow_id)>;
+  explicit DeadlineWatcher(Callback on_deadline);
+  ~DeadlineWatcher();
+  DeadlineWatcher(const DeadlineWatcher&) = delete;
+  DeadlineWatcher& operator=(const DeadlineWatcher&) = delete;
+
+  /// Fires the callback for `workflow_id` at `deadline_ms` (epoch ms).
+  void Add(const std::string& workflow_id, int64_t deadline_ms);
+  /// Stops the thread; pending deadlines are dropped (they are durable in the database).
+  void Stop();
+
+ private:
+  void Run();
+
+  Callback on_deadline_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  using Entry = std::pair<int64_t, std::string>;
+  std::priority_queue<Entry, std::vector<Entry>, std::greater<>> queue_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace dbos::executor

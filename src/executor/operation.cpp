@@ -1,0 +1,130 @@
+// Shared operation helpers; see operation.hpp.
+#include "executor/operation.hpp"
+
+#include <algorithm>
+
+#include "dbos/errors.hpp"
+#include "runtime/runtime.hpp"
+#include "util/time_util.hpp"
+
+namespace dbos::detail {
+
+WorkflowState* CallingWorkflow(const DBOSContext& ctx, const char* operation, bool required) {
+  WorkflowState* state = ctx.Workflow().get();
+  if (state == nullptr) {
+    if (required) {
+      throw DBOSError(ErrorCode::StepExecution,
+                      std::string(operation) + " must be called from inside a workflow");
+    }
+    return nullptr;
+  }
+  if (state->in_step) {
+    throw DBOSError(ErrorCode::StepExecution,
+                    std::string("cannot call ") + operation + " within a step", state->workflow_id);
+  }
+  return state;
+}
+
+void ThrowInterruption(const WorkflowState& state, Interruption why) {
+  if (why == Interruption::Shutdown) throw ShutdownInterrupt{};
+  throw DBOSError(ErrorCode::WorkflowCancelled, "workflow " + state.workflow_id + " was cancelled",
+                  state.workflow_id);
+}
+
+void ThrowIfInterrupted(const WorkflowState& state) {
+  const auto why = state.Pending();
+  if (why != Interruption::None) ThrowInterruption(state, why);
+}
+
+const sysdb::StepRow* FindRecorded(const WorkflowState& state, int step_id,
+                                   const std::string& expected_name) {
+  auto it = state.recorded.find(step_id);
+  if (it == state.recorded.end()) return nullptr;
+  if (it->second.function_name != expected_name) {
+    throw DBOSError(ErrorCode::UnexpectedStep,
+                    "During execution of workflow " + state.workflow_id + " step " +
+                        std::to_string(step_id) + ", function " + it->second.function_name +
+                        " was recorded when " + expected_name + " was expected",
+                    state.workflow_id);
+  }
+  return &it->second;
+}
+
+nlohmann::json ReplayStep(const Runtime& runtime, const WorkflowState& state,
+                          const sysdb::StepRow& row, ErrorCode wrap_code) {
+  if (row.error) {
+    runtime.ErrorTypes().Throw(serialization::DecodeError(*row.error), wrap_code,
+                               state.workflow_id);
+  }
+  return serialization::DecodeValue(row.output);
+}
+
+sysdb::StepWrite NewCheckpoint(const Runtime& runtime, const WorkflowState& state, int step_id,
+                               const std::string& name) {
+  sysdb::StepWrite write;
+  write.workflow_uuid = state.workflow_id;
+  write.function_id = step_id;
+  write.function_name = name;
+  write.application_name = runtime.Config().app_name;
+  write.started_at_epoch_ms = util::NowEpochMs();
+  write.completed_at_epoch_ms = write.started_at_epoch_ms;
+  return write;
+}
+
+bool HandleCheckpointResult(const Runtime& runtime, WorkflowState& state,
+                            const sysdb::StepWriteResult& result, ErrorCode wrap_code,
+                            nlohmann::json* replayed) {
+  using Kind = sysdb::StepWriteResult::Kind;
+  switch (result.kind) {
+    case Kind::Inserted:
+      return false;
+    case Kind::AlreadyRecorded: {
+      // Recorded concurrently by another execution: the recorded outcome wins.
+      nlohmann::json value = ReplayStep(runtime, state, *result.existing, wrap_code);
+      if (replayed != nullptr) *replayed = std::move(value);
+      return true;
+    }
+    case Kind::WorkflowCancelled:
+      state.Interrupt(Interruption::Cancelled);
+      ThrowInterruption(state, Interruption::Cancelled);
+    case Kind::WorkflowMissing:
+      break;
+  }
+  throw DBOSError(ErrorCode::NonExistentWorkflow,
+                  "workflow " + state.workflow_id + " no longer exists in the system database",
+                  state.workflow_id);
+}
+
+}  // namespace dbos::detail
+
+namespace dbos::detail {
+
+int64_t RecordDurableDeadline(Runtime& runtime, WorkflowState& state, int step_id,
+                              std::chrono::milliseconds duration) {
+  static const std::string kSleep = "DBOS.sleep";
+  if (const auto* row = FindRecorded(state, step_id, kSleep)) {
+    return ReplayStep(runtime, state, *row, ErrorCode::StepExecution).get<int64_t>();
+  }
+  sysdb::StepWrite write = NewCheckpoint(runtime, state, step_id, kSleep);
+  const int64_t deadline = write.started_at_epoch_ms + std::max<int64_t>(0, duration.count());
+  write.output = std::to_string(deadline);
+  write.completed_at_epoch_ms = deadline;
+  nlohmann::json replayed;
+  if (HandleCheckpointResult(runtime, state, runtime.Db().RecordStep(write),
+                             ErrorCode::StepExecution, &replayed)) {
+    return replayed.get<int64_t>();
+  }
+  return deadline;
+}
+
+void WaitUntilEpochMs(WorkflowState& state, int64_t deadline_ms) {
+  for (;;) {
+    const int64_t remaining = deadline_ms - util::NowEpochMs();
+    if (remaining <= 0) return;
+    if (!state.WaitFor(std::chrono::milliseconds(remaining))) {
+      ThrowInterruption(state, state.Pending());
+    }
+  }
+}
+
+}  // namespace dbos::detail

@@ -1,0 +1,63 @@
+// What every DBOS operation inside a workflow shares: finding the calling workflow (and refusing
+// calls from inside a step), honouring interruption, taking step IDs, and replaying a recorded
+// outcome with the same result or exception as the first execution.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "dbos/context.hpp"
+#include "executor/workflow_state.hpp"
+#include "serialization/codec.hpp"
+#include "sysdb/system_database.hpp"
+
+namespace dbos::detail {
+
+class Runtime;
+
+/// The calling workflow. Throws StepExecution "cannot call <operation> within a step" inside a
+/// step, and, when `required`, StepExecution outside a workflow. Returns nullptr outside a
+/// workflow when not required.
+WorkflowState* CallingWorkflow(const DBOSContext& ctx, const char* operation, bool required);
+
+/// Throws the pending interruption: ShutdownInterrupt or DBOSError(WorkflowCancelled).
+void ThrowIfInterrupted(const WorkflowState& state);
+[[noreturn]] void ThrowInterruption(const WorkflowState& state, Interruption why);
+
+/// The row recorded at `step_id` by an earlier execution, or nullptr. Throws UnexpectedStep when
+/// a step with another name is recorded there.
+const sysdb::StepRow* FindRecorded(const WorkflowState& state, int step_id,
+                                   const std::string& expected_name);
+
+/// Returns a recorded step's output, or throws its recorded error (unregistered exception types
+/// surface as DBOSError(`wrap_code`)).
+nlohmann::json ReplayStep(const Runtime& runtime, const WorkflowState& state,
+                          const sysdb::StepRow& row, ErrorCode wrap_code);
+
+/// A checkpoint row for `step_id` of the calling workflow, started now.
+sysdb::StepWrite NewCheckpoint(const Runtime& runtime, const WorkflowState& state, int step_id,
+                               const std::string& name);
+
+/// Acts on the result of a checkpoint write: false for Inserted; true for AlreadyRecorded (a
+/// concurrent execution recorded it first: its value is stored in `*replayed`, or its error
+/// thrown); WorkflowCancelled interrupts the workflow and throws; WorkflowMissing throws.
+bool HandleCheckpointResult(const Runtime& runtime, WorkflowState& state,
+                            const sysdb::StepWriteResult& result, ErrorCode wrap_code,
+                            nlohmann::json* replayed);
+
+}  // namespace dbos::detail
+
+namespace dbos::detail {
+
+/// The durable deadline of a wait: recorded as a "DBOS.sleep" step at `step_id` (output = the
+/// deadline in epoch ms) on the first execution, read back on replay.
+int64_t RecordDurableDeadline(Runtime& runtime, WorkflowState& state, int step_id,
+                              std::chrono::milliseconds duration);
+
+/// Blocks until the epoch-ms `deadline` (notifications do not cut it short); throws the
+/// interruption if the workflow is cancelled or shut down meanwhile.
+void WaitUntilEpochMs(WorkflowState& state, int64_t deadline_ms);
+
+}  // namespace dbos::detail

@@ -1,0 +1,30 @@
+// The cancellation scope behind WithTimeout's cancel function: it remembers the workflows started
+// from the context so that cancelling the context cancels them.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace dbos::detail {
+
+class Runtime;
+
+/// Cancels a workflow durably and interrupts it if it executes here. Throws NonExistentWorkflow.
+void CancelWorkflowById(Runtime& runtime, const std::string& workflow_id);
+
+struct CancelScope {
+  std::weak_ptr<Runtime> runtime;
+  std::mutex mutex;
+  std::vector<std::string> workflow_ids;
+  bool cancelled = false;
+
+  /// Remembers a workflow started from the scope's context; cancels it at once if the scope was
+  /// cancelled already.
+  void Add(const std::string& workflow_id);
+  /// Cancels every workflow started from the scope's context (never throws).
+  void CancelAll() noexcept;
+};
+
+}  // namespace dbos::detail

@@ -1,0 +1,259 @@
+// Timeouts, cancellation and child workflows: durable deadlines that cancel a workflow and its
+// children (also after recovery), WithoutCancel, CancelWorkflow stopping a workflow between steps,
+// waking it from sleeps and requesting a running step's stop_token, and child workflows whose
+// start and result are checkpointed in the parent.
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "support/db_test.hpp"
+
+namespace dbos::testing::cancel_fns {
+std::atomic<int> g_steps_run{0};
+std::atomic<int> g_child_runs{0};
+std::atomic<bool> g_step_saw_stop{false};
+
+int LongSleep(DBOSContext& ctx, int ms) {
+  Sleep(ctx, std::chrono::milliseconds(ms));
+  return ms;
+}
+
+int ManySteps(DBOSContext& ctx, int count) {
+  for (int i = 0; i < count; ++i) {
+    RunAsStep(
+        ctx,
+        [] {
+          ++g_steps_run;
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+          return 0;
+        },
+        WithStepName("tick"));
+  }
+  return count;
+}
+
+int LongStep(DBOSContext& ctx, int) {
+  return RunAsStep(
+      ctx,
+      [](std::stop_token token) {
+        while (!token.stop_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        g_step_saw_stop = true;
+        return 1;
+      },
+      WithStepName("long"));
+}
+
+int Child(DBOSContext& ctx, int ms) {
+  ++g_child_runs;
+  Sleep(ctx, std::chrono::milliseconds(ms));
+  return ms * 2;
+}
+
+int ParentAwaitingChild(DBOSContext& ctx, int child_ms) {
+  return RunWorkflow(ctx, Child, child_ms).GetResult();
+}
+
+std::string ParentWithDetachedChild(DBOSContext& ctx, int child_ms) {
+  DBOSContext detached = WithoutCancel(ctx);
+  auto child = RunWorkflow(detached, Child, child_ms, WithWorkflowID(GetWorkflowID(ctx) + "-free"));
+  Sleep(ctx, std::chrono::seconds(10));  // the parent times out here
+  return child.GetWorkflowID();
+}
+
+int ParentWithStatus(DBOSContext& ctx, int) {
+  auto child = RunWorkflow(ctx, Child, 1);
+  const int result = child.GetResult();
+  const auto status = child.GetStatus();
+  RunAsStep(
+      ctx,
+      [](std::stop_token token) {
+        while (!token.stop_requested() && g_child_runs.load() < 100) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        return 0;
+      },
+      WithStepName("hold"));
+  return result + (status.status == WorkflowStatusType::Success ? 1000 : 0);
+}
+}  // namespace dbos::testing::cancel_fns
+
+namespace dbos::testing {
+namespace {
+using namespace cancel_fns;
+using Clock = std::chrono::steady_clock;
+
+class CancelTest : public DbTest {
+ protected:
+  void SetUp() override {
+    DbTest::SetUp();
+    g_steps_run = 0;
+    g_child_runs = 0;
+    g_step_saw_stop = false;
+  }
+  DBOSContext Start() {
+    DBOSContext ctx = NewDBOSContext(MakeConfig());
+    RegisterWorkflow(ctx, LongSleep);
+    RegisterWorkflow(ctx, ManySteps);
+    RegisterWorkflow(ctx, LongStep);
+    RegisterWorkflow(ctx, Child);
+    RegisterWorkflow(ctx, ParentAwaitingChild);
+    RegisterWorkflow(ctx, ParentWithDetachedChild);
+    RegisterWorkflow(ctx, ParentWithStatus);
+    Launch(ctx);
+    return ctx;
+  }
+  std::string Status(const std::string& id) { return OpenRaw()->GetWorkflow(id, false)->status; }
+  template <typename R>
+  ErrorCode ResultCode(WorkflowHandle<R> handle) {
+    try {
+      handle.GetResult();
+    } catch (const DBOSError& e) {
+      return e.Code();
+    }
+    ADD_FAILURE() << "expected a DBOSError";
+    return ErrorCode::InvalidOption;
+  }
+};
+
+TEST_P(CancelTest, TimeoutCancelsTheWorkflowAtItsDeadline) {
+  DBOSContext ctx = Start();
+  auto [timed, cancel] = WithTimeout(ctx, std::chrono::milliseconds(300));
+  const auto start = Clock::now();
+  auto handle = RunWorkflow(timed, LongSleep, 10000, WithWorkflowID("timed"));
+  EXPECT_EQ(ResultCode(handle), ErrorCode::AwaitedWorkflowCancelled);
+  EXPECT_LT(Clock::now() - start, std::chrono::seconds(3));
+  const auto status = handle.GetStatus();
+  EXPECT_EQ(status.status, WorkflowStatusType::Cancelled);
+  ASSERT_TRUE(status.deadline.has_value());
+  ASSERT_TRUE(status.timeout.has_value());
+  EXPECT_LE(status.timeout->count(), 300);
+  Shutdown(ctx);
+}
+
+TEST_P(CancelTest, ParentDeadlineCancelsItsChildren) {
+  DBOSContext ctx = Start();
+  auto [timed, cancel] = WithTimeout(ctx, std::chrono::milliseconds(300));
+  auto parent = RunWorkflow(timed, ParentAwaitingChild, 10000, WithWorkflowID("parent"));
+  EXPECT_EQ(ResultCode(parent), ErrorCode::AwaitedWorkflowCancelled);
+  for (int i = 0; i < 300 && Status("parent-0") != "CANCELLED"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(Status("parent-0"), "CANCELLED");  // the child's ID is <parent>-<step>
+  EXPECT_EQ(OpenRaw()->GetWorkflow("parent-0", false)->parent_workflow_id, "parent");
+  Shutdown(ctx);
+}
+
+TEST_P(CancelTest, WithoutCancelDetachesAChildFromItsParentsDeadline) {
+  DBOSContext ctx = Start();
+  auto [timed, cancel] = WithTimeout(ctx, std::chrono::milliseconds(300));
+  auto parent = RunWorkflow(timed, ParentWithDetachedChild, 600, WithWorkflowID("p2"));
+  EXPECT_EQ(ResultCode(parent), ErrorCode::AwaitedWorkflowCancelled);
+  EXPECT_EQ(RetrieveWorkflow<int>(ctx, "p2-free").GetResult(), 1200);
+  Shutdown(ctx);
+}
+
+TEST_P(CancelTest, DeadlineIsReappliedAfterRecovery) {
+  const auto start = Clock::now();
+  {
+    DBOSContext ctx = Start();
+    auto [timed, cancel] = WithTimeout(ctx, std::chrono::milliseconds(1200));
+    RunWorkflow(timed, LongSleep, 10000, WithWorkflowID("timed-recovered"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    Shutdown(ctx);
+  }
+  EXPECT_EQ(Status("timed-recovered"), "PENDING");
+  DBOSContext ctx = Start();
+  EXPECT_EQ(ResultCode(RetrieveWorkflow<int>(ctx, "timed-recovered")),
+            ErrorCode::AwaitedWorkflowCancelled);
+  const auto total = Clock::now() - start;
+  EXPECT_GE(total, std::chrono::milliseconds(1100));
+  EXPECT_LT(total, std::chrono::milliseconds(3500));
+  Shutdown(ctx);
+}
+
+TEST_P(CancelTest, CancelStopsTheWorkflowBeforeItsNextStep) {
+  DBOSContext ctx = Start();
+  auto handle = RunWorkflow(ctx, ManySteps, 100, WithWorkflowID("ticker"));
+  while (g_steps_run.load() < 3) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  CancelWorkflow(ctx, "ticker");
+  EXPECT_EQ(ResultCode(handle), ErrorCode::AwaitedWorkflowCancelled);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const int after = g_steps_run.load();
+  EXPECT_LT(after, 10);
+  EXPECT_EQ(Status("ticker"), "CANCELLED");
+  EXPECT_LE(static_cast<int>(OpenRaw()->ListSteps("ticker").size()), after);
+  Shutdown(ctx);
+}
+
+TEST_P(CancelTest, CancelWakesASleepingWorkflowAtOnce) {
+  DBOSContext ctx = Start();
+  auto handle = RunWorkflow(ctx, LongSleep, 30000, WithWorkflowID("sleeper"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const auto start = Clock::now();
+  CancelWorkflow(ctx, "sleeper");
+  EXPECT_EQ(ResultCode(handle), ErrorCode::AwaitedWorkflowCancelled);
+  EXPECT_LT(Clock::now() - start, std::chrono::seconds(1));
+  Shutdown(ctx);
+}
+
+TEST_P(CancelTest, CancelDuringALongStepRequestsItsStopTokenAndRecordsNothing) {
+  DBOSContext ctx = Start();
+  auto handle = RunWorkflow(ctx, LongStep, 0, WithWorkflowID("long-step"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CancelWorkflow(ctx, "long-step");
+  EXPECT_EQ(ResultCode(handle), ErrorCode::AwaitedWorkflowCancelled);
+  EXPECT_TRUE(g_step_saw_stop.load());
+  EXPECT_TRUE(OpenRaw()->ListSteps("long-step").empty());  // an interrupted step is not recorded
+  Shutdown(ctx);
+}
+
+TEST_P(CancelTest, CancelFunctionOfWithTimeoutCancelsItsWorkflows) {
+  DBOSContext ctx = Start();
+  auto [timed, cancel] = WithTimeout(ctx, std::chrono::hours(1));
+  auto handle = RunWorkflow(timed, LongSleep, 30000, WithWorkflowID("scoped"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  cancel();
+  EXPECT_EQ(ResultCode(handle), ErrorCode::AwaitedWorkflowCancelled);
+  Shutdown(ctx);
+}
+
+TEST_P(CancelTest, CancelUnknownWorkflowIsNonExistent) {
+  DBOSContext ctx = Start();
+  try {
+    CancelWorkflow(ctx, "ghost");
+    FAIL() << "expected NonExistentWorkflow";
+  } catch (const DBOSError& e) {
+    EXPECT_EQ(e.Code(), ErrorCode::NonExistentWorkflow);
+  }
+  Shutdown(ctx);
+}
+
+TEST_P(CancelTest, ChildStartAndResultAreCheckpointedAndReplayed) {
+  {
+    DBOSContext ctx = Start();
+    RunWorkflow(ctx, ParentWithStatus, 0, WithWorkflowID("family"));
+    for (int i = 0; i < 500 && OpenRaw()->ListSteps("family").size() < 3; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    Shutdown(ctx);  // interrupts the "hold" step: the parent stays PENDING
+  }
+  auto steps = OpenRaw()->ListSteps("family");
+  ASSERT_EQ(steps.size(), 3u);
+  EXPECT_EQ(steps[0].function_name, "dbos::testing::cancel_fns::Child");
+  EXPECT_EQ(steps[0].child_workflow_id, "family-0");
+  EXPECT_EQ(steps[1].function_name, "DBOS.getResult");
+  EXPECT_EQ(steps[1].child_workflow_id, "family-0");
+  EXPECT_EQ(steps[1].output, "2");
+  EXPECT_EQ(steps[2].function_name, "DBOS.getStatus");
+  EXPECT_EQ(g_child_runs.load(), 1);
+  g_child_runs = 100;  // let "hold" finish on the next run
+  DBOSContext ctx = Start();
+  EXPECT_EQ(RetrieveWorkflow<int>(ctx, "family").GetResult(), 1002);
+  EXPECT_EQ(g_child_runs.load(), 100);  // the child was not started again
+  Shutdown(ctx);
+}
+
+DBOS_INSTANTIATE_ON_BOTH_BACKENDS(CancelTest);
+
+}  // namespace
+}  // namespace dbos::testing

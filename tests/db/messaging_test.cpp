@@ -1,0 +1,331 @@
+// Durable sleep, messages and events: ordering, topics, timeouts (durable across restarts),
+// exactly-once sends, latest-wins events, and the calls a step may not make.
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "support/db_test.hpp"
+#include "support/raw_sql.hpp"
+
+namespace dbos::testing::messaging_fns {
+std::atomic<int> g_sends{0};
+std::atomic<bool> g_block{true};
+
+std::string Receive3(DBOSContext& ctx, int) {
+  auto a1 = Recv<std::string>(ctx, "a", std::chrono::seconds(10));
+  auto a2 = Recv<std::string>(ctx, "a", std::chrono::seconds(10));
+  auto b1 = Recv<std::string>(ctx, "b", std::chrono::seconds(10));
+  return a1 + "," + a2 + "," + b1;
+}
+
+std::string ReceiveNoTopic(DBOSContext& ctx, int) {
+  return Recv<std::string>(ctx, "", std::chrono::seconds(10));
+}
+
+std::string ReceiveOrTimeout(DBOSContext& ctx, int timeout_ms) {
+  try {
+    return Recv<std::string>(ctx, "t", std::chrono::milliseconds(timeout_ms));
+  } catch (const DBOSError& e) {
+    if (e.Code() == ErrorCode::Timeout) return "timeout";
+    throw;
+  }
+}
+
+int64_t SleepFor(DBOSContext& ctx, int ms) {
+  return Sleep(ctx, std::chrono::milliseconds(ms)).count();
+}
+
+int SendThenBlock(DBOSContext& ctx, std::string destination) {
+  ++g_sends;
+  Send(ctx, destination, std::string("hello"), "greetings");
+  RunAsStep(
+      ctx,
+      [](std::stop_token token) {
+        while (g_block && !token.stop_requested()) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        return 0;
+      },
+      WithStepName("block"));
+  return 1;
+}
+
+int PublishTwice(DBOSContext& ctx, int) {
+  SetEvent(ctx, "status", std::string("started"));
+  SetEvent(ctx, "status", std::string("done"));
+  RunAsStep(
+      ctx,
+      [&] {
+        SetEvent(ctx, "from-step", 7);  // allowed inside a step, part of it
+        return 0;
+      },
+      WithStepName("s"));
+  return 0;
+}
+
+int PublishLater(DBOSContext& ctx, int delay_ms) {
+  Sleep(ctx, std::chrono::milliseconds(delay_ms));
+  SetEvent(ctx, "ready", delay_ms);
+  return 0;
+}
+
+int ReadEventInside(DBOSContext& ctx, std::string other) {
+  return GetEvent<int>(ctx, other, "ready", std::chrono::seconds(5));
+}
+
+std::string ForbiddenInStep(DBOSContext& ctx, int) {
+  std::string out;
+  RunAsStep(
+      ctx,
+      [&] {
+        for (auto& [name, call] : std::vector<std::pair<std::string, std::function<void()>>>{
+                 {"Send", [&] { Send(ctx, GetWorkflowID(ctx), 1); }},
+                 {"Recv", [&] { Recv<int>(ctx, "x", std::chrono::milliseconds(1)); }},
+                 {"Sleep", [&] { Sleep(ctx, std::chrono::milliseconds(1)); }}}) {
+          try {
+            call();
+          } catch (const DBOSError& e) {
+            if (e.Code() == ErrorCode::StepExecution &&
+                e.Message() == "cannot call " + name + " within a step") {
+              out += name + ";";
+            }
+          }
+        }
+        return 0;
+      },
+      WithStepName("s"));
+  return out;
+}
+}  // namespace dbos::testing::messaging_fns
+
+namespace dbos::testing {
+namespace {
+using namespace messaging_fns;
+using Clock = std::chrono::steady_clock;
+
+class MessagingTest : public DbTest {
+ protected:
+  void SetUp() override {
+    DbTest::SetUp();
+    g_sends = 0;
+    g_block = true;
+  }
+  DBOSContext Start() {
+    DBOSContext ctx = NewDBOSContext(MakeConfig());
+    RegisterWorkflow(ctx, Receive3);
+    RegisterWorkflow(ctx, ReceiveNoTopic);
+    RegisterWorkflow(ctx, ReceiveOrTimeout);
+    RegisterWorkflow(ctx, SleepFor);
+    RegisterWorkflow(ctx, SendThenBlock);
+    RegisterWorkflow(ctx, PublishTwice);
+    RegisterWorkflow(ctx, PublishLater);
+    RegisterWorkflow(ctx, ReadEventInside);
+    RegisterWorkflow(ctx, ForbiddenInStep);
+    Launch(ctx);
+    return ctx;
+  }
+  std::vector<sysdb::StepRow> Steps(const std::string& id) { return OpenRaw()->ListSteps(id); }
+};
+
+TEST_P(MessagingTest, MessagesArriveOldestFirstPerTopic) {
+  DBOSContext ctx = Start();
+  auto handle = RunWorkflow(ctx, Receive3, 0, WithWorkflowID("rx"));
+  Send(ctx, "rx", std::string("b1"), "b");
+  Send(ctx, "rx", std::string("a1"), "a");
+  Send(ctx, "rx", std::string("a2"), "a");
+  EXPECT_EQ(handle.GetResult(), "a1,a2,b1");
+  auto steps = Steps("rx");
+  ASSERT_EQ(steps.size(), 6u);  // each Recv takes two step IDs: DBOS.recv and DBOS.sleep
+  EXPECT_EQ(steps[0].function_name, "DBOS.recv");
+  EXPECT_EQ(steps[1].function_name, "DBOS.sleep");
+  EXPECT_EQ(steps[0].output, "\"a1\"");
+  Shutdown(ctx);
+}
+
+TEST_P(MessagingTest, EmptyTopicMeansNoTopic) {
+  DBOSContext ctx = Start();
+  auto handle = RunWorkflow(ctx, ReceiveNoTopic, 0, WithWorkflowID("no-topic"));
+  Send(ctx, "no-topic", std::string("plain"));
+  EXPECT_EQ(handle.GetResult(), "plain");
+  const std::string table = IsPostgres() ? schema_ + ".notifications" : "notifications";
+  const Rows expected = {{"__null__topic__", IsPostgres() ? "t" : "1"}};
+  EXPECT_EQ(RunSql(url_, "SELECT topic, consumed FROM " + table), expected);
+  Shutdown(ctx);
+}
+
+TEST_P(MessagingTest, RecvTimesOutAndTheTimeoutReplays) {
+  DBOSContext ctx = Start();
+  const auto start = Clock::now();
+  EXPECT_EQ(RunWorkflow(ctx, ReceiveOrTimeout, 200, WithWorkflowID("rx-timeout")).GetResult(),
+            "timeout");
+  EXPECT_GE(Clock::now() - start, std::chrono::milliseconds(190));
+  auto steps = Steps("rx-timeout");
+  ASSERT_EQ(steps.size(), 2u);
+  ASSERT_TRUE(steps[0].error.has_value());
+  EXPECT_NE(steps[0].error->find("Timeout"), std::string::npos);
+  Shutdown(ctx);
+}
+
+TEST_P(MessagingTest, SecondConcurrentReceiverOnATopicIsConflictingID) {
+  DBOSContext ctx = Start();
+  auto two_receivers = [](DBOSContext& c, int) {
+    std::string first;
+    std::thread waiting([&] { first = Recv<std::string>(c, "t", std::chrono::seconds(5)); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    std::string second;
+    try {
+      Recv<std::string>(c, "t", std::chrono::milliseconds(100));
+    } catch (const DBOSError& e) {
+      second = std::string(ErrorCodeName(e.Code()));
+    }
+    Send(c, GetWorkflowID(c), std::string("m"), "t");
+    waiting.join();
+    return first + "|" + second;
+  };
+  Shutdown(ctx);
+  DBOSContext ctx2 = NewDBOSContext(MakeConfig());
+  RegisterWorkflow(ctx2, two_receivers, WithWorkflowName("two-receivers"));
+  Launch(ctx2);
+  EXPECT_EQ(RunWorkflow(ctx2, two_receivers, 0).GetResult(), "m|ConflictingID");
+  Shutdown(ctx2);
+}
+
+TEST_P(MessagingTest, SendToUnknownWorkflowIsNonExistentWorkflow) {
+  DBOSContext ctx = Start();
+  try {
+    Send(ctx, "nobody", 1, "t");
+    FAIL() << "expected NonExistentWorkflow";
+  } catch (const DBOSError& e) {
+    EXPECT_EQ(e.Code(), ErrorCode::NonExistentWorkflow);
+  }
+  Shutdown(ctx);
+}
+
+TEST_P(MessagingTest, SendFromAWorkflowIsExactlyOnceAcrossRecovery) {
+  {
+    DBOSContext ctx = Start();
+    RunWorkflow(ctx, ReceiveNoTopic, 0, WithWorkflowID("inbox"));
+    RunWorkflow(ctx, SendThenBlock, std::string("inbox"), WithWorkflowID("sender"));
+    for (int i = 0; i < 500 && Steps("sender").empty(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    Shutdown(ctx);  // the sender stays PENDING after its send
+  }
+  g_block = false;
+  DBOSContext ctx = Start();
+  EXPECT_EQ(RetrieveWorkflow<int>(ctx, "sender").GetResult(), 1);
+  EXPECT_EQ(g_sends.load(), 2);  // the workflow body ran twice …
+  const std::string table = IsPostgres() ? schema_ + ".notifications" : "notifications";
+  EXPECT_EQ(RunSql(url_, "SELECT count(*) FROM " + table + " WHERE topic = 'greetings'"),
+            Rows{{"1"}});  // … the message was sent once
+  Shutdown(ctx);
+}
+
+TEST_P(MessagingTest, SleepIsDurableAndReturnsTheTimeSlept) {
+  DBOSContext ctx = Start();
+  EXPECT_GE(RunWorkflow(ctx, SleepFor, 150, WithWorkflowID("nap")).GetResult(), 140);
+  auto steps = Steps("nap");
+  ASSERT_EQ(steps.size(), 1u);
+  EXPECT_EQ(steps[0].function_name, "DBOS.sleep");
+  ASSERT_TRUE(steps[0].output.has_value());
+  const int64_t wake = std::stoll(*steps[0].output);
+  EXPECT_EQ(steps[0].completed_at_epoch_ms, wake);
+  Shutdown(ctx);
+}
+
+TEST_P(MessagingTest, SleepResumesOnlyTheRemainingTimeAfterRestart) {
+  const auto start = Clock::now();
+  {
+    DBOSContext ctx = Start();
+    RunWorkflow(ctx, SleepFor, 1500, WithWorkflowID("long-nap"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    Shutdown(ctx);
+  }
+  EXPECT_EQ(OpenRaw()->GetWorkflow("long-nap", false)->status, "PENDING");
+  DBOSContext ctx = Start();
+  const int64_t slept = RetrieveWorkflow<int64_t>(ctx, "long-nap").GetResult();
+  const auto total = Clock::now() - start;
+  EXPECT_LT(slept, 1400);  // only the remainder
+  EXPECT_GE(total, std::chrono::milliseconds(1450));
+  EXPECT_LT(total, std::chrono::milliseconds(2600));
+  Shutdown(ctx);
+}
+
+TEST_P(MessagingTest, RecvTimeoutIsDurableAcrossRestart) {
+  const auto start = Clock::now();
+  {
+    DBOSContext ctx = Start();
+    RunWorkflow(ctx, ReceiveOrTimeout, 1500, WithWorkflowID("rx-durable"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    Shutdown(ctx);
+  }
+  DBOSContext ctx = Start();
+  EXPECT_EQ(RetrieveWorkflow<std::string>(ctx, "rx-durable").GetResult(), "timeout");
+  const auto total = Clock::now() - start;
+  EXPECT_GE(total, std::chrono::milliseconds(1450));
+  EXPECT_LT(total, std::chrono::milliseconds(2600));  // not 300 ms + a fresh 1500 ms
+  Shutdown(ctx);
+}
+
+TEST_P(MessagingTest, EventsKeepTheLatestValueAndHistory) {
+  DBOSContext ctx = Start();
+  RunWorkflow(ctx, PublishTwice, 0, WithWorkflowID("pub")).GetResult();
+  EXPECT_EQ(GetEvent<std::string>(ctx, "pub", "status", std::chrono::seconds(1)), "done");
+  EXPECT_EQ(GetEvent<int>(ctx, "pub", "from-step", std::chrono::seconds(1)), 7);
+  const std::string table =
+      IsPostgres() ? schema_ + ".workflow_events_history" : "workflow_events_history";
+  EXPECT_EQ(
+      RunSql(url_, "SELECT function_id, key, value FROM " + table + " ORDER BY 1, 2"),
+      (Rows{{"0", "status", "\"started\""}, {"1", "status", "\"done\""}, {"2", "from-step", "7"}}));
+  auto steps = Steps("pub");
+  ASSERT_EQ(steps.size(), 3u);
+  EXPECT_EQ(steps[0].function_name, "DBOS.setEvent");
+  EXPECT_EQ(steps[2].function_name, "s");
+  Shutdown(ctx);
+}
+
+TEST_P(MessagingTest, GetEventWaitsForTheEventAndTimesOut) {
+  DBOSContext ctx = Start();
+  RunWorkflow(ctx, PublishLater, 200, WithWorkflowID("later"));
+  const auto start = Clock::now();
+  EXPECT_EQ(GetEvent<int>(ctx, "later", "ready", std::chrono::seconds(10)), 200);
+  EXPECT_LT(Clock::now() - start, std::chrono::milliseconds(1500));  // pushed, not polled
+  try {
+    GetEvent<int>(ctx, "later", "never-set", std::chrono::milliseconds(100));
+    FAIL() << "expected Timeout";
+  } catch (const DBOSError& e) {
+    EXPECT_EQ(e.Code(), ErrorCode::Timeout);
+  }
+  Shutdown(ctx);
+}
+
+TEST_P(MessagingTest, GetEventInsideAWorkflowIsCheckpointed) {
+  DBOSContext ctx = Start();
+  RunWorkflow(ctx, PublishLater, 50, WithWorkflowID("source"));
+  EXPECT_EQ(RunWorkflow(ctx, ReadEventInside, std::string("source"), WithWorkflowID("reader"))
+                .GetResult(),
+            50);
+  auto steps = Steps("reader");
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_EQ(steps[0].function_name, "DBOS.getEvent");
+  EXPECT_EQ(steps[0].output, "50");
+  EXPECT_EQ(steps[1].function_name, "DBOS.sleep");
+  Shutdown(ctx);
+}
+
+TEST_P(MessagingTest, WorkflowOperationsInsideAStepAreRejected) {
+  DBOSContext ctx = Start();
+  EXPECT_EQ(RunWorkflow(ctx, ForbiddenInStep, 0).GetResult(), "Send;Recv;Sleep;");
+  try {
+    Recv<int>(ctx, "x", std::chrono::milliseconds(1));
+    FAIL() << "Recv outside a workflow must throw";
+  } catch (const DBOSError& e) {
+    EXPECT_EQ(e.Code(), ErrorCode::StepExecution);
+  }
+  Shutdown(ctx);
+}
+
+DBOS_INSTANTIATE_ON_BOTH_BACKENDS(MessagingTest);
+
+}  // namespace
+}  // namespace dbos::testing
