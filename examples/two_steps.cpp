@@ -1,5 +1,4 @@
-// The seed's first example: a workflow of two steps. Run it twice with the same workflow ID and
-// the second run returns the recorded result without executing the steps again.
+// The seed's first example: a workflow of two steps, each checkpointed in the system database.
 //
 //   DBOS_SYSTEM_DATABASE_URL=postgresql://postgres@localhost:5432/dbos_starter ./two_steps
 //   ./two_steps            # embedded SQLite file dbos-starter.sqlite
@@ -32,7 +31,8 @@ int main() {
     dbos::RegisterWorkflow(ctx, Workflow);
     dbos::Launch(ctx);
     auto handle = dbos::RunWorkflow(ctx, Workflow, std::string(""));
-    std::cout << "Workflow result: " << handle.GetResult() << std::endl;
+    const std::string result = handle.GetResult();
+    std::cout << "Workflow result: " << result << std::endl;
     dbos::Shutdown(ctx, std::chrono::seconds(5));
   } catch (const dbos::DBOSError& e) {
     std::cerr << e.what() << std::endl;

@@ -3,9 +3,10 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <fstream>
-#include <regex>
 #include <vector>
 
 #include "dbos/errors.hpp"
@@ -28,6 +29,19 @@ std::string Sha256Hex(const std::string& data) {
 
 bool StartsWith(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
 
+bool IsPlainIdentifier(const std::string& name) {
+  if (name.empty() || name.size() > 63) return false;
+  if (std::isdigit(static_cast<unsigned char>(name[0])) != 0) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
+  });
+}
+
+bool HasWhitespace(const std::string& s) {
+  return std::any_of(s.begin(), s.end(),
+                     [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; });
+}
+
 bool IsKeyValueConnString(const std::string& url) {
   static const char* kKeys[] = {
       "user=",     "host=",    "hostaddr=",         "port=",    "dbname=",         "database=",
@@ -49,8 +63,7 @@ void ValidateDatabaseUrl(const std::string& url) {
     return;
   }
   if (StartsWith(url, "postgres://") || StartsWith(url, "postgresql://")) {
-    static const std::regex kUrl(R"(^postgres(ql)?://[^/?#\s]*(/[^?#\s]*)?(\?[^#\s]*)?$)");
-    if (!std::regex_match(url, kUrl)) {
+    if (HasWhitespace(url) || url.find('#') != std::string::npos) {
       throw DBOSError(ErrorCode::Initialization,
                       "malformed database_url '" + RedactUrl(url) +
                           "': expected postgresql://user:password@host:port/database");
@@ -71,10 +84,36 @@ bool IsSqliteUrl(const std::string& url) {
 }
 
 std::string RedactUrl(const std::string& url) {
-  static const std::regex kUserinfo(R"(^(postgres(ql)?://[^:/@]*):[^@/]*@)");
-  static const std::regex kPasswordKey(R"(password\s*=\s*('[^']*'|\S+))");
-  std::string out = std::regex_replace(url, kUserinfo, "$1:***@");
-  return std::regex_replace(out, kPasswordKey, "password=***");
+  std::string out = url;
+  // postgresql://user:secret@host -> postgresql://user:***@host
+  const auto scheme = out.find("://");
+  if (scheme != std::string::npos && StartsWith(out, "postgres")) {
+    const auto at = out.find('@', scheme + 3);
+    const auto slash = out.find('/', scheme + 3);
+    const auto colon = out.find(':', scheme + 3);
+    if (at != std::string::npos && (slash == std::string::npos || at < slash) &&
+        colon != std::string::npos && colon < at) {
+      out.replace(colon + 1, at - colon - 1, "***");
+    }
+  }
+  // password=secret (libpq key=value) -> password=***
+  for (auto pos = out.find("password"); pos != std::string::npos;
+       pos = out.find("password", pos + 1)) {
+    auto eq = pos + 8;
+    while (eq < out.size() && out[eq] == ' ') ++eq;
+    if (eq >= out.size() || out[eq] != '=') continue;
+    auto begin = eq + 1;
+    while (begin < out.size() && out[begin] == ' ') ++begin;
+    auto end = begin;
+    if (begin < out.size() && out[begin] == '\'') {
+      end = out.find('\'', begin + 1);
+      end = end == std::string::npos ? out.size() : end + 1;
+    } else {
+      while (end < out.size() && out[end] != ' ') ++end;
+    }
+    out.replace(pos, end - pos, "password=***");
+  }
+  return out;
 }
 
 std::string ComputeApplicationVersion(const std::string& app_name) {
@@ -114,8 +153,7 @@ ResolvedConfig ResolveConfig(const Config& config) {
   if (out.database_url.empty()) out.database_url = "sqlite:" + config.app_name + ".sqlite";
   ValidateDatabaseUrl(out.database_url);
   out.database_schema = config.database_schema.empty() ? "dbos" : config.database_schema;
-  static const std::regex kIdentifier(R"(^[A-Za-z_][A-Za-z0-9_]{0,62}$)");
-  if (!std::regex_match(out.database_schema, kIdentifier)) {
+  if (!IsPlainIdentifier(out.database_schema)) {
     throw DBOSError(ErrorCode::Initialization,
                     "Config.database_schema '" + out.database_schema +
                         "' is not a plain identifier (letters, digits, underscore)");

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "support/db_test.hpp"
+#include "support/raw_sql.hpp"
 
 namespace dbos::testing {
 namespace {
@@ -25,7 +26,8 @@ struct Exit {
 };
 
 // Runs the worker with `args`, waiting for it to exit; collects stdout.
-Exit RunWorker(const std::vector<std::string>& args, bool stop_at_ready = false) {
+Exit RunWorker(const std::vector<std::string>& args, bool stop_at_ready = false,
+               std::chrono::milliseconds kill_after_ready = std::chrono::milliseconds(120)) {
   int pipe_fds[2];
   EXPECT_EQ(pipe(pipe_fds), 0);
   const pid_t pid = fork();
@@ -52,7 +54,7 @@ Exit RunWorker(const std::vector<std::string>& args, bool stop_at_ready = false)
   }
   if (stop_at_ready) {
     // Let some workflows checkpoint steps, then kill at an arbitrary moment.
-    std::this_thread::sleep_for(std::chrono::milliseconds(120));
+    std::this_thread::sleep_for(kill_after_ready);
     kill(pid, SIGKILL);
   }
   close(pipe_fds[0]);
@@ -152,6 +154,41 @@ TEST_P(CrashTest, KilledWithManyWorkflowsInFlightFinishesEachOnce) {
           << id << ": step " << function_id << " was checkpointed before the crash and ran again";
     }
   }
+}
+
+TEST_P(CrashTest, KilledWhileSleepingWakesAtTheOriginalTime) {
+  const auto start = std::chrono::steady_clock::now();
+  const Exit crashed =
+      RunWorker(Args({"sleep", "nap", "2000"}), true, std::chrono::milliseconds(300));
+  ASSERT_TRUE(WIFSIGNALED(crashed.status)) << crashed.out;
+  const Exit recovered = RunWorker(Args({"recover", "nap"}));
+  const auto total = std::chrono::steady_clock::now() - start;
+  EXPECT_NE(recovered.out.find("RESULT nap woke"), std::string::npos) << recovered.out;
+  EXPECT_GE(total, std::chrono::milliseconds(1950));
+  EXPECT_LT(total, std::chrono::milliseconds(3500));  // not 300 ms + a fresh 2000 ms sleep
+}
+
+TEST_P(CrashTest, KilledWhileWaitingForAMessageTimesOutAtTheOriginalDeadline) {
+  const auto start = std::chrono::steady_clock::now();
+  const Exit crashed =
+      RunWorker(Args({"recv", "waiter", "2000"}), true, std::chrono::milliseconds(300));
+  ASSERT_TRUE(WIFSIGNALED(crashed.status)) << crashed.out;
+  const Exit recovered = RunWorker(Args({"recover", "waiter"}));
+  const auto total = std::chrono::steady_clock::now() - start;
+  EXPECT_NE(recovered.out.find("RESULT waiter timeout"), std::string::npos) << recovered.out;
+  EXPECT_GE(total, std::chrono::milliseconds(1950));
+  EXPECT_LT(total, std::chrono::milliseconds(3500));
+}
+
+TEST_P(CrashTest, SenderKilledRightAfterSendingDeliversExactlyOnce) {
+  const Exit crashed = RunWorker(Args({"send"}));
+  ASSERT_TRUE(WIFSIGNALED(crashed.status) && WTERMSIG(crashed.status) == SIGKILL) << crashed.out;
+  const Exit recovered = RunWorker(Args({"recover", "sender", "inbox"}));
+  EXPECT_NE(recovered.out.find("RESULT sender sent"), std::string::npos) << recovered.out;
+  EXPECT_NE(recovered.out.find("RESULT inbox paid"), std::string::npos) << recovered.out;
+  EXPECT_EQ(CountMarks(marker_)["sender body"], 2);  // the sender ran again after the crash …
+  const std::string table = IsPostgres() ? schema_ + ".notifications" : "notifications";
+  EXPECT_EQ(RunSql(url_, "SELECT count(*) FROM " + table), Rows{{"1"}});  // … but sent once
 }
 
 DBOS_INSTANTIATE_ON_BOTH_BACKENDS(CrashTest);

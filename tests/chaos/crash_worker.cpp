@@ -10,6 +10,11 @@
 //       starts COUNT workflows crash-0 … whose step 2 takes 50 ms, prints READY, runs forever
 //   dbos_crash_worker URL SCHEMA MARKER_FILE recover ID…
 //       launches (recovering PENDING workflows) and prints "RESULT <id> <value>" for each ID
+//   dbos_crash_worker URL SCHEMA MARKER_FILE sleep ID MS | recv ID MS
+//       starts a workflow that sleeps MS (or waits MS for a message), prints READY, runs forever
+//   dbos_crash_worker URL SCHEMA MARKER_FILE send
+//       starts workflow "inbox" (waits for one message) and workflow "sender", which sends it one
+//       message and SIGKILLs the process right after the send is recorded
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -66,6 +71,27 @@ std::string ThreeSteps(dbos::DBOSContext& ctx, std::string input) {
   return input + ":" + std::to_string(sum);
 }
 
+std::string SleepWorkflow(dbos::DBOSContext& ctx, int ms) {
+  dbos::Sleep(ctx, std::chrono::milliseconds(ms));
+  return "woke";
+}
+
+std::string RecvWorkflow(dbos::DBOSContext& ctx, int ms) {
+  try {
+    return dbos::Recv<std::string>(ctx, "topic", std::chrono::milliseconds(ms));
+  } catch (const dbos::DBOSError& e) {
+    if (e.Code() == dbos::ErrorCode::Timeout) return "timeout";
+    throw;
+  }
+}
+
+std::string Sender(dbos::DBOSContext& ctx, std::string destination) {
+  Mark("sender body");
+  dbos::Send(ctx, destination, std::string("paid"), "topic");
+  MaybeDie("after-send");
+  return "sent";
+}
+
 }  // namespace crash
 
 int main(int argc, char** argv) {
@@ -86,6 +112,9 @@ int main(int argc, char** argv) {
     config.logger = dbos::NewConsoleLogger(dbos::LogLevel::Warn);
     dbos::DBOSContext ctx = dbos::NewDBOSContext(config);
     dbos::RegisterWorkflow(ctx, crash::ThreeSteps);
+    dbos::RegisterWorkflow(ctx, crash::SleepWorkflow);
+    dbos::RegisterWorkflow(ctx, crash::RecvWorkflow);
+    dbos::RegisterWorkflow(ctx, crash::Sender);
     dbos::Launch(ctx);
     if (mode == "run" && argc >= 6) {
       if (argc >= 7) crash::g_kill_point = argv[6];
@@ -101,6 +130,21 @@ int main(int argc, char** argv) {
       }
       std::cout << "READY" << std::endl;
       for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
+    } else if ((mode == "sleep" || mode == "recv") && argc >= 7) {
+      const int ms = std::stoi(argv[6]);
+      if (mode == "sleep") {
+        dbos::RunWorkflow(ctx, crash::SleepWorkflow, ms, dbos::WithWorkflowID(argv[5]));
+      } else {
+        dbos::RunWorkflow(ctx, crash::RecvWorkflow, ms, dbos::WithWorkflowID(argv[5]));
+      }
+      std::cout << "READY" << std::endl;
+      for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
+    } else if (mode == "send") {
+      crash::g_kill_point = "after-send";
+      dbos::RunWorkflow(ctx, crash::RecvWorkflow, 60000, dbos::WithWorkflowID("inbox"));
+      dbos::RunWorkflow(ctx, crash::Sender, std::string("inbox"), dbos::WithWorkflowID("sender"))
+          .GetResult();
+      std::cout << "NOT KILLED" << std::endl;
     } else if (mode == "recover") {
       for (int i = 5; i < argc; ++i) {
         auto handle = dbos::RetrieveWorkflow<std::string>(ctx, argv[i]);

@@ -7,7 +7,6 @@
 
 #include <fstream>
 #include <memory>
-#include <regex>
 #include <sstream>
 
 namespace dbos::testing {
@@ -82,17 +81,24 @@ std::vector<std::pair<std::string, std::vector<std::string>>> TablesInDump(
   buffer << in.rdbuf();
   const std::string text = buffer.str();
   std::vector<std::pair<std::string, std::vector<std::string>>> tables;
-  static const std::regex kTable(R"(CREATE TABLE dbos\.(\w+) \(([^;]*)\);)");
-  static const std::regex kColumn(R"re(^\s+"?(\w+)"? )re");
-  for (std::sregex_iterator it(text.begin(), text.end(), kTable), end; it != end; ++it) {
+  // Each "CREATE TABLE dbos.<name> (" is followed by one column per line until ");".
+  const std::string marker = "CREATE TABLE dbos.";
+  for (auto pos = text.find(marker); pos != std::string::npos; pos = text.find(marker, pos + 1)) {
+    const auto name_end = text.find(' ', pos + marker.size());
+    const std::string table = text.substr(pos + marker.size(), name_end - pos - marker.size());
+    const auto body_end = text.find(");", name_end);
+    std::stringstream body(text.substr(name_end, body_end - name_end));
     std::vector<std::string> columns;
-    std::stringstream body((*it)[2].str());
     std::string line;
+    std::getline(body, line);  // " ("
     while (std::getline(body, line)) {
-      std::smatch m;
-      if (std::regex_search(line, m, kColumn)) columns.push_back(m[1].str());
+      const auto first = line.find_first_not_of(' ');
+      if (first == std::string::npos) continue;
+      std::string column = line.substr(first, line.find(' ', first) - first);
+      if (column.size() > 1 && column.front() == '"') column = column.substr(1, column.size() - 2);
+      columns.push_back(column);
     }
-    tables.emplace_back((*it)[1].str(), columns);
+    tables.emplace_back(table, columns);
   }
   return tables;
 }

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs the examples as a user would, as one ctest entry: the seed's two-step example twice, and
+# the checkout example as two processes (checkout + payment webhook) on one embedded SQLite file,
+# including a checkout process killed while it waits for the payment and started again.
+#   scripts/examples_test.sh BUILD_DIR
+set -euo pipefail
+build=$(cd "$1" && pwd)
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+cd "$work"
+unset DBOS_SYSTEM_DATABASE_URL
+fail() { echo "examples_test: $*" >&2; exit 1; }
+
+out=$("$build/examples/two_steps")
+grep -q "Step one completed" <<<"$out" || fail "two_steps did not run step one: $out"
+grep -q "Workflow result: success" <<<"$out" || fail "two_steps result: $out"
+
+# Checkout: start, kill it while it waits for the payment, start it again, then pay.
+"$build/examples/checkout" start order-1 >"$work/first.log" 2>&1 &
+first=$!
+for _ in $(seq 1 100); do grep -q "reserved inventory" "$work/first.log" && break; sleep 0.1; done
+sleep 0.3
+{ kill -9 "$first" && wait "$first"; } 2>/dev/null || true
+"$build/examples/checkout" start order-1 >"$work/second.log" 2>&1 &
+second=$!
+"$build/examples/checkout" pay order-1 paid >"$work/webhook.log" 2>&1 || fail "webhook failed: $(cat "$work/webhook.log")"
+wait "$second" || fail "checkout failed: $(cat "$work/second.log")"
+grep -q "payments.example/pay/order-1" "$work/webhook.log" || fail "webhook did not read the URL"
+grep -q "order order-1 paid and shipped" "$work/second.log" || fail "checkout result: $(cat "$work/second.log")"
+if grep -q "reserved inventory" "$work/second.log"; then fail "the reserve step ran again"; fi
+echo "examples_test: 2 passed, 0 failed"
