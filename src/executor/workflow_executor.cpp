@@ -162,7 +162,7 @@ std::shared_ptr<detail::HandleCore> StartWorkflow(Runtime& runtime, const DBOSCo
   }
 
   bool claimed = false;
-  auto outcome = runtime.ClaimExecution(id, claimed);
+  auto outcome = runtime.ClaimExecution(id, workflow.name, claimed);
   if (!claimed) return MakeLocalHandle(runtime.shared_from_this(), id, outcome, parent);
 
   sysdb::WorkflowInsertResult inserted;
@@ -238,27 +238,27 @@ void StartDequeued(Runtime& runtime, sysdb::DequeuedWorkflow claimed) {
     return;
   }
   bool is_new = false;
-  auto outcome = runtime.ClaimExecution(id, is_new);
-  if (!is_new) return;  // already executing here
+  std::shared_ptr<detail::WorkflowOutcome> outcome;
   try {
-    auto attempt =
-        runtime.Db().MarkWorkflowStartAttempt(id, runtime.Config().executor_id, util::NowEpochMs());
-    if (!attempt) {
-      runtime.ReleaseExecution(id);
-      return;
-    }
-    const int max_retries = workflow->max_retries;
-    if (max_retries > 0 && attempt->recovery_attempts > max_retries + 1) {
+    outcome = runtime.ClaimExecution(id, workflow->name, is_new);
+  } catch (const DBOSError& e) {
+    runtime.Log().Log(LogLevel::Error, e.what());
+    return;
+  }
+  if (!is_new) return;  // already executing here
+  // The claim counted this start attempt: a workflow that keeps crashing its process is
+  // dead-lettered once it exceeds its maximum recovery attempts.
+  const int max_retries = workflow->max_retries;
+  if (max_retries > 0 && claimed.recovery_attempts > max_retries + 1) {
+    try {
       runtime.Db().MarkDeadLetter(id, util::NowEpochMs());
       runtime.Log().Log(LogLevel::Error,
                         "workflow " + id + " exceeded its maximum of " +
                             std::to_string(max_retries) +
                             " recovery attempts and was moved to MAX_RECOVERY_ATTEMPTS_EXCEEDED");
-      runtime.ReleaseExecution(id);
-      return;
+    } catch (const std::exception& e) {
+      runtime.Log().Log(LogLevel::Error, "workflow " + id + ": dead-lettering failed: " + e.what());
     }
-  } catch (const std::exception& e) {
-    runtime.Log().Log(LogLevel::Error, "workflow " + id + ": start failed: " + e.what());
     runtime.ReleaseExecution(id);
     return;
   }

@@ -30,6 +30,7 @@ namespace dbos::detail {
 
 /// A workflow executing (or about to execute) in this process.
 struct ActiveExecution {
+  std::string workflow_name;
   std::shared_ptr<WorkflowOutcome> outcome;
   std::shared_ptr<WorkflowState> state;  ///< Null until the execution thread starts.
 };
@@ -57,9 +58,11 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   /// True when this process runs the latest registered application version.
   bool IsLatestVersion() const noexcept { return is_latest_version_.load(); }
 
-  /// Claims `workflow_id` for execution in this process. Returns the existing execution's
-  /// outcome when another thread already claimed it (and sets `claimed` false).
-  std::shared_ptr<WorkflowOutcome> ClaimExecution(const std::string& workflow_id, bool& claimed);
+  /// Claims `workflow_id` for execution of `workflow_name` in this process. Returns the existing
+  /// execution's outcome when another thread already claimed it (and sets `claimed` false);
+  /// throws UnexpectedWorkflow when that execution runs another workflow.
+  std::shared_ptr<WorkflowOutcome> ClaimExecution(const std::string& workflow_id,
+                                                  const std::string& workflow_name, bool& claimed);
   /// Attaches the running state to a claimed execution (so cancel/shutdown can reach it).
   void AttachState(const std::string& workflow_id, std::shared_ptr<WorkflowState> state);
   /// Releases a claim; completes the outcome as NoResultHere if still running.

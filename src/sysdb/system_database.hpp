@@ -161,6 +161,7 @@ struct DequeuedWorkflow {
   std::optional<std::string> authenticated_roles;
   std::optional<int64_t> workflow_deadline_epoch_ms;
   std::optional<std::string> queue_name;
+  int64_t recovery_attempts = 0;  ///< After this claim (the claim counts as a start attempt).
 };
 
 /// Topic stored for Send/Recv without a topic (DBOS's sentinel for the empty topic).
@@ -223,11 +224,6 @@ class SystemDatabase {
   /// throws DBOSError(QueueDeduplicated).
   virtual WorkflowInsertResult InsertWorkflow(const WorkflowInsert& row) = 0;
 
-  /// Dequeue-path start of a workflow this executor claimed or recovered: increments
-  /// recovery_attempts and sets executor_id; returns the row after the update (nullopt if missing).
-  virtual std::optional<WorkflowInsertResult> MarkWorkflowStartAttempt(
-      const std::string& workflow_uuid, const std::string& executor_id, int64_t now_ms) = 0;
-
   /// Records a workflow's final outcome: UPDATE workflow_status SET status, completed_at,
   /// updated_at, deduplication_id = NULL WHERE workflow_uuid AND status = 'PENDING', and upserts
   /// workflow_output (output or error). One round trip. Returns false when the row was no longer
@@ -264,8 +260,9 @@ class SystemDatabase {
   /// Claims up to `max_tasks` (0 = no limit) ENQUEUED workflows of `queue_name` whose
   /// application_version is `application_version` (or NULL when `accept_unversioned`), ordered by
   /// priority then created_at, using FOR UPDATE SKIP LOCKED on PostgreSQL. Each claimed row becomes
-  /// PENDING with executor_id, application_version, started_at_epoch_ms = now and
-  /// workflow_deadline_epoch_ms = COALESCE(deadline, now + timeout). Commits only when it claimed.
+  /// PENDING with executor_id, application_version, started_at_epoch_ms = now,
+  /// recovery_attempts + 1 and workflow_deadline_epoch_ms = COALESCE(deadline, now + timeout).
+  /// Commits only when it claimed.
   virtual std::vector<DequeuedWorkflow> DequeueWorkflows(const std::string& queue_name,
                                                          const std::string& executor_id,
                                                          const std::string& application_version,

@@ -329,3 +329,29 @@ DBOS_INSTANTIATE_ON_BOTH_BACKENDS(MessagingTest);
 
 }  // namespace
 }  // namespace dbos::testing
+
+namespace dbos::testing {
+namespace {
+
+// A message sent right as the receiver starts waiting must wake it at once (no lost wake-up):
+// on PostgreSQL a lost wake-up would only be noticed by the 5 s safety poll.
+TEST_P(MessagingTest, MessagesSentWhileTheReceiverRegistersAreNotLost) {
+  DBOSContext ctx = Start();
+  constexpr int kRounds = 30;
+  std::vector<WorkflowHandle<std::string>> handles;
+  const auto start = Clock::now();
+  for (int i = 0; i < kRounds; ++i) {
+    const std::string id = "race-" + std::to_string(i);
+    handles.push_back(RunWorkflow(ctx, ReceiveNoTopic, 0, WithWorkflowID(id)));
+    if (i % 3 == 1) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    Send(ctx, id, std::string("m") + std::to_string(i));
+  }
+  for (int i = 0; i < kRounds; ++i) {
+    EXPECT_EQ(handles[static_cast<size_t>(i)].GetResult(), "m" + std::to_string(i));
+  }
+  EXPECT_LT(Clock::now() - start, std::chrono::milliseconds(4000));
+  Shutdown(ctx);
+}
+
+}  // namespace
+}  // namespace dbos::testing

@@ -111,15 +111,6 @@ SELECT created, status, name, queue_name, recovery_attempts, workflow_timeout_ms
 FROM ins
 )SQL";
 
-constexpr std::string_view kMarkStartAttemptSql = R"SQL(
-UPDATE {s}.workflow_status
-SET recovery_attempts = COALESCE(recovery_attempts, 0) + 1, executor_id = $2::text,
-    updated_at = $3::bigint
-WHERE workflow_uuid = $1::text
-RETURNING false, status, name, queue_name, recovery_attempts, workflow_timeout_ms,
-          workflow_deadline_epoch_ms
-)SQL";
-
 // $6 is true on a retry: a finish that already committed (same status and completed_at) then
 // counts as done instead of "no longer PENDING".
 constexpr std::string_view kFinishWorkflowSql = R"SQL(
@@ -236,17 +227,18 @@ WITH candidates AS (
   UPDATE {s}.workflow_status ws
   SET status = 'PENDING', executor_id = $2::text, application_version = $3::text,
       started_at_epoch_ms = $6::bigint, updated_at = $6::bigint,
+      recovery_attempts = COALESCE(ws.recovery_attempts, 0) + 1,
       workflow_deadline_epoch_ms = COALESCE(ws.workflow_deadline_epoch_ms,
                                             $6::bigint + ws.workflow_timeout_ms)
   FROM candidates c
   WHERE ws.workflow_uuid = c.workflow_uuid AND ws.status = 'ENQUEUED'
   RETURNING ws.workflow_uuid, ws.name, ws.inputs, ws.serialization, ws.authenticated_user,
             ws.assumed_role, ws.authenticated_roles, ws.workflow_deadline_epoch_ms,
-            ws.queue_name, ws.priority, ws.created_at
+            ws.queue_name, ws.priority, ws.created_at, ws.recovery_attempts
 )
 SELECT c.workflow_uuid, c.name, COALESCE(i.inputs, c.inputs), c.serialization,
        c.authenticated_user, c.assumed_role, c.authenticated_roles,
-       c.workflow_deadline_epoch_ms, c.queue_name
+       c.workflow_deadline_epoch_ms, c.queue_name, c.recovery_attempts
 FROM claimed c
 LEFT JOIN {s}.workflow_input i ON i.workflow_uuid = c.workflow_uuid
 ORDER BY c.priority, c.created_at
@@ -436,7 +428,7 @@ struct Statement {
   std::string sql;
 };
 
-/// Reads InsertWorkflow / MarkWorkflowStartAttempt columns (created, status, name, queue_name,
+/// Reads InsertWorkflow columns (created, status, name, queue_name,
 /// recovery_attempts, workflow_timeout_ms, workflow_deadline_epoch_ms).
 WorkflowInsertResult ReadInsertResult(const PgResult& result) {
   WorkflowInsertResult out;
@@ -513,7 +505,6 @@ class PostgresSystemDatabase final : public SystemDatabase {
         connect_timeout_(connect_timeout),
         pool_(std::move(spec), pool_size, connect_timeout),
         insert_workflow_(Prepare("dbos_insert_workflow", kInsertWorkflowSql)),
-        mark_start_attempt_(Prepare("dbos_mark_start_attempt", kMarkStartAttemptSql)),
         finish_workflow_(Prepare("dbos_finish_workflow", kFinishWorkflowSql)),
         mark_dead_letter_(Prepare("dbos_mark_dead_letter", kMarkDeadLetterSql)),
         get_workflow_(Prepare("dbos_get_workflow", kGetWorkflowSql)),
@@ -578,19 +569,6 @@ class PostgresSystemDatabase final : public SystemDatabase {
         throw;
       }
     });
-  }
-
-  std::optional<WorkflowInsertResult> MarkWorkflowStartAttempt(const std::string& workflow_uuid,
-                                                               const std::string& executor_id,
-                                                               int64_t now_ms) override {
-    PgParams params;
-    params.Text(workflow_uuid).Text(executor_id).Int(now_ms);
-    return Run("MarkWorkflowStartAttempt", workflow_uuid,
-               [&](PgConnection& conn, bool) -> std::optional<WorkflowInsertResult> {
-                 const PgResult result = Exec(conn, mark_start_attempt_, params);
-                 if (result.Rows() == 0) return std::nullopt;
-                 return ReadInsertResult(result);
-               });
   }
 
   bool FinishWorkflow(const std::string& workflow_uuid, const std::string& status,
@@ -726,6 +704,7 @@ class PostgresSystemDatabase final : public SystemDatabase {
         wf.authenticated_roles = r.OptString(i, 6);
         wf.workflow_deadline_epoch_ms = r.OptInt64(i, 7);
         wf.queue_name = r.OptString(i, 8);
+        wf.recovery_attempts = r.Int64(i, 9);
         out.push_back(std::move(wf));
       }
       return out;
@@ -995,7 +974,6 @@ class PostgresSystemDatabase final : public SystemDatabase {
   const std::chrono::milliseconds connect_timeout_;
   PgPool pool_;
   const Statement insert_workflow_;
-  const Statement mark_start_attempt_;
   const Statement finish_workflow_;
   const Statement mark_dead_letter_;
   const Statement get_workflow_;

@@ -52,13 +52,6 @@ constexpr const char* kInsertInputSql = R"sql(
 INSERT INTO workflow_input (workflow_uuid, inputs, retention_timestamp) VALUES (?1, ?2, ?3)
 ON CONFLICT (workflow_uuid) DO NOTHING)sql";
 
-constexpr const char* kMarkStartAttemptSql = R"sql(
-UPDATE workflow_status
-SET recovery_attempts = COALESCE(recovery_attempts, 0) + 1, executor_id = ?2, updated_at = ?3
-WHERE workflow_uuid = ?1
-RETURNING status, name, queue_name, recovery_attempts, workflow_timeout_ms,
-          workflow_deadline_epoch_ms)sql";
-
 constexpr const char* kFinishWorkflowSql = R"sql(
 UPDATE workflow_status
 SET status = ?2, completed_at = ?3, updated_at = ?3, deduplication_id = NULL
@@ -145,7 +138,7 @@ RETURNING workflow_uuid)sql";
 constexpr const char* kDequeueSql = R"sql(
 UPDATE workflow_status
 SET status = 'PENDING', executor_id = ?2, application_version = ?3, started_at_epoch_ms = ?4,
-    updated_at = ?4,
+    updated_at = ?4, recovery_attempts = COALESCE(recovery_attempts, 0) + 1,
     workflow_deadline_epoch_ms = COALESCE(workflow_deadline_epoch_ms, ?4 + workflow_timeout_ms)
 WHERE status = 'ENQUEUED' AND workflow_uuid IN (
     SELECT workflow_uuid FROM workflow_status
@@ -157,7 +150,7 @@ RETURNING workflow_uuid, name,
     COALESCE((SELECT wi.inputs FROM workflow_input AS wi
               WHERE wi.workflow_uuid = workflow_status.workflow_uuid), inputs),
     serialization, authenticated_user, assumed_role, authenticated_roles,
-    workflow_deadline_epoch_ms, queue_name, priority, created_at)sql";
+    workflow_deadline_epoch_ms, queue_name, priority, created_at, recovery_attempts)sql";
 
 // A lock-free look (on a reader) before claiming, so polling an idle queue never takes the write
 // lock away from the checkpoints on the hot path.
@@ -499,24 +492,6 @@ class SqliteSystemDatabase final : public SystemDatabase {
     });
   }
 
-  std::optional<WorkflowInsertResult> MarkWorkflowStartAttempt(const std::string& workflow_uuid,
-                                                               const std::string& executor_id,
-                                                               int64_t now_ms) override {
-    return Write("MarkWorkflowStartAttempt",
-                 [&](Connection& conn, Transaction& txn) -> std::optional<WorkflowInsertResult> {
-                   std::optional<WorkflowInsertResult> result;
-                   {
-                     Statement update = conn.Prepare(kMarkStartAttemptSql);
-                     update.Bind(1, workflow_uuid).Bind(2, executor_id).Bind(3, now_ms);
-                     if (update.Step()) result = ReadInsertResult(update);
-                     update.Run();
-                   }
-                   if (!result) return std::nullopt;  // Nothing changed: roll back.
-                   txn.Commit();
-                   return result;
-                 });
-  }
-
   bool FinishWorkflow(const std::string& workflow_uuid, const std::string& status,
                       const std::optional<std::string>& output,
                       const std::optional<std::string>& error, int64_t now_ms) override {
@@ -674,6 +649,7 @@ class SqliteSystemDatabase final : public SystemDatabase {
           item.workflow.queue_name = update.OptText(8);
           item.priority = update.Int64(9);
           item.created_at = update.Int64(10);
+          item.workflow.recovery_attempts = update.Int64(11);
           claimed.push_back(std::move(item));
         }
       }

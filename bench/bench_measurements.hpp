@@ -1,0 +1,26 @@
+// The three measurements and the recovery child modes. Each measurement opens its own fresh
+// database, runs, shuts DBOS down and returns its figures as JSON (the keys of `RESULT`).
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "bench_options.hpp"
+
+namespace bench {
+
+/// Sequential latency of 0-, 1- and 10-step workflows, and the derived cost per extra step.
+nlohmann::json MeasureSequential(const Options& options);
+
+/// Throughput of CONC_N 3-step workflows started at once (median of CONC_RUNS), and peak RSS.
+nlohmann::json MeasureConcurrent(const Options& options);
+
+/// Recovery of REC_N workflows left PENDING by a SIGKILLed child, driven from this process.
+nlohmann::json MeasureRecovery(const Options& options);
+
+/// The body of a child process (--child rec-setup|rec-check|rec-run); returns the exit code.
+int RunRecoveryChild(const Options& options);
+
+/// Prints the human-readable table of `result` (the RESULT JSON) to stdout.
+void PrintReport(const nlohmann::json& result);
+
+}  // namespace bench

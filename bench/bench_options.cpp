@@ -1,0 +1,93 @@
+// Parsing of dbos_bench's command line and environment knobs; see bench_options.hpp.
+#include "bench_options.hpp"
+
+#include <cstdlib>
+#include <iostream>
+#include <sstream>
+#include <string_view>
+
+namespace bench {
+namespace {
+
+[[noreturn]] void Usage(const std::string& problem) {
+  if (!problem.empty()) std::cerr << "dbos_bench: " << problem << "\n";
+  std::cerr << "usage: dbos_bench --backend sqlite|postgres [--url URL] [--only seq,conc,recovery]"
+               " [--json FILE]\n"
+               "  --url   PostgreSQL URL (required for postgres); for sqlite an optional folder\n"
+               "          in which fresh database files are created (default $TMPDIR or /tmp)\n"
+               "  env     SEQ_N WARMUP CONC_N CONC_RUNS REC_N REC_TIMEOUT_S\n";
+  std::exit(2);
+}
+
+int EnvInt(const char* name, int fallback) {
+  const char* text = std::getenv(name);
+  if (text == nullptr || *text == '\0') return fallback;
+  char* end = nullptr;
+  const long value = std::strtol(text, &end, 10);
+  if (*end != '\0' || value < 0 || value > 10'000'000) {
+    Usage(std::string("environment variable ") + name + " must be a non-negative integer");
+  }
+  return static_cast<int>(value);
+}
+
+std::set<std::string> SplitList(const std::string& text) {
+  std::set<std::string> out;
+  std::stringstream stream(text);
+  std::string item;
+  while (std::getline(stream, item, ',')) {
+    if (item.empty()) continue;
+    if (item != "seq" && item != "conc" && item != "recovery") {
+      Usage("--only takes seq, conc and recovery, not '" + item + "'");
+    }
+    out.insert(item);
+  }
+  return out;
+}
+
+}  // namespace
+
+Options ParseOptions(int argc, char** argv) {
+  Options o;
+  o.seq_n = EnvInt("SEQ_N", o.seq_n);
+  o.warmup = EnvInt("WARMUP", o.warmup);
+  o.conc_n = EnvInt("CONC_N", o.conc_n);
+  o.conc_runs = EnvInt("CONC_RUNS", o.conc_runs);
+  o.rec_n = EnvInt("REC_N", o.rec_n);
+  o.rec_timeout_s = EnvInt("REC_TIMEOUT_S", o.rec_timeout_s);
+
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view flag = argv[i];
+    if (flag == "--help" || flag == "-h") Usage("");
+    if (i + 1 >= argc) Usage("missing value after " + std::string(flag));
+    const std::string value = argv[++i];
+    if (flag == "--backend") {
+      o.backend = value;
+    } else if (flag == "--url") {
+      o.url = value;
+    } else if (flag == "--only") {
+      o.only = SplitList(value);
+    } else if (flag == "--json") {
+      o.json_file = value;
+    } else if (flag == "--child") {
+      o.child = value;
+    } else if (flag == "--db-url") {
+      o.db_url = value;
+    } else if (flag == "--db-schema") {
+      o.db_schema = value;
+    } else if (flag == "--n") {
+      o.rec_n = std::atoi(value.c_str());
+    } else {
+      Usage("unknown option " + std::string(flag));
+    }
+  }
+  if (o.backend != "sqlite" && o.backend != "postgres") Usage("--backend sqlite|postgres");
+  if (o.child.empty() && o.backend == "postgres" && o.url.empty()) {
+    Usage("--url is required with --backend postgres");
+  }
+  if (o.seq_n < 1 || o.conc_n < 1 || o.conc_runs < 1 || o.rec_n < 1) {
+    Usage("SEQ_N, CONC_N, CONC_RUNS and REC_N must be at least 1");
+  }
+  return o;
+}
+
+}  // namespace bench

@@ -1,0 +1,33 @@
+// Command line and environment knobs of dbos_bench: which backend, which measurements, how many
+// workflows, and the hidden child modes the recovery measurement re-executes the binary in.
+#pragma once
+
+#include <set>
+#include <string>
+
+namespace bench {
+
+/// Everything dbos_bench was asked to do.
+struct Options {
+  std::string backend;  ///< "sqlite" or "postgres".
+  std::string url;      ///< PostgreSQL URL; for SQLite an optional folder for the temp files.
+  std::set<std::string> only{"seq", "conc", "recovery"};  ///< Measurements to run.
+  std::string json_file;  ///< Where to write the RESULT JSON too ("" = nowhere).
+
+  int seq_n = 500;          ///< SEQ_N: timed workflows per sequential series.
+  int warmup = 50;          ///< WARMUP: untimed workflows before each sequential series.
+  int conc_n = 2000;        ///< CONC_N: workflows started at once per concurrent run.
+  int conc_runs = 3;        ///< CONC_RUNS: concurrent runs (the median is reported).
+  int rec_n = 1000;         ///< REC_N: workflows left PENDING for the recovery measurement.
+  int rec_timeout_s = 300;  ///< REC_TIMEOUT_S: give up on a recovery child after this long.
+
+  // Child modes (recovery): --child rec-setup|rec-check|rec-run --db-url U --db-schema S --n N.
+  std::string child;      ///< "" in the driver process.
+  std::string db_url;     ///< The exact database the child opens.
+  std::string db_schema;  ///< PostgreSQL schema of that database.
+};
+
+/// Parses argv and the environment knobs; prints usage and exits on a bad command line.
+Options ParseOptions(int argc, char** argv);
+
+}  // namespace bench

@@ -1,0 +1,76 @@
+// The human-readable summary dbos_bench prints before its RESULT line.
+#include <cstdio>
+#include <string>
+
+#include "bench_measurements.hpp"
+
+namespace bench {
+namespace {
+
+double Num(const nlohmann::json& j, const char* key) {
+  return j.contains(key) && j[key].is_number() ? j[key].get<double>() : 0.0;
+}
+
+void PrintError(const char* name, const nlohmann::json& section) {
+  std::printf("%s: FAILED: %s\n", name, section["error"].get<std::string>().c_str());
+}
+
+void PrintSequential(const nlohmann::json& seq) {
+  if (seq.contains("error")) return PrintError("sequential", seq);
+  std::printf("sequential latency, RunWorkflow + GetResult one after the other (%s)\n",
+              seq["database"].get<std::string>().c_str());
+  std::printf("  %-10s %8s %8s %8s %8s %8s %8s\n", "workflow", "n", "p50 ms", "p90 ms", "p99 ms",
+              "mean ms", "wf/s");
+  for (const char* key : {"0", "1", "10"}) {
+    const auto& s = seq[key];
+    std::printf("  %-10s %8d %8.3f %8.3f %8.3f %8.3f %8.0f\n",
+                (std::string(key) + (key == std::string("1") ? " step" : " steps")).c_str(),
+                static_cast<int>(Num(s, "n")), Num(s, "p50_ms"), Num(s, "p90_ms"), Num(s, "p99_ms"),
+                Num(s, "mean_ms"), Num(s, "wf_per_s"));
+  }
+  std::printf("  per additional step (p50(10) - p50(0)) / 10: %.3f ms\n\n",
+              Num(seq, "per_step_ms"));
+}
+
+void PrintConcurrent(const nlohmann::json& conc) {
+  if (conc.contains("error")) return PrintError("concurrent", conc);
+  std::printf("concurrent throughput, %d workflows x 3 steps started at once (%s)\n",
+              static_cast<int>(Num(conc, "n")), conc["database"].get<std::string>().c_str());
+  int r = 1;
+  for (const auto& run : conc["runs"]) {
+    std::printf("  run %d: started all in %.0f ms, done in %.0f ms: %.0f wf/s, %.0f steps/s\n", r++,
+                Num(run, "start_all_ms"), Num(run, "total_ms"), Num(run, "wf_per_s"),
+                Num(run, "steps_per_s"));
+  }
+  std::printf("  median: %.0f workflows/s, %.0f steps/s; peak RSS %.1f MB\n\n",
+              Num(conc, "median_wf_per_s"), Num(conc, "median_steps_per_s"),
+              Num(conc, "peak_rss_mb"));
+}
+
+void PrintRecovery(const nlohmann::json& rec) {
+  if (rec.contains("error")) return PrintError("recovery", rec);
+  std::printf("recovery of %d workflows left PENDING by a SIGKILLed process (%s)\n",
+              static_cast<int>(Num(rec, "n")), rec["database"].get<std::string>().c_str());
+  std::printf("  setup: all blocked in step 2 after %.0f ms; statuses after kill: %s\n",
+              Num(rec, "setup_ms"), rec["status_after_kill"].dump().c_str());
+  std::printf("  NewDBOSContext %.1f ms + Launch %.1f ms = %.1f ms\n", Num(rec, "new_context_ms"),
+              Num(rec, "launch_call_ms"), Num(rec, "launch_ms"));
+  std::printf("  from NewDBOSContext: all bodies done %.0f ms, all handles returned %.0f ms\n",
+              Num(rec, "launch_to_bodies_done_ms"), Num(rec, "launch_to_all_done_ms"));
+  std::printf("  spawn to all done %.0f ms; wrong results %d; child peak RSS %.1f MB\n\n",
+              Num(rec, "spawn_to_all_done_ms"), static_cast<int>(Num(rec, "wrong_results")),
+              Num(rec, "peak_rss_mb"));
+}
+
+}  // namespace
+
+void PrintReport(const nlohmann::json& result) {
+  std::printf("\nDBOS Transact C++ benchmark: backend %s\n\n",
+              result["backend"].get<std::string>().c_str());
+  if (result.contains("seq")) PrintSequential(result["seq"]);
+  if (result.contains("conc")) PrintConcurrent(result["conc"]);
+  if (result.contains("recovery")) PrintRecovery(result["recovery"]);
+  std::fflush(stdout);
+}
+
+}  // namespace bench

@@ -1,0 +1,233 @@
+#!/usr/bin/env python3
+"""Builds the side-by-side benchmark table (C++ SQLite, C++ PostgreSQL, DBOS TypeScript peer).
+
+Reads the RESULT JSON files dbos_bench wrote (--json) and the peer's latest.json, prints a markdown
+section (machine line, command, table) and, with --doc, writes it into docs/benchmarks.md between
+the markers <!-- bench:begin --> and <!-- bench:end --> (text outside them is kept; the file is
+created with a short introduction when missing). Standard library only.
+
+  bench_table.py --sqlite A.json --postgres B.json [--peer latest.json] [--peer-note TEXT]
+                 --machine TEXT --command TEXT [--doc docs/benchmarks.md]
+"""
+import argparse
+import json
+import os
+import sys
+
+BEGIN = "<!-- bench:begin -->"
+END = "<!-- bench:end -->"
+
+INTRO = """# Benchmarks
+
+How fast DBOS Transact for C++ runs durable workflows, measured side by side with the DBOS
+Transact TypeScript SDK (the peer) on the same machine in one run.
+
+Rerun everything (build, a throwaway PostgreSQL, both C++ backends, the peer, this table) with:
+
+```sh
+bash bench/run.sh                      # full run, about a minute (+ the peer's first npm install)
+SEQ_N=100 CONC_N=500 REC_N=200 bash bench/run.sh   # quicker, smaller counts
+SKIP_PEER=1 bash bench/run.sh          # reuse the peer's last result
+```
+
+The program alone: `build/release/bench/dbos_bench --backend sqlite|postgres [--url URL]
+[--only seq,conc,recovery] [--json FILE]`; it prints a table and a final `RESULT <json>` line.
+
+What the rows mean (every measurement starts on a fresh database: a new SQLite file, a new
+PostgreSQL schema):
+
+- **0-, 1-, 10-step workflow p50/p99**: latency of one workflow with that many no-op steps,
+  started with `RunWorkflow` and awaited with `GetResult`, one after the other; 50 warm-up calls,
+  then 500 timed calls (the peer calls its workflow function and awaits it).
+- **per additional step**: (p50 of 10 steps − p50 of 0 steps) / 10, the cost of one checkpoint.
+- **concurrent steps/s, workflows/s**: 2000 workflows of 3 no-op steps started at once, then all
+  awaited; median of 3 runs after a 100-workflow warm-up.
+- **recovery of 1000**: a child process starts 1000 workflows that block in their second step and
+  is SIGKILLed; a fresh process then creates its context and launches (which recovers them).
+  Time from `NewDBOSContext` (the peer: from `DBOS.launch()`, which connects and migrates too) until
+  all 1000 have finished. "all done": for C++, until `RetrieveWorkflow(id).GetResult()` has
+  returned 3 for every ID, checked one after the other once the last body returned (about three
+  queries per workflow); for the peer, until its in-memory count reached 1000 and one SQL query saw
+  1000 SUCCESS rows. "last body returned": C++ only up to its in-memory count (the peer's column
+  repeats its one figure), the closest C++ match of what the peer times.
+- **peak RSS**: VmHWM of the benchmark process at the end of the concurrent test (the peer: Node's
+  maxRSS at the same point), and of the recovering process.
+
+Targets apply to PostgreSQL. Latencies are percentiles of 500 calls, throughput is the median of 3
+runs, recovery is one run: all on a shared, noisy 2-core machine, so expect ±20 % between runs.
+SQLite runs in WAL mode with `synchronous=NORMAL` (no fsync per commit); PostgreSQL runs with its
+default settings (`fsync=on`, `synchronous_commit=on`).
+"""
+
+
+def load(path):
+    if not path or not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def dig(data, *keys):
+    """data[k0][k1]…, or None when any level is missing or holds an error."""
+    for key in keys:
+        if not isinstance(data, dict) or key not in data:
+            return None
+        data = data[key]
+    return data
+
+
+def cpp_metrics(result):
+    seq = lambda steps, key: dig(result, "seq", steps, key)
+    return {
+        "p50_0": seq("0", "p50_ms"),
+        "p99_0": seq("0", "p99_ms"),
+        "per_step": dig(result, "seq", "per_step_ms"),
+        "p50_1": seq("1", "p50_ms"),
+        "p50_10": seq("10", "p50_ms"),
+        "steps_s": dig(result, "conc", "median_steps_per_s"),
+        "wf_s": dig(result, "conc", "median_wf_per_s"),
+        "recovery": dig(result, "recovery", "launch_to_all_done_ms"),
+        "recovery_bodies": dig(result, "recovery", "launch_to_bodies_done_ms"),
+        "rss": dig(result, "conc", "peak_rss_mb"),
+        "rss_rec": dig(result, "recovery", "peak_rss_mb"),
+    }
+
+
+def peer_metrics(peer):
+    seq = lambda label, key: dig(peer, "main", "sequential", label, key)
+    p0, p10 = seq("0 steps", "p50_ms"), seq("10 steps", "p50_ms")
+    return {
+        "p50_0": p0,
+        "p99_0": seq("0 steps", "p99_ms"),
+        "per_step": (p10 - p0) / 10 if p0 is not None and p10 is not None else None,
+        "p50_1": seq("1 step", "p50_ms"),
+        "p50_10": p10,
+        "steps_s": dig(peer, "main", "concurrent", "median_steps_per_s"),
+        "wf_s": dig(peer, "main", "concurrent", "median_wf_per_s"),
+        "recovery": dig(peer, "recovery", "launch_to_all_done_ms"),
+        "recovery_bodies": dig(peer, "recovery", "launch_to_all_done_ms"),
+        "rss": dig(peer, "main", "concurrent", "rss_after", "max_rss_mb"),
+        "rss_rec": None,
+    }
+
+
+# (key, label, number format, target as (comparison, value, text) or None)
+ROWS = [
+    ("p50_0", "0-step workflow p50 (ms)", "{:.3f}", ("<=", 1.0, "≤ 1.0 ms")),
+    ("p99_0", "0-step workflow p99 (ms)", "{:.3f}", None),
+    ("per_step", "per additional step (ms)", "{:.3f}", ("<=", 0.5, "≤ 0.5 ms")),
+    ("p50_1", "1-step workflow p50 (ms)", "{:.3f}", None),
+    ("p50_10", "10-step workflow p50 (ms)", "{:.3f}", None),
+    ("steps_s", "concurrent steps/s", "{:,.0f}", (">=", 3500, "≥ 3,500 steps/s")),
+    ("wf_s", "concurrent workflows/s", "{:,.0f}", None),
+    ("recovery", "recovery of {n} (ms, launch → all done)", "{:,.0f}", ("<=", 1000, "≤ 1 s")),
+    ("recovery_bodies", "recovery of {n} (ms, launch → last body returned)", "{:,.0f}", None),
+    ("rss", "peak RSS after the concurrent test (MB)", "{:.1f}", ("<=", 60, "≤ 60 MB")),
+    ("rss_rec", "peak RSS of the recovering process (MB)", "{:.1f}", None),
+]
+
+
+def fmt(value, pattern):
+    return "n/a" if value is None else pattern.format(value)
+
+
+def target_cell(target, value):
+    if target is None:
+        return "—"
+    op, limit, text = target
+    if value is None:
+        return text
+    met = value <= limit if op == "<=" else value >= limit
+    return f"{text} ({'met' if met else 'missed'})"
+
+
+def table(sqlite, postgres, peer, peer_label):
+    s, p, t = cpp_metrics(sqlite or {}), cpp_metrics(postgres or {}), peer_metrics(peer or {})
+    n = dig(postgres, "recovery", "n") or dig(sqlite, "recovery", "n") or 1000
+    lines = [
+        f"| metric | C++ SQLite | C++ PostgreSQL | {peer_label} | ratio (TS / C++ PG) | target |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for key, label, pattern, target in ROWS:
+        ratio = "n/a"
+        if t[key] is not None and p[key]:
+            ratio = f"{t[key] / p[key]:.2f}×"
+        lines.append(
+            f"| {label.format(n=n)} | {fmt(s[key], pattern)} | {fmt(p[key], pattern)} | "
+            f"{fmt(t[key], pattern)} | {ratio} | {target_cell(target, p[key])} |"
+        )
+    return "\n".join(lines)
+
+
+def errors(name, result):
+    out = []
+    for section in ("seq", "conc", "recovery"):
+        err = dig(result, section, "error")
+        if err:
+            out.append(f"- {name} {section} failed: {err}")
+    return out
+
+
+def section(args):
+    sqlite, postgres, peer = load(args.sqlite), load(args.postgres), load(args.peer)
+    version = dig(peer, "main", "info", "dbos_sdk")
+    peer_label = f"DBOS TS {version} (PostgreSQL)" if version else "DBOS TS (PostgreSQL)"
+    knobs = dig(postgres, "knobs") or dig(sqlite, "knobs") or {}
+    parts = [
+        f"Machine: {args.machine}",
+        "",
+        f"Command: `{args.command}`",
+        "",
+        table(sqlite, postgres, peer, peer_label),
+        "",
+        "Counts: " + ", ".join(f"{k}={v}" for k, v in knobs.items()) + ". Ratio above 1 means "
+        "the peer's figure is larger (slower for latencies, faster for throughput).",
+    ]
+    if args.peer_note:
+        parts += ["", f"Peer: {args.peer_note}"]
+    problems = errors("C++ SQLite", sqlite) + errors("C++ PostgreSQL", postgres)
+    if sqlite is None:
+        problems.append("- C++ SQLite: no result")
+    if postgres is None:
+        problems.append("- C++ PostgreSQL: no result")
+    if problems:
+        parts += ["", "Problems in this run:", *problems]
+    return "\n".join(parts)
+
+
+def write_doc(path, body):
+    text = INTRO
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    block = f"{BEGIN}\n{body}\n{END}"
+    if BEGIN in text and END in text and text.index(BEGIN) < text.index(END):
+        head, rest = text.split(BEGIN, 1)
+        tail = rest.split(END, 1)[1]
+        text = head + block + tail
+    else:
+        text = text.rstrip("\n") + "\n\n## Latest results\n\n" + block + "\n"
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sqlite", required=True)
+    parser.add_argument("--postgres", required=True)
+    parser.add_argument("--peer")
+    parser.add_argument("--peer-note", default="")
+    parser.add_argument("--machine", required=True)
+    parser.add_argument("--command", required=True)
+    parser.add_argument("--doc")
+    args = parser.parse_args()
+    body = section(args)
+    print(body)
+    if args.doc:
+        write_doc(args.doc, body)
+        print(f"\nwrote {args.doc}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

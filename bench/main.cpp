@@ -1,0 +1,57 @@
+// dbos_bench: measures DBOS Transact C++ on one backend (sequential latency, concurrent
+// throughput, recovery after a crash, peak RSS), prints a table and a final `RESULT <json>` line.
+//
+//   dbos_bench --backend sqlite|postgres [--url URL] [--only seq,conc,recovery] [--json FILE]
+//
+// See docs/benchmarks.md and bench/run.sh, which runs it side by side with the TypeScript peer.
+#include <exception>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <string>
+#include <utility>
+
+#include "bench_database.hpp"
+#include "bench_measurements.hpp"
+#include "bench_options.hpp"
+
+int main(int argc, char** argv) {
+  const bench::Options options = bench::ParseOptions(argc, argv);
+  if (!options.child.empty()) {
+    try {
+      return bench::RunRecoveryChild(options);
+    } catch (const std::exception& e) {
+      std::cerr << "dbos_bench " << options.child << ": " << e.what() << std::endl;
+      return 1;
+    }
+  }
+
+  nlohmann::json result = {{"backend", options.backend},
+                           {"knobs",
+                            {{"SEQ_N", options.seq_n},
+                             {"WARMUP", options.warmup},
+                             {"CONC_N", options.conc_n},
+                             {"CONC_RUNS", options.conc_runs},
+                             {"REC_N", options.rec_n}}}};
+  const std::pair<const char*, std::function<nlohmann::json(const bench::Options&)>> steps[] = {
+      {"seq", bench::MeasureSequential},
+      {"conc", bench::MeasureConcurrent},
+      {"recovery", bench::MeasureRecovery}};
+  bool failed = false;
+  for (const auto& [name, measure] : steps) {
+    if (!options.only.contains(name)) continue;
+    std::cerr << "dbos_bench: " << options.backend << ": measuring " << name << std::endl;
+    try {
+      result[name] = measure(options);
+    } catch (const std::exception& e) {
+      result[name] = {{"error", e.what()}};
+      failed = true;
+    }
+  }
+  bench::RemoveTempFiles();
+
+  bench::PrintReport(result);
+  if (!options.json_file.empty()) std::ofstream(options.json_file) << result.dump(1) << "\n";
+  std::cout << "RESULT " << result.dump() << std::endl;
+  return failed ? 1 : 0;
+}
