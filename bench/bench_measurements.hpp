@@ -14,6 +14,9 @@ nlohmann::json MeasureSequential(const Options& options);
 /// Throughput of CONC_N 3-step workflows started at once (median of CONC_RUNS), and peak RSS.
 nlohmann::json MeasureConcurrent(const Options& options);
 
+/// Send -> Recv and SetEvent -> GetEvent latency (MSG_N ping-pong rounds, default 200).
+nlohmann::json MeasureMessaging(const Options& options);
+
 /// Recovery of REC_N workflows left PENDING by a SIGKILLed child, driven from this process.
 nlohmann::json MeasureRecovery(const Options& options);
 

@@ -11,11 +11,12 @@ namespace {
 
 [[noreturn]] void Usage(const std::string& problem) {
   if (!problem.empty()) std::cerr << "dbos_bench: " << problem << "\n";
-  std::cerr << "usage: dbos_bench --backend sqlite|postgres [--url URL] [--only seq,conc,recovery]"
-               " [--json FILE]\n"
-               "  --url   PostgreSQL URL (required for postgres); for sqlite an optional folder\n"
-               "          in which fresh database files are created (default $TMPDIR or /tmp)\n"
-               "  env     SEQ_N WARMUP CONC_N CONC_RUNS REC_N REC_TIMEOUT_S\n";
+  std::cerr
+      << "usage: dbos_bench --backend sqlite|postgres [--url URL] [--only seq,conc,msg,recovery]"
+         " [--json FILE]\n"
+         "  --url   PostgreSQL URL (required for postgres); for sqlite an optional folder\n"
+         "          in which fresh database files are created (default $TMPDIR or /tmp)\n"
+         "  env     SEQ_N WARMUP CONC_N CONC_RUNS REC_N REC_TIMEOUT_S\n";
   std::exit(2);
 }
 
@@ -36,8 +37,8 @@ std::set<std::string> SplitList(const std::string& text) {
   std::string item;
   while (std::getline(stream, item, ',')) {
     if (item.empty()) continue;
-    if (item != "seq" && item != "conc" && item != "recovery") {
-      Usage("--only takes seq, conc and recovery, not '" + item + "'");
+    if (item != "seq" && item != "conc" && item != "msg" && item != "recovery") {
+      Usage("--only takes seq, conc, msg and recovery, not '" + item + "'");
     }
     out.insert(item);
   }

@@ -62,6 +62,18 @@ void PrintRecovery(const nlohmann::json& rec) {
               Num(rec, "peak_rss_mb"));
 }
 
+void PrintMessaging(const nlohmann::json& msg) {
+  if (msg.contains("error")) return PrintError("messaging", msg);
+  std::printf("messaging ping-pong, %d rounds (%s)\n", static_cast<int>(Num(msg, "n")),
+              msg["database"].get<std::string>().c_str());
+  for (const char* key : {"send_call", "send_to_recv_oneway", "setEvent_to_waiting_getEvent",
+                          "roundtrip_send_recv_setEvent_getEvent", "getEvent_existing"}) {
+    std::printf("  %-40s p50 %7.3f ms  p99 %7.3f ms\n", key, Num(msg[key], "p50_ms"),
+                Num(msg[key], "p99_ms"));
+  }
+  std::printf("\n");
+}
+
 }  // namespace
 
 void PrintReport(const nlohmann::json& result) {
@@ -69,6 +81,7 @@ void PrintReport(const nlohmann::json& result) {
               result["backend"].get<std::string>().c_str());
   if (result.contains("seq")) PrintSequential(result["seq"]);
   if (result.contains("conc")) PrintConcurrent(result["conc"]);
+  if (result.contains("msg")) PrintMessaging(result["msg"]);
   if (result.contains("recovery")) PrintRecovery(result["recovery"]);
   std::fflush(stdout);
 }

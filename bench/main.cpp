@@ -1,7 +1,7 @@
 // dbos_bench: measures DBOS Transact C++ on one backend (sequential latency, concurrent
 // throughput, recovery after a crash, peak RSS), prints a table and a final `RESULT <json>` line.
 //
-//   dbos_bench --backend sqlite|postgres [--url URL] [--only seq,conc,recovery] [--json FILE]
+//   dbos_bench --backend sqlite|postgres [--url URL] [--only seq,conc,msg,recovery] [--json FILE]
 //
 // See docs/benchmarks.md and bench/run.sh, which runs it side by side with the TypeScript peer.
 #include <exception>
@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   const std::pair<const char*, std::function<nlohmann::json(const bench::Options&)>> steps[] = {
       {"seq", bench::MeasureSequential},
       {"conc", bench::MeasureConcurrent},
+      {"msg", bench::MeasureMessaging},
       {"recovery", bench::MeasureRecovery}};
   bool failed = false;
   for (const auto& [name, measure] : steps) {

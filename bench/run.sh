@@ -8,7 +8,7 @@
 #   SEQ_N=100 CONC_N=500 REC_N=200 bash bench/run.sh     # smaller counts (the peer gets them too)
 #
 # Env: SEQ_N WARMUP CONC_N CONC_RUNS REC_N (passed to both programs); SKIP_PEER=1 reuses the peer's
-# latest result; PEER_TESTS (default seq,conc: the peer's tests the table needs; "seq,conc,queue,msg"
+# latest result; PEER_TESTS (default seq,conc,msg: the peer's tests the table needs; "seq,conc,queue,msg"
 # runs all of them); PEER_DIR (default ../shared/peers/dbos-ts); BUILD_DIR (default build/release).
 # Raw outputs: build/bench-results/.
 set -euo pipefail
@@ -63,8 +63,8 @@ bash scripts/pg_cluster.sh stop "$PG_AREA" >/dev/null 2>&1 || true # do not comp
 peer_note=""
 if [[ "${SKIP_PEER:-0}" != 1 ]]; then
   log "DBOS Transact TypeScript peer ($PEER_DIR/run.sh)"
-  if TESTS="${PEER_TESTS:-seq,conc}" bash "$PEER_DIR/run.sh" >"$OUT/peer.log" 2>&1; then
-    peer_note="run now with TESTS=${PEER_TESTS:-seq,conc} (log: $OUT/peer.log)."
+  if TESTS="${PEER_TESTS:-seq,conc,msg}" bash "$PEER_DIR/run.sh" >"$OUT/peer.log" 2>&1; then
+    peer_note="run now with TESTS=${PEER_TESTS:-seq,conc,msg} (log: $OUT/peer.log)."
   else
     log "the peer failed (see $OUT/peer.log); reusing its latest result if any"
     peer_note="this run failed; figures reused from an earlier run."
