@@ -66,13 +66,22 @@ Awaited AwaitOutcome(Runtime& runtime, const std::string& id,
       if (kind == WorkflowOutcome::Kind::Success) return {local->Output(), std::nullopt};
       if (kind == WorkflowOutcome::Kind::Error) return {nullptr, local->Error()};
     }
-    auto status = runtime.Db().GetWorkflowStatusString(id);
+    // The first look reads the whole row (a finished workflow costs one query); later polls read
+    // only the status until it is terminal.
+    std::optional<std::string> status;
+    if (first) {
+      auto row = runtime.Db().GetWorkflow(id, /*load_values=*/true);
+      if (row && IsTerminal(row->status)) return RecordedOutcome(id, *row);
+      if (row) status = row->status;
+    } else {
+      status = runtime.Db().GetWorkflowStatusString(id);
+      if (status && IsTerminal(*status)) {
+        auto row = runtime.Db().GetWorkflow(id, /*load_values=*/true);
+        if (row) return RecordedOutcome(id, *row);
+      }
+    }
     if (!status) {
       throw DBOSError(ErrorCode::NonExistentWorkflow, "workflow " + id + " does not exist", id);
-    }
-    if (IsTerminal(*status)) {
-      auto row = runtime.Db().GetWorkflow(id, /*load_values=*/true);
-      if (row) return RecordedOutcome(id, *row);
     }
     if (runtime.ShuttingDown()) {
       if (caller != nullptr) throw detail::ShutdownInterrupt{};

@@ -1,5 +1,7 @@
-// Queue runner loop; see queue_runner.hpp. Database errors are logged and retried at the next
-// round with backoff, so an outage pauses dequeuing without losing work.
+// Queue runner loop; see queue_runner.hpp. Each round also looks for cancellations made by other
+// processes, so a workflow sleeping or waiting here stops within a round. Database errors are
+// logged and retried at the next round with backoff, so an outage pauses dequeuing without losing
+// work.
 #include "queue/queue_runner.hpp"
 
 #include <algorithm>
@@ -54,6 +56,8 @@ void QueueRunner::Run() {
 }
 
 void QueueRunner::DequeueRound() {
+  // Workflows cancelled by another process notice it here, even while sleeping or waiting.
+  runtime_.PollCancellations();
   const auto& config = runtime_.Config();
   auto claimed = runtime_.Db().DequeueWorkflows(
       sysdb::kInternalQueueName, config.executor_id, config.application_version,

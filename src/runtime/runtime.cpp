@@ -101,6 +101,19 @@ void Runtime::WatchDeadline(const std::string& workflow_id, int64_t deadline_epo
   if (deadlines_) deadlines_->Add(workflow_id, deadline_epoch_ms);
 }
 
+void Runtime::PollCancellations() {
+  std::vector<std::string> running;
+  {
+    std::lock_guard lock(active_mutex_);
+    for (const auto& [id, execution] : active_) {
+      if (execution.state) running.push_back(id);
+    }
+  }
+  for (const auto& id : sysdb_->FilterCancelled(running)) {
+    InterruptLocal(id, Interruption::Cancelled);
+  }
+}
+
 bool Runtime::InterruptLocal(const std::string& workflow_id, Interruption why) {
   std::shared_ptr<WorkflowState> state;
   {

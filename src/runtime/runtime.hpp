@@ -84,6 +84,8 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   }
   /// Cancels `workflow_id` when its deadline passes.
   void WatchDeadline(const std::string& workflow_id, int64_t deadline_epoch_ms);
+  /// Interrupts the workflows executing here that another process cancelled (one query).
+  void PollCancellations();
   /// Interrupts the workflow if it executes here; returns true if it did.
   bool InterruptLocal(const std::string& workflow_id, Interruption why);
 

@@ -305,6 +305,11 @@ class SystemDatabase {
   /// does not exist.
   virtual bool CancelWorkflow(const std::string& workflow_uuid, int64_t now_ms) = 0;
 
+  /// The IDs among `workflow_uuids` whose status is CANCELLED (one query, for noticing
+  /// cancellations made by other processes).
+  virtual std::vector<std::string> FilterCancelled(
+      const std::vector<std::string>& workflow_uuids) = 0;
+
   /// IDs of the workflows whose parent_workflow_id is `workflow_uuid`.
   virtual std::vector<std::string> ListChildren(const std::string& workflow_uuid) = 0;
 

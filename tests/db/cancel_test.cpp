@@ -257,3 +257,27 @@ DBOS_INSTANTIATE_ON_BOTH_BACKENDS(CancelTest);
 
 }  // namespace
 }  // namespace dbos::testing
+
+namespace dbos::testing {
+namespace {
+
+// Another process (here: a second context on the same database, with another executor ID)
+// cancels a workflow that sleeps in the first one: it stops within a queue-runner round.
+TEST_P(CancelTest, CancelFromAnotherProcessWakesASleepingWorkflow) {
+  DBOSContext ctx = Start();
+  auto handle = RunWorkflow(ctx, LongSleep, 60000, WithWorkflowID("remote-cancel"));
+  Config other_config = MakeConfig();
+  other_config.executor_id = "other-executor";
+  DBOSContext other = NewDBOSContext(other_config);
+  Launch(other);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const auto start = Clock::now();
+  CancelWorkflow(other, "remote-cancel");
+  EXPECT_EQ(ResultCode(handle), ErrorCode::AwaitedWorkflowCancelled);
+  EXPECT_LT(Clock::now() - start, std::chrono::milliseconds(2500));
+  Shutdown(other);
+  Shutdown(ctx);
+}
+
+}  // namespace
+}  // namespace dbos::testing

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <string_view>
 #include <thread>
@@ -416,6 +417,12 @@ WITH found AS (
 SELECT EXISTS (SELECT 1 FROM found) OR EXISTS (SELECT 1 FROM upd)
 )SQL";
 
+// $1 is a JSON array of workflow IDs.
+constexpr std::string_view kFilterCancelledSql = R"SQL(
+SELECT workflow_uuid FROM {s}.workflow_status
+WHERE workflow_uuid IN (SELECT json_array_elements_text($1::json)) AND status = 'CANCELLED'
+)SQL";
+
 constexpr std::string_view kListChildrenSql = R"SQL(
 SELECT workflow_uuid FROM {s}.workflow_status
 WHERE parent_workflow_id = $1::text
@@ -521,7 +528,8 @@ class PostgresSystemDatabase final : public SystemDatabase {
         set_event_(Prepare("dbos_set_event", kSetEventSql)),
         get_event_(Prepare("dbos_get_event", kGetEventSql)),
         cancel_workflow_(Prepare("dbos_cancel_workflow", kCancelWorkflowSql)),
-        list_children_(Prepare("dbos_list_children", kListChildrenSql)) {
+        list_children_(Prepare("dbos_list_children", kListChildrenSql)),
+        filter_cancelled_(Prepare("dbos_filter_cancelled", kFilterCancelledSql)) {
     pool_.Adopt(std::move(first_connection));
   }
 
@@ -852,6 +860,20 @@ class PostgresSystemDatabase final : public SystemDatabase {
     });
   }
 
+  std::vector<std::string> FilterCancelled(
+      const std::vector<std::string>& workflow_uuids) override {
+    if (workflow_uuids.empty()) return {};
+    const std::string ids = nlohmann::json(workflow_uuids).dump();
+    PgParams params;
+    params.Text(ids);
+    return Run("FilterCancelled", "", [&](PgConnection& conn, bool) {
+      const PgResult r = Exec(conn, filter_cancelled_, params);
+      std::vector<std::string> out;
+      for (int i = 0; i < r.Rows(); ++i) out.push_back(r.String(i, 0));
+      return out;
+    });
+  }
+
   std::vector<std::string> ListChildren(const std::string& workflow_uuid) override {
     PgParams params;
     params.Text(workflow_uuid);
@@ -991,6 +1013,7 @@ class PostgresSystemDatabase final : public SystemDatabase {
   const Statement get_event_;
   const Statement cancel_workflow_;
   const Statement list_children_;
+  const Statement filter_cancelled_;
   std::mutex listener_mutex_;
   std::unique_ptr<pg::PgListener> listener_;  // guarded by listener_mutex_; destroyed first
 };

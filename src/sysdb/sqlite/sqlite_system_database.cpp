@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <system_error>
 #include <thread>
 #include <tuple>
@@ -221,6 +222,11 @@ UPDATE workflow_status
 SET status = 'CANCELLED', updated_at = ?2, completed_at = ?2, queue_name = NULL,
     deduplication_id = NULL, started_at_epoch_ms = NULL
 WHERE workflow_uuid = ?1 AND status NOT IN ('SUCCESS', 'ERROR', 'CANCELLED'))sql";
+
+// ?1 is a JSON array of workflow IDs.
+constexpr const char* kFilterCancelledSql = R"sql(
+SELECT workflow_uuid FROM workflow_status
+WHERE workflow_uuid IN (SELECT value FROM json_each(?1)) AND status = 'CANCELLED')sql";
 
 constexpr const char* kListChildrenSql = R"sql(
 SELECT workflow_uuid FROM workflow_status WHERE parent_workflow_id = ?1
@@ -815,6 +821,19 @@ class SqliteSystemDatabase final : public SystemDatabase {
       }
       // Nothing changed (already terminal, or missing): roll back, say whether the row exists.
       return WorkflowExists(conn, workflow_uuid);
+    });
+  }
+
+  std::vector<std::string> FilterCancelled(
+      const std::vector<std::string>& workflow_uuids) override {
+    if (workflow_uuids.empty()) return {};
+    const std::string ids = nlohmann::json(workflow_uuids).dump();
+    return Read("FilterCancelled", [&](Connection& conn) {
+      std::vector<std::string> cancelled;
+      Statement select = conn.Prepare(kFilterCancelledSql);
+      select.Bind(1, ids);
+      while (select.Step()) cancelled.push_back(select.Text(0));
+      return cancelled;
     });
   }
 
