@@ -39,11 +39,14 @@ int PingPong(dbos::DBOSContext& ctx, int rounds) {
     }
     g_marks.changed.notify_all();
     const int ping = dbos::Recv<int>(ctx, "ping", std::chrono::seconds(60));
-    const double received = NowMs();
+    {
+      // Recorded before SetEvent: the driver reads them as soon as its GetEvent returns.
+      std::lock_guard lock(g_marks.mutex);
+      const double received = NowMs();
+      g_marks.recv_at[static_cast<size_t>(i)] = received;
+      g_marks.set_start[static_cast<size_t>(i)] = received;
+    }
     dbos::SetEvent(ctx, "pong-" + std::to_string(i), ping);
-    std::lock_guard lock(g_marks.mutex);
-    g_marks.recv_at[static_cast<size_t>(i)] = received;
-    g_marks.set_start[static_cast<size_t>(i)] = received;
   }
   return rounds;
 }

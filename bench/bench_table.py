@@ -198,8 +198,8 @@ def section(args):
         "",
         table(sqlite, postgres, peer, peer_label),
         "",
-        "Counts: " + ", ".join(f"{k}={v}" for k, v in knobs.items()) + ". Ratio above 1 means "
-        "the peer's figure is larger (slower for latencies, faster for throughput).",
+        "Counts: " + ", ".join(f"{k}={v}" for k, v in knobs.items()) + ". \"C++ PG advantage\" "
+        "above 1 means C++ on PostgreSQL is ahead of the peer (faster, or lighter).",
     ]
     if args.peer_note:
         parts += ["", f"Peer: {args.peer_note}"]
