@@ -113,56 +113,21 @@ class Handle final : public detail::HandleCore {
   nlohmann::json Result() override {
     if (!caller_) return Unwrap(AwaitOutcome(*runtime_, id_, outcome_, nullptr));
     // Inside a workflow: a checkpointed step, so a replay returns what the first run saw.
-    WorkflowState& caller = *caller_;
-    if (caller.in_step) {
-      throw DBOSError(ErrorCode::StepExecution, "cannot call GetResult within a step",
-                      caller.workflow_id);
-    }
-    detail::ThrowIfInterrupted(caller);
-    static const std::string kName = "DBOS.getResult";
-    const int step_id = caller.next_step_id++;
-    if (const auto* row = detail::FindRecorded(caller, step_id, kName)) {
-      return detail::ReplayStep(*runtime_, caller, *row, ErrorCode::WorkflowExecution);
-    }
-    Awaited awaited = AwaitOutcome(*runtime_, id_, outcome_, &caller);
-    auto write = detail::NewCheckpoint(*runtime_, caller, step_id, kName);
-    write.child_workflow_id = id_;
-    if (awaited.error) {
-      write.error = serialization::EncodeError(*awaited.error);
-    } else {
-      write.output = serialization::EncodeValue(awaited.output);
-    }
-    nlohmann::json replayed;
-    if (detail::HandleCheckpointResult(*runtime_, caller, runtime_->Db().RecordStep(write),
-                                       ErrorCode::WorkflowExecution, &replayed)) {
-      return replayed;
-    }
-    return Unwrap(std::move(awaited));
+    return detail::CheckpointedRead(
+        *runtime_, *caller_, "GetResult", "DBOS.getResult", ErrorCode::WorkflowExecution, id_, id_,
+        [&] {
+          Awaited awaited = AwaitOutcome(*runtime_, id_, outcome_, caller_.get());
+          return detail::ReadOutcome{std::move(awaited.output), std::move(awaited.error)};
+        });
   }
 
   WorkflowStatus Status() override {
     if (!caller_) return ReadStatus();
-    WorkflowState& caller = *caller_;
-    if (caller.in_step) {
-      throw DBOSError(ErrorCode::StepExecution, "cannot call GetStatus within a step",
-                      caller.workflow_id);
-    }
-    detail::ThrowIfInterrupted(caller);
-    static const std::string kName = "DBOS.getStatus";
-    const int step_id = caller.next_step_id++;
-    if (const auto* row = detail::FindRecorded(caller, step_id, kName)) {
-      return StatusFromJson(
-          detail::ReplayStep(*runtime_, caller, *row, ErrorCode::WorkflowExecution));
-    }
-    WorkflowStatus status = ReadStatus();
-    auto write = detail::NewCheckpoint(*runtime_, caller, step_id, kName);
-    write.output = serialization::EncodeValue(StatusToJson(status));
-    nlohmann::json replayed;
-    if (detail::HandleCheckpointResult(*runtime_, caller, runtime_->Db().RecordStep(write),
-                                       ErrorCode::WorkflowExecution, &replayed)) {
-      return StatusFromJson(replayed);
-    }
-    return status;
+    return StatusFromJson(detail::CheckpointedRead(
+        *runtime_, *caller_, "GetStatus", "DBOS.getStatus", ErrorCode::WorkflowExecution, id_,
+        std::nullopt, [&] {
+          return detail::ReadOutcome{StatusToJson(ReadStatus()), std::nullopt};
+        }));
   }
 
  private:

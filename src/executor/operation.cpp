@@ -128,3 +128,50 @@ void WaitUntilEpochMs(WorkflowState& state, int64_t deadline_ms) {
 }
 
 }  // namespace dbos::detail
+
+namespace dbos::detail {
+
+nlohmann::json CheckpointedRead(Runtime& runtime, WorkflowState& state, const char* operation,
+                                const std::string& name, ErrorCode wrap_code,
+                                const std::string& error_workflow_id,
+                                const std::optional<std::string>& child_workflow_id,
+                                const std::function<ReadOutcome()>& read) {
+  if (state.in_step) {
+    throw DBOSError(ErrorCode::StepExecution,
+                    std::string("cannot call ") + operation + " within a step", state.workflow_id);
+  }
+  ThrowIfInterrupted(state);
+  const int step_id = state.next_step_id++;
+  const sysdb::StepRow* recorded = FindRecorded(state, step_id, name);
+  std::optional<sysdb::StepRow> concurrent;
+  ReadOutcome outcome;
+  if (recorded == nullptr) {
+    outcome = read();
+    sysdb::StepWrite write = NewCheckpoint(runtime, state, step_id, name);
+    write.child_workflow_id = child_workflow_id;
+    if (outcome.error) {
+      write.error = serialization::EncodeError(*outcome.error);
+    } else {
+      write.output = serialization::EncodeValue(outcome.value);
+    }
+    write.completed_at_epoch_ms = util::NowEpochMs();
+    const auto result = runtime.Db().RecordStep(write);
+    if (result.kind == sysdb::StepWriteResult::Kind::AlreadyRecorded) {
+      concurrent = result.existing;  // another execution recorded it first: that outcome wins
+      recorded = &*concurrent;
+    } else {
+      HandleCheckpointResult(runtime, state, result, wrap_code, nullptr);
+    }
+  }
+  if (recorded != nullptr) {
+    if (recorded->error) {
+      outcome.error = serialization::DecodeError(*recorded->error);
+    } else {
+      outcome.value = serialization::DecodeValue(recorded->output);
+    }
+  }
+  if (outcome.error) runtime.ErrorTypes().Throw(*outcome.error, wrap_code, error_workflow_id);
+  return std::move(outcome.value);
+}
+
+}  // namespace dbos::detail

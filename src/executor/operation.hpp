@@ -5,7 +5,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "dbos/context.hpp"
@@ -59,5 +61,25 @@ int64_t RecordDurableDeadline(Runtime& runtime, WorkflowState& state, int step_i
 /// Blocks until the epoch-ms `deadline` (notifications do not cut it short); throws the
 /// interruption if the workflow is cancelled or shut down meanwhile.
 void WaitUntilEpochMs(WorkflowState& state, int64_t deadline_ms);
+
+}  // namespace dbos::detail
+
+namespace dbos::detail {
+
+/// What a read-only workflow operation saw: a value, or an error to record and throw.
+struct ReadOutcome {
+  nlohmann::json value;
+  std::optional<serialization::ErrorRecord> error;
+};
+
+/// Runs a read-only operation of the calling workflow as the checkpointed step `name` (e.g.
+/// "DBOS.getResult"): on replay the recorded value comes back (or its error is thrown); otherwise
+/// `read` runs and its outcome is recorded first. Errors are thrown as the recorded type, else as
+/// DBOSError(`wrap_code`) naming `error_workflow_id`. Refused inside a step.
+nlohmann::json CheckpointedRead(Runtime& runtime, WorkflowState& state, const char* operation,
+                                const std::string& name, ErrorCode wrap_code,
+                                const std::string& error_workflow_id,
+                                const std::optional<std::string>& child_workflow_id,
+                                const std::function<ReadOutcome()>& read);
 
 }  // namespace dbos::detail
