@@ -32,8 +32,8 @@ struct WorkflowState {
   std::optional<int64_t> deadline_epoch_ms;  ///< Durable deadline, inherited by children.
 
   std::atomic<int> next_step_id{0};  ///< Step IDs, taken in call order (atomic: helper threads).
-  bool in_step = false;              ///< True while a step body runs (nested calls are not steps).
-  int current_step_id = -1;          ///< The running step's ID while in_step.
+  std::atomic<bool> in_step{false};  ///< A step body runs (nested calls are part of it).
+  std::atomic<int> current_step_id{-1};              ///< The running step's ID while in_step.
   std::unordered_map<int, sysdb::StepRow> recorded;  ///< Loaded once on replay.
 
   std::stop_source stop;     ///< Requested on cancel or shutdown; steps may take its token.

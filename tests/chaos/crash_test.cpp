@@ -191,6 +191,54 @@ TEST_P(CrashTest, SenderKilledRightAfterSendingDeliversExactlyOnce) {
   EXPECT_EQ(RunSql(url_, "SELECT count(*) FROM " + table), Rows{{"1"}});  // … but sent once
 }
 
+TEST_P(CrashTest, WorkflowThatKeepsCrashingItsProcessIsDeadLettered) {
+  // Attempt 1 is the first run; each restart recovers it once more; WithMaxRetries(2) allows
+  // attempts up to 3, so the fourth start dead-letters it instead of running the step again.
+  for (int run = 0; run < 3; ++run) {
+    const Exit crashed = RunWorker(Args({"poison", "poison-wf"}));
+    ASSERT_TRUE(WIFSIGNALED(crashed.status)) << "run " << run << ": " << crashed.out;
+  }
+  const Exit last = RunWorker(Args({"poison", "poison-wf"}));
+  ASSERT_TRUE(WIFEXITED(last.status)) << last.out;
+  EXPECT_NE(last.out.find("STATUS MAX_RECOVERY_ATTEMPTS_EXCEEDED DeadLetterQueue"),
+            std::string::npos)
+      << last.out;
+  EXPECT_EQ(CountMarks(marker_)["poison step"], 3);
+}
+
+// Another process's Send and SetEvent wake waiters here at once: on PostgreSQL through
+// LISTEN/NOTIFY (the safety poll is 5 s), on SQLite through the 200 ms poll.
+TEST_P(CrashTest, MessagesAndEventsFromAnotherProcessWakeWaitersPromptly) {
+  Config config = MakeConfig();
+  config.application_version = "crash-v1";
+  config.app_name = "crash-worker";
+  DBOSContext ctx = NewDBOSContext(config);
+  auto waiter = [](DBOSContext& c, int) {
+    return Recv<std::string>(c, "topic", std::chrono::seconds(30));
+  };
+  RegisterWorkflow(ctx, waiter, WithWorkflowName("cross-process-waiter"));
+  Launch(ctx);
+  auto handle = RunWorkflow(ctx, waiter, 0, WithWorkflowID("waiting-here"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // it is waiting now
+  auto start = std::chrono::steady_clock::now();
+  const Exit poked = RunWorker(Args({"poke", "waiting-here"}));
+  ASSERT_TRUE(WIFEXITED(poked.status) && WEXITSTATUS(poked.status) == 0) << poked.out;
+  EXPECT_EQ(handle.GetResult(), "ping");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(3000));
+
+  std::string value;
+  std::thread reader(
+      [&] { value = GetEvent<std::string>(ctx, "published", "key", std::chrono::seconds(30)); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  start = std::chrono::steady_clock::now();
+  const Exit published = RunWorker(Args({"publish", "published"}));
+  reader.join();
+  ASSERT_TRUE(WIFEXITED(published.status) && WEXITSTATUS(published.status) == 0) << published.out;
+  EXPECT_EQ(value, "value");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(3000));
+  Shutdown(ctx);
+}
+
 DBOS_INSTANTIATE_ON_BOTH_BACKENDS(CrashTest);
 
 }  // namespace

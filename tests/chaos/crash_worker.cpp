@@ -15,6 +15,12 @@
 //   dbos_crash_worker URL SCHEMA MARKER_FILE send
 //       starts workflow "inbox" (waits for one message) and workflow "sender", which sends it one
 //       message and SIGKILLs the process right after the send is recorded
+//   dbos_crash_worker URL SCHEMA MARKER_FILE poison ID
+//       runs (or recovers) workflow ID, registered WithMaxRetries(2), whose step kills the
+//       process every time; prints the workflow's final status if it is dead-lettered
+//   dbos_crash_worker URL SCHEMA MARKER_FILE poke DESTINATION | publish ID
+//       sends "ping" on topic "topic" to DESTINATION from outside a workflow, or runs workflow
+//       ID, which sets event "key" to "value"; then exits
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -92,6 +98,22 @@ std::string Sender(dbos::DBOSContext& ctx, std::string destination) {
   return "sent";
 }
 
+int PoisonStep(dbos::DBOSContext& ctx, int) {
+  return dbos::RunAsStep(
+      ctx,
+      [] {
+        Mark("poison step");
+        raise(SIGKILL);
+        return 0;
+      },
+      dbos::WithStepName("poison"));
+}
+
+int Publish(dbos::DBOSContext& ctx, int) {
+  dbos::SetEvent(ctx, "key", std::string("value"));
+  return 0;
+}
+
 }  // namespace crash
 
 int main(int argc, char** argv) {
@@ -115,6 +137,8 @@ int main(int argc, char** argv) {
     dbos::RegisterWorkflow(ctx, crash::SleepWorkflow);
     dbos::RegisterWorkflow(ctx, crash::RecvWorkflow);
     dbos::RegisterWorkflow(ctx, crash::Sender);
+    dbos::RegisterWorkflow(ctx, crash::PoisonStep, dbos::WithMaxRetries(2));
+    dbos::RegisterWorkflow(ctx, crash::Publish);
     dbos::Launch(ctx);
     if (mode == "run" && argc >= 6) {
       if (argc >= 7) crash::g_kill_point = argv[6];
@@ -145,6 +169,24 @@ int main(int argc, char** argv) {
       dbos::RunWorkflow(ctx, crash::Sender, std::string("inbox"), dbos::WithWorkflowID("sender"))
           .GetResult();
       std::cout << "NOT KILLED" << std::endl;
+    } else if (mode == "poison" && argc >= 6) {
+      dbos::WorkflowHandle<int> handle;
+      try {
+        handle = dbos::RetrieveWorkflow<int>(ctx, argv[5]);  // recovered by Launch
+      } catch (const dbos::DBOSError& e) {
+        if (e.Code() != dbos::ErrorCode::NonExistentWorkflow) throw;
+        handle = dbos::RunWorkflow(ctx, crash::PoisonStep, 0, dbos::WithWorkflowID(argv[5]));
+      }
+      try {
+        handle.GetResult();
+      } catch (const dbos::DBOSError& e) {
+        std::cout << "STATUS " << dbos::ToString(handle.GetStatus().status) << " "
+                  << dbos::ErrorCodeName(e.Code()) << std::endl;
+      }
+    } else if (mode == "poke" && argc >= 6) {
+      dbos::Send(ctx, argv[5], std::string("ping"), "topic");
+    } else if (mode == "publish" && argc >= 6) {
+      dbos::RunWorkflow(ctx, crash::Publish, 0, dbos::WithWorkflowID(argv[5])).GetResult();
     } else if (mode == "recover") {
       for (int i = 5; i < argc; ++i) {
         auto handle = dbos::RetrieveWorkflow<std::string>(ctx, argv[i]);
