@@ -21,11 +21,6 @@ using detail::Runtime;
 using detail::WorkflowOutcome;
 using detail::WorkflowState;
 
-bool IsTerminal(const std::string& status) {
-  return status == "SUCCESS" || status == "ERROR" || status == "CANCELLED" ||
-         status == "MAX_RECOVERY_ATTEMPTS_EXCEEDED";
-}
-
 // Records the workflow's outcome and completes the in-process outcome. Runs on the execution
 // thread; never throws.
 void Finish(Runtime& runtime, WorkflowState& state, WorkflowOutcome& outcome,
@@ -212,9 +207,9 @@ std::shared_ptr<detail::HandleCore> StartWorkflow(Runtime& runtime, const DBOSCo
     throw;
   }
 
-  // Execute only what this call created (or an ID whose earlier owner in this process is gone
-  // and which is still PENDING under this executor is left to recovery, as in DBOS).
-  if (!inserted.created || IsTerminal(inserted.status) || inserted.status != "PENDING") {
+  // Execute only a row this call created. An existing row is finished, queued, or owned by
+  // another execution (here after a crash: recovery resumes it), so the handle polls it.
+  if (!inserted.created || inserted.status != "PENDING") {
     runtime.ReleaseExecution(id);
     return MakePollingHandle(runtime.shared_from_this(), id, parent);
   }

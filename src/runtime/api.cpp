@@ -6,6 +6,7 @@
 #include "dbos/detail/erased.hpp"
 #include "dbos/workflow_status.hpp"
 #include "executor/handles.hpp"
+#include "executor/operation.hpp"
 #include "executor/workflow_executor.hpp"
 #include "runtime/runtime.hpp"
 
@@ -97,17 +98,6 @@ WorkflowStatusType ParseWorkflowStatusType(std::string_view text) {
 }
 
 namespace detail {
-namespace {
-
-void RejectInsideStep(const DBOSContext& ctx, const char* operation) {
-  if (ctx.Workflow() && ctx.Workflow()->in_step) {
-    throw DBOSError(ErrorCode::StepExecution,
-                    std::string("cannot call ") + operation + " within a step",
-                    ctx.Workflow()->workflow_id);
-  }
-}
-
-}  // namespace
 
 void RegisterErrorTypeErased(DBOSContext& ctx, const std::type_info& type, ErrorThrower thrower) {
   ctx.Runtime().MutableErrorTypes().Add(type, thrower);
@@ -127,7 +117,7 @@ void RegisterWorkflowErased(DBOSContext& ctx, RegistrationSpec spec) {
 std::shared_ptr<HandleCore> RunWorkflowErased(DBOSContext& ctx, const std::string& key,
                                               nlohmann::json input, const RunOptions& options) {
   auto& runtime = ctx.Runtime();
-  RejectInsideStep(ctx, "RunWorkflow");
+  CallingWorkflow(ctx, "RunWorkflow", /*required=*/false);
   if (!runtime.Launched()) {
     throw DBOSError(ErrorCode::Initialization,
                     "DBOS must be launched before running workflows; call Launch first");
@@ -147,7 +137,7 @@ std::shared_ptr<HandleCore> RunWorkflowErased(DBOSContext& ctx, const std::strin
 std::shared_ptr<HandleCore> RetrieveWorkflowErased(DBOSContext& ctx, const std::string& workflow_id,
                                                    const std::type_info& result_type) {
   auto& runtime = ctx.Runtime();
-  RejectInsideStep(ctx, "RetrieveWorkflow");
+  CallingWorkflow(ctx, "RetrieveWorkflow", /*required=*/false);
   auto status = runtime.Db().GetWorkflow(workflow_id, /*load_values=*/false);
   if (!status) {
     throw DBOSError(ErrorCode::NonExistentWorkflow, "workflow " + workflow_id + " does not exist",
