@@ -212,6 +212,9 @@ TEST_P(CrashTest, MessagesAndEventsFromAnotherProcessWakeWaitersPromptly) {
   Config config = MakeConfig();
   config.application_version = "crash-v1";
   config.app_name = "crash-worker";
+  // Every live process on a database needs its own executor ID: the worker, executor "local",
+  // recovers the PENDING workflows of "local" when it launches.
+  config.executor_id = "test-process";
   DBOSContext ctx = NewDBOSContext(config);
   auto waiter = [](DBOSContext& c, int) {
     return Recv<std::string>(c, "topic", std::chrono::seconds(30));

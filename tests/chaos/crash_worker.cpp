@@ -121,6 +121,7 @@ int main(int argc, char** argv) {
     std::cerr << "usage: dbos_crash_worker URL SCHEMA MARKER_FILE run|many|recover ARGS…\n";
     return 2;
   }
+  alarm(120);  // a stuck worker must never outlive the test that started it
   const std::string url = argv[1];
   const std::string schema = argv[2];
   crash::g_marker_file = argv[3];
