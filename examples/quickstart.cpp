@@ -51,7 +51,8 @@ int main() {
       std::cout << "Starting " << id << " (press Ctrl+C to stop it, then run again)" << std::endl;
       handle = dbos::RunWorkflow(ctx, QuickstartWorkflow, n, dbos::WithWorkflowID(id));
     }
-    std::cout << "Result: " << handle.GetResult() << std::endl;
+    const std::string result = handle.GetResult();
+    std::cout << "Result: " << result << std::endl;
     break;
   }
   dbos::Shutdown(ctx, std::chrono::seconds(5));
