@@ -51,9 +51,10 @@ void Finish(Runtime& runtime, WorkflowState& state, WorkflowOutcome& outcome,
 }
 
 // The execution thread's body.
-void Execute(std::shared_ptr<Runtime> runtime, const detail::RegisteredWorkflow* workflow,
-             std::shared_ptr<WorkflowState> state, std::shared_ptr<WorkflowOutcome> outcome,
-             nlohmann::json input, bool replaying) noexcept {
+void Execute(const std::shared_ptr<Runtime>& runtime, const detail::RegisteredWorkflow* workflow,
+             const std::shared_ptr<WorkflowState>& state,
+             const std::shared_ptr<WorkflowOutcome>& outcome, const nlohmann::json& input,
+             bool replaying) noexcept {
   const std::string id = state->workflow_id;
   try {
     runtime->AttachState(id, state);
@@ -70,10 +71,10 @@ void Execute(std::shared_ptr<Runtime> runtime, const detail::RegisteredWorkflow*
     outcome->Complete(WorkflowOutcome::Kind::NoResultHere);
   } catch (...) {
     auto record = serialization::CaptureCurrentException();
-    if (state->Pending() == detail::Interruption::Shutdown) {
+    // Shut down: the row stays PENDING for recovery. Cancelled: the row is CANCELLED already.
+    if (state->Pending() == detail::Interruption::Shutdown ||
+        record.dbos_code == static_cast<int>(ErrorCode::WorkflowCancelled)) {
       outcome->Complete(WorkflowOutcome::Kind::NoResultHere);
-    } else if (record.dbos_code == static_cast<int>(ErrorCode::WorkflowCancelled)) {
-      outcome->Complete(WorkflowOutcome::Kind::NoResultHere);  // row is CANCELLED already
     } else {
       Finish(*runtime, *state, *outcome, nullptr, &record);
     }
@@ -93,11 +94,10 @@ std::shared_ptr<WorkflowState> NewState(const Runtime& runtime, const std::strin
 void Submit(Runtime& runtime, const detail::RegisteredWorkflow& workflow,
             std::shared_ptr<WorkflowState> state, std::shared_ptr<WorkflowOutcome> outcome,
             nlohmann::json input, bool replaying) {
-  runtime.Pool().Submit([rt = runtime.shared_from_this(), wf = &workflow, state = std::move(state),
-                         outcome = std::move(outcome), input = std::move(input),
-                         replaying]() mutable {
-    Execute(std::move(rt), wf, std::move(state), std::move(outcome), std::move(input), replaying);
-  });
+  runtime.Pool().Submit(
+      [rt = runtime.shared_from_this(), wf = &workflow, state = std::move(state),
+       outcome = std::move(outcome), input = std::move(input),
+       replaying]() mutable { Execute(rt, wf, state, outcome, input, replaying); });
 }
 
 void ValidateOptions(const detail::RunOptions& options) {

@@ -43,7 +43,7 @@ bool HasWhitespace(const std::string& s) {
 }
 
 bool IsKeyValueConnString(const std::string& url) {
-  static const char* kKeys[] = {
+  static constexpr const char* kKeys[] = {
       "user=",     "host=",    "hostaddr=",         "port=",    "dbname=",         "database=",
       "password=", "sslmode=", "application_name=", "options=", "connect_timeout="};
   for (const char* key : kKeys) {
@@ -118,12 +118,12 @@ std::string RedactUrl(const std::string& url) {
 
 std::string ComputeApplicationVersion(const std::string& app_name) {
   // The executable does not change while it runs: hash it once per process.
-  static const std::string executable_hash = [] {
+  static const std::string kExecutableHash = [] {
     std::ifstream exe("/proc/self/exe", std::ios::binary);
     std::string bytes((std::istreambuf_iterator<char>(exe)), std::istreambuf_iterator<char>());
     return Sha256Hex(bytes);
   }();
-  return Sha256Hex(executable_hash + app_name);
+  return Sha256Hex(kExecutableHash + app_name);
 }
 
 ResolvedConfig ResolveConfig(const Config& config) {

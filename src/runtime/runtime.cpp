@@ -144,7 +144,8 @@ std::shared_ptr<WorkflowOutcome> Runtime::ClaimExecution(const std::string& work
   return it->second.outcome;
 }
 
-void Runtime::AttachState(const std::string& workflow_id, std::shared_ptr<WorkflowState> state) {
+void Runtime::AttachState(const std::string& workflow_id,
+                          const std::shared_ptr<WorkflowState>& state) {
   bool interrupt = false;
   {
     std::lock_guard lock(active_mutex_);

@@ -64,7 +64,7 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   std::shared_ptr<WorkflowOutcome> ClaimExecution(const std::string& workflow_id,
                                                   const std::string& workflow_name, bool& claimed);
   /// Attaches the running state to a claimed execution (so cancel/shutdown can reach it).
-  void AttachState(const std::string& workflow_id, std::shared_ptr<WorkflowState> state);
+  void AttachState(const std::string& workflow_id, const std::shared_ptr<WorkflowState>& state);
   /// Releases a claim; completes the outcome as NoResultHere if still running.
   void ReleaseExecution(const std::string& workflow_id);
   /// The outcome of a workflow executing here, or nullptr.
