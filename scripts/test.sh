@@ -5,14 +5,18 @@
 #   3. configures and builds build/ci: warnings as errors, ASan+UBSan, -O1 -g, ccache;
 #   4. starts a throwaway PostgreSQL 15 on a free loopback port (scripts/pg_cluster.sh; data in
 #      build/ci/pg, or a /tmp/dbos-pg.* folder when the postgres user cannot reach the checkout);
-#   5. runs ctest with DBOS_TEST_POSTGRES_URL pointing at it, then always stops the cluster and
-#      deletes its data, whatever happened; exits with ctest's status.
+#   5. runs ctest with DBOS_TEST_POSTGRES_URL pointing at it;
+#   6. on a full run that passed: builds the database and crash suites again with ThreadSanitizer
+#      (build/ci-tsan) and runs them against the same cluster;
+#   then always stops the cluster and deletes its data, whatever happened; exits with the first
+#   failing ctest's status.
 #
 # Usage: scripts/test.sh [CTEST_ARGS...]     e.g. scripts/test.sh -R dbos_unit_tests
 # Environment:
 #   DBOS_BUILD_DIR=DIR   build folder (default build/ci)
 #   TEST_SH_ONLY_PG=1    only start the cluster, run `select 1` against it, and stop it
 #   TEST_SH_SKIP_FORMAT=1  skip the formatting check (local iterations only; CI never sets it)
+#   TEST_SH_SKIP_TSAN=1    skip the ThreadSanitizer stage (local iterations only)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -85,6 +89,30 @@ export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$repo/scripts/lsan.supp:print_
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 set +e
 ctest --test-dir "$build" --output-on-failure "$@"
+status=$?
+set -e
+if ((status != 0)) || (($# > 0)) || [[ "${TEST_SH_SKIP_TSAN:-}" == 1 ]]; then
+  exit "$status"
+fi
+
+# ThreadSanitizer cannot share a build with ASan: a second, smaller build of the suites that run
+# workflows on many threads. setarch -R turns off address randomization, whose high entropy on
+# recent kernels TSan's memory layout does not accept.
+tsan_build="$build-tsan"
+section "ThreadSanitizer build ($tsan_build)"
+cmake -S "$repo" -B "$tsan_build" \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
+  -DCMAKE_CXX_FLAGS="-fsanitize=thread" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" \
+  -DDBOS_WERROR=ON -DDBOS_SANITIZE=OFF -DDBOS_CONSUMER_TEST=OFF \
+  -DDBOS_BUILD_TESTS=ON -DDBOS_BUILD_BENCH=OFF -DDBOS_BUILD_EXAMPLES=OFF
+cmake --build "$tsan_build" -j "$(nproc)" --target dbos_db_tests dbos_chaos_tests dbos_crash_worker
+
+section "tests under ThreadSanitizer"
+export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}"
+set +e
+setarch "$(uname -m)" -R ctest --test-dir "$tsan_build" --output-on-failure \
+  -R '^(dbos_db_tests|dbos_chaos_tests)$'
 status=$?
 set -e
 exit "$status"
