@@ -5,9 +5,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <thread>
 
 #include "support/db_test.hpp"
 
@@ -128,14 +130,30 @@ TEST_P(LifecycleTest, DefaultVersionIsAStableHashOfTheExecutable) {
 }
 
 TEST_P(LifecycleTest, DestroyingTheLastContextShutsDown) {
-  std::shared_ptr<detail::Runtime> keep;
+  static std::atomic<bool> step_saw_stop{false};
+  step_saw_stop = false;
+  auto blocking = [](DBOSContext& c, int) {
+    return RunAsStep(
+        c,
+        [](std::stop_token token) {
+          while (!token.stop_requested()) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+          }
+          step_saw_stop = true;
+          return 0;
+        },
+        WithStepName("block"));
+  };
   {
     DBOSContext ctx = NewDBOSContext(MakeConfig());
-    RegisterWorkflow(ctx, Plain);
+    RegisterWorkflow(ctx, blocking, WithWorkflowName("blocking"));
     Launch(ctx);
-    EXPECT_EQ(RunWorkflow(ctx, Plain, 1).GetResult(), 2);
-  }
-  SUCCEED();  // no hang, no leak (ASan checks the rest)
+    RunWorkflow(ctx, blocking, 0, WithWorkflowID("left-running"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }  // the last copy goes: shutdown, which interrupts the step and leaves the workflow PENDING
+  EXPECT_TRUE(step_saw_stop.load());
+  EXPECT_EQ(OpenRaw()->GetWorkflow("left-running", false)->status, "PENDING");
+  EXPECT_TRUE(OpenRaw()->ListSteps("left-running").empty());
 }
 
 DBOS_INSTANTIATE_ON_BOTH_BACKENDS(LifecycleTest);
