@@ -5,6 +5,8 @@
 #                                      (postgresql://postgres@127.0.0.1:PORT/dbos_test)
 #   scripts/pg_cluster.sh stop AREA    stops it and deletes its data (no-op when none is there)
 #   scripts/pg_cluster.sh url AREA     prints the URL of the running cluster
+#   scripts/pg_cluster.sh restart AREA restarts the running server (fast shutdown: every client
+#                                      connection is cut), keeping its data; for outage tests
 #
 # AREA is a folder (test.sh uses build/ci/pg). The cluster lives in AREA itself when the `postgres`
 # OS user can reach it and the path is short enough for a unix socket; otherwise (e.g. a checkout
@@ -20,7 +22,7 @@
 set -euo pipefail
 
 usage() {
-  echo "usage: $0 start|stop|url AREA" >&2
+  echo "usage: $0 start|stop|url|restart AREA" >&2
   exit 2
 }
 (($# == 2)) || usage
@@ -182,8 +184,17 @@ CONF
   echo "$url"
 }
 
+# pg_ctl restart reuses the options the server was started with (postmaster.opts).
+restart_cluster() {
+  local root
+  root="$(recorded_root)"
+  [[ -n "$root" && -f "$root/data/postmaster.pid" ]] || { log "no running cluster in $area"; return 1; }
+  as_pg "$pg_bin/pg_ctl" -D "$root/data" -l "$root/postgres.log" restart -m fast -w -t 60 >&2
+}
+
 case "$cmd" in
   start) start_cluster ;;
+  restart) restart_cluster ;;
   stop) stop_cluster ;;
   url) cat "$area/url" ;;
   *) usage ;;

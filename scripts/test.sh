@@ -45,7 +45,8 @@ start_postgres() {
   section "PostgreSQL"
   mkdir -p "$build"
   DBOS_TEST_POSTGRES_URL="$(scripts/pg_cluster.sh start "$pg_area")"
-  export DBOS_TEST_POSTGRES_URL
+  # The outage test restarts this server through scripts/pg_cluster.sh restart.
+  export DBOS_TEST_POSTGRES_URL DBOS_TEST_PG_AREA="$pg_area"
   echo "DBOS_TEST_POSTGRES_URL=$DBOS_TEST_POSTGRES_URL"
 }
 
