@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The side-by-side benchmark in one command: builds dbos_bench (Release, build/release), runs it on
+# The side-by-side benchmark in one command: builds dbos_bench (Release, build/bench), runs it on
 # SQLite and on a throwaway PostgreSQL (scripts/pg_cluster.sh), runs the DBOS Transact TypeScript
 # peer (../shared/peers/dbos-ts/run.sh, its own PostgreSQL on port 5499), then prints the table and
 # writes it into docs/benchmarks.md between <!-- bench:begin --> and <!-- bench:end -->.
@@ -9,13 +9,13 @@
 #
 # Env: SEQ_N WARMUP CONC_N CONC_RUNS REC_N (passed to both programs); SKIP_PEER=1 reuses the peer's
 # latest result; PEER_TESTS (default seq,conc,msg: the peer's tests the table needs; "seq,conc,queue,msg"
-# runs all of them); PEER_DIR (default ../shared/peers/dbos-ts); BUILD_DIR (default build/release).
+# runs all of them); PEER_DIR (default ../shared/peers/dbos-ts); BUILD_DIR (default build/bench).
 # Raw outputs: build/bench-results/.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-BUILD_DIR="${BUILD_DIR:-build/release}"
+BUILD_DIR="${BUILD_DIR:-build/bench}"
 PG_AREA="build/bench-pg"
 OUT="build/bench-results"
 PEER_DIR="${PEER_DIR:-$ROOT/../shared/peers/dbos-ts}"
@@ -40,7 +40,7 @@ rm -f "$OUT"/cpp-sqlite.json "$OUT"/cpp-postgres.json "$OUT"/peer.json
 log "building dbos_bench (Release) in $BUILD_DIR"
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DDBOS_BUILD_TESTS=OFF "${launcher[@]}" \
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DDBOS_BUILD_TESTS=OFF -DDBOS_BUILD_BENCH=ON "${launcher[@]}" \
   >"$OUT/cmake.log"
 cmake --build "$BUILD_DIR" -j2 --target dbos_bench
 BIN="$BUILD_DIR/bench/dbos_bench"

@@ -33,15 +33,19 @@ serialization::ErrorRecord TimeoutRecord(const std::string& message) {
           static_cast<int>(ErrorCode::Timeout)};
 }
 
-// Records that a wait at `checkpoint` timed out (so a replay times out too), then throws Timeout.
-[[noreturn]] void RecordTimeoutAndThrow(Runtime& runtime, WorkflowState* state,
-                                        sysdb::StepWrite checkpoint, const std::string& message) {
+// Records that a wait at `checkpoint` timed out, so that a replay times out too, then throws
+// Timeout. Returns instead the value recorded at that step when something recorded it first (a
+// sender in this process delivering the awaited message at the last moment).
+nlohmann::json RecordTimeoutOrReplay(Runtime& runtime, WorkflowState* state,
+                                     sysdb::StepWrite checkpoint, const std::string& message) {
   if (state != nullptr) {
     checkpoint.error = serialization::EncodeError(TimeoutRecord(message));
     checkpoint.completed_at_epoch_ms = util::NowEpochMs();
     nlohmann::json replayed;
-    HandleCheckpointResult(runtime, *state, runtime.Db().RecordStep(checkpoint),
-                           ErrorCode::StepExecution, &replayed);
+    if (HandleCheckpointResult(runtime, *state, runtime.Db().RecordStep(checkpoint),
+                               ErrorCode::StepExecution, &replayed)) {
+      return replayed;
+    }
   }
   throw DBOSError(ErrorCode::Timeout, message, state != nullptr ? state->workflow_id : "");
 }
@@ -49,10 +53,10 @@ serialization::ErrorRecord TimeoutRecord(const std::string& message) {
 // Releases a receiver claim on scope exit.
 class ReceiverClaim {
  public:
-  ReceiverClaim(messaging::Notifier& notifier, std::string key, const std::string& workflow_id,
-                const std::string& topic)
+  ReceiverClaim(messaging::Notifier& notifier, std::string key, int step_id,
+                const std::string& workflow_id, const std::string& topic)
       : notifier_(notifier), key_(std::move(key)) {
-    if (!notifier_.ClaimReceiver(key_)) {
+    if (!notifier_.ClaimReceiver(key_, step_id)) {
       throw DBOSError(ErrorCode::ConflictingID,
                       "workflow " + workflow_id + " is already receiving on topic '" + topic +
                           "'; only one Recv per workflow and topic may wait at a time",
@@ -93,9 +97,27 @@ void SendErased(DBOSContext& ctx, const std::string& destination_id, const nlohm
     if (FindRecorded(*state, step_id, kSendStep) != nullptr) return;  // sent before the crash
     write.checkpoint = NewCheckpoint(runtime, *state, step_id, kSendStep);
   }
+  // The destination waits in Recv here: let this transaction record its receipt as well, which
+  // saves the receiver a commit (it then finds its step recorded and replays it).
+  const std::string key = messaging::MessageKey(destination_id, write.topic);
+  if (const auto receiver_step = runtime.Notifications().WaitingReceiver(key)) {
+    sysdb::StepWrite receipt;
+    receipt.workflow_uuid = destination_id;
+    receipt.function_id = *receiver_step;
+    receipt.function_name = kRecvStep;
+    receipt.output = write.message;
+    receipt.started_at_epoch_ms = receipt.completed_at_epoch_ms = write.now_ms;
+    receipt.application_name = runtime.Config().app_name;
+    write.deliver_to = std::move(receipt);
+  }
   switch (runtime.Db().Send(write)) {
+    case sysdb::SendResult::Delivered:
+      // Committed as received: hand the message over so the receiver needs no query at all.
+      runtime.Notifications().HandOver(key, write.deliver_to->function_id, write.message);
+      runtime.Notifications().Notify(key);
+      return;
     case sysdb::SendResult::Sent:
-      runtime.Notifications().Notify(messaging::MessageKey(destination_id, write.topic));
+      runtime.Notifications().Notify(key);
       return;
     case sysdb::SendResult::AlreadyRecorded:
       return;
@@ -122,12 +144,15 @@ nlohmann::json RecvErased(DBOSContext& ctx, const std::string& topic,
   }
   const std::string stored_topic = StoredTopic(topic);
   const std::string key = messaging::MessageKey(state.workflow_id, stored_topic);
-  ReceiverClaim claim(runtime.Notifications(), key, state.workflow_id, topic);
+  ReceiverClaim claim(runtime.Notifications(), key, step_id, state.workflow_id, topic);
   messaging::Notifier::Registration registration(runtime.Notifications(), key, state.waiter);
   const int64_t deadline = RecordDurableDeadline(runtime, state, sleep_step_id, timeout);
   sysdb::StepWrite checkpoint = NewCheckpoint(runtime, state, step_id, kRecvStep);
   for (;;) {
     state.waiter.Arm();
+    if (auto handed_over = runtime.Notifications().TakeHandedOver(key)) {
+      return serialization::DecodeValue(handed_over);  // a local sender recorded our receipt
+    }
     auto consumed = runtime.Db().ConsumeMessage(stored_topic, checkpoint);
     if (consumed.kind == sysdb::StepWriteResult::Kind::Inserted) {
       if (consumed.message) return serialization::DecodeValue(consumed.message);
@@ -138,10 +163,10 @@ nlohmann::json RecvErased(DBOSContext& ctx, const std::string& topic,
       return replayed;
     }
     if (util::NowEpochMs() >= deadline) {
-      RecordTimeoutAndThrow(runtime, &state, checkpoint,
-                            "Step DBOS.recv timed out in workflow " + state.workflow_id +
-                                ": no message received within " + std::to_string(timeout.count()) +
-                                " ms");
+      return RecordTimeoutOrReplay(runtime, &state, checkpoint,
+                                   "Step DBOS.recv timed out in workflow " + state.workflow_id +
+                                       ": no message received within " +
+                                       std::to_string(timeout.count()) + " ms");
     }
     if (state.waiter.WaitUntil(NextCheck(runtime, deadline)) ==
         messaging::Waiter::Wake::Interrupted) {
@@ -212,9 +237,10 @@ nlohmann::json GetEventErased(DBOSContext& ctx, const std::string& workflow_id,
       return serialization::DecodeValue(value);
     }
     if (util::NowEpochMs() >= deadline) {
-      RecordTimeoutAndThrow(runtime, state, checkpoint.value_or(sysdb::StepWrite{}),
-                            "no event found for key '" + key + "' of workflow " + workflow_id +
-                                " within " + std::to_string(timeout.count()) + " ms");
+      return RecordTimeoutOrReplay(runtime, state, checkpoint.value_or(sysdb::StepWrite{}),
+                                   "no event found for key '" + key + "' of workflow " +
+                                       workflow_id + " within " + std::to_string(timeout.count()) +
+                                       " ms");
     }
     if (waiter.WaitUntil(NextCheck(runtime, deadline)) == messaging::Waiter::Wake::Interrupted) {
       ThrowInterruption(*state, state->Pending());

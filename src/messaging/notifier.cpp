@@ -1,6 +1,8 @@
 // Notifier implementation; see notifier.hpp.
 #include "messaging/notifier.hpp"
 
+#include <utility>
+
 #include "sysdb/system_database.hpp"
 
 namespace dbos::messaging {
@@ -51,9 +53,29 @@ void Notifier::OnDatabaseNotification(const std::string& channel, const std::str
   }
 }
 
-bool Notifier::ClaimReceiver(const std::string& key) {
+bool Notifier::ClaimReceiver(const std::string& key, int step_id) {
   std::lock_guard lock(mutex_);
-  return receivers_.insert(key).second;
+  return receivers_.emplace(key, Receiver{step_id, std::nullopt}).second;
+}
+
+std::optional<int> Notifier::WaitingReceiver(const std::string& key) {
+  std::lock_guard lock(mutex_);
+  auto it = receivers_.find(key);
+  if (it == receivers_.end()) return std::nullopt;
+  return it->second.step_id;
+}
+
+void Notifier::HandOver(const std::string& key, int step_id, const std::string& message) {
+  std::lock_guard lock(mutex_);
+  auto it = receivers_.find(key);
+  if (it != receivers_.end() && it->second.step_id == step_id) it->second.handed_over = message;
+}
+
+std::optional<std::string> Notifier::TakeHandedOver(const std::string& key) {
+  std::lock_guard lock(mutex_);
+  auto it = receivers_.find(key);
+  if (it == receivers_.end()) return std::nullopt;
+  return std::exchange(it->second.handed_over, std::nullopt);
 }
 
 void Notifier::ReleaseReceiver(const std::string& key) {

@@ -5,9 +5,9 @@
 #pragma once
 
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "messaging/waiter.hpp"
 
@@ -41,14 +41,25 @@ class Notifier {
   /// Delivers a PostgreSQL notification.
   void OnDatabaseNotification(const std::string& channel, const std::string& payload);
 
-  /// Claims the right to receive on `key`; false when another receiver holds it.
-  bool ClaimReceiver(const std::string& key);
+  /// Claims the right to receive on `key` for the Recv at step `step_id`; false when another
+  /// receiver holds it. A sender in this process may then record that step directly.
+  bool ClaimReceiver(const std::string& key, int step_id);
   void ReleaseReceiver(const std::string& key);
+  /// The step ID of the Recv waiting on `key` in this process, if any.
+  std::optional<int> WaitingReceiver(const std::string& key);
+  /// Hands `message` to the Recv at `step_id` on `key`, whose receipt the sender has committed.
+  void HandOver(const std::string& key, int step_id, const std::string& message);
+  /// The message handed over to the Recv waiting on `key`, if any (taken once).
+  std::optional<std::string> TakeHandedOver(const std::string& key);
 
  private:
+  struct Receiver {
+    int step_id = 0;
+    std::optional<std::string> handed_over;
+  };
   std::mutex mutex_;
   std::unordered_multimap<std::string, Waiter*> waiters_;
-  std::unordered_set<std::string> receivers_;
+  std::unordered_map<std::string, Receiver> receivers_;
 };
 
 }  // namespace dbos::messaging

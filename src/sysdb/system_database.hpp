@@ -178,11 +178,19 @@ struct MessageWrite {
   std::string message_uuid;  ///< Random UUID, or "<idempotency key>::<destination>".
   int64_t now_ms = 0;
   std::optional<StepWrite> checkpoint;  ///< Set when sent from a workflow: recorded in the same tx.
+  /// Set when the destination is waiting in Recv in this process: its "DBOS.recv" checkpoint
+  /// (output = this message), written in the same transaction with the message marked consumed
+  /// by it, provided the receiver's step is not recorded yet, the receiver is not CANCELLED and no
+  /// older unconsumed message waits on the topic (otherwise the message is inserted unconsumed,
+  /// as without it, and the receiver's own Recv takes the oldest). Saves the receiver a commit;
+  /// exactly-once still rests on the step's primary key.
+  std::optional<StepWrite> deliver_to;
 };
 
 /// What Send did.
 enum class SendResult {
   Sent,                ///< Inserted (or already there with the same message_uuid).
+  Delivered,           ///< Inserted and recorded as received by `deliver_to` (same transaction).
   DestinationMissing,  ///< No workflow with that ID: nothing written.
   AlreadyRecorded,     ///< The checkpoint already existed: nothing written (replayed send).
   WorkflowCancelled,   ///< The sending workflow is CANCELLED: nothing written.

@@ -355,3 +355,62 @@ TEST_P(MessagingTest, MessagesSentWhileTheReceiverRegistersAreNotLost) {
 
 }  // namespace
 }  // namespace dbos::testing
+
+namespace dbos::testing {
+namespace {
+
+// The system-database contract behind the one-commit delivery to a receiver waiting in this
+// process: the sender's transaction records the receiver's step, unless that would break FIFO
+// order or the step is taken.
+TEST_P(MessagingTest, SendRecordsTheReceiptOfAWaitingReceiverOnlyWhenItIsSafe) {
+  auto db = OpenRaw();
+  sysdb::WorkflowInsert row;
+  row.workflow_uuid = "receiver";
+  row.status = "PENDING";
+  row.name = "r";
+  row.executor_id = "local";
+  row.inputs = "{}";
+  row.creator_xid = "x";
+  row.now_ms = 1;
+  ASSERT_TRUE(db->InsertWorkflow(row).created);
+  auto send = [&](const std::string& uuid, const std::string& value, int receiver_step) {
+    sysdb::MessageWrite m;
+    m.destination_uuid = "receiver";
+    m.topic = "t";
+    m.message = value;
+    m.message_uuid = uuid;
+    m.now_ms = 10;
+    sysdb::StepWrite receipt;
+    receipt.workflow_uuid = "receiver";
+    receipt.function_id = receiver_step;
+    receipt.function_name = "DBOS.recv";
+    receipt.output = value;
+    m.deliver_to = receipt;
+    return db->Send(m);
+  };
+  EXPECT_EQ(send("m1", "\"one\"", 0), sysdb::SendResult::Delivered);
+  auto steps = db->ListSteps("receiver");
+  ASSERT_EQ(steps.size(), 1u);
+  EXPECT_EQ(steps[0].output, "\"one\"");
+  EXPECT_EQ(send("m2", "\"two\"", 0), sysdb::SendResult::Sent);    // step 0 is taken
+  EXPECT_EQ(send("m3", "\"three\"", 2), sysdb::SendResult::Sent);  // "two" is older: FIFO
+  const std::string table = IsPostgres() ? schema_ + ".notifications" : "notifications";
+  const std::string t = IsPostgres() ? "t" : "1";
+  const std::string f = IsPostgres() ? "f" : "0";
+  EXPECT_EQ(RunSql(url_,
+                   "SELECT message_uuid, consumed, coalesce(CAST(consumed_by_function_id AS TEXT), "
+                   "'') FROM " +
+                       table + " ORDER BY message_uuid"),
+            (Rows{{"m1", t, "0"}, {"m2", f, ""}, {"m3", f, ""}}));
+  auto consumed = db->ConsumeMessage("t", [] {
+    sysdb::StepWrite s;
+    s.workflow_uuid = "receiver";
+    s.function_id = 2;
+    s.function_name = "DBOS.recv";
+    return s;
+  }());
+  EXPECT_EQ(consumed.message, "\"two\"");  // the receiver's own Recv takes the oldest
+}
+
+}  // namespace
+}  // namespace dbos::testing

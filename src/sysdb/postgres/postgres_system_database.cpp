@@ -265,17 +265,36 @@ SELECT (SELECT max(version_timestamp) FROM mine) AS mine,
 )SQL";
 
 // Send without a checkpoint: the message is written when the destination exists.
+// Send from outside a workflow. $6..$10 describe a receiver waiting in this process (NULL $6:
+// none): its "DBOS.recv" checkpoint is inserted with this message as output, and the message
+// marked consumed by it, when its step is free, it is not CANCELLED and no older message waits on
+// the topic (FIFO); otherwise the message is inserted unconsumed.
 constexpr std::string_view kSendSql = R"SQL(
 WITH dest AS (
-  SELECT 1 FROM {s}.workflow_status WHERE workflow_uuid = $2::text
+  SELECT status FROM {s}.workflow_status WHERE workflow_uuid = $2::text
+), rck AS (
+  INSERT INTO {s}.operation_outputs (
+      workflow_uuid, function_id, function_name, output, started_at_epoch_ms,
+      completed_at_epoch_ms, serialization, application_name)
+  SELECT $2::text, $6::integer, $10::text, $4::text, $7::bigint, $8::bigint, 'portable_json',
+         $9::text
+  FROM dest
+  WHERE $6::integer IS NOT NULL AND dest.status IS DISTINCT FROM 'CANCELLED'
+    AND NOT EXISTS (SELECT 1 FROM {s}.notifications n
+                    WHERE n.destination_uuid = $2::text AND n.topic = $3::text AND NOT n.consumed)
+  ON CONFLICT (workflow_uuid, function_id) DO NOTHING
+  RETURNING function_id
 ), msg AS (
   INSERT INTO {s}.notifications (
-      message_uuid, destination_uuid, topic, message, created_at_epoch_ms, serialization)
-  SELECT $1::text, $2::text, $3::text, $4::text, $5::bigint, 'portable_json' FROM dest
+      message_uuid, destination_uuid, topic, message, created_at_epoch_ms, serialization,
+      consumed, consumed_by_function_id)
+  SELECT $1::text, $2::text, $3::text, $4::text, $5::bigint, 'portable_json',
+         EXISTS (SELECT 1 FROM rck), (SELECT function_id FROM rck)
+  FROM dest
   ON CONFLICT (message_uuid) DO NOTHING
   RETURNING 1
 )
-SELECT (SELECT count(*) FROM dest), (SELECT count(*) FROM msg)
+SELECT (SELECT count(*) FROM dest), (SELECT count(*) FROM msg), (SELECT count(*) FROM rck)
 )SQL";
 
 // Send from a workflow: the sender's checkpoint ($6..$14) is inserted first and the message only
@@ -287,7 +306,7 @@ WITH wf AS (
 ), prior AS (
   SELECT 1 FROM {s}.operation_outputs WHERE workflow_uuid = $6::text AND function_id = $7::integer
 ), dest AS (
-  SELECT 1 FROM {s}.workflow_status WHERE workflow_uuid = $2::text
+  SELECT status FROM {s}.workflow_status WHERE workflow_uuid = $2::text
 ), ckpt AS (
   INSERT INTO {s}.operation_outputs (
       workflow_uuid, function_id, function_name, output, error, child_workflow_id,
@@ -298,15 +317,32 @@ WITH wf AS (
   WHERE wf.status IS DISTINCT FROM 'CANCELLED' AND EXISTS (SELECT 1 FROM dest)
   ON CONFLICT (workflow_uuid, function_id) DO NOTHING
   RETURNING 1
+), rck AS (
+  INSERT INTO {s}.operation_outputs (
+      workflow_uuid, function_id, function_name, output, started_at_epoch_ms,
+      completed_at_epoch_ms, serialization, application_name)
+  SELECT $2::text, $15::integer, $19::text, $4::text, $16::bigint, $17::bigint, 'portable_json',
+         $18::text
+  FROM dest
+  WHERE $15::integer IS NOT NULL AND EXISTS (SELECT 1 FROM ckpt)
+    AND dest.status IS DISTINCT FROM 'CANCELLED'
+    AND NOT EXISTS (SELECT 1 FROM {s}.notifications n
+                    WHERE n.destination_uuid = $2::text AND n.topic = $3::text AND NOT n.consumed)
+  ON CONFLICT (workflow_uuid, function_id) DO NOTHING
+  RETURNING function_id
 ), msg AS (
   INSERT INTO {s}.notifications (
-      message_uuid, destination_uuid, topic, message, created_at_epoch_ms, serialization)
-  SELECT $1::text, $2::text, $3::text, $4::text, $5::bigint, 'portable_json' FROM ckpt
+      message_uuid, destination_uuid, topic, message, created_at_epoch_ms, serialization,
+      consumed, consumed_by_function_id)
+  SELECT $1::text, $2::text, $3::text, $4::text, $5::bigint, 'portable_json',
+         EXISTS (SELECT 1 FROM rck), (SELECT function_id FROM rck)
+  FROM ckpt
   ON CONFLICT (message_uuid) DO NOTHING
   RETURNING 1
 )
 SELECT (SELECT count(*) FROM ckpt), (SELECT count(*) FROM msg), (SELECT count(*) FROM wf),
-       (SELECT status FROM wf), (SELECT count(*) FROM dest), (SELECT count(*) FROM prior)
+       (SELECT status FROM wf), (SELECT count(*) FROM dest), (SELECT count(*) FROM prior),
+       (SELECT count(*) FROM rck)
 )SQL";
 
 // Recv: locks the oldest unconsumed message of (workflow, topic), records the checkpoint with that
@@ -739,15 +775,19 @@ class PostgresSystemDatabase final : public SystemDatabase {
         .Text(message.message)
         .Int(message.now_ms);
     if (message.checkpoint) AddStepParams(params, *message.checkpoint);
+    AddReceiverParams(params, message.deliver_to);
     return Run("Send", wf_id, [&](PgConnection& conn, bool retry) {
       for (int pass = 0;; ++pass) {
         try {
           if (!message.checkpoint) {
             const PgResult r = Exec(conn, send_, params);
-            return r.Int64(0, 0) > 0 ? SendResult::Sent : SendResult::DestinationMissing;
+            if (r.Int64(0, 0) == 0) return SendResult::DestinationMissing;
+            return r.Int64(0, 2) > 0 ? SendResult::Delivered : SendResult::Sent;
           }
           const PgResult r = Exec(conn, send_with_checkpoint_, params);
-          if (r.Int64(0, 0) > 0) return SendResult::Sent;
+          if (r.Int64(0, 0) > 0) {
+            return r.Int64(0, 6) > 0 ? SendResult::Delivered : SendResult::Sent;
+          }
           // On a retry after an unknown commit outcome, our own checkpoint may be the one found.
           if (r.Int64(0, 5) > 0) return retry ? SendResult::Sent : SendResult::AlreadyRecorded;
           // A missing sender row is reported like a cancelled one: it is gone, nothing written.
@@ -925,6 +965,19 @@ class PostgresSystemDatabase final : public SystemDatabase {
         .Int(step.started_at_epoch_ms)
         .Int(step.completed_at_epoch_ms)
         .Text(step.application_name);
+  }
+
+  /// The receiver parameters of the Send statements (all NULL when there is none).
+  static void AddReceiverParams(PgParams& params, const std::optional<StepWrite>& receiver) {
+    if (!receiver) {
+      params.Null().Null().Null().Null().Null();
+      return;
+    }
+    params.Int(receiver->function_id)
+        .Int(receiver->started_at_epoch_ms)
+        .Int(receiver->completed_at_epoch_ms)
+        .Text(receiver->application_name)
+        .Text(receiver->function_name);
   }
 
   /// Gives up on a step write that keeps losing races with another writer of the same step.

@@ -202,6 +202,10 @@ WHERE rowid = (
     LIMIT 1)
 RETURNING message)sql";
 
+constexpr const char* kOlderUnconsumedSql = R"sql(
+SELECT EXISTS (SELECT 1 FROM notifications
+               WHERE destination_uuid = ?1 AND topic = ?2 AND consumed = 0 AND message_uuid <> ?3))sql";
+
 constexpr const char* kUpsertEventSql = R"sql(
 INSERT INTO workflow_events (workflow_uuid, key, value, serialization) VALUES (?1, ?2, ?3, ?4)
 ON CONFLICT (workflow_uuid, key) DO UPDATE SET
@@ -352,6 +356,34 @@ bool InsertCheckpoint(Connection& conn, const StepWrite& step,
       .Bind(10, step.application_name)
       .Run();
   return insert.Changes() == 1;
+}
+
+// The receiver of `message` waits in Recv in this process: when `message` is the only unconsumed
+// message of its topic (older ones go first, through the receiver's own Recv), consume it on the
+// receiver's behalf and record its "DBOS.recv" checkpoint, in the sender's transaction. False
+// (nothing written) when an older message waits, or the receiver's step is recorded already, or
+// the receiver is missing or CANCELLED.
+bool DeliverToWaitingReceiver(Connection& conn, const std::string& topic,
+                              const MessageWrite& message) {
+  const StepWrite& receiver = *message.deliver_to;
+  {
+    Statement older = conn.Prepare(kOlderUnconsumedSql);
+    older.Bind(1, message.destination_uuid).Bind(2, topic).Bind(3, message.message_uuid);
+    if (older.Step() && older.Int64(0) != 0) return false;
+  }
+  StepProbe probe = ProbeStep(conn, message.destination_uuid, receiver.function_id);
+  if (CheckpointBlocked(probe)) return false;
+  std::optional<std::string> consumed;
+  {
+    Statement consume = conn.Prepare(kConsumeMessageSql);
+    consume.Bind(1, message.destination_uuid).Bind(2, topic).Bind(3, receiver.function_id);
+    if (!consume.Step()) return false;
+    consumed = consume.OptText(0);
+  }
+  if (!InsertCheckpoint(conn, receiver, consumed)) {
+    throw std::logic_error("a receiver checkpoint checked free was not inserted");  // rolls back
+  }
+  return true;
 }
 
 // True when the workflow row exists (read inside the caller's transaction).
@@ -727,8 +759,9 @@ class SqliteSystemDatabase final : public SystemDatabase {
         // Inserts unless the sender row is missing (then the message still goes out, unrecorded).
         InsertCheckpoint(conn, *message.checkpoint, message.checkpoint->output);
       }
+      const bool delivered = message.deliver_to && DeliverToWaitingReceiver(conn, topic, message);
       txn.Commit();
-      return SendResult::Sent;
+      return delivered ? SendResult::Delivered : SendResult::Sent;
     });
   }
 
