@@ -71,9 +71,9 @@ int main(int argc, char** argv) {
         .logger = dbos::NewConsoleLogger(dbos::LogLevel::Warn),
         .application_version = "checkout-v1",
     });
-    dbos::RegisterWorkflow(ctx, CheckoutWorkflow);
-    dbos::Launch(ctx);  // resumes a checkout interrupted by a crash
     if (command == "start") {
+      dbos::RegisterWorkflow(ctx, CheckoutWorkflow);
+      dbos::Launch(ctx);  // resumes a checkout interrupted by a crash
       dbos::WorkflowHandle<std::string> handle;
       try {
         handle = dbos::RetrieveWorkflow<std::string>(ctx, order);  // resumed by Launch
@@ -83,6 +83,9 @@ int main(int argc, char** argv) {
       }
       std::cout << "[checkout] " << handle.GetResult() << std::endl;
     } else if (command == "pay") {
+      // The webhook runs no workflows, so it does not Launch: a launched process would recover
+      // (and could run) the pending checkouts of its executor ID. GetEvent and Send need no
+      // Launch.
       const std::string status = argc > 3 ? argv[3] : "paid";
       const auto url =
           dbos::GetEvent<std::string>(ctx, order, kPaymentUrlEvent, std::chrono::seconds(30));
