@@ -571,42 +571,16 @@ class SqliteSystemDatabase final : public SystemDatabase {
 
   StepWriteResult RecordStep(const StepWrite& step) override {
     return Write("RecordStep", [&](Connection& conn, Transaction& txn) {
-      StepWriteResult result;
-      {
-        Statement insert = conn.Prepare(kRecordStepSql);
-        insert.Bind(1, step.workflow_uuid)
-            .Bind(2, step.function_id)
-            .Bind(3, step.function_name)
-            .Bind(4, step.output)
-            .Bind(5, step.error)
-            .Bind(6, step.child_workflow_id)
-            .Bind(7, step.started_at_epoch_ms)
-            .Bind(8, step.completed_at_epoch_ms)
-            .BindStatic(9, kPortableJson)
-            .Bind(10, step.application_name)
-            .Run();
-        if (insert.Changes() == 1) {
-          txn.Commit();
-          result.kind = StepWriteResult::Kind::Inserted;
-          return result;
-        }
+      if (InsertCheckpoint(conn, step, step.output)) {
+        txn.Commit();
+        return StepWriteResult{};  // Inserted
       }
       // Nothing inserted: find out why, in the same transaction. Nothing to commit.
-      Statement probe = conn.Prepare(kRecordStepProbeSql);
-      probe.Bind(1, step.workflow_uuid).Bind(2, step.function_id);
-      if (!probe.Step() || probe.Int64(0) == 0) {
-        result.kind = StepWriteResult::Kind::WorkflowMissing;
-      } else if (probe.Text(1) == "CANCELLED") {
-        result.kind = StepWriteResult::Kind::WorkflowCancelled;
-      } else if (!probe.IsNull(2)) {
-        result.kind = StepWriteResult::Kind::AlreadyRecorded;
-        result.existing = ReadStepRow(probe, 2);
-      } else {
-        throw std::logic_error("RecordStep inserted nothing, yet workflow " + step.workflow_uuid +
-                               " is not cancelled and step " + std::to_string(step.function_id) +
-                               " is not recorded");
-      }
-      return result;
+      StepProbe probe = ProbeStep(conn, step.workflow_uuid, step.function_id);
+      if (std::optional<StepWriteResult> blocked = CheckpointBlocked(probe)) return *blocked;
+      throw std::logic_error("RecordStep inserted nothing, yet workflow " + step.workflow_uuid +
+                             " is not cancelled and step " + std::to_string(step.function_id) +
+                             " is not recorded");
     });
   }
 
