@@ -82,12 +82,9 @@ void Execute(const std::shared_ptr<Runtime>& runtime, const detail::RegisteredWo
   runtime->ReleaseExecution(id);
 }
 
-std::shared_ptr<WorkflowState> NewState(const Runtime& runtime, const std::string& id,
-                                        const std::string& name) {
+std::shared_ptr<WorkflowState> NewState(const std::string& id) {
   auto state = std::make_shared<WorkflowState>();
   state->workflow_id = id;
-  state->workflow_name = name;
-  state->application_version = runtime.Config().application_version;
   return state;
 }
 
@@ -213,7 +210,7 @@ std::shared_ptr<detail::HandleCore> StartWorkflow(Runtime& runtime, const DBOSCo
     runtime.ReleaseExecution(id);
     return MakePollingHandle(runtime.shared_from_this(), id, parent);
   }
-  auto state = NewState(runtime, id, workflow.name);
+  auto state = NewState(id);
   state->deadline_epoch_ms = deadline;
   if (!options.authenticated_user.empty()) state->authenticated_user = options.authenticated_user;
   if (parent && !state->authenticated_user) state->authenticated_user = parent->authenticated_user;
@@ -257,7 +254,7 @@ void StartDequeued(Runtime& runtime, sysdb::DequeuedWorkflow claimed) {
     runtime.ReleaseExecution(id);
     return;
   }
-  auto state = NewState(runtime, id, workflow->name);
+  auto state = NewState(id);
   state->authenticated_user = claimed.authenticated_user;
   state->deadline_epoch_ms = claimed.workflow_deadline_epoch_ms;
   nlohmann::json input = serialization::DecodeWorkflowInput(claimed.inputs);

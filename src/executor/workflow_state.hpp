@@ -26,8 +26,6 @@ struct ShutdownInterrupt {};
 
 struct WorkflowState {
   std::string workflow_id;
-  std::string workflow_name;
-  std::string application_version;
   std::optional<std::string> authenticated_user;
   std::optional<int64_t> deadline_epoch_ms;  ///< Durable deadline, inherited by children.
 

@@ -29,14 +29,6 @@ void QueueRunner::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void QueueRunner::Wake() {
-  {
-    std::lock_guard lock(mutex_);
-    woken_ = true;
-  }
-  wake_.notify_all();
-}
-
 void QueueRunner::Run() {
   auto backoff = poll_interval_;
   for (;;) {
@@ -49,9 +41,8 @@ void QueueRunner::Run() {
     }
     backoff = failed ? std::min(backoff * 2, std::chrono::milliseconds(60000)) : poll_interval_;
     std::unique_lock lock(mutex_);
-    wake_.wait_for(lock, backoff, [&] { return stop_ || woken_; });
+    wake_.wait_for(lock, backoff, [&] { return stop_; });
     if (stop_) return;
-    woken_ = false;
   }
 }
 

@@ -1,6 +1,6 @@
 // The queue runner: one background thread that claims ENQUEUED workflows from the system
-// database and starts them. It serves the internal queue (recovery re-enqueues there). A local
-// enqueue wakes it at once; polling every second covers work enqueued by other processes.
+// database and starts them. It serves the internal queue (recovery re-enqueues there), polling
+// every second.
 #pragma once
 
 #include <chrono>
@@ -25,8 +25,6 @@ class QueueRunner {
   void Start();
   /// Stops and joins the background thread.
   void Stop();
-  /// Runs a dequeue round now instead of at the next poll.
-  void Wake();
 
  private:
   void Run();
@@ -37,7 +35,6 @@ class QueueRunner {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stop_ = false;
-  bool woken_ = false;
   std::chrono::milliseconds poll_interval_{1000};
 };
 

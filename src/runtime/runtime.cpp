@@ -179,8 +179,4 @@ size_t Runtime::ActiveCount() const {
   return active_.size();
 }
 
-void Runtime::NotifyQueueRunner() {
-  if (queue_runner_) queue_runner_->Wake();
-}
-
 }  // namespace dbos::detail

@@ -72,9 +72,6 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   /// Number of workflows executing here.
   size_t ActiveCount() const;
 
-  /// Wakes the queue runner (after a local enqueue).
-  void NotifyQueueRunner();
-
   /// Wake-up routing for messages and events.
   messaging::Notifier& Notifications() noexcept { return notifier_; }
   /// How often waits re-check the database when no notification comes (a safety net; short on

@@ -220,9 +220,6 @@ class SystemDatabase {
  public:
   virtual ~SystemDatabase() = default;
 
-  /// "postgres" or "sqlite".
-  virtual const char* Dialect() const noexcept = 0;
-
   /// Creates the workflow_status row and its workflow_input row in one round trip:
   /// INSERT … ON CONFLICT (workflow_uuid) DO UPDATE SET updated_at = now [, executor_id = new one
   /// unless the insert is ENQUEUED] RETURNING …; workflow_input ON CONFLICT DO NOTHING.
@@ -317,9 +314,6 @@ class SystemDatabase {
   /// cancellations made by other processes).
   virtual std::vector<std::string> FilterCancelled(
       const std::vector<std::string>& workflow_uuids) = 0;
-
-  /// IDs of the workflows whose parent_workflow_id is `workflow_uuid`.
-  virtual std::vector<std::string> ListChildren(const std::string& workflow_uuid) = 0;
 
   /// Starts delivering notifications to `callback` (PostgreSQL: a dedicated LISTEN connection on
   /// kNotificationsChannel and kWorkflowEventsChannel, reconnecting with backoff; after a

@@ -459,12 +459,6 @@ SELECT workflow_uuid FROM {s}.workflow_status
 WHERE workflow_uuid IN (SELECT json_array_elements_text($1::json)) AND status = 'CANCELLED'
 )SQL";
 
-constexpr std::string_view kListChildrenSql = R"SQL(
-SELECT workflow_uuid FROM {s}.workflow_status
-WHERE parent_workflow_id = $1::text
-ORDER BY created_at, workflow_uuid
-)SQL";
-
 /// A named statement with its SQL (schema already substituted).
 struct Statement {
   std::string name;
@@ -564,14 +558,11 @@ class PostgresSystemDatabase final : public SystemDatabase {
         set_event_(Prepare("dbos_set_event", kSetEventSql)),
         get_event_(Prepare("dbos_get_event", kGetEventSql)),
         cancel_workflow_(Prepare("dbos_cancel_workflow", kCancelWorkflowSql)),
-        list_children_(Prepare("dbos_list_children", kListChildrenSql)),
         filter_cancelled_(Prepare("dbos_filter_cancelled", kFilterCancelledSql)) {
     pool_.Adopt(std::move(first_connection));
   }
 
   ~PostgresSystemDatabase() override { StopListening(); }
-
-  const char* Dialect() const noexcept override { return "postgres"; }
 
   WorkflowInsertResult InsertWorkflow(const WorkflowInsert& row) override {
     PgParams params;
@@ -914,18 +905,6 @@ class PostgresSystemDatabase final : public SystemDatabase {
     });
   }
 
-  std::vector<std::string> ListChildren(const std::string& workflow_uuid) override {
-    PgParams params;
-    params.Text(workflow_uuid);
-    return Run("ListChildren", workflow_uuid, [&](PgConnection& conn, bool) {
-      const PgResult r = Exec(conn, list_children_, params);
-      std::vector<std::string> out;
-      out.reserve(static_cast<size_t>(r.Rows()));
-      for (int i = 0; i < r.Rows(); ++i) out.push_back(r.String(i, 0));
-      return out;
-    });
-  }
-
   bool StartListening(NotificationCallback callback) override {
     std::lock_guard lock(listener_mutex_);
     if (listener_) return true;
@@ -1065,7 +1044,6 @@ class PostgresSystemDatabase final : public SystemDatabase {
   const Statement set_event_;
   const Statement get_event_;
   const Statement cancel_workflow_;
-  const Statement list_children_;
   const Statement filter_cancelled_;
   std::mutex listener_mutex_;
   std::unique_ptr<pg::PgListener> listener_;  // guarded by listener_mutex_; destroyed first

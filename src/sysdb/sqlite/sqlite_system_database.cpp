@@ -232,10 +232,6 @@ constexpr const char* kFilterCancelledSql = R"sql(
 SELECT workflow_uuid FROM workflow_status
 WHERE workflow_uuid IN (SELECT value FROM json_each(?1)) AND status = 'CANCELLED')sql";
 
-constexpr const char* kListChildrenSql = R"sql(
-SELECT workflow_uuid FROM workflow_status WHERE parent_workflow_id = ?1
-ORDER BY created_at, workflow_uuid)sql";
-
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
@@ -471,8 +467,6 @@ class SqliteSystemDatabase final : public SystemDatabase {
   SqliteSystemDatabase(std::unique_ptr<ConnectionPool> pool, std::shared_ptr<Logger> logger,
                        std::string location)
       : pool_(std::move(pool)), logger_(std::move(logger)), location_(std::move(location)) {}
-
-  const char* Dialect() const noexcept override { return "sqlite"; }
 
   WorkflowInsertResult InsertWorkflow(const WorkflowInsert& row) override {
     return Write("InsertWorkflow", [&](Connection& conn, Transaction& txn) {
@@ -841,16 +835,6 @@ class SqliteSystemDatabase final : public SystemDatabase {
       select.Bind(1, ids);
       while (select.Step()) cancelled.push_back(select.Text(0));
       return cancelled;
-    });
-  }
-
-  std::vector<std::string> ListChildren(const std::string& workflow_uuid) override {
-    return Read("ListChildren", [&](Connection& conn) {
-      std::vector<std::string> ids;
-      Statement select = conn.Prepare(kListChildrenSql);
-      select.Bind(1, workflow_uuid);
-      while (select.Step()) ids.push_back(select.Text(0));
-      return ids;
     });
   }
 
