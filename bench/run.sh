@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The side-by-side benchmark in one command: builds dbos_bench (Release, build/bench), runs it on
 # SQLite and on a throwaway PostgreSQL (scripts/pg_cluster.sh), runs the DBOS Transact TypeScript
-# peer (../shared/peers/dbos-ts/run.sh, its own PostgreSQL on port 5499), then prints the table and
+# peer (bench/peers/dbos-ts/run.sh, its own PostgreSQL on port 5499), then prints the table and
 # writes it into docs/benchmarks.md between <!-- bench:begin --> and <!-- bench:end -->.
 #
 #   bash bench/run.sh
@@ -9,7 +9,7 @@
 #
 # Env: SEQ_N WARMUP CONC_N CONC_RUNS REC_N (passed to both programs); SKIP_PEER=1 reuses the peer's
 # latest result; PEER_TESTS (default seq,conc,msg: the peer's tests the table needs; "seq,conc,queue,msg"
-# runs all of them); PEER_DIR (default ../shared/peers/dbos-ts); BUILD_DIR (default build/bench).
+# runs all of them); PEER_DIR (default bench/peers/dbos-ts); BUILD_DIR (default build/bench).
 # Raw outputs: build/bench-results/.
 set -euo pipefail
 
@@ -18,7 +18,7 @@ cd "$ROOT"
 BUILD_DIR="${BUILD_DIR:-build/bench}"
 PG_AREA="build/bench-pg"
 OUT="build/bench-results"
-PEER_DIR="${PEER_DIR:-$ROOT/../shared/peers/dbos-ts}"
+PEER_DIR="${PEER_DIR:-$ROOT/bench/peers/dbos-ts}"
 PEER_RESULTS="${DBOS_TS_SCRATCH:-/tmp/dbos-ts-peer}/results"
 PG_BIN="${DBOS_PG_BIN:-/usr/lib/postgresql/15/bin}"
 

@@ -37,7 +37,7 @@ class SchemaTest : public DbTest {
 
 TEST_P(SchemaTest, TablesAndColumnsMatchTheReferenceSchema) {
   { DBOSContext ctx = NewDBOSContext(MakeConfig()); }
-  const auto reference = TablesInDump(SharedPath("reference/schema-v123.sql"));
+  const auto reference = TablesInDump(TestDataPath("schema-v123.sql"));
   ASSERT_EQ(reference.size(), 13u);
   for (const auto& [table, columns] : reference) {
     EXPECT_EQ(ColumnsOf(table), columns) << "table " << table;
@@ -109,7 +109,7 @@ TEST(PostgresSchema, DatabaseCreatedByAnotherDbosSdkIsUsedAsIs) {
   const std::string database = UniqueName("foreign_db");
   RunSql(PostgresUrl(), "CREATE DATABASE " + database);
   const std::string url = PostgresUrl(database);
-  std::ifstream in(SharedPath("reference/schema-v123.sql"));
+  std::ifstream in(TestDataPath("schema-v123.sql"));
   ASSERT_TRUE(in.good());
   std::string dump((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   // The dump omits function bodies: drop the trigger that would need one.
@@ -142,7 +142,7 @@ TEST(PostgresSchema, DatabaseCreatedByAnotherDbosSdkIsUsedAsIs) {
 TEST(PostgresSchema, IndexesMatchTheReferenceSchema) {
   const std::string database = UniqueName("ref_idx");
   RunSql(PostgresUrl(), "CREATE DATABASE " + database);
-  std::ifstream in(SharedPath("reference/schema-v123.sql"));
+  std::ifstream in(TestDataPath("schema-v123.sql"));
   std::string dump((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const auto trigger = dump.find("CREATE TRIGGER dbos_notifications_trigger");
   dump.erase(trigger, dump.find(';', trigger) - trigger + 1);

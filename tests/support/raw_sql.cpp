@@ -103,8 +103,8 @@ std::vector<std::pair<std::string, std::vector<std::string>>> TablesInDump(
   return tables;
 }
 
-std::string SharedPath(const std::string& relative) {
-  return std::string(DBOS_SHARED_DIR) + "/" + relative;
+std::string TestDataPath(const std::string& relative) {
+  return std::string(DBOS_TEST_DATA_DIR) + "/" + relative;
 }
 
 }  // namespace dbos::testing

@@ -16,7 +16,7 @@ Rows RunSql(const std::string& url, const std::string& sql);
 /// Table name -> column names, parsed from the CREATE TABLE statements of a pg_dump file.
 std::vector<std::pair<std::string, std::vector<std::string>>> TablesInDump(const std::string& path);
 
-/// Path of a file in the shared/ folder that sits beside the repository.
-std::string SharedPath(const std::string& relative);
+/// Path of a file in tests/data/ (reference files the tests compare with, kept in the repository).
+std::string TestDataPath(const std::string& relative);
 
 }  // namespace dbos::testing
