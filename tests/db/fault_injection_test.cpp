@@ -10,9 +10,11 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "serialization/codec.hpp"
@@ -74,6 +76,19 @@ using namespace fault_fns;
 using sysdb::testing::Fault;
 using sysdb::testing::FaultSite;
 using sysdb::testing::ScopedFaultInjector;
+
+/// The campaign's seed: fixed, or DBOS_FAULT_SEED to reproduce or widen a run (printed on
+/// failure through the test's trace).
+uint64_t CampaignSeed(uint64_t fixed) {
+  const char* env = std::getenv("DBOS_FAULT_SEED");
+  return env != nullptr ? std::strtoull(env, nullptr, 10) : fixed;
+}
+
+/// The share of statements that fail: DBOS_FAULT_RATE, or `fixed`.
+double CampaignRate(double fixed) {
+  const char* env = std::getenv("DBOS_FAULT_RATE");
+  return env != nullptr ? std::strtod(env, nullptr) : fixed;
+}
 
 /// Fails a random share of statements with a random kind of fault; counts what it injected.
 class RandomFaults {
@@ -161,7 +176,9 @@ class FaultInjectionTest : public DbTest {
 
 TEST_P(FaultInjectionTest, WorkflowsEndCorrectlyUnderRandomFaults) {
   constexpr int kWorkers = 12;
-  RandomFaults faults(20261129, 0.08);
+  const uint64_t fault_seed = CampaignSeed(20261129);
+  SCOPED_TRACE("DBOS_FAULT_SEED=" + std::to_string(fault_seed));
+  RandomFaults faults(fault_seed, CampaignRate(0.08));
   DBOSContext ctx = Start();
   {
     ScopedFaultInjector injector([&](const FaultSite& site) { return faults(site); });
@@ -213,7 +230,9 @@ TEST_P(FaultInjectionTest, RecoveryEndsCorrectlyUnderRandomFaults) {
     Shutdown(ctx);  // every workflow stays PENDING
   }
   g_hold = false;
-  RandomFaults faults(7, 0.08);
+  const uint64_t fault_seed = CampaignSeed(7);
+  SCOPED_TRACE("DBOS_FAULT_SEED=" + std::to_string(fault_seed));
+  RandomFaults faults(fault_seed, CampaignRate(0.08));
   ScopedFaultInjector injector([&](const FaultSite& site) { return faults(site); });
   DBOSContext ctx = Start();
   int total = 0;
@@ -309,6 +328,52 @@ TEST_P(ClaimFaultTest, DequeueRetriedAfterADroppedConnectionClaimsOnce) {
   EXPECT_EQ(RunSql(url_, "SELECT count(*) FROM " + Table("workflow_status") +
                              " WHERE status = 'PENDING' AND executor_id = 'local'"),
             (Rows{{"3"}}));
+}
+
+// A finish whose commit happened with the reply lost is reported as written by its retry (not
+// as "no longer PENDING"), and an idempotent step write likewise as inserted.
+TEST_P(ClaimFaultTest, WritesRetriedAfterAnInDoubtCommitReportTheirOwnEffect) {
+  auto db = OpenRaw();
+  sysdb::WorkflowInsert row;
+  row.workflow_uuid = "w";
+  row.status = "PENDING";
+  row.name = "wf";
+  row.executor_id = "local";
+  row.inputs = "{}";
+  row.creator_xid = "w-x";
+  row.now_ms = 1;
+  ASSERT_TRUE(db->InsertWorkflow(row).created);
+  std::atomic<int> injected{0};
+  std::mutex mutex;
+  std::set<std::string> failed;  // operations whose first attempt already failed
+  ScopedFaultInjector injector([&](const FaultSite& site) {
+    const std::string operation = site.operation;
+    if ((operation == "FinishWorkflow" || operation == "RecordStep" ||
+         operation == "InsertWorkflow") &&
+        std::string(site.statement) != "read") {
+      // The first attempt of each operation commits and loses its reply.
+      std::lock_guard lock(mutex);
+      if (failed.insert(operation).second) {
+        ++injected;
+        Fault fault;
+        fault.kind = Fault::Kind::kAfterCommit;
+        return fault;
+      }
+    }
+    return Fault{};
+  });
+  row.creator_xid = "w-x2";
+  row.workflow_uuid = "w2";
+  EXPECT_TRUE(db->InsertWorkflow(row).created);
+  sysdb::StepWrite step;
+  step.workflow_uuid = "w";
+  step.function_id = 0;
+  step.function_name = "s";
+  step.output = "1";
+  EXPECT_EQ(db->RecordStep(step).kind, sysdb::StepWriteResult::Kind::Inserted);
+  EXPECT_TRUE(db->FinishWorkflow("w", "SUCCESS", std::string("1"), std::nullopt, 50));
+  EXPECT_EQ(injected.load(), 3);
+  EXPECT_EQ(db->GetWorkflow("w", true)->output, "1");
 }
 
 DBOS_INSTANTIATE_ON_BOTH_BACKENDS(FaultInjectionTest);

@@ -61,6 +61,9 @@ UPDATE workflow_status
 SET status = ?2, completed_at = ?3, updated_at = ?3, deduplication_id = NULL
 WHERE workflow_uuid = ?1 AND status = 'PENDING')sql";
 
+constexpr const char* kFinishedAsSql = R"sql(
+SELECT 1 FROM workflow_status WHERE workflow_uuid = ?1 AND status = ?2 AND completed_at = ?3)sql";
+
 constexpr const char* kUpsertOutputSql = R"sql(
 INSERT INTO workflow_output (workflow_uuid, output, error, retention_timestamp)
 VALUES (?1, ?2, ?3, ?4)
@@ -572,11 +575,17 @@ class SqliteSystemDatabase final : public SystemDatabase {
   bool FinishWorkflow(const std::string& workflow_uuid, const std::string& status,
                       const std::optional<std::string>& output,
                       const std::optional<std::string>& error, int64_t now_ms) override {
-    return Write("FinishWorkflow", [&](Connection& conn, Transaction& txn) {
+    return Write("FinishWorkflow", [&](Connection& conn, Transaction& txn, bool retry) {
       {
         Statement update = conn.Prepare(kFinishWorkflowSql);
         update.Bind(1, workflow_uuid).Bind(2, status).Bind(3, now_ms).Run();
-        if (update.Changes() == 0) return false;
+        if (update.Changes() == 0) {
+          // After an in-doubt commit, our own finish (same status and completed_at) is found.
+          if (!retry) return false;
+          Statement mine = conn.Prepare(kFinishedAsSql);
+          mine.Bind(1, workflow_uuid).Bind(2, status).Bind(3, now_ms);
+          return mine.Step();
+        }
       }
       conn.Prepare(kUpsertOutputSql)
           .Bind(1, workflow_uuid)
