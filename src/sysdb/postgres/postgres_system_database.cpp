@@ -20,6 +20,7 @@
 #include "sysdb/core/fault_injection.hpp"
 #include "sysdb/core/outcomes.hpp"
 #include "sysdb/core/run.hpp"
+#include "sysdb/core/workflow_rows.hpp"
 #include "sysdb/postgres/pg_connection.hpp"
 #include "sysdb/postgres/pg_listener.hpp"
 #include "sysdb/postgres/pg_pool.hpp"
@@ -140,35 +141,6 @@ UPDATE {s}.workflow_status
 SET status = 'MAX_RECOVERY_ATTEMPTS_EXCEEDED', deduplication_id = NULL,
     started_at_epoch_ms = NULL, queue_name = NULL, updated_at = $2::bigint
 WHERE workflow_uuid = $1::text AND status = 'PENDING'
-)SQL";
-
-// Column order matches ReadWorkflowRow().
-constexpr std::string_view kGetWorkflowSql = R"SQL(
-SELECT s.workflow_uuid, s.status, s.name, s.authenticated_user, s.assumed_role,
-       s.authenticated_roles, COALESCE(o.output, s.output), COALESCE(o.error, s.error),
-       s.executor_id, s.created_at, s.updated_at, s.application_version, s.application_id,
-       s.class_name, s.config_name, s.recovery_attempts, s.queue_name, s.workflow_timeout_ms,
-       s.workflow_deadline_epoch_ms, COALESCE(i.inputs, s.inputs), s.started_at_epoch_ms,
-       s.deduplication_id, s.priority, s.queue_partition_key, s.forked_from,
-       s.parent_workflow_id, s.serialization, s.was_forked_from, s.completed_at,
-       s.application_name
-FROM {s}.workflow_status s
-LEFT JOIN {s}.workflow_input i ON i.workflow_uuid = s.workflow_uuid
-LEFT JOIN {s}.workflow_output o ON o.workflow_uuid = s.workflow_uuid
-WHERE s.workflow_uuid = $1::text
-)SQL";
-
-constexpr std::string_view kGetWorkflowMetaSql = R"SQL(
-SELECT s.workflow_uuid, s.status, s.name, s.authenticated_user, s.assumed_role,
-       s.authenticated_roles, NULL::text, NULL::text,
-       s.executor_id, s.created_at, s.updated_at, s.application_version, s.application_id,
-       s.class_name, s.config_name, s.recovery_attempts, s.queue_name, s.workflow_timeout_ms,
-       s.workflow_deadline_epoch_ms, NULL::text, s.started_at_epoch_ms,
-       s.deduplication_id, s.priority, s.queue_partition_key, s.forked_from,
-       s.parent_workflow_id, s.serialization, s.was_forked_from, s.completed_at,
-       s.application_name
-FROM {s}.workflow_status s
-WHERE s.workflow_uuid = $1::text
 )SQL";
 
 // One row always. The CTEs share the statement's snapshot: `wf` and `prior` see the rows that
@@ -504,42 +476,6 @@ WorkflowInsertResult ReadInsertResult(const PgResult& result) {
   return out;
 }
 
-/// Reads one GetWorkflow row (column order of kGetWorkflowSql).
-WorkflowRow ReadWorkflowRow(const PgResult& r) {
-  WorkflowRow row;
-  row.workflow_uuid = r.String(0, 0);
-  row.status = r.String(0, 1);
-  row.name = r.OptString(0, 2);
-  row.authenticated_user = r.OptString(0, 3);
-  row.assumed_role = r.OptString(0, 4);
-  row.authenticated_roles = r.OptString(0, 5);
-  row.output = r.OptString(0, 6);
-  row.error = r.OptString(0, 7);
-  row.executor_id = r.OptString(0, 8);
-  row.created_at = r.Int64(0, 9);
-  row.updated_at = r.Int64(0, 10);
-  row.application_version = r.OptString(0, 11);
-  row.application_id = r.OptString(0, 12);
-  row.class_name = r.OptString(0, 13);
-  row.config_name = r.OptString(0, 14);
-  row.recovery_attempts = r.Int64(0, 15, 0);
-  row.queue_name = r.OptString(0, 16);
-  row.workflow_timeout_ms = r.OptInt64(0, 17);
-  row.workflow_deadline_epoch_ms = r.OptInt64(0, 18);
-  row.inputs = r.OptString(0, 19);
-  row.started_at_epoch_ms = r.OptInt64(0, 20);
-  row.deduplication_id = r.OptString(0, 21);
-  row.priority = static_cast<int>(r.Int64(0, 22, 0));
-  row.queue_partition_key = r.OptString(0, 23);
-  row.forked_from = r.OptString(0, 24);
-  row.parent_workflow_id = r.OptString(0, 25);
-  row.serialization = r.OptString(0, 26);
-  row.was_forked_from = r.Bool(0, 27);
-  row.completed_at = r.OptInt64(0, 28);
-  row.application_name = r.OptString(0, 29);
-  return row;
-}
-
 /// One row of a PgResult, read by column index (the row interface of core/outcomes.hpp).
 struct PgRow {
   const PgResult& r;
@@ -581,8 +517,10 @@ class PostgresSystemDatabase final : public SystemDatabase {
         insert_workflow_(Prepare("dbos_insert_workflow", kInsertWorkflowSql)),
         finish_workflow_(Prepare("dbos_finish_workflow", kFinishWorkflowSql)),
         mark_dead_letter_(Prepare("dbos_mark_dead_letter", kMarkDeadLetterSql)),
-        get_workflow_(Prepare("dbos_get_workflow", kGetWorkflowSql)),
-        get_workflow_meta_(Prepare("dbos_get_workflow_meta", kGetWorkflowMetaSql)),
+        get_workflow_(
+            Prepare("dbos_get_workflow", core::SelectWorkflowSql("{s}.", "$1::text", true))),
+        get_workflow_meta_(
+            Prepare("dbos_get_workflow_meta", core::SelectWorkflowSql("{s}.", "$1::text", false))),
         record_step_(Prepare("dbos_record_step", kRecordStepSql)),
         list_steps_(Prepare("dbos_list_steps", kListStepsSql)),
         get_status_(Prepare("dbos_get_status", kGetStatusSql)),
@@ -670,7 +608,7 @@ class PostgresSystemDatabase final : public SystemDatabase {
                [&](PgConnection& conn, bool) -> std::optional<WorkflowRow> {
                  const PgResult result = Exec(conn, statement, params);
                  if (result.Rows() == 0) return std::nullopt;
-                 return ReadWorkflowRow(result);
+                 return core::ReadWorkflowColumns(PgRow{result, 0});
                });
   }
 

@@ -21,6 +21,7 @@
 #include "sysdb/core/fault_injection.hpp"
 #include "sysdb/core/outcomes.hpp"
 #include "sysdb/core/run.hpp"
+#include "sysdb/core/workflow_rows.hpp"
 #include "sysdb/sqlite/sqlite_connection.hpp"
 #include "sysdb/sqlite/sqlite_schema.hpp"
 #include "util/uuid.hpp"
@@ -75,35 +76,14 @@ SET status = 'MAX_RECOVERY_ATTEMPTS_EXCEEDED', deduplication_id = NULL,
     started_at_epoch_ms = NULL, queue_name = NULL, updated_at = ?2
 WHERE workflow_uuid = ?1 AND status = 'PENDING')sql";
 
-// The columns of WorkflowRow, in the order ReadWorkflowRow expects; the last three are the values.
-constexpr const char* kWorkflowColumns = R"sql(
-    ws.workflow_uuid, ws.status, ws.name, ws.authenticated_user, ws.assumed_role,
-    ws.authenticated_roles, ws.executor_id, ws.created_at, ws.updated_at, ws.application_version,
-    ws.application_id, ws.class_name, ws.config_name, ws.recovery_attempts, ws.queue_name,
-    ws.workflow_timeout_ms, ws.workflow_deadline_epoch_ms, ws.started_at_epoch_ms,
-    ws.deduplication_id, ws.priority, ws.queue_partition_key, ws.forked_from,
-    ws.parent_workflow_id, ws.serialization, ws.was_forked_from, ws.completed_at,
-    ws.application_name)sql";
-
-// Values live in workflow_input / workflow_output; rows written by older SDKs keep them in the
-// legacy workflow_status columns, used when the newer row is absent.
+// The workflow read, shared with PostgreSQL (core/workflow_rows.hpp).
 const std::string& GetWorkflowWithValuesSql() {
-  static const std::string kSql = std::string("SELECT") + kWorkflowColumns + R"sql(,
-    CASE WHEN wi.workflow_uuid IS NOT NULL THEN wi.inputs ELSE ws.inputs END,
-    CASE WHEN wo.workflow_uuid IS NOT NULL THEN wo.output ELSE ws.output END,
-    CASE WHEN wo.workflow_uuid IS NOT NULL THEN wo.error ELSE ws.error END
-FROM workflow_status AS ws
-LEFT JOIN workflow_input AS wi ON wi.workflow_uuid = ws.workflow_uuid
-LEFT JOIN workflow_output AS wo ON wo.workflow_uuid = ws.workflow_uuid
-WHERE ws.workflow_uuid = ?1)sql";
+  static const std::string kSql = core::SelectWorkflowSql("", "?1", true);
   return kSql;
 }
 
 const std::string& GetWorkflowWithoutValuesSql() {
-  static const std::string kSql = std::string("SELECT") + kWorkflowColumns + R"sql(,
-    NULL, NULL, NULL
-FROM workflow_status AS ws
-WHERE ws.workflow_uuid = ?1)sql";
+  static const std::string kSql = core::SelectWorkflowSql("", "?1", false);
   return kSql;
 }
 
@@ -259,40 +239,7 @@ WHERE workflow_uuid IN (SELECT value FROM json_each(?1)) AND status = 'CANCELLED
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-WorkflowRow ReadWorkflowRow(const Statement& stmt) {
-  WorkflowRow row;
-  row.workflow_uuid = stmt.Text(0);
-  row.status = stmt.Text(1);
-  row.name = stmt.OptText(2);
-  row.authenticated_user = stmt.OptText(3);
-  row.assumed_role = stmt.OptText(4);
-  row.authenticated_roles = stmt.OptText(5);
-  row.executor_id = stmt.OptText(6);
-  row.created_at = stmt.Int64(7);
-  row.updated_at = stmt.Int64(8);
-  row.application_version = stmt.OptText(9);
-  row.application_id = stmt.OptText(10);
-  row.class_name = stmt.OptText(11);
-  row.config_name = stmt.OptText(12);
-  row.recovery_attempts = stmt.Int64(13);
-  row.queue_name = stmt.OptText(14);
-  row.workflow_timeout_ms = stmt.OptInt64(15);
-  row.workflow_deadline_epoch_ms = stmt.OptInt64(16);
-  row.started_at_epoch_ms = stmt.OptInt64(17);
-  row.deduplication_id = stmt.OptText(18);
-  row.priority = stmt.Int(19);
-  row.queue_partition_key = stmt.OptText(20);
-  row.forked_from = stmt.OptText(21);
-  row.parent_workflow_id = stmt.OptText(22);
-  row.serialization = stmt.OptText(23);
-  row.was_forked_from = stmt.Int64(24) != 0;
-  row.completed_at = stmt.OptInt64(25);
-  row.application_name = stmt.OptText(26);
-  row.inputs = stmt.OptText(27);
-  row.output = stmt.OptText(28);
-  row.error = stmt.OptText(29);
-  return row;
-}
+WorkflowRow ReadWorkflowRow(const Statement& stmt) { return core::ReadWorkflowColumns(stmt); }
 
 // Columns: status, name, queue_name, recovery_attempts, timeout, deadline.
 WorkflowInsertResult ReadInsertResult(const Statement& stmt) {
