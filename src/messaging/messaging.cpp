@@ -153,7 +153,7 @@ nlohmann::json RecvErased(DBOSContext& ctx, const std::string& topic,
     if (auto handed_over = runtime.Notifications().TakeHandedOver(key)) {
       return serialization::DecodeValue(handed_over);  // a local sender recorded our receipt
     }
-    auto consumed = runtime.Db().ConsumeMessage(stored_topic, checkpoint);
+    auto consumed = runtime.Db().ConsumeMessage(stored_topic, checkpoint, {sysdb::kPortableJson});
     if (consumed.kind == sysdb::StepWriteResult::Kind::Inserted) {
       if (consumed.message) return serialization::DecodeValue(consumed.message);
     } else {
@@ -226,7 +226,7 @@ nlohmann::json GetEventErased(DBOSContext& ctx, const std::string& workflow_id,
     waiter.Arm();
     if (auto value = runtime.Db().GetEvent(workflow_id, key)) {
       if (checkpoint) {
-        checkpoint->output = *value;
+        checkpoint->output = value->text;
         checkpoint->completed_at_epoch_ms = util::NowEpochMs();
         nlohmann::json replayed;
         if (HandleCheckpointResult(runtime, *state, runtime.Db().RecordStep(*checkpoint),
@@ -234,7 +234,7 @@ nlohmann::json GetEventErased(DBOSContext& ctx, const std::string& workflow_id,
           return replayed;
         }
       }
-      return serialization::DecodeValue(value);
+      return serialization::DecodeValue(value->text);
     }
     if (util::NowEpochMs() >= deadline) {
       return RecordTimeoutOrReplay(runtime, state, checkpoint.value_or(sysdb::StepWrite{}),
