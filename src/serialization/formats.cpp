@@ -68,9 +68,13 @@ nlohmann::json ParseStored(const std::string& text, const std::optional<std::str
   if (!format || *format == kPortableJsonFormat) return ParseJson(text, what, kPortableJsonFormat);
   if (*format == kGoJsonFormat) return ParseGoJson(text, what);
   if (*format == kSuperjsonFormat) return ParseSuperjson(text, what);
+  ThrowUnreadableFormat(*format, what);
+}
+
+void ThrowUnreadableFormat(const std::string& format, std::string_view what) {
   throw DBOSError(ErrorCode::InvalidOption,
                   "the stored " + std::string(what) + " was written with serialization " +
-                      Quoted(*format) +
+                      Quoted(format) +
                       ", which DBOS Transact C++ cannot read: have the sender write it with the "
                       "portable_json serialization (portable values), which every DBOS SDK reads");
 }

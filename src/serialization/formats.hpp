@@ -36,6 +36,9 @@ bool IsReadableFormat(const std::optional<std::string>& format);
 nlohmann::json ParseStored(const std::string& text, const std::optional<std::string>& format,
                            std::string_view what);
 
+/// Throws the DBOSError(InvalidOption) ParseStored throws for a format it cannot read.
+[[noreturn]] void ThrowUnreadableFormat(const std::string& format, std::string_view what);
+
 /// Decodes standard base64 (RFC 4648, with or without padding); nullopt when `text` is not
 /// base64.
 std::optional<std::string> DecodeBase64(std::string_view text);

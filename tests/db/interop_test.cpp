@@ -1,6 +1,7 @@
-// Values other DBOS SDKs store, read by their `serialization` column; inputs that do not carry the
-// one argument a workflow takes; and NaN or infinities, which must fail the first run exactly as
-// they would fail its replay.
+// Values other DBOS SDKs store (messages, events, workflow inputs), read by their `serialization`
+// column, and unreadable ones refused by name; inputs that do not carry the one argument a
+// workflow takes; and NaN or infinities, which must fail the first run exactly as they would fail
+// its replay.
 #include <cmath>
 #include <limits>
 #include <thread>
@@ -12,6 +13,27 @@
 namespace dbos::testing::interop_fns {
 
 std::string Greet(DBOSContext&, std::string who) { return "hello " + who; }
+
+struct Greeting {
+  std::string from;
+  int n = 0;
+  NLOHMANN_DEFINE_TYPE_INTRUSIVE(Greeting, from, n)
+};
+
+std::string ReceiveGreetings(DBOSContext& ctx, int count) {
+  std::string received;
+  for (int i = 0; i < count; ++i) {
+    const auto g = Recv<Greeting>(ctx, "greetings", std::chrono::seconds(30));
+    received += (received.empty() ? "" : ",") + g.from + ":" + std::to_string(g.n);
+  }
+  return received;
+}
+
+std::string ReadEvents(DBOSContext& ctx, std::string publisher) {
+  const auto a = GetEvent<Greeting>(ctx, publisher, "go", std::chrono::seconds(5));
+  const auto b = GetEvent<Greeting>(ctx, publisher, "ts", std::chrono::seconds(5));
+  return a.from + "," + b.from;
+}
 
 double NotANumber(DBOSContext&, int) { return std::numeric_limits<double>::quiet_NaN(); }
 
@@ -54,6 +76,27 @@ class InteropTest : public DbTest {
     row.creator_xid = UniqueName("xid");
     row.now_ms = 1;
     OpenRaw()->InsertWorkflow(row);
+  }
+
+  std::string Table(const std::string& name) const {
+    return IsPostgres() ? schema_ + "." + name : name;
+  }
+
+  // Inserts a message as another SDK's client would.
+  void InsertMessage(const std::string& destination, const std::string& text,
+                     const std::string& serialization, int order) {
+    RunSql(url_, "INSERT INTO " + Table("notifications") +
+                     " (message_uuid, destination_uuid, topic, message, created_at_epoch_ms, "
+                     "serialization) VALUES ('" +
+                     UniqueName("m") + "', '" + destination + "', 'greetings', '" + text + "', " +
+                     std::to_string(order) + ", '" + serialization + "')");
+  }
+
+  void InsertEvent(const std::string& workflow, const std::string& key, const std::string& text,
+                   const std::string& serialization) {
+    RunSql(url_, "INSERT INTO " + Table("workflow_events") +
+                     " (workflow_uuid, key, value, serialization) VALUES ('" + workflow + "', '" +
+                     key + "', '" + text + "', '" + serialization + "')");
   }
 
   // The DBOSError GetResult throws for `id` (fails the test when it returns).
@@ -118,6 +161,66 @@ TEST_P(InteropTest, InputInASerializationNobodyHereReadsEndsInErrorNamingIt) {
   const std::string error = nlohmann::json::parse(row->error.value_or("{}")).value("message", "");
   EXPECT_NE(error.find("'py_pickle'"), std::string::npos) << error;
   EXPECT_NE(error.find("portable_json"), std::string::npos) << error;
+}
+
+TEST_P(InteropTest, MessagesWrittenByOtherSdksReachRecvOfAStruct) {
+  DBOSContext ctx = NewDBOSContext(MakeConfig());
+  RegisterWorkflow(ctx, ReceiveGreetings);
+  Launch(ctx);
+  auto handle = RunWorkflow(ctx, ReceiveGreetings, 3, WithWorkflowID("receiver"));
+  InsertMessage("receiver", R"({"json":{"from":"ts","n":1},"__dbos_serializer":"superjson"})",
+                "js_superjson", 1);
+  InsertMessage("receiver", "eyJmcm9tIjoiZ28iLCJuIjoyfQ==", "DBOS_JSON", 2);  // {"from":"go",…}
+  InsertMessage("receiver", R"({"from":"sql","n":3})", "portable_json", 3);
+  EXPECT_EQ(handle.GetResult(), "ts:1,go:2,sql:3");
+  Shutdown(ctx);
+}
+
+TEST_P(InteropTest, MessageInASerializationNobodyHereReadsFailsRecvAndStaysUnconsumed) {
+  DBOSContext ctx = NewDBOSContext(MakeConfig());
+  RegisterWorkflow(ctx, ReceiveGreetings);
+  Launch(ctx);
+  auto handle = RunWorkflow(ctx, ReceiveGreetings, 1, WithWorkflowID("pickle-receiver"));
+  InsertMessage("pickle-receiver", "gASVBgAAAAAAAACMAmhplC4=", "py_pickle", 1);
+  try {
+    handle.GetResult();
+    FAIL() << "an unreadable message was received";
+  } catch (const DBOSError& e) {
+    EXPECT_NE(std::string(e.what()).find("'py_pickle'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("portable_json"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(RunSql(url_, "SELECT count(*) FROM " + Table("notifications") +
+                             " WHERE destination_uuid = 'pickle-receiver' AND NOT consumed"),
+            Rows{{"1"}});
+  Shutdown(ctx);
+}
+
+TEST_P(InteropTest, EventsWrittenByOtherSdksAreRead) {
+  Enqueue("publisher", "elsewhere", R"({"positionalArgs":[1],"namedArgs":{}})", "portable_json");
+  InsertEvent("publisher", "go", "eyJmcm9tIjoiZ28iLCJuIjoyfQ==", "DBOS_JSON");
+  InsertEvent("publisher", "ts", R"({"json":{"from":"ts","n":1},"__dbos_serializer":"superjson"})",
+              "js_superjson");
+  InsertEvent("publisher", "py", "gASVBgAAAAAAAACMAmhplC4=", "py_pickle");
+  DBOSContext ctx = NewDBOSContext(MakeConfig());
+  RegisterWorkflow(ctx, ReadEvents);
+  Launch(ctx);
+  EXPECT_EQ(GetEvent<Greeting>(ctx, "publisher", "ts", std::chrono::seconds(1)).from, "ts");
+  // Inside a workflow the value read is recorded (as portable_json), and replays the same.
+  EXPECT_EQ(
+      RunWorkflow(ctx, ReadEvents, std::string("publisher"), WithWorkflowID("reader")).GetResult(),
+      "go,ts");
+  for (const auto& step : OpenRaw()->ListSteps("reader")) {
+    if (step.function_name == "DBOS.getEvent") {
+      EXPECT_EQ(step.serialization, "portable_json");
+    }
+  }
+  try {
+    GetEvent<Greeting>(ctx, "publisher", "py", std::chrono::seconds(1));
+    FAIL() << "an unreadable event was read";
+  } catch (const DBOSError& e) {
+    EXPECT_NE(std::string(e.what()).find("'py_pickle'"), std::string::npos) << e.what();
+  }
+  Shutdown(ctx);
 }
 
 TEST_P(InteropTest, WorkflowReturningNaNIsRecordedAsAnError) {
