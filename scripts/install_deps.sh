@@ -6,6 +6,11 @@
 # Names checked against Debian 12 (bookworm). PostgreSQL is pinned to 15, bookworm's version:
 # `postgresql-15`/`postgresql-client-15` are what the metapackages `postgresql`/`postgresql-client`
 # pull in, and scripts/pg_cluster.sh runs the 15 binaries from /usr/lib/postgresql/15/bin.
+#
+# node is not installed here: the interoperation test (tests/interop) needs node >= 20, newer than
+# bookworm's 18. When a node >= 20 is on PATH, scripts/test.sh installs DBOS Transact TypeScript
+# 5.3.0 from npm into the build folder (scripts/install_ts_peer.sh); otherwise that test is skipped
+# and says why.
 set -euo pipefail
 
 packages=(

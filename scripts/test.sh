@@ -5,8 +5,10 @@
 #   3. configures and builds build/ci: warnings as errors, ASan+UBSan, -O1 -g, ccache;
 #   4. starts a throwaway PostgreSQL 15 on a free loopback port (scripts/pg_cluster.sh; data in
 #      build/ci/pg, or a /tmp/dbos-pg.* folder when the postgres user cannot reach the checkout);
-#   5. runs ctest with DBOS_TEST_POSTGRES_URL pointing at it;
-#   6. on a full run that passed: builds the database and crash suites again with ThreadSanitizer
+#   5. installs DBOS Transact TypeScript 5.3.0 from npm into build/ci/interop-node when node is
+#      present (scripts/install_ts_peer.sh), for the interoperation test;
+#   6. runs ctest with DBOS_TEST_POSTGRES_URL pointing at it;
+#   7. on a full run that passed: builds the database and crash suites again with ThreadSanitizer
 #      (build/ci-tsan) and runs them against the same cluster;
 #   then always stops the cluster and deletes its data, whatever happened; exits with the first
 #   failing ctest's status.
@@ -79,6 +81,21 @@ cmake -S "$repo" -B "$build" \
   -DDBOS_WERROR=ON -DDBOS_SANITIZE=ON -DDBOS_CONSUMER_TEST=ON \
   -DDBOS_BUILD_TESTS=ON -DDBOS_BUILD_BENCH=ON -DDBOS_BUILD_EXAMPLES=ON
 cmake --build "$build" -j "$(nproc)"
+
+section "DBOS Transact TypeScript 5.3.0 for tests/interop"
+# The interoperation test runs the real npm package with node; without node (>= 20) it is skipped
+# and prints why.
+if command -v node >/dev/null; then
+  peer_status=0
+  scripts/install_ts_peer.sh "$build/interop-node" || peer_status=$?
+  if ((peer_status == 3)); then
+    echo "no usable node: dbos_interop_tests will skip the interoperation test"
+  elif ((peer_status != 0)); then
+    exit "$peer_status"
+  fi
+else
+  echo "node is not installed: dbos_interop_tests will skip the interoperation test"
+fi
 
 start_postgres
 

@@ -34,9 +34,11 @@ ErrorRecord CodeRecord(ErrorCode code, const std::string& message) {
 }
 
 Awaited RecordedOutcome(const std::string& id, const sysdb::WorkflowRow& row) {
-  if (row.status == "SUCCESS") return {serialization::DecodeValue(row.output), std::nullopt};
+  if (row.status == "SUCCESS") {
+    return {serialization::DecodeValue(row.output, row.serialization, "result"), std::nullopt};
+  }
   if (row.status == "ERROR") {
-    return {nullptr, serialization::DecodeError(row.error.value_or(""))};
+    return {nullptr, serialization::DecodeError(row.error.value_or(""), row.serialization)};
   }
   if (row.status == "CANCELLED") {
     return {nullptr,
@@ -206,9 +208,9 @@ WorkflowStatus ToWorkflowStatus(const sysdb::WorkflowRow& row) {
       }
     }
   }
-  s.output = serialization::DecodeValue(row.output);
+  s.output = serialization::DecodeValueOrText(row.output, row.serialization);
   if (row.error) {
-    auto record = serialization::DecodeError(*row.error);
+    auto record = serialization::DecodeError(*row.error, row.serialization);
     s.error = record.message;
     s.error_type_name = record.name;
   }
@@ -223,7 +225,7 @@ WorkflowStatus ToWorkflowStatus(const sysdb::WorkflowRow& row) {
   s.deadline = OptionalTime(row.workflow_deadline_epoch_ms);
   s.started_at = OptionalTime(row.started_at_epoch_ms);
   s.deduplication_id = row.deduplication_id;
-  s.input = serialization::DecodeWorkflowInput(row.inputs);
+  s.input = serialization::DecodeWorkflowInput(row.inputs, row.serialization);
   s.priority = row.priority;
   s.queue_partition_key = row.queue_partition_key;
   s.forked_from = row.forked_from;

@@ -53,10 +53,10 @@ const sysdb::StepRow* FindRecorded(const WorkflowState& state, int step_id,
 nlohmann::json ReplayStep(const Runtime& runtime, const WorkflowState& state,
                           const sysdb::StepRow& row, ErrorCode wrap_code) {
   if (row.error) {
-    runtime.ErrorTypes().Throw(serialization::DecodeError(*row.error), wrap_code,
+    runtime.ErrorTypes().Throw(serialization::DecodeError(*row.error, row.serialization), wrap_code,
                                state.workflow_id);
   }
-  return serialization::DecodeValue(row.output);
+  return serialization::DecodeValue(row.output, row.serialization);
 }
 
 sysdb::StepWrite NewCheckpoint(const Runtime& runtime, const WorkflowState& state, int step_id,
@@ -165,9 +165,9 @@ nlohmann::json CheckpointedRead(Runtime& runtime, WorkflowState& state, const ch
   }
   if (recorded != nullptr) {
     if (recorded->error) {
-      outcome.error = serialization::DecodeError(*recorded->error);
+      outcome.error = serialization::DecodeError(*recorded->error, recorded->serialization);
     } else {
-      outcome.value = serialization::DecodeValue(recorded->output);
+      outcome.value = serialization::DecodeValue(recorded->output, recorded->serialization);
     }
   }
   if (outcome.error) runtime.ErrorTypes().Throw(*outcome.error, wrap_code, error_workflow_id);

@@ -87,7 +87,8 @@ nlohmann::json RunStepErased(DBOSContext& ctx, const StepOptions& options,
     try {
       InStep guard(state, step_id);
       output = body(state.stop.get_token());
-      ThrowIfInterrupted(state);  // an interrupted step's outcome is not recorded
+      serialization::CheckRepresentable(output);  // fails the attempt, as a throw would
+      ThrowIfInterrupted(state);                  // an interrupted step's outcome is not recorded
       last_error.reset();
       break;
     } catch (const ShutdownInterrupt&) {

@@ -66,6 +66,7 @@ void Execute(const std::shared_ptr<Runtime>& runtime, const detail::RegisteredWo
     }
     DBOSContext context = DBOSContext::MakeForWorkflow(runtime, state);
     nlohmann::json result = workflow->fn(context, input);
+    serialization::CheckRepresentable(result);  // else recorded as the workflow's error
     Finish(*runtime, *state, *outcome, &result, nullptr);
   } catch (const detail::ShutdownInterrupt&) {
     outcome->Complete(WorkflowOutcome::Kind::NoResultHere);
@@ -257,7 +258,18 @@ void StartDequeued(Runtime& runtime, sysdb::DequeuedWorkflow claimed) {
   auto state = NewState(id);
   state->authenticated_user = claimed.authenticated_user;
   state->deadline_epoch_ms = claimed.workflow_deadline_epoch_ms;
-  nlohmann::json input = serialization::DecodeWorkflowInput(claimed.inputs);
+  nlohmann::json input;
+  try {
+    input = serialization::DecodeWorkflowArgument(claimed.inputs, claimed.serialization,
+                                                  workflow->name);
+  } catch (const DBOSError&) {
+    // An input this process can never read (argument count, serialization): the workflow ends
+    // in ERROR with the reason, rather than being claimed again at every start.
+    auto record = serialization::CaptureCurrentException();
+    Finish(runtime, *state, *outcome, nullptr, &record);
+    runtime.ReleaseExecution(id);
+    return;
+  }
   Submit(runtime, *workflow, std::move(state), std::move(outcome), std::move(input),
          /*replaying=*/true);
   if (claimed.workflow_deadline_epoch_ms) {

@@ -13,6 +13,7 @@
 #include "messaging/notifier.hpp"
 #include "runtime/runtime.hpp"
 #include "serialization/codec.hpp"
+#include "serialization/formats.hpp"
 #include "util/time_util.hpp"
 #include "util/uuid.hpp"
 
@@ -153,9 +154,15 @@ nlohmann::json RecvErased(DBOSContext& ctx, const std::string& topic,
     if (auto handed_over = runtime.Notifications().TakeHandedOver(key)) {
       return serialization::DecodeValue(handed_over);  // a local sender recorded our receipt
     }
-    auto consumed = runtime.Db().ConsumeMessage(stored_topic, checkpoint, {sysdb::kPortableJson});
+    auto consumed =
+        runtime.Db().ConsumeMessage(stored_topic, checkpoint, serialization::ReadableFormats());
+    if (consumed.unreadable_serialization) {  // left unconsumed for a reader that can decode it
+      serialization::ThrowUnreadableFormat(*consumed.unreadable_serialization, "message");
+    }
     if (consumed.kind == sysdb::StepWriteResult::Kind::Inserted) {
-      if (consumed.message) return serialization::DecodeValue(consumed.message);
+      if (consumed.message) {
+        return serialization::DecodeValue(consumed.message, consumed.serialization, "message");
+      }
     } else {
       sysdb::StepWriteResult result{consumed.kind, consumed.existing};
       nlohmann::json replayed;
@@ -225,8 +232,10 @@ nlohmann::json GetEventErased(DBOSContext& ctx, const std::string& workflow_id,
   for (;;) {
     waiter.Arm();
     if (auto value = runtime.Db().GetEvent(workflow_id, key)) {
+      nlohmann::json decoded =
+          serialization::DecodeValue(value->text, value->serialization, "event");
       if (checkpoint) {
-        checkpoint->output = value->text;
+        checkpoint->output = serialization::EncodeValue(decoded);  // recorded as portable_json
         checkpoint->completed_at_epoch_ms = util::NowEpochMs();
         nlohmann::json replayed;
         if (HandleCheckpointResult(runtime, *state, runtime.Db().RecordStep(*checkpoint),
@@ -234,7 +243,7 @@ nlohmann::json GetEventErased(DBOSContext& ctx, const std::string& workflow_id,
           return replayed;
         }
       }
-      return serialization::DecodeValue(value->text);
+      return decoded;
     }
     if (util::NowEpochMs() >= deadline) {
       return RecordTimeoutOrReplay(runtime, state, checkpoint.value_or(sysdb::StepWrite{}),

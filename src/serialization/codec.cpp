@@ -3,6 +3,7 @@
 
 #include <cxxabi.h>
 
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <exception>
@@ -10,6 +11,7 @@
 
 #include "dbos/detail/erased.hpp"
 #include "dbos/serialization.hpp"
+#include "serialization/formats.hpp"
 
 namespace dbos {
 
@@ -69,30 +71,148 @@ std::chrono::system_clock::time_point ParseTimestamp(const std::string& text) {
 }  // namespace dbos
 
 namespace dbos::serialization {
+namespace {
+
+// Finds a NaN or infinity in `value`: sets `path` (a JSON pointer) and `spelling`.
+bool FindNonFinite(const nlohmann::json& value, std::string& path, std::string& spelling) {
+  if (value.is_number_float()) {
+    const double d = value.get<double>();
+    if (std::isfinite(d)) return false;
+    spelling = std::isnan(d) ? "NaN" : (d > 0 ? "Infinity" : "-Infinity");
+    return true;
+  }
+  if (value.is_array()) {
+    for (size_t i = 0; i < value.size(); ++i) {
+      if (FindNonFinite(value[i], path, spelling)) {
+        path = "/" + std::to_string(i) + path;
+        return true;
+      }
+    }
+  } else if (value.is_object()) {
+    for (const auto& [key, element] : value.items()) {
+      if (FindNonFinite(element, path, spelling)) {
+        path = "/" + key + path;
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+std::string Plural(size_t count, const std::string& noun) {
+  return std::to_string(count) + " " + noun + (count == 1 ? "" : "s");
+}
+
+// The one argument out of a list of positional (and named) arguments.
+nlohmann::json SingleArgument(nlohmann::json& positional, const nlohmann::json* named,
+                              const std::string& workflow_name) {
+  const size_t named_count = named != nullptr && named->is_object() ? named->size() : 0;
+  if (positional.size() == 1 && named_count == 0) return std::move(positional[0]);
+  std::string found = Plural(positional.size(), "positional argument");
+  if (named_count > 0) {
+    found += " and " + Plural(named_count, "named argument") + " (";
+    bool first = true;
+    for (const auto& [key, unused] : named->items()) {
+      found += (first ? "" : ", ") + key;
+      first = false;
+    }
+    found += ")";
+  }
+  throw DBOSError(ErrorCode::InvalidOption,
+                  "workflow '" + workflow_name +
+                      "' takes exactly one argument, but its stored input has " + found +
+                      ": start it with a single positional argument (wrap several values in one "
+                      "object)");
+}
+
+}  // namespace
+
+void CheckRepresentable(const nlohmann::json& value) {
+  std::string path;
+  std::string spelling;
+  if (!FindNonFinite(value, path, spelling)) return;
+  throw DBOSError(ErrorCode::InvalidOption,
+                  "cannot record a value holding " + spelling + " (at JSON pointer '" + path +
+                      "'): JSON has no NaN or infinity, and storing null instead would read back "
+                      "as another value on replay; represent it explicitly (for example as null, "
+                      "a flag or a string)");
+}
 
 std::string EncodeWorkflowInput(const nlohmann::json& input) {
+  CheckRepresentable(input);
   nlohmann::json envelope = {{"positionalArgs", nlohmann::json::array({input})},
                              {"namedArgs", nlohmann::json::object()}};
   return envelope.dump();
 }
 
-nlohmann::json DecodeWorkflowInput(const std::optional<std::string>& text) {
-  nlohmann::json decoded = DecodeValue(text);
-  if (decoded.is_object() && decoded.contains("positionalArgs")) {
-    const auto& args = decoded["positionalArgs"];
-    if (args.is_array() && !args.empty()) return args[0];
-    return nullptr;
+nlohmann::json DecodeWorkflowInput(const std::optional<std::string>& text,
+                                   const std::optional<std::string>& serialization) {
+  try {
+    return DecodeWorkflowArgument(text, serialization, "");
+  } catch (const DBOSError&) {
+    return DecodeValueOrText(text, serialization);
   }
-  return decoded;
 }
 
-std::string EncodeValue(const nlohmann::json& value) { return value.dump(); }
+nlohmann::json DecodeWorkflowArgument(const std::optional<std::string>& text,
+                                      const std::optional<std::string>& serialization,
+                                      const std::string& workflow_name) {
+  if (!text) return nullptr;
+  if (serialization && *serialization == kGoJsonFormat) {
+    return ParseStored(*text, serialization, "input");  // DBOS Go stores the single input itself
+  }
+  nlohmann::json decoded = DecodeValue(text, serialization, "input");
+  if (serialization && *serialization == kSuperjsonFormat) {
+    // DBOS TypeScript stores the positional argument array itself.
+    if (!decoded.is_array()) decoded = nlohmann::json::array({std::move(decoded)});
+    return SingleArgument(decoded, nullptr, workflow_name);
+  }
+  if (decoded.is_object() && decoded.contains("positionalArgs")) {
+    auto& args = decoded["positionalArgs"];
+    if (args.is_null()) args = nlohmann::json::array();
+    if (!args.is_array()) {
+      throw DBOSError(ErrorCode::InvalidOption, "workflow '" + workflow_name +
+                                                    "': the stored input's positionalArgs is "
+                                                    "not an array");
+    }
+    const auto named = decoded.find("namedArgs");
+    return SingleArgument(args, named == decoded.end() ? nullptr : &*named, workflow_name);
+  }
+  if (serialization) {
+    throw DBOSError(ErrorCode::InvalidOption,
+                    "workflow '" + workflow_name + "': the stored " + *serialization +
+                        " input is not an envelope {\"positionalArgs\": [...], \"namedArgs\": "
+                        "{...}}");
+  }
+  return decoded;  // written before inputs carried a serialization: the value itself
+}
+
+std::string EncodeValue(const nlohmann::json& value) {
+  CheckRepresentable(value);
+  return value.dump();
+}
 
 nlohmann::json DecodeValue(const std::optional<std::string>& text) {
   if (!text) return nullptr;
   nlohmann::json parsed = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded()) return *text;
   return parsed;
+}
+
+nlohmann::json DecodeValue(const std::optional<std::string>& text,
+                           const std::optional<std::string>& serialization, std::string_view what) {
+  if (!serialization) return DecodeValue(text);
+  if (!text) return nullptr;
+  return ParseStored(*text, serialization, what);
+}
+
+nlohmann::json DecodeValueOrText(const std::optional<std::string>& text,
+                                 const std::optional<std::string>& serialization) {
+  try {
+    return DecodeValue(text, serialization);
+  } catch (const DBOSError&) {
+    return *text;  // DecodeValue throws only for a non-NULL text
+  }
 }
 
 ErrorRecord CaptureCurrentException() {
@@ -111,6 +231,21 @@ std::string EncodeError(const ErrorRecord& record) {
   nlohmann::json j = {{"name", record.name}, {"message", record.message}};
   if (record.dbos_code) j["code"] = *record.dbos_code;
   return j.dump();
+}
+
+ErrorRecord DecodeError(const std::string& text, const std::optional<std::string>& serialization) {
+  if (!serialization || *serialization == kPortableJsonFormat) return DecodeError(text);
+  if (!IsReadableFormat(serialization)) {
+    return {"Error",
+            "the workflow or step failed, but its error was written with serialization '" +
+                *serialization + "', which DBOS Transact C++ cannot read",
+            std::nullopt};
+  }
+  try {
+    return DecodeError(ParseStored(text, serialization, "error").dump());
+  } catch (const DBOSError&) {
+    return DecodeError(text);  // not valid in its format: keep the raw text as the message
+  }
 }
 
 ErrorRecord DecodeError(const std::string& text) {

@@ -166,5 +166,29 @@ TEST(PostgresSchema, IndexesMatchTheReferenceSchema) {
             Rows{{"dbos_notifications_trigger"}});
 }
 
+TEST(PostgresSchema, StoredFunctionsAreThoseOfDbosTransactTypeScript) {
+  // The reference is pg_get_functiondef() of a database DBOS Transact TypeScript 5.3.0 created.
+  std::ifstream in(TestDataPath("ts530-functions.sql"));
+  ASSERT_TRUE(in.good());
+  std::string reference;
+  for (std::string line; std::getline(in, line);) {
+    if (reference.empty() && line.rfind("-- ", 0) == 0) continue;  // the file's header
+    reference += line + "\n";
+  }
+  const std::string ours = UniqueName("ours_fn");
+  Config config;
+  config.app_name = "fn";
+  config.database_url = PostgresUrl(ours);
+  config.logger = std::make_shared<CapturingLogger>();
+  config.application_version = "v";
+  { DBOSContext ctx = NewDBOSContext(config); }
+  const Rows definitions = RunSql(
+      PostgresUrl(ours),
+      "SELECT string_agg(pg_get_functiondef(p.oid), E'\\n' ORDER BY p.proname) FROM pg_proc p "
+      "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'dbos'");
+  ASSERT_EQ(definitions.size(), 1u);
+  EXPECT_EQ(definitions[0][0] + "\n", reference);
+}
+
 }  // namespace
 }  // namespace dbos::testing

@@ -41,6 +41,8 @@ Rows RunSqlite(const std::string& path, const std::string& sql) {
     ADD_FAILURE() << "open " << path << ": " << sqlite3_errmsg(raw);
     return {};
   }
+  // Wait for the executor under test, which may hold the write lock (as another tool would).
+  sqlite3_busy_timeout(db.get(), 10000);
   Rows rows;
   const char* tail = sql.c_str();
   while (tail != nullptr && *tail != '\0') {

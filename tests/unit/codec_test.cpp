@@ -3,9 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
 #include <stdexcept>
 
 #include "dbos/dbos.hpp"
+#include "serialization/formats.hpp"
 
 namespace dbos {
 namespace {
@@ -19,8 +22,11 @@ TEST(Codec, InputEnvelopeIsPortable) {
   EXPECT_EQ(nlohmann::json::parse(EncodeWorkflowInput({{"a", 1}})),
             nlohmann::json::parse(R"({"positionalArgs":[{"a":1}],"namedArgs":{}})"));
   EXPECT_EQ(DecodeWorkflowInput(std::string(R"({"positionalArgs":["x"],"namedArgs":{}})")), "x");
-  EXPECT_TRUE(
-      DecodeWorkflowInput(std::string(R"({"positionalArgs":[],"namedArgs":{}})")).is_null());
+  // Listings show an input that does not hold exactly one argument as stored.
+  EXPECT_EQ(DecodeWorkflowInput(std::string(R"({"positionalArgs":[1,2],"namedArgs":{}})"),
+                                std::string("portable_json")),
+            nlohmann::json::parse(R"({"positionalArgs":[1,2],"namedArgs":{}})"));
+  EXPECT_EQ(DecodeWorkflowInput(std::string("gASV"), std::string("py_pickle")), "gASV");
   EXPECT_TRUE(DecodeWorkflowInput(std::nullopt).is_null());
 }
 
@@ -59,6 +65,132 @@ TEST(Codec, ErrorsWrittenByOtherSdksDecode) {
   // A foreign "code" that is not a DBOS code name does not become a DBOS error.
   record = DecodeError(R"({"name":"PgError","message":"m","code":23505})");
   EXPECT_FALSE(record.dbos_code);
+}
+
+// The message of the DBOSError `fn` throws (fails the test when it throws none).
+template <typename Fn>
+std::string ErrorMessage(Fn&& fn) {
+  try {
+    fn();
+  } catch (const DBOSError& e) {
+    EXPECT_EQ(e.Code(), ErrorCode::InvalidOption);
+    return e.Message();
+  }
+  ADD_FAILURE() << "no DBOSError thrown";
+  return "";
+}
+
+using serialization::DecodeValue;
+using serialization::DecodeWorkflowArgument;
+using Text = std::optional<std::string>;
+
+TEST(Codec, ValuesAreReadByTheirSerialization) {
+  const nlohmann::json expected = {{"from", "go"}, {"n", 2}};
+  EXPECT_EQ(DecodeValue(Text(R"({"from":"go","n":2})"), Text("portable_json")), expected);
+  EXPECT_EQ(DecodeValue(Text(R"({"from":"go","n":2})"), std::nullopt), expected);
+  // DBOS Go's default: base64 of JSON, and a sentinel for nil.
+  EXPECT_EQ(DecodeValue(Text("eyJmcm9tIjoiZ28iLCJuIjoyfQ=="), Text("DBOS_JSON")), expected);
+  EXPECT_TRUE(DecodeValue(Text("__DBOS_NIL"), Text("DBOS_JSON")).is_null());
+  // DBOS TypeScript's default: the json part of a marked superjson record.
+  EXPECT_EQ(DecodeValue(Text(R"({"json":{"from":"go","n":2},"meta":{"values":{}},)"
+                             R"("__dbos_serializer":"superjson"})"),
+                        Text("js_superjson")),
+            expected);
+  EXPECT_TRUE(
+      DecodeValue(Text(R"({"__dbos_serializer":"superjson"})"), Text("js_superjson")).is_null());
+  EXPECT_TRUE(DecodeValue(std::nullopt, Text("js_superjson")).is_null());
+}
+
+TEST(Codec, UnreadableSerializationsAreNamed) {
+  const auto message =
+      ErrorMessage([] { DecodeValue(Text("gASVBQAAAAAAAAB9lC4="), Text("py_pickle"), "message"); });
+  EXPECT_NE(message.find("message"), std::string::npos) << message;
+  EXPECT_NE(message.find("'py_pickle'"), std::string::npos) << message;
+  EXPECT_NE(message.find("portable_json"), std::string::npos) << message;
+  EXPECT_FALSE(serialization::IsReadableFormat(Text("py_pickle")));
+  EXPECT_TRUE(serialization::IsReadableFormat(std::nullopt));
+  EXPECT_TRUE(serialization::IsReadableFormat(Text("js_superjson")));
+  // Text that is not valid in its declared format says which format it claimed.
+  EXPECT_NE(
+      ErrorMessage([] { DecodeValue(Text("not base64!"), Text("DBOS_JSON")); }).find("DBOS_JSON"),
+      std::string::npos);
+  EXPECT_NE(ErrorMessage([] {
+              DecodeValue(Text(R"({"json":1})"), Text("js_superjson"));
+            }).find("superjson marker"),
+            std::string::npos);
+}
+
+TEST(Codec, Base64) {
+  EXPECT_EQ(serialization::DecodeBase64("Nw=="), "7");
+  EXPECT_EQ(serialization::DecodeBase64("ImhpIg=="), "\"hi\"");
+  EXPECT_EQ(serialization::DecodeBase64("ImhpIg"), "\"hi\"");
+  EXPECT_EQ(serialization::DecodeBase64(""), "");
+  EXPECT_FALSE(serialization::DecodeBase64("a"));
+  EXPECT_FALSE(serialization::DecodeBase64("ab$d"));
+}
+
+TEST(Codec, WorkflowArgumentCountIsChecked) {
+  EXPECT_EQ(DecodeWorkflowArgument(Text(R"({"positionalArgs":["x"],"namedArgs":{}})"),
+                                   Text("portable_json"), "Wf"),
+            "x");
+  EXPECT_EQ(DecodeWorkflowArgument(Text(R"({"json":[{"a":1}],"__dbos_serializer":"superjson"})"),
+                                   Text("js_superjson"), "Wf"),
+            nlohmann::json({{"a", 1}}));
+  EXPECT_EQ(DecodeWorkflowArgument(Text("Nw=="), Text("DBOS_JSON"), "Wf"), 7);
+  // Legacy rows without a serialization: the envelope, or else the value itself.
+  EXPECT_EQ(DecodeWorkflowArgument(Text(R"({"positionalArgs":[3]})"), std::nullopt, "Wf"), 3);
+  EXPECT_EQ(DecodeWorkflowArgument(Text("4"), std::nullopt, "Wf"), 4);
+
+  auto two = ErrorMessage([] {
+    DecodeWorkflowArgument(Text(R"({"positionalArgs":["a","b"],"namedArgs":{}})"),
+                           Text("portable_json"), "Greet");
+  });
+  EXPECT_NE(two.find("'Greet'"), std::string::npos) << two;
+  EXPECT_NE(two.find("2 positional arguments"), std::string::npos) << two;
+  auto none = ErrorMessage([] {
+    DecodeWorkflowArgument(Text(R"({"positionalArgs":[],"namedArgs":{}})"), Text("portable_json"),
+                           "Greet");
+  });
+  EXPECT_NE(none.find("0 positional arguments"), std::string::npos) << none;
+  auto named = ErrorMessage([] {
+    DecodeWorkflowArgument(Text(R"({"positionalArgs":[1],"namedArgs":{"who":"x"}})"),
+                           Text("portable_json"), "Greet");
+  });
+  EXPECT_NE(named.find("1 named argument (who)"), std::string::npos) << named;
+  auto ts_two = ErrorMessage([] {
+    DecodeWorkflowArgument(Text(R"({"json":[1,2],"__dbos_serializer":"superjson"})"),
+                           Text("js_superjson"), "Greet");
+  });
+  EXPECT_NE(ts_two.find("2 positional arguments"), std::string::npos) << ts_two;
+  auto not_envelope =
+      ErrorMessage([] { DecodeWorkflowArgument(Text("[1]"), Text("portable_json"), "Greet"); });
+  EXPECT_NE(not_envelope.find("positionalArgs"), std::string::npos) << not_envelope;
+}
+
+TEST(Codec, NonFiniteNumbersAreRefusedWhenEncoding) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  auto message = ErrorMessage([&] { serialization::EncodeValue(nan); });
+  EXPECT_NE(message.find("NaN"), std::string::npos) << message;
+  message = ErrorMessage([&] {
+    serialization::EncodeValue({{"a", nlohmann::json::array({1.5, -inf})}});
+  });
+  EXPECT_NE(message.find("-Infinity"), std::string::npos) << message;
+  EXPECT_NE(message.find("'/a/1'"), std::string::npos) << message;
+  ErrorMessage([&] { serialization::EncodeWorkflowInput({{"x", inf}}); });
+  EXPECT_EQ(serialization::EncodeValue({{"a", 1.5}}), R"({"a":1.5})");
+}
+
+TEST(Codec, ErrorsAreReadByTheirSerialization) {
+  auto record = DecodeError(R"({"json":{"name":"TypeError","message":"boom","stack":"at x"},)"
+                            R"("__dbos_serializer":"superjson"})",
+                            Text("js_superjson"));
+  EXPECT_EQ(record.name, "TypeError");
+  EXPECT_EQ(record.message, "boom");
+  record = DecodeError(R"({"name":"Timeout","message":"late","code":16})", Text("portable_json"));
+  EXPECT_EQ(record.dbos_code, 16);
+  record = DecodeError("gASV", Text("java_jackson"));
+  EXPECT_NE(record.message.find("'java_jackson'"), std::string::npos) << record.message;
 }
 
 TEST(Codec, TimestampsAreRfc3339) {

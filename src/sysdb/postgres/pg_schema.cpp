@@ -278,6 +278,9 @@ ALTER TABLE ONLY {s}.workflow_events
     ADD CONSTRAINT workflow_events_workflow_uuid_fkey FOREIGN KEY (workflow_uuid)
     REFERENCES {s}.workflow_status(workflow_uuid) ON UPDATE CASCADE ON DELETE CASCADE;
 
+-- The three stored functions have, byte for byte, the bodies DBOS Transact TypeScript 5.3.0
+-- creates (tests/data/ts530-functions.sql), so that a database either one creates is the same.
+
 -- Enqueues a workflow from SQL (any language): writes the ENQUEUED (or DELAYED) status row and
 -- its input row, and returns the workflow ID. An existing ID only gets its updated_at refreshed.
 CREATE FUNCTION {s}.enqueue_workflow(
@@ -294,61 +297,81 @@ CREATE FUNCTION {s}.enqueue_workflow(
     SET search_path = pg_catalog, pg_temp
     AS $dbos_fn$
 DECLARE
-  v_workflow_id text := enqueue_workflow.workflow_id;
-  v_now bigint := (EXTRACT(epoch FROM now()) * 1000.0)::bigint;
-  v_status text := 'ENQUEUED';
-  v_inputs text;
+    v_workflow_id TEXT;
+    v_serialized_inputs TEXT;
+    v_owner_xid TEXT;
+    v_now BIGINT;
+    v_recovery_attempts INT4 := 0;
+    v_priority INT4;
+    v_status TEXT;
 BEGIN
-  IF enqueue_workflow.workflow_name IS NULL OR enqueue_workflow.workflow_name = '' THEN
-    RAISE EXCEPTION 'Workflow name cannot be null or empty';
-  END IF;
-  IF enqueue_workflow.queue_name IS NULL OR enqueue_workflow.queue_name = '' THEN
-    RAISE EXCEPTION 'Queue name cannot be null or empty';
-  END IF;
-  IF enqueue_workflow.named_args IS NOT NULL
-     AND json_typeof(enqueue_workflow.named_args) <> 'object' THEN
-    RAISE EXCEPTION 'Named args must be a JSON object';
-  END IF;
-  IF v_workflow_id = '' THEN
-    RAISE EXCEPTION 'Workflow ID cannot be an empty string if provided.';
-  END IF;
-  IF enqueue_workflow.delay_until_epoch_ms IS NOT NULL THEN
-    IF enqueue_workflow.delay_until_epoch_ms < 0 THEN
-      RAISE EXCEPTION 'delay_until_epoch_ms must be >= 0';
+
+    -- Validate required parameters
+    IF workflow_name IS NULL OR workflow_name = '' THEN
+        RAISE EXCEPTION 'Workflow name cannot be null or empty';
     END IF;
-    v_status := 'DELAYED';
-  END IF;
-  v_workflow_id := COALESCE(v_workflow_id, gen_random_uuid()::text);
-  v_inputs := json_build_object(
-      'positionalArgs', COALESCE(array_to_json(enqueue_workflow.positional_args), '[]'::json),
-      'namedArgs', COALESCE(enqueue_workflow.named_args, '{}'::json))::text;
-  BEGIN
+    IF queue_name IS NULL OR queue_name = '' THEN
+        RAISE EXCEPTION 'Queue name cannot be null or empty';
+    END IF;
+    IF named_args IS NOT NULL AND jsonb_typeof(named_args::jsonb) != 'object' THEN
+        RAISE EXCEPTION 'Named args must be a JSON object';
+    END IF;
+    IF workflow_id IS NOT NULL AND workflow_id = '' THEN
+        RAISE EXCEPTION 'Workflow ID cannot be an empty string if provided.';
+    END IF;
+    IF delay_until_epoch_ms IS NOT NULL AND delay_until_epoch_ms < 0 THEN
+        RAISE EXCEPTION 'delay_until_epoch_ms must be >= 0';
+    END IF;
+
+    v_workflow_id := COALESCE(workflow_id, gen_random_uuid()::TEXT);
+    v_owner_xid := gen_random_uuid()::TEXT;
+    v_priority := COALESCE(priority, 0);
+    v_serialized_inputs := json_build_object(
+        'positionalArgs', positional_args,
+        'namedArgs', named_args
+    )::TEXT;
+    v_now := EXTRACT(epoch FROM now()) * 1000;
+    v_status := CASE WHEN delay_until_epoch_ms IS NULL THEN 'ENQUEUED' ELSE 'DELAYED' END;
+
     INSERT INTO {s}.workflow_status (
-        workflow_uuid, status, name, class_name, config_name, queue_name, application_version,
-        workflow_timeout_ms, workflow_deadline_epoch_ms, deduplication_id, priority,
-        queue_partition_key, authenticated_user, authenticated_roles, delay_until_epoch_ms,
-        application_name, serialization, recovery_attempts, creator_xid, created_at, updated_at)
-    VALUES (
-        v_workflow_id, v_status, enqueue_workflow.workflow_name, enqueue_workflow.class_name,
-        enqueue_workflow.config_name, enqueue_workflow.queue_name, enqueue_workflow.app_version,
-        enqueue_workflow.timeout_ms, enqueue_workflow.deadline_epoch_ms,
-        enqueue_workflow.deduplication_id, COALESCE(enqueue_workflow.priority, 0),
-        enqueue_workflow.queue_partition_key, enqueue_workflow.authenticated_user,
-        enqueue_workflow.authenticated_roles, enqueue_workflow.delay_until_epoch_ms,
-        enqueue_workflow.application_name, 'portable_json', 0, gen_random_uuid()::text,
-        v_now, v_now)
-    ON CONFLICT (workflow_uuid) DO UPDATE SET updated_at = EXCLUDED.updated_at;
-    INSERT INTO {s}.workflow_input (workflow_uuid, inputs)
-    VALUES (v_workflow_id, v_inputs)
+        workflow_uuid, status,
+        name, class_name, config_name,
+        queue_name, deduplication_id, priority, queue_partition_key,
+        application_version,
+        created_at, updated_at, recovery_attempts,
+        workflow_timeout_ms, workflow_deadline_epoch_ms,
+        parent_workflow_id, owner_xid, serialization,
+        authenticated_user, authenticated_roles,
+        delay_until_epoch_ms, application_name
+    ) VALUES (
+        v_workflow_id, v_status,
+        workflow_name, class_name, config_name,
+        queue_name, deduplication_id, v_priority, queue_partition_key,
+        app_version,
+        v_now, v_now, v_recovery_attempts,
+        timeout_ms, deadline_epoch_ms,
+        NULL, v_owner_xid, 'portable_json',
+        authenticated_user, authenticated_roles,
+        delay_until_epoch_ms, application_name
+    )
+    ON CONFLICT (workflow_uuid)
+    DO UPDATE SET
+        updated_at = EXCLUDED.updated_at;
+
+    INSERT INTO {s}.workflow_input (
+        workflow_uuid, inputs, retention_timestamp
+    ) VALUES (
+        v_workflow_id, v_serialized_inputs, v_now
+    )
     ON CONFLICT (workflow_uuid) DO NOTHING;
-  EXCEPTION WHEN unique_violation THEN
-    RAISE EXCEPTION 'DBOS queue duplicated' USING
-        ERRCODE = 'unique_violation',
-        DETAIL = format('Workflow %s with queue %s and deduplication ID %s already exists',
-                        v_workflow_id, enqueue_workflow.queue_name,
-                        enqueue_workflow.deduplication_id);
-  END;
-  RETURN v_workflow_id;
+
+    RETURN v_workflow_id;
+
+EXCEPTION
+    WHEN unique_violation THEN
+        RAISE EXCEPTION 'DBOS queue duplicated'
+            USING DETAIL = format('Workflow %s with queue %s and deduplication ID %s already exists', v_workflow_id, queue_name, deduplication_id),
+                ERRCODE = 'unique_violation';
 END;
 $dbos_fn$;
 
@@ -359,20 +382,23 @@ CREATE FUNCTION {s}.send_message(
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
     AS $dbos_fn$
-BEGIN
-  INSERT INTO {s}.notifications (
-      message_uuid, destination_uuid, topic, message, serialization)
-  VALUES (
-      COALESCE(send_message.message_id, gen_random_uuid()::text), send_message.destination_id,
-      COALESCE(send_message.topic, '__null__topic__'), send_message.message::text,
-      'portable_json')
-  ON CONFLICT (message_uuid) DO NOTHING;
-EXCEPTION WHEN foreign_key_violation THEN
-  RAISE EXCEPTION 'DBOS non-existent workflow' USING
-      ERRCODE = 'foreign_key_violation',
-      DETAIL = format('Destination workflow %s does not exist', send_message.destination_id);
-END;
-$dbos_fn$;
+        DECLARE
+            v_topic TEXT := COALESCE(topic, '__null__topic__');
+            v_message_id TEXT := COALESCE(message_id, gen_random_uuid()::TEXT);
+        BEGIN
+            INSERT INTO {s}.notifications (
+                destination_uuid, topic, message, message_uuid, serialization
+            ) VALUES (
+                destination_id, v_topic, message, v_message_id, 'portable_json'
+            )
+            ON CONFLICT (message_uuid) DO NOTHING;
+        EXCEPTION
+            WHEN foreign_key_violation THEN
+                RAISE EXCEPTION 'DBOS non-existent workflow'
+                   USING DETAIL = format('Destination workflow %s does not exist', destination_id),
+                        ERRCODE = 'foreign_key_violation';
+        END;
+        $dbos_fn$;
 
 -- Wakes listeners waiting for a message: channel dbos_notifications_channel, payload
 -- "<destination>::<topic>".
@@ -380,13 +406,13 @@ CREATE FUNCTION {s}.notifications_function() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
     AS $dbos_fn$
-DECLARE
-  payload text := NEW.destination_uuid || '::' || NEW.topic;
-BEGIN
-  PERFORM pg_notify('dbos_notifications_channel', payload);
-  RETURN NEW;
-END;
-$dbos_fn$;
+    DECLARE
+        payload text := NEW.destination_uuid || '::' || NEW.topic;
+    BEGIN
+        PERFORM pg_notify('dbos_notifications_channel', payload);
+        RETURN NEW;
+    END;
+    $dbos_fn$;
 
 CREATE TRIGGER dbos_notifications_trigger AFTER INSERT ON {s}.notifications
     FOR EACH ROW EXECUTE FUNCTION {s}.notifications_function();
