@@ -166,7 +166,7 @@ auto RunWorkflow(DBOSContext& ctx, F&& fn, In&& input, Opts&&... opts)
   (WorkflowOption(std::forward<Opts>(opts)).apply(options), ...);
   D callable = fn;
   nlohmann::json encoded = P(std::forward<In>(input));
-  return WorkflowHandle<R>(
+  return detail::HandleAccess::Make<R>(
       detail::RunWorkflowErased(ctx, detail::CallableKey(callable), std::move(encoded), options));
 }
 
@@ -174,7 +174,7 @@ auto RunWorkflow(DBOSContext& ctx, F&& fn, In&& input, Opts&&... opts)
 /// WorkflowUnexpectedType when the workflow is registered here with a result type other than R.
 template <typename R>
 WorkflowHandle<R> RetrieveWorkflow(DBOSContext& ctx, const std::string& workflow_id) {
-  return WorkflowHandle<R>(detail::RetrieveWorkflowErased(ctx, workflow_id, typeid(R)));
+  return detail::HandleAccess::Make<R>(detail::RetrieveWorkflowErased(ctx, workflow_id, typeid(R)));
 }
 
 }  // namespace dbos

@@ -4,13 +4,14 @@
 #include <algorithm>
 
 #include "dbos/errors.hpp"
+#include "runtime/context_access.hpp"
 #include "runtime/runtime.hpp"
 #include "util/time_util.hpp"
 
 namespace dbos::detail {
 
 WorkflowState* CallingWorkflow(const DBOSContext& ctx, const char* operation, bool required) {
-  WorkflowState* state = ctx.Workflow().get();
+  WorkflowState* state = detail::WorkflowOf(ctx).get();
   if (state == nullptr) {
     if (required) {
       throw DBOSError(ErrorCode::StepExecution,

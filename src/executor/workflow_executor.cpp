@@ -9,6 +9,7 @@
 #include "executor/handles.hpp"
 #include "executor/workflow_state.hpp"
 #include "management/cancel_scope.hpp"
+#include "runtime/context_access.hpp"
 #include "runtime/runtime.hpp"
 #include "serialization/codec.hpp"
 #include "util/time_util.hpp"
@@ -64,7 +65,7 @@ void Execute(const std::shared_ptr<Runtime>& runtime, const detail::RegisteredWo
         state->recorded.emplace(function_id, std::move(step));
       }
     }
-    DBOSContext context = DBOSContext::MakeForWorkflow(runtime, state);
+    DBOSContext context = detail::MakeWorkflowContext(runtime, state);
     nlohmann::json result = workflow->fn(context, input);
     Finish(*runtime, *state, *outcome, &result, nullptr);
   } catch (const detail::ShutdownInterrupt&) {
@@ -121,7 +122,7 @@ std::shared_ptr<detail::HandleCore> StartWorkflow(Runtime& runtime, const DBOSCo
                                                   nlohmann::json input,
                                                   const detail::RunOptions& options) {
   ValidateOptions(options);
-  const auto& parent = caller.Workflow();
+  const auto& parent = detail::WorkflowOf(caller);
   std::string id = options.workflow_id;
   std::optional<int> parent_step;
   if (parent) {
@@ -147,8 +148,8 @@ std::shared_ptr<detail::HandleCore> StartWorkflow(Runtime& runtime, const DBOSCo
 
   // The durable deadline: the caller's (WithTimeout), and a child inherits its parent's unless
   // started WithoutCancel.
-  std::optional<int64_t> deadline = caller.DeadlineEpochMs();
-  if (parent && !caller.Detached() && parent->deadline_epoch_ms) {
+  std::optional<int64_t> deadline = detail::DeadlineOf(caller);
+  if (parent && !detail::IsDetached(caller) && parent->deadline_epoch_ms) {
     deadline =
         deadline ? std::min(*deadline, *parent->deadline_epoch_ms) : parent->deadline_epoch_ms;
   }
@@ -216,7 +217,7 @@ std::shared_ptr<detail::HandleCore> StartWorkflow(Runtime& runtime, const DBOSCo
   if (parent && !state->authenticated_user) state->authenticated_user = parent->authenticated_user;
   Submit(runtime, workflow, state, outcome, std::move(input), /*replaying=*/false);
   if (deadline) runtime.WatchDeadline(id, *deadline);
-  if (caller.Scope()) caller.Scope()->Add(id);
+  if (detail::ScopeOf(caller)) detail::ScopeOf(caller)->Add(id);
   return MakeLocalHandle(runtime.shared_from_this(), id, outcome, parent);
 }
 

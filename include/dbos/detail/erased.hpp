@@ -74,6 +74,9 @@ std::shared_ptr<HandleCore> RetrieveWorkflowErased(DBOSContext& ctx, const std::
 nlohmann::json RunStepErased(DBOSContext& ctx, const StepOptions& options,
                              const std::function<nlohmann::json(std::stop_token)>& body);
 
+/// The ID of the workflow `ctx` runs in, or "" outside workflows.
+std::string WorkflowIDOrEmpty(const DBOSContext& ctx);
+
 /// The demangled name of a function at `address` from the dynamic symbol table, without its
 /// parameter list ("ns::Workflow"); "" when it cannot be found (static function, no symbols).
 std::string SymbolNameAt(const void* address);
