@@ -10,6 +10,7 @@
 #include "executor/workflow_state.hpp"
 #include "management/cancel_scope.hpp"
 #include "runtime/context_access.hpp"
+#include "runtime/error_messages.hpp"
 #include "runtime/runtime.hpp"
 #include "serialization/codec.hpp"
 #include "util/time_util.hpp"
@@ -133,9 +134,9 @@ std::shared_ptr<detail::HandleCore> StartWorkflow(Runtime& runtime, const DBOSCo
       const auto& row = recorded->second;
       if (row.function_name != workflow.name) {
         throw DBOSError(ErrorCode::UnexpectedStep,
-                        "During execution of workflow " + parent->workflow_id + " step " +
-                            std::to_string(*parent_step) + ", function " + row.function_name +
-                            " was recorded when " + workflow.name + " was expected",
+                        detail::UnexpectedStepMessage(parent->workflow_id, *parent_step,
+                                                      row.function_name, workflow.name,
+                                                      /*is_workflow=*/true),
                         parent->workflow_id);
       }
       if (row.child_workflow_id) {
