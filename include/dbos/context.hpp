@@ -4,11 +4,10 @@
 #pragma once
 
 #include <chrono>
-#include <cstdint>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
+#include <type_traits>
 #include <typeinfo>
 #include <utility>
 
@@ -18,47 +17,21 @@
 namespace dbos {
 
 namespace detail {
-class Runtime;
-struct WorkflowState;
-struct LifetimeGuard;
-struct CancelScope;
+struct ContextImpl;    // defined in the library's sources only
+struct ContextAccess;  // how the library reads a context
 }  // namespace detail
 
 /// A cheap, copyable handle to a DBOS instance (shared state inside). The last copy made from
-/// NewDBOSContext (and its copies) shuts the instance down when destroyed.
+/// NewDBOSContext (and its copies) shuts the instance down when destroyed. Its contents are
+/// private to the library.
 class DBOSContext {
  public:
   /// An empty handle; every call on it throws Initialization.
   DBOSContext() = default;
 
-  /// Internal: the runtime behind this handle; throws Initialization on an empty handle.
-  detail::Runtime& Runtime() const;
-  /// Internal: the workflow this context runs in, or nullptr outside workflows.
-  const std::shared_ptr<detail::WorkflowState>& Workflow() const noexcept { return workflow_; }
-  /// Internal: the context a workflow runs with (does not keep the instance alive).
-  static DBOSContext MakeForWorkflow(std::shared_ptr<detail::Runtime> runtime,
-                                     std::shared_ptr<detail::WorkflowState> state);
-  /// Internal: builds the owning handle returned by NewDBOSContext.
-  static DBOSContext MakeOwning(std::shared_ptr<detail::Runtime> runtime);
-  /// Internal: the deadline (epoch ms) workflows started from this context get, if any.
-  std::optional<int64_t> DeadlineEpochMs() const noexcept { return deadline_epoch_ms_; }
-  /// Internal: true when workflows started from this context ignore the caller's deadline.
-  bool Detached() const noexcept { return detached_; }
-  /// Internal: the cancellation scope of WithTimeout, if any.
-  const std::shared_ptr<detail::CancelScope>& Scope() const noexcept { return scope_; }
-  /// Internal: a copy with a deadline and cancellation scope (WithTimeout).
-  DBOSContext WithDeadline(int64_t deadline_epoch_ms,
-                           std::shared_ptr<detail::CancelScope> scope) const;
-  /// Internal: a copy detached from the caller's deadline and cancellation (WithoutCancel).
-  DBOSContext Detach() const;
-
  private:
-  std::shared_ptr<detail::Runtime> runtime_;
-  std::shared_ptr<detail::LifetimeGuard> guard_;  // set on handles that keep the instance alive
-  std::shared_ptr<detail::WorkflowState> workflow_;
-  std::optional<int64_t> deadline_epoch_ms_;
-  bool detached_ = false;
-  std::shared_ptr<detail::CancelScope> scope_;
+  friend struct detail::ContextAccess;
+  std::shared_ptr<const detail::ContextImpl> impl_;
 };
 
 /// A context whose workflows have a durable timeout: workflows started from it (and their

@@ -11,6 +11,21 @@
 
 namespace dbos {
 
+template <typename R>
+class WorkflowHandle;
+
+namespace detail {
+/// Builds handles around the library's type-erased core (RunWorkflow, RetrieveWorkflow).
+struct HandleAccess {
+  template <typename R>
+  static WorkflowHandle<R> Make(std::shared_ptr<HandleCore> core) {
+    WorkflowHandle<R> handle;
+    handle.core_ = std::move(core);
+    return handle;
+  }
+};
+}  // namespace detail
+
 /// A handle to a workflow whose result has type R. Cheap to copy; every copy refers to the same
 /// workflow.
 template <typename R>
@@ -18,9 +33,6 @@ class WorkflowHandle {
  public:
   /// An empty handle; every call on it throws InvalidOption.
   WorkflowHandle() = default;
-  /// Internal: wraps the core's handle.
-  explicit WorkflowHandle(std::shared_ptr<detail::HandleCore> core) : core_(std::move(core)) {}
-
   /// Blocks until the workflow ends and returns its result. Throws what the workflow threw
   /// (a type registered with RegisterErrorType, else DBOSError(WorkflowExecution)),
   /// DBOSError(AwaitedWorkflowCancelled) if it was cancelled, DBOSError(DeadLetterQueue) if it
@@ -41,6 +53,7 @@ class WorkflowHandle {
   std::string GetWorkflowID() const { return Core().WorkflowID(); }
 
  private:
+  friend struct detail::HandleAccess;
   detail::HandleCore& Core() const {
     if (!core_) throw DBOSError(ErrorCode::InvalidOption, "empty WorkflowHandle");
     return *core_;

@@ -49,7 +49,7 @@ template <typename R>
 R Recv(DBOSContext& ctx, const std::string& topic, std::chrono::milliseconds timeout) {
   static_assert(Serializable<R>, "dbos::Recv: the message type must be serializable to JSON");
   return detail::DecodeAs<R>(detail::RecvErased(ctx, topic, timeout),
-                             ctx.Workflow() ? GetWorkflowID(ctx) : std::string());
+                             detail::WorkflowIDOrEmpty(ctx));
 }
 
 /// Publishes `value` under `key` for this workflow (the latest value wins; history is kept).

@@ -28,14 +28,27 @@ std::chrono::system_clock::time_point ParseTimestamp(const std::string& text);
 }  // namespace dbos
 
 namespace nlohmann {
-/// time_point is stored as an RFC 3339 string, as DBOS Transact Go stores time.Time.
-template <>
-struct adl_serializer<std::chrono::system_clock::time_point> {
-  static void to_json(json& j, const std::chrono::system_clock::time_point& t) {
-    j = dbos::FormatTimestamp(t);
+/// Time points of the system clock (any precision) are stored as RFC 3339 strings in UTC, as
+/// DBOS Transact Go stores time.Time: at the top level, as a member of your own struct
+/// (NLOHMANN_DEFINE_TYPE_*) and inside containers alike.
+///
+/// This is a partial specialisation, so an application may still write its own full
+/// specialisation `adl_serializer<std::chrono::system_clock::time_point>`: the compiler then
+/// prefers the application's, for top-level and nested values alike. Declare it in a header that
+/// every translation unit using it includes (translation units must agree on how a type is
+/// serialized). The library never serializes time points through nlohmann::json itself, so the
+/// columns it writes (created_at, …) do not change.
+template <typename Duration>
+struct adl_serializer<std::chrono::time_point<std::chrono::system_clock, Duration>> {
+  using TimePoint = std::chrono::time_point<std::chrono::system_clock, Duration>;
+
+  template <typename Json>
+  static void to_json(Json& j, const TimePoint& t) {
+    j = dbos::FormatTimestamp(std::chrono::time_point_cast<std::chrono::system_clock::duration>(t));
   }
-  static void from_json(const json& j, std::chrono::system_clock::time_point& t) {
-    t = dbos::ParseTimestamp(j.get<std::string>());
+  template <typename Json>
+  static void from_json(const Json& j, TimePoint& t) {
+    t = std::chrono::time_point_cast<Duration>(dbos::ParseTimestamp(j.template get<std::string>()));
   }
 };
 }  // namespace nlohmann

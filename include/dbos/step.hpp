@@ -19,7 +19,10 @@ namespace dbos {
 struct StepOption {
   std::function<void(detail::StepOptions&)> apply;
 };
-/// The step's recorded name. Default: the function's name (or the callable's type name).
+/// The step's recorded name, checked on replay. Default: the function's qualified name for a
+/// function, the class's qualified name for a named function object, and "<lambda>" for a lambda
+/// (compilers name lambdas differently, and the names shift with unrelated edits). Give lambda
+/// steps a name to have replays check that the same step runs at each position.
 inline StepOption WithStepName(std::string name) {
   return {[name = std::move(name)](detail::StepOptions& o) {
     if (o.name.empty()) o.name = name;  // the first name given wins
@@ -63,15 +66,14 @@ auto InvokeStep(F& fn, std::stop_token token) {
 }
 
 template <typename F>
-std::string DefaultStepName(const F& fn) {
+std::string StepNameOf(const F& fn) {
   using D = std::decay_t<F>;
   if constexpr (std::is_pointer_v<D> && std::is_function_v<std::remove_pointer_t<D>>) {
-    std::string name = SymbolNameAt(FunctionAddress(fn));
-    if (!name.empty()) return name;
+    return DefaultStepName(FunctionAddress(fn), typeid(D));
   } else {
     (void)fn;
+    return DefaultStepName(nullptr, typeid(D));
   }
-  return DemangledTypeName(typeid(D));
 }
 }  // namespace detail
 
@@ -96,7 +98,7 @@ auto RunAsStep(DBOSContext& ctx, F&& fn, Opts&&... opts) {
   D callable = fn;
   detail::StepOptions options;
   (StepOption(std::forward<Opts>(opts)).apply(options), ...);
-  if (options.name.empty()) options.name = detail::DefaultStepName(callable);
+  if (options.name.empty()) options.name = detail::StepNameOf(callable);
   nlohmann::json out =
       detail::RunStepErased(ctx, options, [&callable](std::stop_token token) -> nlohmann::json {
         if constexpr (std::is_void_v<R>) {

@@ -106,7 +106,10 @@ using DecayedWorkflow =
 // ---- API ---------------------------------------------------------------------------------------
 
 /// Registers a workflow. Call before Launch. A free function gets a name derived from its symbol
-/// unless WithWorkflowName is given; a lambda needs WithWorkflowName. Throws
+/// unless WithWorkflowName is given; a lambda or function object needs WithWorkflowName. The
+/// callable is copied at registration, and every execution invokes a fresh copy of that object:
+/// state a function object changes during one execution is neither seen by other executions nor
+/// kept afterwards (share state through a pointer you synchronise yourself). Throws
 /// ConflictingRegistration for a duplicate name or function, InvalidOption when no name can be
 /// derived, Initialization after Launch.
 template <typename F, typename... Opts>
@@ -126,6 +129,9 @@ void RegisterWorkflow(DBOSContext& ctx, F&& fn, Opts&&... opts) {
   static_assert((std::is_convertible_v<Opts, RegistrationOption> && ...),
                 "dbos::RegisterWorkflow: options must be WithWorkflowName, WithMaxRetries or "
                 "WithSchedule");
+  static_assert(std::is_copy_constructible_v<D>,
+                "dbos::RegisterWorkflow: a workflow callable must be copyable (each execution "
+                "runs its own copy)");
   D callable = fn;
   detail::RegistrationSpec spec;
   spec.key = detail::CallableKey(callable);
@@ -134,13 +140,16 @@ void RegisterWorkflow(DBOSContext& ctx, F&& fn, Opts&&... opts) {
   }
   spec.input_type = &typeid(P);
   spec.output_type = &typeid(R);
-  spec.fn = [callable](DBOSContext& wctx, const nlohmann::json& input) mutable -> nlohmann::json {
+  // Executions run concurrently, so none may share the registered object: each one invokes its
+  // own copy, made from the callable as it was at registration.
+  spec.fn = [callable](DBOSContext& wctx, const nlohmann::json& input) -> nlohmann::json {
     P decoded = detail::DecodeAs<P>(input, GetWorkflowID(wctx));
+    D own = callable;
     if constexpr (std::is_void_v<R>) {
-      std::invoke(callable, wctx, std::move(decoded));
+      std::invoke(own, wctx, std::move(decoded));
       return nullptr;
     } else {
-      return nlohmann::json(std::invoke(callable, wctx, std::move(decoded)));
+      return nlohmann::json(std::invoke(own, wctx, std::move(decoded)));
     }
   };
   (RegistrationOption(std::forward<Opts>(opts)).apply(spec), ...);
@@ -166,7 +175,7 @@ auto RunWorkflow(DBOSContext& ctx, F&& fn, In&& input, Opts&&... opts)
   (WorkflowOption(std::forward<Opts>(opts)).apply(options), ...);
   D callable = fn;
   nlohmann::json encoded = P(std::forward<In>(input));
-  return WorkflowHandle<R>(
+  return detail::HandleAccess::Make<R>(
       detail::RunWorkflowErased(ctx, detail::CallableKey(callable), std::move(encoded), options));
 }
 
@@ -174,7 +183,7 @@ auto RunWorkflow(DBOSContext& ctx, F&& fn, In&& input, Opts&&... opts)
 /// WorkflowUnexpectedType when the workflow is registered here with a result type other than R.
 template <typename R>
 WorkflowHandle<R> RetrieveWorkflow(DBOSContext& ctx, const std::string& workflow_id) {
-  return WorkflowHandle<R>(detail::RetrieveWorkflowErased(ctx, workflow_id, typeid(R)));
+  return detail::HandleAccess::Make<R>(detail::RetrieveWorkflowErased(ctx, workflow_id, typeid(R)));
 }
 
 }  // namespace dbos

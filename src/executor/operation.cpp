@@ -4,13 +4,15 @@
 #include <algorithm>
 
 #include "dbos/errors.hpp"
+#include "runtime/context_access.hpp"
+#include "runtime/error_messages.hpp"
 #include "runtime/runtime.hpp"
 #include "util/time_util.hpp"
 
 namespace dbos::detail {
 
 WorkflowState* CallingWorkflow(const DBOSContext& ctx, const char* operation, bool required) {
-  WorkflowState* state = ctx.Workflow().get();
+  WorkflowState* state = detail::WorkflowOf(ctx).get();
   if (state == nullptr) {
     if (required) {
       throw DBOSError(ErrorCode::StepExecution,
@@ -42,9 +44,8 @@ const sysdb::StepRow* FindRecorded(const WorkflowState& state, int step_id,
   if (it == state.recorded.end()) return nullptr;
   if (it->second.function_name != expected_name) {
     throw DBOSError(ErrorCode::UnexpectedStep,
-                    "During execution of workflow " + state.workflow_id + " step " +
-                        std::to_string(step_id) + ", function " + it->second.function_name +
-                        " was recorded when " + expected_name + " was expected",
+                    UnexpectedStepMessage(state.workflow_id, step_id, it->second.function_name,
+                                          expected_name, /*is_workflow=*/false),
                     state.workflow_id);
   }
   return &it->second;

@@ -2,6 +2,7 @@
 // workflow recovered after a crash sleeps only what remains.
 #include "dbos/messaging.hpp"
 #include "executor/operation.hpp"
+#include "runtime/context_access.hpp"
 #include "runtime/runtime.hpp"
 #include "util/time_util.hpp"
 
@@ -11,7 +12,7 @@ std::chrono::milliseconds SleepErased(DBOSContext& ctx, std::chrono::millisecond
   WorkflowState& state = *CallingWorkflow(ctx, "Sleep", /*required=*/true);
   ThrowIfInterrupted(state);
   const int step_id = state.next_step_id++;
-  const int64_t deadline = RecordDurableDeadline(ctx.Runtime(), state, step_id, duration);
+  const int64_t deadline = RecordDurableDeadline(detail::RuntimeOf(ctx), state, step_id, duration);
   const int64_t start = util::NowEpochMs();
   WaitUntilEpochMs(state, deadline);
   return std::chrono::milliseconds(std::max<int64_t>(0, util::NowEpochMs() - start));

@@ -11,6 +11,7 @@
 #include "dbos/detail/erased.hpp"
 #include "dbos/errors.hpp"
 #include "executor/operation.hpp"
+#include "runtime/context_access.hpp"
 #include "runtime/runtime.hpp"
 #include "serialization/codec.hpp"
 #include "util/time_util.hpp"
@@ -61,7 +62,7 @@ serialization::ErrorRecord RetriesExhausted(const StepOptions& options,
 
 nlohmann::json RunStepErased(DBOSContext& ctx, const StepOptions& options,
                              const std::function<nlohmann::json(std::stop_token)>& body) {
-  const auto& state_ptr = ctx.Workflow();
+  const auto& state_ptr = detail::WorkflowOf(ctx);
   if (!state_ptr) {
     throw DBOSError(
         ErrorCode::StepExecution,
@@ -73,7 +74,7 @@ nlohmann::json RunStepErased(DBOSContext& ctx, const StepOptions& options,
     throw DBOSError(ErrorCode::InvalidOption, "WithStepMaxRetries must be >= 0");
   }
   ThrowIfInterrupted(state);
-  Runtime& runtime = ctx.Runtime();
+  Runtime& runtime = detail::RuntimeOf(ctx);
   const int step_id = state.next_step_id++;
   if (const auto* row = FindRecorded(state, step_id, options.name)) {
     return ReplayStep(runtime, state, *row, ErrorCode::StepExecution);

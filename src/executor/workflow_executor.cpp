@@ -9,6 +9,8 @@
 #include "executor/handles.hpp"
 #include "executor/workflow_state.hpp"
 #include "management/cancel_scope.hpp"
+#include "runtime/context_access.hpp"
+#include "runtime/error_messages.hpp"
 #include "runtime/runtime.hpp"
 #include "serialization/codec.hpp"
 #include "util/time_util.hpp"
@@ -64,7 +66,7 @@ void Execute(const std::shared_ptr<Runtime>& runtime, const detail::RegisteredWo
         state->recorded.emplace(function_id, std::move(step));
       }
     }
-    DBOSContext context = DBOSContext::MakeForWorkflow(runtime, state);
+    DBOSContext context = detail::MakeWorkflowContext(runtime, state);
     nlohmann::json result = workflow->fn(context, input);
     serialization::CheckRepresentable(result);  // else recorded as the workflow's error
     Finish(*runtime, *state, *outcome, &result, nullptr);
@@ -122,7 +124,7 @@ std::shared_ptr<detail::HandleCore> StartWorkflow(Runtime& runtime, const DBOSCo
                                                   nlohmann::json input,
                                                   const detail::RunOptions& options) {
   ValidateOptions(options);
-  const auto& parent = caller.Workflow();
+  const auto& parent = detail::WorkflowOf(caller);
   std::string id = options.workflow_id;
   std::optional<int> parent_step;
   if (parent) {
@@ -133,9 +135,9 @@ std::shared_ptr<detail::HandleCore> StartWorkflow(Runtime& runtime, const DBOSCo
       const auto& row = recorded->second;
       if (row.function_name != workflow.name) {
         throw DBOSError(ErrorCode::UnexpectedStep,
-                        "During execution of workflow " + parent->workflow_id + " step " +
-                            std::to_string(*parent_step) + ", function " + row.function_name +
-                            " was recorded when " + workflow.name + " was expected",
+                        detail::UnexpectedStepMessage(parent->workflow_id, *parent_step,
+                                                      row.function_name, workflow.name,
+                                                      /*is_workflow=*/true),
                         parent->workflow_id);
       }
       if (row.child_workflow_id) {
@@ -148,8 +150,8 @@ std::shared_ptr<detail::HandleCore> StartWorkflow(Runtime& runtime, const DBOSCo
 
   // The durable deadline: the caller's (WithTimeout), and a child inherits its parent's unless
   // started WithoutCancel.
-  std::optional<int64_t> deadline = caller.DeadlineEpochMs();
-  if (parent && !caller.Detached() && parent->deadline_epoch_ms) {
+  std::optional<int64_t> deadline = detail::DeadlineOf(caller);
+  if (parent && !detail::IsDetached(caller) && parent->deadline_epoch_ms) {
     deadline =
         deadline ? std::min(*deadline, *parent->deadline_epoch_ms) : parent->deadline_epoch_ms;
   }
@@ -217,7 +219,7 @@ std::shared_ptr<detail::HandleCore> StartWorkflow(Runtime& runtime, const DBOSCo
   if (parent && !state->authenticated_user) state->authenticated_user = parent->authenticated_user;
   Submit(runtime, workflow, state, outcome, std::move(input), /*replaying=*/false);
   if (deadline) runtime.WatchDeadline(id, *deadline);
-  if (caller.Scope()) caller.Scope()->Add(id);
+  if (detail::ScopeOf(caller)) detail::ScopeOf(caller)->Add(id);
   return MakeLocalHandle(runtime.shared_from_this(), id, outcome, parent);
 }
 

@@ -3,6 +3,7 @@
 #include "dbos/management.hpp"
 #include "executor/operation.hpp"
 #include "management/cancel_scope.hpp"
+#include "runtime/context_access.hpp"
 #include "runtime/runtime.hpp"
 #include "util/time_util.hpp"
 
@@ -49,36 +50,19 @@ void CancelScope::CancelAll() noexcept {
 
 }  // namespace detail
 
-DBOSContext DBOSContext::WithDeadline(int64_t deadline_epoch_ms,
-                                      std::shared_ptr<detail::CancelScope> scope) const {
-  DBOSContext copy = *this;
-  copy.deadline_epoch_ms_ =
-      deadline_epoch_ms_ ? std::min(*deadline_epoch_ms_, deadline_epoch_ms) : deadline_epoch_ms;
-  copy.scope_ = std::move(scope);
-  return copy;
-}
-
-DBOSContext DBOSContext::Detach() const {
-  DBOSContext copy = *this;
-  copy.deadline_epoch_ms_.reset();
-  copy.scope_.reset();
-  copy.detached_ = true;
-  return copy;
-}
-
 std::pair<DBOSContext, std::function<void()>> WithTimeout(const DBOSContext& ctx,
                                                           std::chrono::milliseconds timeout) {
   auto scope = std::make_shared<detail::CancelScope>();
-  scope->runtime = ctx.Runtime().shared_from_this();
-  DBOSContext timed = ctx.WithDeadline(util::NowEpochMs() + timeout.count(), scope);
+  scope->runtime = detail::RuntimeOf(ctx).shared_from_this();
+  DBOSContext timed = detail::WithDeadline(ctx, util::NowEpochMs() + timeout.count(), scope);
   return {timed, [scope] { scope->CancelAll(); }};
 }
 
-DBOSContext WithoutCancel(const DBOSContext& ctx) { return ctx.Detach(); }
+DBOSContext WithoutCancel(const DBOSContext& ctx) { return detail::Detach(ctx); }
 
 void CancelWorkflow(DBOSContext& ctx, const std::string& workflow_id) {
   detail::CallingWorkflow(ctx, "CancelWorkflow", /*required=*/false);
-  detail::CancelWorkflowById(ctx.Runtime(), workflow_id);
+  detail::CancelWorkflowById(detail::RuntimeOf(ctx), workflow_id);
 }
 
 }  // namespace dbos

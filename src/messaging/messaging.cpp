@@ -11,6 +11,7 @@
 #include "dbos/errors.hpp"
 #include "executor/operation.hpp"
 #include "messaging/notifier.hpp"
+#include "runtime/context_access.hpp"
 #include "runtime/runtime.hpp"
 #include "serialization/codec.hpp"
 #include "serialization/formats.hpp"
@@ -84,7 +85,7 @@ std::chrono::steady_clock::time_point NextCheck(const Runtime& runtime, int64_t 
 
 void SendErased(DBOSContext& ctx, const std::string& destination_id, const nlohmann::json& message,
                 const std::string& topic) {
-  Runtime& runtime = ctx.Runtime();
+  Runtime& runtime = detail::RuntimeOf(ctx);
   WorkflowState* state = CallingWorkflow(ctx, "Send", /*required=*/false);
   sysdb::MessageWrite write;
   write.destination_uuid = destination_id;
@@ -135,7 +136,7 @@ void SendErased(DBOSContext& ctx, const std::string& destination_id, const nlohm
 
 nlohmann::json RecvErased(DBOSContext& ctx, const std::string& topic,
                           std::chrono::milliseconds timeout) {
-  Runtime& runtime = ctx.Runtime();
+  Runtime& runtime = detail::RuntimeOf(ctx);
   WorkflowState& state = *CallingWorkflow(ctx, "Recv", /*required=*/true);
   ThrowIfInterrupted(state);
   const int step_id = state.next_step_id++;
@@ -183,8 +184,8 @@ nlohmann::json RecvErased(DBOSContext& ctx, const std::string& topic,
 }
 
 void SetEventErased(DBOSContext& ctx, const std::string& key, const nlohmann::json& value) {
-  Runtime& runtime = ctx.Runtime();
-  WorkflowState* state = ctx.Workflow().get();
+  Runtime& runtime = detail::RuntimeOf(ctx);
+  WorkflowState* state = detail::WorkflowOf(ctx).get();
   if (state == nullptr) {
     throw DBOSError(ErrorCode::StepExecution, "SetEvent must be called from inside a workflow");
   }
@@ -210,8 +211,8 @@ void SetEventErased(DBOSContext& ctx, const std::string& key, const nlohmann::js
 
 nlohmann::json GetEventErased(DBOSContext& ctx, const std::string& workflow_id,
                               const std::string& key, std::chrono::milliseconds timeout) {
-  Runtime& runtime = ctx.Runtime();
-  WorkflowState* state = ctx.Workflow().get();
+  Runtime& runtime = detail::RuntimeOf(ctx);
+  WorkflowState* state = detail::WorkflowOf(ctx).get();
   if (state != nullptr && state->in_step) state = nullptr;  // a read inside a step: not recorded
   std::optional<sysdb::StepWrite> checkpoint;
   int64_t deadline = util::NowEpochMs() + std::max<int64_t>(0, timeout.count());

@@ -8,53 +8,30 @@
 #include "executor/handles.hpp"
 #include "executor/operation.hpp"
 #include "executor/workflow_executor.hpp"
+#include "runtime/context_access.hpp"
 #include "runtime/runtime.hpp"
 
 namespace dbos {
 
-detail::Runtime& DBOSContext::Runtime() const {
-  if (!runtime_) {
-    throw DBOSError(ErrorCode::Initialization,
-                    "this DBOSContext is empty: create one with dbos::NewDBOSContext");
-  }
-  return *runtime_;
-}
-
-DBOSContext DBOSContext::MakeForWorkflow(std::shared_ptr<detail::Runtime> runtime,
-                                         std::shared_ptr<detail::WorkflowState> state) {
-  DBOSContext ctx;
-  ctx.runtime_ = std::move(runtime);
-  ctx.workflow_ = std::move(state);
-  return ctx;
-}
-
-DBOSContext DBOSContext::MakeOwning(std::shared_ptr<detail::Runtime> runtime) {
-  DBOSContext ctx;
-  ctx.guard_ = std::make_shared<detail::LifetimeGuard>();
-  ctx.guard_->runtime = runtime;
-  ctx.runtime_ = std::move(runtime);
-  return ctx;
-}
-
 DBOSContext NewDBOSContext(const Config& config) {
-  return DBOSContext::MakeOwning(std::make_shared<detail::Runtime>(config));
+  return detail::MakeOwningContext(std::make_shared<detail::Runtime>(config));
 }
 
-void Launch(DBOSContext& ctx) { ctx.Runtime().Launch(); }
+void Launch(DBOSContext& ctx) { detail::RuntimeOf(ctx).Launch(); }
 
 void Shutdown(DBOSContext& ctx, std::chrono::milliseconds timeout) {
-  ctx.Runtime().Shutdown(timeout);
+  detail::RuntimeOf(ctx).Shutdown(timeout);
 }
 
 std::string GetWorkflowID(const DBOSContext& ctx) {
-  if (!ctx.Workflow()) {
+  if (!detail::WorkflowOf(ctx)) {
     throw DBOSError(ErrorCode::InvalidOption, "GetWorkflowID must be called inside a workflow");
   }
-  return ctx.Workflow()->workflow_id;
+  return detail::WorkflowOf(ctx)->workflow_id;
 }
 
 int GetStepID(const DBOSContext& ctx) {
-  const auto& state = ctx.Workflow();
+  const auto& state = detail::WorkflowOf(ctx);
   if (!state || !state->in_step) {
     throw DBOSError(ErrorCode::InvalidOption, "GetStepID must be called inside a step");
   }
@@ -62,10 +39,12 @@ int GetStepID(const DBOSContext& ctx) {
 }
 
 std::string GetApplicationVersion(const DBOSContext& ctx) {
-  return ctx.Runtime().Config().application_version;
+  return detail::RuntimeOf(ctx).Config().application_version;
 }
 
-std::string GetExecutorID(const DBOSContext& ctx) { return ctx.Runtime().Config().executor_id; }
+std::string GetExecutorID(const DBOSContext& ctx) {
+  return detail::RuntimeOf(ctx).Config().executor_id;
+}
 
 std::string_view ToString(WorkflowStatusType status) {
   switch (status) {
@@ -99,12 +78,17 @@ WorkflowStatusType ParseWorkflowStatusType(std::string_view text) {
 
 namespace detail {
 
+std::string WorkflowIDOrEmpty(const DBOSContext& ctx) {
+  const auto& state = WorkflowOf(ctx);
+  return state ? state->workflow_id : std::string();
+}
+
 void RegisterErrorTypeErased(DBOSContext& ctx, const std::type_info& type, ErrorThrower thrower) {
-  ctx.Runtime().MutableErrorTypes().Add(type, thrower);
+  detail::RuntimeOf(ctx).MutableErrorTypes().Add(type, thrower);
 }
 
 void RegisterWorkflowErased(DBOSContext& ctx, RegistrationSpec spec) {
-  auto& runtime = ctx.Runtime();
+  auto& runtime = detail::RuntimeOf(ctx);
   if (runtime.Launched()) {
     throw DBOSError(ErrorCode::Initialization,
                     "RegisterWorkflow must be called before Launch (workflow '" +
@@ -116,7 +100,7 @@ void RegisterWorkflowErased(DBOSContext& ctx, RegistrationSpec spec) {
 
 std::shared_ptr<HandleCore> RunWorkflowErased(DBOSContext& ctx, const std::string& key,
                                               nlohmann::json input, const RunOptions& options) {
-  auto& runtime = ctx.Runtime();
+  auto& runtime = detail::RuntimeOf(ctx);
   CallingWorkflow(ctx, "RunWorkflow", /*required=*/false);
   if (!runtime.Launched()) {
     throw DBOSError(ErrorCode::Initialization,
@@ -136,7 +120,7 @@ std::shared_ptr<HandleCore> RunWorkflowErased(DBOSContext& ctx, const std::strin
 
 std::shared_ptr<HandleCore> RetrieveWorkflowErased(DBOSContext& ctx, const std::string& workflow_id,
                                                    const std::type_info& result_type) {
-  auto& runtime = ctx.Runtime();
+  auto& runtime = detail::RuntimeOf(ctx);
   CallingWorkflow(ctx, "RetrieveWorkflow", /*required=*/false);
   auto status = runtime.Db().GetWorkflow(workflow_id, /*load_values=*/false);
   if (!status) {
@@ -154,7 +138,8 @@ std::shared_ptr<HandleCore> RetrieveWorkflowErased(DBOSContext& ctx, const std::
                       workflow_id);
     }
   }
-  return executor::MakePollingHandle(runtime.shared_from_this(), workflow_id, ctx.Workflow());
+  return executor::MakePollingHandle(runtime.shared_from_this(), workflow_id,
+                                     detail::WorkflowOf(ctx));
 }
 
 }  // namespace detail

@@ -1,9 +1,13 @@
 // Names of functions and types: workflow names derived from a function's own symbol (dladdr on
 // the executable's dynamic symbol table, exported by the target's --export-dynamic link option),
-// and demangled type names for recorded exceptions and step names.
+// and demangled type names for recorded exceptions and step names. Every name goes through
+// CanonicalName, so that GCC and Clang, Debug and Release record the same names.
+#include "runtime/symbols.hpp"
+
 #include <cxxabi.h>
 #include <dlfcn.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -18,7 +22,7 @@ std::string Demangle(const char* mangled) {
   int status = 0;
   std::unique_ptr<char, void (*)(void*)> out(
       abi::__cxa_demangle(mangled, nullptr, nullptr, &status), std::free);
-  return status == 0 && out ? std::string(out.get()) : std::string(mangled);
+  return CanonicalName(status == 0 && out ? std::string(out.get()) : std::string(mangled));
 }
 
 // "ns::Workflow(dbos::DBOSContext&, std::string)" -> "ns::Workflow": cut at the '(' that opens
@@ -33,7 +37,40 @@ std::string StripParameters(const std::string& name) {
   return name;
 }
 
+void EraseAll(std::string& text, const std::string& what) {
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at)) {
+    text.erase(at, what.size());
+  }
+}
+
 }  // namespace
+
+std::string CanonicalName(std::string demangled) {
+  // ABI tags: GCC and Clang add "[abi:cxx11]" to functions returning std::string and the like.
+  for (size_t at = demangled.find("[abi:"); at != std::string::npos;
+       at = demangled.find("[abi:", at)) {
+    const size_t end = demangled.find(']', at);
+    if (end == std::string::npos) break;
+    demangled.erase(at, end - at + 1);
+  }
+  EraseAll(demangled, "__cxx11::");  // libstdc++'s inline namespace
+  EraseAll(demangled, "std::__1::");
+  return demangled;
+}
+
+bool IsUnnamedType(const std::string& demangled) {
+  for (const char* marker : {"{lambda(", "'lambda", "{unnamed type#", "'unnamed"}) {
+    if (demangled.find(marker) != std::string::npos) return true;
+  }
+  // Clang's "$_0" for closures and unnamed classes of functions with internal linkage.
+  for (size_t at = demangled.find("$_"); at != std::string::npos;
+       at = demangled.find("$_", at + 1)) {
+    if (at + 2 < demangled.size() && std::isdigit(static_cast<unsigned char>(demangled[at + 2]))) {
+      return true;
+    }
+  }
+  return false;
+}
 
 std::string SymbolNameAt(const void* address) {
   Dl_info info{};
@@ -44,6 +81,15 @@ std::string SymbolNameAt(const void* address) {
 }
 
 std::string DemangledTypeName(const std::type_info& type) { return Demangle(type.name()); }
+
+std::string DefaultStepName(const void* function_address, const std::type_info& type) {
+  if (function_address != nullptr) {
+    std::string name = SymbolNameAt(function_address);
+    return name.empty() ? kUnnamedFunctionStepName : name;
+  }
+  std::string name = DemangledTypeName(type);
+  return IsUnnamedType(name) ? kUnnamedStepName : name;
+}
 
 void ThrowUnexpectedType(const std::string& workflow_id, const std::type_info& type,
                          const std::string& detail) {

@@ -74,11 +74,18 @@ std::shared_ptr<HandleCore> RetrieveWorkflowErased(DBOSContext& ctx, const std::
 nlohmann::json RunStepErased(DBOSContext& ctx, const StepOptions& options,
                              const std::function<nlohmann::json(std::stop_token)>& body);
 
-/// The demangled name of a function at `address` from the dynamic symbol table, without its
-/// parameter list ("ns::Workflow"); "" when it cannot be found (static function, no symbols).
+/// The ID of the workflow `ctx` runs in, or "" outside workflows.
+std::string WorkflowIDOrEmpty(const DBOSContext& ctx);
+
+/// The name of a function at `address` from the dynamic symbol table, without its parameter
+/// list and ABI tags ("ns::Workflow"); "" when it cannot be found (static function, no symbols).
 std::string SymbolNameAt(const void* address);
-/// The demangled name of a type.
+/// The demangled name of a type, without ABI tags or the standard library's inline namespaces.
 std::string DemangledTypeName(const std::type_info& type);
+/// The default name of a step: the function's name when `function_address` is set ("<function>"
+/// when it has no exported symbol), else the type's name ("<lambda>" for lambdas and other
+/// unnamed types, whose compiler-given names differ between compilers and shift with edits).
+std::string DefaultStepName(const void* function_address, const std::type_info& type);
 /// Throws DBOSError(WorkflowUnexpectedType) explaining that `json` is not a `type`.
 [[noreturn]] void ThrowUnexpectedType(const std::string& workflow_id, const std::type_info& type,
                                       const std::string& detail);
