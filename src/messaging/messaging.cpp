@@ -121,7 +121,7 @@ nlohmann::json WaitForMessage(Runtime& runtime, WorkflowState& state, const std:
     if (auto handed_over = runtime.Notifications().TakeHandedOver(key)) {
       return serialization::DecodeValue(handed_over);  // a local sender recorded our receipt
     }
-    auto consumed = runtime.Db().ConsumeMessage(stored_topic, checkpoint);
+    auto consumed = runtime.Db().ConsumeMessage(stored_topic, checkpoint, {sysdb::kPortableJson});
     if (consumed.kind == sysdb::StepWriteResult::Kind::Inserted) {
       if (consumed.message) return serialization::DecodeValue(consumed.message);
     } else {
@@ -285,7 +285,7 @@ nlohmann::json GetEventErased(DBOSContext& ctx, const std::string& workflow_id,
     waiter.Arm();
     if (auto value = runtime.Db().GetEvent(workflow_id, key)) {
       if (checkpoint) {
-        checkpoint->output = *value;
+        checkpoint->output = value->text;
         checkpoint->completed_at_epoch_ms = util::NowEpochMs();
         nlohmann::json replayed;
         if (HandleCheckpointResult(runtime, *state, runtime.Db().RecordStep(*checkpoint),
@@ -293,7 +293,7 @@ nlohmann::json GetEventErased(DBOSContext& ctx, const std::string& workflow_id,
           return replayed;
         }
       }
-      return serialization::DecodeValue(value);
+      return serialization::DecodeValue(value->text);
     }
     if (util::NowEpochMs() >= deadline) {
       return RecordTimeoutOrReplay(runtime, state, checkpoint.value_or(sysdb::StepWrite{}),

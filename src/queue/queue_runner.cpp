@@ -52,9 +52,15 @@ void QueueRunner::DequeueRound() {
   // Workflows cancelled by another process notice it here, even while sleeping or waiting.
   runtime_.PollCancellations();
   const auto& config = runtime_.Config();
-  auto claimed = runtime_.Db().DequeueWorkflows(
-      sysdb::kInternalQueueName, config.executor_id, config.application_version,
-      runtime_.IsLatestVersion(), /*max_tasks=*/0, util::NowEpochMs());
+  sysdb::DequeueRequest request;
+  request.queue_name = sysdb::kInternalQueueName;
+  request.executor_id = config.executor_id;
+  request.application_version = config.application_version;
+  request.accept_unversioned = runtime_.IsLatestVersion();
+  request.now_ms = util::NowEpochMs();
+  request.application_name = config.app_name;
+  request.workflow_names = runtime_.Registry().Names();
+  auto claimed = runtime_.Db().DequeueWorkflows(request);
   auto batch = std::exchange(retry_, {});
   for (auto& workflow : claimed) batch.emplace_back(std::move(workflow), 0);
   for (auto& [workflow, failed_attempts] : batch) {

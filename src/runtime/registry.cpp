@@ -53,4 +53,12 @@ const RegisteredWorkflow* WorkflowRegistry::FindByName(const std::string& name) 
   return it == by_name_.end() ? nullptr : it->second.get();
 }
 
+std::vector<std::string> WorkflowRegistry::Names() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> names;
+  names.reserve(by_name_.size());
+  for (const auto& entry : by_name_) names.push_back(entry.first);
+  return names;
+}
+
 }  // namespace dbos::detail

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "dbos/detail/erased.hpp"
 
@@ -28,6 +29,8 @@ class WorkflowRegistry {
   const RegisteredWorkflow* FindByKey(const std::string& key) const;
   /// By registered name; nullptr when absent.
   const RegisteredWorkflow* FindByName(const std::string& name) const;
+  /// Every registered name.
+  std::vector<std::string> Names() const;
 
  private:
   mutable std::mutex mutex_;

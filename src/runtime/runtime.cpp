@@ -45,8 +45,8 @@ void Runtime::Launch() {
                                      " is not the latest registered version of '" +
                                      config_.app_name + "'");
   }
-  const auto recovered =
-      sysdb_->ReenqueuePendingWorkflows({config_.executor_id}, config_.application_version, now);
+  const auto recovered = sysdb_->ReenqueuePendingWorkflows(
+      {config_.executor_id}, config_.application_version, config_.app_name, now);
   if (!recovered.empty()) {
     logger_->Log(LogLevel::Info, "recovering " + std::to_string(recovered.size()) +
                                      " pending workflow(s) of executor " + config_.executor_id);

@@ -70,6 +70,8 @@ struct WorkflowRow {
   std::optional<std::string> queue_partition_key;
   std::optional<std::string> forked_from;
   std::optional<std::string> parent_workflow_id;
+  /// workflow_status.serialization: the format of `inputs`, `output` and `error` (NULL: written
+  /// by an SDK that predates the column; read as this library's JSON).
   std::optional<std::string> serialization;
   bool was_forked_from = false;
   std::optional<int64_t> completed_at;
@@ -123,6 +125,7 @@ struct StepRow {
   std::optional<std::string> child_workflow_id;
   std::optional<int64_t> started_at_epoch_ms;
   std::optional<int64_t> completed_at_epoch_ms;
+  std::optional<std::string> serialization;  ///< Format of output/error (NULL: legacy JSON).
 };
 
 /// What RecordStep writes.
@@ -199,8 +202,32 @@ enum class SendResult {
 /// What ConsumeMessage did.
 struct ConsumeResult {
   StepWriteResult::Kind kind = StepWriteResult::Kind::Inserted;
-  std::optional<std::string> message;  ///< The consumed message when kind is Inserted.
-  std::optional<StepRow> existing;     ///< The recorded row when AlreadyRecorded.
+  std::optional<std::string> message;        ///< The consumed message when kind is Inserted.
+  std::optional<std::string> serialization;  ///< Its serialization column (NULL: legacy JSON).
+  std::optional<StepRow> existing;           ///< The recorded row when AlreadyRecorded.
+  /// Set (kind Inserted, no message, nothing written) when the oldest unconsumed message of the
+  /// topic has a serialization the caller cannot read: its name.
+  std::optional<std::string> unreadable_serialization;
+};
+
+/// A stored value with the name of the format it was written in (NULL: legacy JSON).
+struct StoredValue {
+  std::string text;
+  std::optional<std::string> serialization;
+};
+
+/// What DequeueWorkflows claims: ENQUEUED rows of `queue_name` that this process can run.
+struct DequeueRequest {
+  std::string queue_name;
+  std::string executor_id;
+  std::string application_version;  ///< Rows of this version (or NULL when accept_unversioned).
+  bool accept_unversioned = false;
+  int max_tasks = 0;  ///< 0 = no limit.
+  int64_t now_ms = 0;
+  /// Only rows whose application_name is this one or NULL ("" also matches "").
+  std::string application_name;
+  /// Only rows whose name is one of these (the workflows registered in this process).
+  std::vector<std::string> workflow_names;
 };
 
 /// An event value to publish.
@@ -255,24 +282,21 @@ class SystemDatabase {
   /// The status string of a workflow, or nullopt when missing (cheap; used for polling).
   virtual std::optional<std::string> GetWorkflowStatusString(const std::string& workflow_uuid) = 0;
 
-  /// Recovery: every PENDING row of one of `executor_ids` at `application_version` becomes
-  /// ENQUEUED on COALESCE(NULLIF(queue_name,''), kInternalQueueName) with started_at NULL.
-  /// Returns the IDs.
+  /// Recovery: every PENDING row of one of `executor_ids` at `application_version` whose
+  /// application_name is `application_name` or NULL becomes ENQUEUED on
+  /// COALESCE(NULLIF(queue_name,''), kInternalQueueName) with started_at NULL. Returns the IDs.
   virtual std::vector<std::string> ReenqueuePendingWorkflows(
       const std::vector<std::string>& executor_ids, const std::string& application_version,
-      int64_t now_ms) = 0;
+      const std::string& application_name, int64_t now_ms) = 0;
 
-  /// Claims up to `max_tasks` (0 = no limit) ENQUEUED workflows of `queue_name` whose
-  /// application_version is `application_version` (or NULL when `accept_unversioned`), ordered by
-  /// priority then created_at, using FOR UPDATE SKIP LOCKED on PostgreSQL. Each claimed row becomes
-  /// PENDING with executor_id, application_version, started_at_epoch_ms = now,
-  /// recovery_attempts + 1 and workflow_deadline_epoch_ms = COALESCE(deadline, now + timeout).
-  /// Commits only when it claimed.
-  virtual std::vector<DequeuedWorkflow> DequeueWorkflows(const std::string& queue_name,
-                                                         const std::string& executor_id,
-                                                         const std::string& application_version,
-                                                         bool accept_unversioned, int max_tasks,
-                                                         int64_t now_ms) = 0;
+  /// Claims up to `max_tasks` ENQUEUED workflows matching `request`, ordered by priority then
+  /// created_at, using FOR UPDATE SKIP LOCKED on PostgreSQL. Each claimed row becomes PENDING with
+  /// executor_id, application_version, started_at_epoch_ms = now, recovery_attempts + 1,
+  /// workflow_deadline_epoch_ms = COALESCE(deadline, now + timeout) and owner_xid = a claim token
+  /// drawn for this call. A retry after an in-doubt commit first returns the PENDING rows of this
+  /// executor carrying the token, so a claim whose reply was lost is never left behind. Commits
+  /// only when it claimed.
+  virtual std::vector<DequeuedWorkflow> DequeueWorkflows(const DequeueRequest& request) = 0;
 
   /// Inserts the version into application_versions if absent. Returns true when `version_name`
   /// is the latest (greatest version_timestamp) for this app (or unclaimed).
@@ -290,9 +314,13 @@ class SystemDatabase {
   /// In one transaction: if a step row exists at (checkpoint.workflow_uuid, function_id), returns
   /// it (AlreadyRecorded); if the workflow is CANCELLED or missing, says so; otherwise marks the
   /// oldest unconsumed message of (workflow, topic) consumed (consumed_by_function_id = the step
-  /// ID) and records the checkpoint with output = that message. When no message is waiting,
-  /// returns kind Inserted with no message and writes nothing.
-  virtual ConsumeResult ConsumeMessage(const std::string& topic, const StepWrite& checkpoint) = 0;
+  /// ID) and records the checkpoint with output = that message (and its serialization). When no
+  /// message is waiting, returns kind Inserted with no message and writes nothing. When the
+  /// oldest message's serialization is neither NULL nor one of `readable_serializations`, writes
+  /// nothing and names it in `unreadable_serialization`. Waiting callers poll this: when nothing
+  /// is there to take it must not take a write lock.
+  virtual ConsumeResult ConsumeMessage(const std::string& topic, const StepWrite& checkpoint,
+                                       const std::vector<std::string>& readable_serializations) = 0;
 
   /// Upserts workflow_events (latest value wins), upserts workflow_events_history at
   /// (workflow, function_id, key) (a step may set a key twice) and, when set, the checkpoint, in
@@ -301,8 +329,8 @@ class SystemDatabase {
   /// "<workflow>::<key>" in that transaction.
   virtual StepWriteResult SetEvent(const EventWrite& event) = 0;
 
-  /// The latest value of an event, or nullopt.
-  virtual std::optional<std::string> GetEvent(const std::string& workflow_uuid,
+  /// The latest value of an event with its serialization, or nullopt.
+  virtual std::optional<StoredValue> GetEvent(const std::string& workflow_uuid,
                                               const std::string& key) = 0;
 
   /// Sets CANCELLED (clearing queue_name, deduplication_id, started_at; completed_at = now)

@@ -428,13 +428,15 @@ TEST_P(MessagingTest, SendRecordsTheReceiptOfAWaitingReceiverOnlyWhenItIsSafe) {
                    "'') FROM " +
                        table + " ORDER BY message_uuid"),
             (Rows{{"m1", t, "0"}, {"m2", f, ""}, {"m3", f, ""}}));
-  auto consumed = db->ConsumeMessage("t", [] {
-    sysdb::StepWrite s;
-    s.workflow_uuid = "receiver";
-    s.function_id = 2;
-    s.function_name = "DBOS.recv";
-    return s;
-  }());
+  auto consumed = db->ConsumeMessage("t",
+                                     [] {
+                                       sysdb::StepWrite s;
+                                       s.workflow_uuid = "receiver";
+                                       s.function_id = 2;
+                                       s.function_name = "DBOS.recv";
+                                       return s;
+                                     }(),
+                                     {sysdb::kPortableJson});
   EXPECT_EQ(consumed.message, "\"two\"");  // the receiver's own Recv takes the oldest
 }
 

@@ -19,6 +19,7 @@
 #include "sysdb/postgres/pg_listener.hpp"
 #include "sysdb/postgres/pg_pool.hpp"
 #include "sysdb/postgres/pg_schema.hpp"
+#include "util/uuid.hpp"
 
 namespace dbos::sysdb {
 namespace {
@@ -175,7 +176,7 @@ WITH wf AS (
   SELECT status FROM {s}.workflow_status WHERE workflow_uuid = $1::text
 ), prior AS (
   SELECT function_name, output, error, child_workflow_id, started_at_epoch_ms,
-         completed_at_epoch_ms
+         completed_at_epoch_ms, serialization
   FROM {s}.operation_outputs WHERE workflow_uuid = $1::text AND function_id = $2::integer
 ), ins AS (
   INSERT INTO {s}.operation_outputs (
@@ -189,13 +190,13 @@ WITH wf AS (
 )
 SELECT (SELECT count(*) FROM ins) AS inserted, (SELECT count(*) FROM wf) AS wf_found,
        (SELECT status FROM wf) AS wf_status, p.function_name, p.output, p.error,
-       p.child_workflow_id, p.started_at_epoch_ms, p.completed_at_epoch_ms
+       p.child_workflow_id, p.started_at_epoch_ms, p.completed_at_epoch_ms, p.serialization
 FROM (SELECT 1) AS one LEFT JOIN prior p ON true
 )SQL";
 
 constexpr std::string_view kListStepsSql = R"SQL(
 SELECT function_id, function_name, output, error, child_workflow_id, started_at_epoch_ms,
-       completed_at_epoch_ms
+       completed_at_epoch_ms, serialization
 FROM {s}.operation_outputs
 WHERE workflow_uuid = $1::text
 ORDER BY function_id
@@ -210,6 +211,7 @@ UPDATE {s}.workflow_status
 SET status = 'ENQUEUED', queue_name = COALESCE(NULLIF(queue_name, ''), $3::text),
     started_at_epoch_ms = NULL, updated_at = $4::bigint
 WHERE status = 'PENDING' AND executor_id = ANY ($1::text[]) AND application_version = $2::text
+  AND (application_name IS NULL OR application_name = $5::text)
 RETURNING workflow_uuid
 )SQL";
 
@@ -221,6 +223,8 @@ WITH candidates AS (
   FROM {s}.workflow_status
   WHERE queue_name = $1::text AND status = 'ENQUEUED'
     AND (application_version = $3::text OR ($4::boolean AND application_version IS NULL))
+    AND (application_name IS NULL OR application_name = $7::text)
+    AND name = ANY ($8::text[])
   ORDER BY priority, created_at
   LIMIT $5::bigint
   FOR UPDATE SKIP LOCKED
@@ -230,7 +234,8 @@ WITH candidates AS (
       started_at_epoch_ms = $6::bigint, updated_at = $6::bigint,
       recovery_attempts = COALESCE(ws.recovery_attempts, 0) + 1,
       workflow_deadline_epoch_ms = COALESCE(ws.workflow_deadline_epoch_ms,
-                                            $6::bigint + ws.workflow_timeout_ms)
+                                            $6::bigint + ws.workflow_timeout_ms),
+      owner_xid = $9::text
   FROM candidates c
   WHERE ws.workflow_uuid = c.workflow_uuid AND ws.status = 'ENQUEUED'
   RETURNING ws.workflow_uuid, ws.name, ws.inputs, ws.serialization, ws.authenticated_user,
@@ -242,6 +247,18 @@ SELECT c.workflow_uuid, c.name, COALESCE(i.inputs, c.inputs), c.serialization,
        c.workflow_deadline_epoch_ms, c.queue_name, c.recovery_attempts
 FROM claimed c
 LEFT JOIN {s}.workflow_input i ON i.workflow_uuid = c.workflow_uuid
+ORDER BY c.priority, c.created_at
+)SQL";
+
+// The rows an earlier attempt of the same DequeueWorkflows call claimed (its commit may have
+// happened with the reply lost): PENDING under this executor with this call's claim token.
+constexpr std::string_view kClaimedByTokenSql = R"SQL(
+SELECT c.workflow_uuid, c.name, COALESCE(i.inputs, c.inputs), c.serialization,
+       c.authenticated_user, c.assumed_role, c.authenticated_roles,
+       c.workflow_deadline_epoch_ms, c.queue_name, c.recovery_attempts
+FROM {s}.workflow_status c
+LEFT JOIN {s}.workflow_input i ON i.workflow_uuid = c.workflow_uuid
+WHERE c.status = 'PENDING' AND c.executor_id = $1::text AND c.owner_xid = $2::text
 ORDER BY c.priority, c.created_at
 )SQL";
 
@@ -354,10 +371,10 @@ WITH wf AS (
   SELECT status FROM {s}.workflow_status WHERE workflow_uuid = $1::text
 ), prior AS (
   SELECT function_name, output, error, child_workflow_id, started_at_epoch_ms,
-         completed_at_epoch_ms
+         completed_at_epoch_ms, serialization
   FROM {s}.operation_outputs WHERE workflow_uuid = $1::text AND function_id = $2::integer
-), msg AS (
-  SELECT n.message_uuid, n.message
+), oldest AS (
+  SELECT n.message_uuid, n.message, n.serialization
   FROM {s}.notifications n
   WHERE n.destination_uuid = $1::text AND n.topic = $4::text AND NOT n.consumed
     AND NOT EXISTS (SELECT 1 FROM prior)
@@ -365,15 +382,18 @@ WITH wf AS (
   ORDER BY n.created_at_epoch_ms, n.ctid
   LIMIT 1
   FOR UPDATE OF n
+), msg AS (
+  SELECT message_uuid, message, serialization FROM oldest
+  WHERE serialization IS NULL OR serialization = ANY ($8::text[])
 ), ckpt AS (
   INSERT INTO {s}.operation_outputs (
       workflow_uuid, function_id, function_name, output, error, child_workflow_id,
       started_at_epoch_ms, completed_at_epoch_ms, serialization, application_name)
   SELECT $1::text, $2::integer, $3::text, msg.message, NULL, NULL, $5::bigint, $6::bigint,
-         'portable_json', $7::text
+         msg.serialization, $7::text
   FROM msg
   ON CONFLICT (workflow_uuid, function_id) DO NOTHING
-  RETURNING output
+  RETURNING output, serialization
 ), taken AS (
   UPDATE {s}.notifications n
   SET consumed = true, consumed_by_function_id = $2::integer
@@ -384,7 +404,8 @@ WITH wf AS (
 SELECT (SELECT count(*) FROM ckpt), (SELECT output FROM ckpt), (SELECT count(*) FROM msg),
        (SELECT count(*) FROM taken), (SELECT count(*) FROM wf), (SELECT status FROM wf),
        p.function_name, p.output, p.error, p.child_workflow_id, p.started_at_epoch_ms,
-       p.completed_at_epoch_ms
+       p.completed_at_epoch_ms, p.serialization, (SELECT serialization FROM ckpt),
+       (SELECT count(*) FROM oldest), (SELECT serialization FROM oldest)
 FROM (SELECT 1) AS one LEFT JOIN prior p ON true
 )SQL";
 
@@ -396,7 +417,7 @@ WITH wf AS (
   SELECT status FROM {s}.workflow_status WHERE workflow_uuid = $1::text
 ), prior AS (
   SELECT function_name, output, error, child_workflow_id, started_at_epoch_ms,
-         completed_at_epoch_ms
+         completed_at_epoch_ms, serialization
   FROM {s}.operation_outputs
   WHERE $4::boolean AND workflow_uuid = $5::text AND function_id = $6::integer
 ), ckpt AS (
@@ -431,12 +452,13 @@ WITH wf AS (
 SELECT (SELECT count(*) FROM gate), (SELECT count(*) FROM ev), (SELECT count(*) FROM note),
        (SELECT count(*) FROM wf), (SELECT status FROM wf),
        p.function_name, p.output, p.error, p.child_workflow_id, p.started_at_epoch_ms,
-       p.completed_at_epoch_ms
+       p.completed_at_epoch_ms, p.serialization
 FROM (SELECT 1) AS one LEFT JOIN prior p ON true
 )SQL";
 
 constexpr std::string_view kGetEventSql = R"SQL(
-SELECT value FROM {s}.workflow_events WHERE workflow_uuid = $1::text AND key = $2::text
+SELECT value, serialization FROM {s}.workflow_events
+WHERE workflow_uuid = $1::text AND key = $2::text
 )SQL";
 
 constexpr std::string_view kCancelWorkflowSql = R"SQL(
@@ -526,6 +548,7 @@ StepRow ReadStep(const PgResult& r, int row, int first, int function_id) {
   step.child_workflow_id = r.OptString(row, first + 3);
   step.started_at_epoch_ms = r.OptInt64(row, first + 4);
   step.completed_at_epoch_ms = r.OptInt64(row, first + 5);
+  step.serialization = r.OptString(row, first + 6);
   return step;
 }
 
@@ -551,6 +574,7 @@ class PostgresSystemDatabase final : public SystemDatabase {
         get_status_(Prepare("dbos_get_status", kGetStatusSql)),
         reenqueue_(Prepare("dbos_reenqueue", kReenqueueSql)),
         dequeue_(Prepare("dbos_dequeue", kDequeueSql)),
+        claimed_by_token_(Prepare("dbos_claimed_by_token", kClaimedByTokenSql)),
         register_version_(Prepare("dbos_register_version", kRegisterVersionSql)),
         send_(Prepare("dbos_send", kSendSql)),
         send_with_checkpoint_(Prepare("dbos_send_checkpointed", kSendWithCheckpointSql)),
@@ -695,12 +719,13 @@ class PostgresSystemDatabase final : public SystemDatabase {
 
   std::vector<std::string> ReenqueuePendingWorkflows(const std::vector<std::string>& executor_ids,
                                                      const std::string& application_version,
+                                                     const std::string& application_name,
                                                      int64_t now_ms) override {
     if (executor_ids.empty()) return {};
     const std::string ids = pg::TextArrayLiteral(executor_ids);
     const std::string queue = kInternalQueueName;
     PgParams params;
-    params.Text(ids).Text(application_version).Text(queue).Int(now_ms);
+    params.Text(ids).Text(application_version).Text(queue).Int(now_ms).Text(application_name);
     return Run("ReenqueuePendingWorkflows", "", [&](PgConnection& conn, bool) {
       const PgResult r = Exec(conn, reenqueue_, params);
       std::vector<std::string> out;
@@ -710,22 +735,29 @@ class PostgresSystemDatabase final : public SystemDatabase {
     });
   }
 
-  std::vector<DequeuedWorkflow> DequeueWorkflows(const std::string& queue_name,
-                                                 const std::string& executor_id,
-                                                 const std::string& application_version,
-                                                 bool accept_unversioned, int max_tasks,
-                                                 int64_t now_ms) override {
-    if (max_tasks < 0) return {};
+  std::vector<DequeuedWorkflow> DequeueWorkflows(const DequeueRequest& request) override {
+    if (request.max_tasks < 0 || request.workflow_names.empty()) return {};
+    const std::string names = pg::TextArrayLiteral(request.workflow_names);
+    const std::string token = util::NewUuid();
     PgParams params;
-    params.Text(queue_name).Text(executor_id).Text(application_version).Bool(accept_unversioned);
-    if (max_tasks == 0) {
+    params.Text(request.queue_name)
+        .Text(request.executor_id)
+        .Text(request.application_version)
+        .Bool(request.accept_unversioned);
+    if (request.max_tasks == 0) {
       params.Null();  // LIMIT NULL: no limit
     } else {
-      params.Int(max_tasks);
+      params.Int(request.max_tasks);
     }
-    params.Int(now_ms);
-    return Run("DequeueWorkflows", "", [&](PgConnection& conn, bool) {
-      const PgResult r = Exec(conn, dequeue_, params);
+    params.Int(request.now_ms).Text(request.application_name).Text(names).Text(token);
+    PgParams by_token;
+    by_token.Text(request.executor_id).Text(token);
+    return Run("DequeueWorkflows", "", [&](PgConnection& conn, bool retry) {
+      // After an in-doubt commit the rows an earlier attempt claimed carry the token.
+      std::optional<PgResult> earlier;
+      if (retry) earlier.emplace(Exec(conn, claimed_by_token_, by_token));
+      const PgResult r =
+          earlier && earlier->Rows() > 0 ? std::move(*earlier) : Exec(conn, dequeue_, params);
       std::vector<DequeuedWorkflow> out;
       out.reserve(static_cast<size_t>(r.Rows()));
       for (int i = 0; i < r.Rows(); ++i) {
@@ -797,7 +829,9 @@ class PostgresSystemDatabase final : public SystemDatabase {
     });
   }
 
-  ConsumeResult ConsumeMessage(const std::string& topic, const StepWrite& checkpoint) override {
+  ConsumeResult ConsumeMessage(const std::string& topic, const StepWrite& checkpoint,
+                               const std::vector<std::string>& readable) override {
+    const std::string readable_array = pg::TextArrayLiteral(readable);
     PgParams params;
     params.Text(checkpoint.workflow_uuid)
         .Int(checkpoint.function_id)
@@ -805,13 +839,15 @@ class PostgresSystemDatabase final : public SystemDatabase {
         .Text(topic)
         .Int(checkpoint.started_at_epoch_ms)
         .Int(checkpoint.completed_at_epoch_ms)
-        .Text(checkpoint.application_name);
+        .Text(checkpoint.application_name)
+        .Text(readable_array);
     return Run("ConsumeMessage", checkpoint.workflow_uuid, [&](PgConnection& conn, bool) {
       for (int pass = 0;; ++pass) {
         const PgResult r = Exec(conn, consume_message_, params);
         ConsumeResult out;
         if (r.Int64(0, 0) > 0) {
           out.message = r.OptString(0, 1);
+          out.serialization = r.OptString(0, 13);
           return out;
         }
         if (!r.IsNull(0, 6)) {
@@ -827,7 +863,11 @@ class PostgresSystemDatabase final : public SystemDatabase {
           out.kind = StepWriteResult::Kind::WorkflowCancelled;
           return out;
         }
-        if (r.Int64(0, 2) == 0) return out;  // no message waiting: nothing written
+        if (r.Int64(0, 2) == 0) {
+          // Nothing written: no message waiting, or the oldest one cannot be decoded here.
+          if (r.Int64(0, 14) > 0) out.unreadable_serialization = r.OptString(0, 15);
+          return out;
+        }
         // A message was found but a concurrent checkpoint at this step won: run again.
         if (pass >= 3) ThrowStepRace(checkpoint);
       }
@@ -871,15 +911,15 @@ class PostgresSystemDatabase final : public SystemDatabase {
     });
   }
 
-  std::optional<std::string> GetEvent(const std::string& workflow_uuid,
+  std::optional<StoredValue> GetEvent(const std::string& workflow_uuid,
                                       const std::string& key) override {
     PgParams params;
     params.Text(workflow_uuid).Text(key);
     return Run("GetEvent", workflow_uuid,
-               [&](PgConnection& conn, bool) -> std::optional<std::string> {
+               [&](PgConnection& conn, bool) -> std::optional<StoredValue> {
                  const PgResult r = Exec(conn, get_event_, params);
-                 if (r.Rows() == 0) return std::nullopt;
-                 return r.OptString(0, 0);
+                 if (r.Rows() == 0 || r.IsNull(0, 0)) return std::nullopt;
+                 return StoredValue{r.String(0, 0), r.OptString(0, 1)};
                });
   }
 
@@ -1037,6 +1077,7 @@ class PostgresSystemDatabase final : public SystemDatabase {
   const Statement get_status_;
   const Statement reenqueue_;
   const Statement dequeue_;
+  const Statement claimed_by_token_;
   const Statement register_version_;
   const Statement send_;
   const Statement send_with_checkpoint_;

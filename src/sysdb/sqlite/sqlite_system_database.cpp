@@ -115,14 +115,15 @@ ON CONFLICT (workflow_uuid, function_id) DO NOTHING)sql";
 // row already recorded (columns 2..8), in one read.
 constexpr const char* kRecordStepProbeSql = R"sql(
 SELECT ws.workflow_uuid IS NOT NULL, ws.status, oo.function_id, oo.function_name, oo.output,
-       oo.error, oo.child_workflow_id, oo.started_at_epoch_ms, oo.completed_at_epoch_ms
+       oo.error, oo.child_workflow_id, oo.started_at_epoch_ms, oo.completed_at_epoch_ms,
+       oo.serialization
 FROM (SELECT ?1 AS id, ?2 AS function_id) AS k
 LEFT JOIN workflow_status AS ws ON ws.workflow_uuid = k.id
 LEFT JOIN operation_outputs AS oo ON oo.workflow_uuid = k.id AND oo.function_id = k.function_id)sql";
 
 constexpr const char* kListStepsSql = R"sql(
 SELECT function_id, function_name, output, error, child_workflow_id, started_at_epoch_ms,
-       completed_at_epoch_ms
+       completed_at_epoch_ms, serialization
 FROM operation_outputs WHERE workflow_uuid = ?1 ORDER BY function_id)sql";
 
 constexpr const char* kGetStatusSql = "SELECT status FROM workflow_status WHERE workflow_uuid = ?1";
@@ -132,6 +133,7 @@ UPDATE workflow_status
 SET status = 'ENQUEUED', queue_name = COALESCE(NULLIF(queue_name, ''), ?3),
     started_at_epoch_ms = NULL, updated_at = ?4
 WHERE status = 'PENDING' AND executor_id = ?1 AND application_version = ?2
+  AND (application_name IS NULL OR application_name = ?5)
 RETURNING workflow_uuid)sql";
 
 // Claims in one statement: the inner SELECT picks the candidates in queue order, the UPDATE claims
@@ -140,11 +142,14 @@ constexpr const char* kDequeueSql = R"sql(
 UPDATE workflow_status
 SET status = 'PENDING', executor_id = ?2, application_version = ?3, started_at_epoch_ms = ?4,
     updated_at = ?4, recovery_attempts = COALESCE(recovery_attempts, 0) + 1,
-    workflow_deadline_epoch_ms = COALESCE(workflow_deadline_epoch_ms, ?4 + workflow_timeout_ms)
+    workflow_deadline_epoch_ms = COALESCE(workflow_deadline_epoch_ms, ?4 + workflow_timeout_ms),
+    owner_xid = ?9
 WHERE status = 'ENQUEUED' AND workflow_uuid IN (
     SELECT workflow_uuid FROM workflow_status
     WHERE queue_name = ?1 AND status IN ('ENQUEUED', 'PENDING') AND status = 'ENQUEUED'
       AND (application_version = ?3 OR (?5 AND application_version IS NULL))
+      AND (application_name IS NULL OR application_name = ?7)
+      AND name IN (SELECT value FROM json_each(?8))
     ORDER BY priority, created_at
     LIMIT ?6)
 RETURNING workflow_uuid, name,
@@ -153,13 +158,26 @@ RETURNING workflow_uuid, name,
     serialization, authenticated_user, assumed_role, authenticated_roles,
     workflow_deadline_epoch_ms, queue_name, priority, created_at, recovery_attempts)sql";
 
+// The rows an earlier attempt of the same DequeueWorkflows call claimed (its commit may have
+// happened with the reply lost), in the column order of kDequeueSql's RETURNING.
+constexpr const char* kClaimedByTokenSql = R"sql(
+SELECT workflow_uuid, name,
+    COALESCE((SELECT wi.inputs FROM workflow_input AS wi
+              WHERE wi.workflow_uuid = workflow_status.workflow_uuid), inputs),
+    serialization, authenticated_user, assumed_role, authenticated_roles,
+    workflow_deadline_epoch_ms, queue_name, priority, created_at, recovery_attempts
+FROM workflow_status
+WHERE status = 'PENDING' AND executor_id = ?1 AND owner_xid = ?2)sql";
+
 // A lock-free look (on a reader) before claiming, so polling an idle queue never takes the write
 // lock away from the checkpoints on the hot path.
 constexpr const char* kHasCandidatesSql = R"sql(
 SELECT EXISTS (
     SELECT 1 FROM workflow_status
     WHERE queue_name = ?1 AND status IN ('ENQUEUED', 'PENDING') AND status = 'ENQUEUED'
-      AND (application_version = ?2 OR (?3 AND application_version IS NULL))))sql";
+      AND (application_version = ?2 OR (?3 AND application_version IS NULL))
+      AND (application_name IS NULL OR application_name = ?4)
+      AND name IN (SELECT value FROM json_each(?5))))sql";
 
 constexpr const char* kInsertVersionSql = R"sql(
 INSERT INTO application_versions (
@@ -175,11 +193,11 @@ SELECT COALESCE(
      WHERE application_name = ?2 OR application_name IS NULL), 0))sql";
 
 // Send's checks, in one read: the sender (column 0: present, 1: status), the sender's step row
-// (columns 2..8, laid out as in kRecordStepProbeSql) and whether the destination exists (9).
+// (columns 2..9, laid out as in kRecordStepProbeSql) and whether the destination exists (10).
 constexpr const char* kSendProbeSql = R"sql(
 SELECT ws.workflow_uuid IS NOT NULL, ws.status, oo.function_id, oo.function_name, oo.output,
        oo.error, oo.child_workflow_id, oo.started_at_epoch_ms, oo.completed_at_epoch_ms,
-       EXISTS (SELECT 1 FROM workflow_status WHERE workflow_uuid = ?3)
+       oo.serialization, EXISTS (SELECT 1 FROM workflow_status WHERE workflow_uuid = ?3)
 FROM (SELECT ?1 AS id, ?2 AS function_id) AS k
 LEFT JOIN workflow_status AS ws ON ws.workflow_uuid = k.id
 LEFT JOIN operation_outputs AS oo ON oo.workflow_uuid = k.id AND oo.function_id = k.function_id)sql";
@@ -191,16 +209,16 @@ INSERT INTO notifications (
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0)
 ON CONFLICT (message_uuid) DO NOTHING)sql";
 
-// Consumes the oldest unconsumed message of (destination, topic) in one statement; rowid breaks
-// ties between messages sent in the same millisecond in insertion order.
-constexpr const char* kConsumeMessageSql = R"sql(
-UPDATE notifications SET consumed = 1, consumed_by_function_id = ?3
-WHERE rowid = (
-    SELECT rowid FROM notifications
-    WHERE destination_uuid = ?1 AND topic = ?2 AND consumed = 0
-    ORDER BY created_at_epoch_ms, rowid
-    LIMIT 1)
-RETURNING message)sql";
+// The oldest unconsumed message of (destination, topic); rowid breaks ties between messages sent
+// in the same millisecond in insertion order.
+constexpr const char* kOldestMessageSql = R"sql(
+SELECT rowid, message, serialization FROM notifications
+WHERE destination_uuid = ?1 AND topic = ?2 AND consumed = 0
+ORDER BY created_at_epoch_ms, rowid
+LIMIT 1)sql";
+
+constexpr const char* kMarkConsumedSql = R"sql(
+UPDATE notifications SET consumed = 1, consumed_by_function_id = ?2 WHERE rowid = ?1)sql";
 
 constexpr const char* kOlderUnconsumedSql = R"sql(
 SELECT EXISTS (SELECT 1 FROM notifications
@@ -219,7 +237,7 @@ ON CONFLICT (workflow_uuid, function_id, key) DO UPDATE SET
     value = excluded.value, serialization = excluded.serialization)sql";
 
 constexpr const char* kGetEventSql =
-    "SELECT value FROM workflow_events WHERE workflow_uuid = ?1 AND key = ?2";
+    "SELECT value, serialization FROM workflow_events WHERE workflow_uuid = ?1 AND key = ?2";
 
 constexpr const char* kCancelWorkflowSql = R"sql(
 UPDATE workflow_status
@@ -292,6 +310,7 @@ StepRow ReadStepRow(const Statement& stmt, int first) {
   row.child_workflow_id = stmt.OptText(first + 4);
   row.started_at_epoch_ms = stmt.OptInt64(first + 5);
   row.completed_at_epoch_ms = stmt.OptInt64(first + 6);
+  row.serialization = stmt.OptText(first + 7);
   return row;
 }
 
@@ -338,7 +357,8 @@ std::optional<StepWriteResult> CheckpointBlocked(StepProbe& probe) {
 
 // Writes `step` with kRecordStepSql (output replaced by `output`); true when a row was inserted.
 bool InsertCheckpoint(Connection& conn, const StepWrite& step,
-                      const std::optional<std::string>& output) {
+                      const std::optional<std::string>& output,
+                      const std::optional<std::string>& serialization = kPortableJson) {
   Statement insert = conn.Prepare(kRecordStepSql);
   insert.Bind(1, step.workflow_uuid)
       .Bind(2, step.function_id)
@@ -348,10 +368,42 @@ bool InsertCheckpoint(Connection& conn, const StepWrite& step,
       .Bind(6, step.child_workflow_id)
       .Bind(7, step.started_at_epoch_ms)
       .Bind(8, step.completed_at_epoch_ms)
-      .BindStatic(9, kPortableJson)
+      .Bind(9, serialization)
       .Bind(10, step.application_name)
       .Run();
   return insert.Changes() == 1;
+}
+
+// Columns: workflow_uuid, name, inputs, serialization, user, role, roles, deadline, queue_name,
+// (priority, created_at,) recovery_attempts at 11.
+DequeuedWorkflow ReadDequeued(const Statement& stmt) {
+  DequeuedWorkflow workflow;
+  workflow.workflow_uuid = stmt.Text(0);
+  workflow.name = stmt.OptText(1);
+  workflow.inputs = stmt.OptText(2);
+  workflow.serialization = stmt.OptText(3);
+  workflow.authenticated_user = stmt.OptText(4);
+  workflow.assumed_role = stmt.OptText(5);
+  workflow.authenticated_roles = stmt.OptText(6);
+  workflow.workflow_deadline_epoch_ms = stmt.OptInt64(7);
+  workflow.queue_name = stmt.OptText(8);
+  workflow.recovery_attempts = stmt.Int64(11);
+  return workflow;
+}
+
+// The oldest unconsumed message of a topic.
+struct OldestMessage {
+  int64_t rowid = 0;
+  std::string message;
+  std::optional<std::string> serialization;
+};
+
+std::optional<OldestMessage> TakeOldest(Connection& conn, const std::string& destination,
+                                        const std::string& topic) {
+  Statement select = conn.Prepare(kOldestMessageSql);
+  select.Bind(1, destination).Bind(2, topic);
+  if (!select.Step()) return std::nullopt;
+  return OldestMessage{select.Int64(0), select.Text(1), select.OptText(2)};
 }
 
 // The receiver of `message` waits in Recv in this process: when `message` is the only unconsumed
@@ -369,14 +421,10 @@ bool DeliverToWaitingReceiver(Connection& conn, const std::string& topic,
   }
   StepProbe probe = ProbeStep(conn, message.destination_uuid, receiver.function_id);
   if (CheckpointBlocked(probe)) return false;
-  std::optional<std::string> consumed;
-  {
-    Statement consume = conn.Prepare(kConsumeMessageSql);
-    consume.Bind(1, message.destination_uuid).Bind(2, topic).Bind(3, receiver.function_id);
-    if (!consume.Step()) return false;
-    consumed = consume.OptText(0);
-  }
-  if (!InsertCheckpoint(conn, receiver, consumed)) {
+  std::optional<OldestMessage> oldest = TakeOldest(conn, message.destination_uuid, topic);
+  if (!oldest) return false;
+  conn.Prepare(kMarkConsumedSql).Bind(1, oldest->rowid).Bind(2, receiver.function_id).Run();
+  if (!InsertCheckpoint(conn, receiver, oldest->message, oldest->serialization)) {
     throw std::logic_error("a receiver checkpoint checked free was not inserted");  // rolls back
   }
   return true;
@@ -599,6 +647,7 @@ class SqliteSystemDatabase final : public SystemDatabase {
 
   std::vector<std::string> ReenqueuePendingWorkflows(const std::vector<std::string>& executor_ids,
                                                      const std::string& application_version,
+                                                     const std::string& application_name,
                                                      int64_t now_ms) override {
     if (executor_ids.empty()) return {};
     return Write("ReenqueuePendingWorkflows", [&](Connection& conn, Transaction& txn) {
@@ -608,7 +657,8 @@ class SqliteSystemDatabase final : public SystemDatabase {
         update.Bind(1, executor_id)
             .Bind(2, application_version)
             .BindStatic(3, kInternalQueueName)
-            .Bind(4, now_ms);
+            .Bind(4, now_ms)
+            .Bind(5, application_name);
         while (update.Step()) ids.push_back(update.Text(0));
       }
       if (!ids.empty()) txn.Commit();
@@ -616,62 +666,78 @@ class SqliteSystemDatabase final : public SystemDatabase {
     });
   }
 
-  std::vector<DequeuedWorkflow> DequeueWorkflows(const std::string& queue_name,
-                                                 const std::string& executor_id,
-                                                 const std::string& application_version,
-                                                 bool accept_unversioned, int max_tasks,
-                                                 int64_t now_ms) override {
+  std::vector<DequeuedWorkflow> DequeueWorkflows(const DequeueRequest& request) override {
+    if (request.max_tasks < 0 || request.workflow_names.empty()) return {};
+    const std::string names = nlohmann::json(request.workflow_names).dump();
+    const std::string token = util::NewUuid();
+    // A lock-free look first, so polling an idle queue never takes the write lock.
     const bool has_candidates = Read("DequeueWorkflows", [&](Connection& conn) {
       Statement select = conn.Prepare(kHasCandidatesSql);
-      select.Bind(1, queue_name).Bind(2, application_version).Bind(3, accept_unversioned ? 1 : 0);
+      select.Bind(1, request.queue_name)
+          .Bind(2, request.application_version)
+          .Bind(3, request.accept_unversioned ? 1 : 0)
+          .Bind(4, request.application_name)
+          .Bind(5, names);
       return select.Step() && select.Int64(0) != 0;
     });
     if (!has_candidates) return {};
+    bool attempted = false;
     return Write("DequeueWorkflows", [&](Connection& conn, Transaction& txn) {
-      struct Claimed {
-        DequeuedWorkflow workflow;
-        int64_t priority;
-        int64_t created_at;
-      };
-      std::vector<Claimed> claimed;
-      {
-        Statement update = conn.Prepare(kDequeueSql);
-        update.Bind(1, queue_name)
-            .Bind(2, executor_id)
-            .Bind(3, application_version)
-            .Bind(4, now_ms)
-            .Bind(5, accept_unversioned ? 1 : 0)
-            .Bind(6, max_tasks > 0 ? static_cast<int64_t>(max_tasks) : int64_t{-1});
-        while (update.Step()) {
-          Claimed item;
-          item.workflow.workflow_uuid = update.Text(0);
-          item.workflow.name = update.OptText(1);
-          item.workflow.inputs = update.OptText(2);
-          item.workflow.serialization = update.OptText(3);
-          item.workflow.authenticated_user = update.OptText(4);
-          item.workflow.assumed_role = update.OptText(5);
-          item.workflow.authenticated_roles = update.OptText(6);
-          item.workflow.workflow_deadline_epoch_ms = update.OptInt64(7);
-          item.workflow.queue_name = update.OptText(8);
-          item.priority = update.Int64(9);
-          item.created_at = update.Int64(10);
-          item.workflow.recovery_attempts = update.Int64(11);
-          claimed.push_back(std::move(item));
-        }
-      }
-      if (claimed.empty()) return std::vector<DequeuedWorkflow>();  // Roll back: no WAL append.
-      txn.Commit();
-      // RETURNING order is unspecified: hand the claims out in queue order.
-      std::stable_sort(claimed.begin(), claimed.end(), [](const Claimed& a, const Claimed& b) {
-        return std::tie(a.priority, a.created_at) < std::tie(b.priority, b.created_at);
-      });
-      std::vector<DequeuedWorkflow> result;
-      result.reserve(claimed.size());
-      for (Claimed& item : claimed) result.push_back(std::move(item.workflow));
-      return result;
+      // Any attempt after the first may follow an in-doubt commit: look for its claims first.
+      const bool look_for_earlier = attempted;
+      attempted = true;
+      return ClaimOrFindClaimed(conn, txn, request, names, token, look_for_earlier);
     });
   }
 
+ private:
+  // Claims rows for `request` with `token`; when `look_for_earlier`, first returns the rows an
+  // earlier attempt with the same token claimed, if any.
+  static std::vector<DequeuedWorkflow> ClaimOrFindClaimed(Connection& conn, Transaction& txn,
+                                                          const DequeueRequest& request,
+                                                          const std::string& names,
+                                                          const std::string& token,
+                                                          bool look_for_earlier) {
+    struct Claimed {
+      DequeuedWorkflow workflow;
+      int64_t priority;
+      int64_t created_at;
+    };
+    std::vector<Claimed> claimed;
+    if (look_for_earlier) {
+      Statement select = conn.Prepare(kClaimedByTokenSql);
+      select.Bind(1, request.executor_id).Bind(2, token);
+      while (select.Step())
+        claimed.push_back(Claimed{ReadDequeued(select), select.Int64(9), select.Int64(10)});
+    }
+    if (claimed.empty()) {
+      Statement update = conn.Prepare(kDequeueSql);
+      update.Bind(1, request.queue_name)
+          .Bind(2, request.executor_id)
+          .Bind(3, request.application_version)
+          .Bind(4, request.now_ms)
+          .Bind(5, request.accept_unversioned ? 1 : 0)
+          .Bind(6, request.max_tasks > 0 ? static_cast<int64_t>(request.max_tasks) : int64_t{-1})
+          .Bind(7, request.application_name)
+          .Bind(8, names)
+          .Bind(9, token);
+      while (update.Step()) {
+        claimed.push_back(Claimed{ReadDequeued(update), update.Int64(9), update.Int64(10)});
+      }
+    }
+    if (claimed.empty()) return std::vector<DequeuedWorkflow>();  // Roll back: no WAL append.
+    txn.Commit();
+    // RETURNING order is unspecified: hand the claims out in queue order.
+    std::stable_sort(claimed.begin(), claimed.end(), [](const Claimed& a, const Claimed& b) {
+      return std::tie(a.priority, a.created_at) < std::tie(b.priority, b.created_at);
+    });
+    std::vector<DequeuedWorkflow> result;
+    result.reserve(claimed.size());
+    for (Claimed& item : claimed) result.push_back(std::move(item.workflow));
+    return result;
+  }
+
+ public:
   bool RegisterApplicationVersion(const std::string& version_name,
                                   const std::string& application_name, int64_t now_ms) override {
     const std::string version_id = util::NewUuid();
@@ -711,7 +777,7 @@ class SqliteSystemDatabase final : public SystemDatabase {
         const StepProbe sender = ReadStepProbe(probe);
         if (sender.step) return SendResult::AlreadyRecorded;
         if (sender.cancelled) return SendResult::WorkflowCancelled;
-        if (probe.Int64(9) == 0) return SendResult::DestinationMissing;
+        if (probe.Int64(10) == 0) return SendResult::DestinationMissing;
       } else if (!WorkflowExists(conn, message.destination_uuid)) {
         return SendResult::DestinationMissing;
       }
@@ -733,7 +799,8 @@ class SqliteSystemDatabase final : public SystemDatabase {
     });
   }
 
-  ConsumeResult ConsumeMessage(const std::string& topic, const StepWrite& checkpoint) override {
+  ConsumeResult ConsumeMessage(const std::string& topic, const StepWrite& checkpoint,
+                               const std::vector<std::string>& readable) override {
     const std::string& stored_topic = StoredTopic(topic);
     return Write("ConsumeMessage", [&](Connection& conn, Transaction& txn) {
       ConsumeResult result;
@@ -743,17 +810,19 @@ class SqliteSystemDatabase final : public SystemDatabase {
         result.existing = std::move(blocked->existing);
         return result;  // Nothing written.
       }
-      {
-        Statement consume = conn.Prepare(kConsumeMessageSql);
-        consume.Bind(1, checkpoint.workflow_uuid)
-            .Bind(2, stored_topic)
-            .Bind(3, checkpoint.function_id);
-        if (consume.Step()) result.message = consume.Text(0);
-        consume.Run();
-      }
       result.kind = StepWriteResult::Kind::Inserted;
-      if (!result.message) return result;  // No message waiting: roll back, nothing written.
-      if (!InsertCheckpoint(conn, checkpoint, result.message)) {
+      std::optional<OldestMessage> oldest =
+          TakeOldest(conn, checkpoint.workflow_uuid, stored_topic);
+      if (!oldest) return result;  // No message waiting: roll back, nothing written.
+      if (oldest->serialization &&
+          std::find(readable.begin(), readable.end(), *oldest->serialization) == readable.end()) {
+        result.unreadable_serialization = oldest->serialization;
+        return result;  // Never consume what cannot be decoded: roll back.
+      }
+      conn.Prepare(kMarkConsumedSql).Bind(1, oldest->rowid).Bind(2, checkpoint.function_id).Run();
+      result.message = std::move(oldest->message);
+      result.serialization = oldest->serialization;
+      if (!InsertCheckpoint(conn, checkpoint, result.message, result.serialization)) {
         throw std::logic_error("ConsumeMessage could not record step " +
                                std::to_string(checkpoint.function_id) + " of workflow " +
                                checkpoint.workflow_uuid);
@@ -800,13 +869,13 @@ class SqliteSystemDatabase final : public SystemDatabase {
     });
   }
 
-  std::optional<std::string> GetEvent(const std::string& workflow_uuid,
+  std::optional<StoredValue> GetEvent(const std::string& workflow_uuid,
                                       const std::string& key) override {
-    return Read("GetEvent", [&](Connection& conn) -> std::optional<std::string> {
+    return Read("GetEvent", [&](Connection& conn) -> std::optional<StoredValue> {
       Statement select = conn.Prepare(kGetEventSql);
       select.Bind(1, workflow_uuid).Bind(2, key);
-      if (!select.Step()) return std::nullopt;
-      return select.Text(0);
+      if (!select.Step() || select.IsNull(0)) return std::nullopt;
+      return StoredValue{select.Text(0), select.OptText(1)};
     });
   }
 
