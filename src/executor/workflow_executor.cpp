@@ -118,18 +118,34 @@ void Execute(const std::shared_ptr<Runtime>& runtime, const detail::RegisteredWo
              const std::shared_ptr<WorkflowOutcome>& outcome, const nlohmann::json& input,
              bool replaying) noexcept {
   const std::string id = state->workflow_id;
-  std::optional<nlohmann::json> result;
-  std::optional<serialization::ErrorRecord> error;
-  try {
-    runtime->AttachState(id, state);
-    if (replaying) {
+  runtime->AttachState(id, state);
+  if (replaying) {
+    // Without its history the workflow cannot replay: it stays PENDING (a database failure is
+    // not the workflow's outcome) and its local waiters are told so.
+    try {
       std::unordered_map<int, sysdb::StepRow> recorded;
       for (auto& step : runtime->Db().ListSteps(id)) {
         const int function_id = step.function_id;
         recorded.emplace(function_id, std::move(step));
       }
       state->SetRecorded(std::move(recorded));
+    } catch (const std::exception& e) {
+      const std::string what = serialization::SanitizeUtf8(e.what());
+      runtime->Log().Log(LogLevel::Error, "workflow " + id +
+                                              ": could not read its recorded steps (" + what +
+                                              "); it stays PENDING");
+      outcome->Complete(WorkflowOutcome::Kind::Unrecorded, nullptr,
+                        CodeRecord(ErrorCode::WorkflowExecution,
+                                   "workflow " + id + " could not read its recorded steps (" +
+                                       what + "); it stays PENDING and runs again when recovered"));
+      runtime->ForgetDeadline(id);
+      runtime->ReleaseExecution(id);
+      return;
     }
+  }
+  std::optional<nlohmann::json> result;
+  std::optional<serialization::ErrorRecord> error;
+  try {
     DBOSContext context = DBOSContext::MakeForWorkflow(runtime, state);
     result = workflow->fn(context, input);
   } catch (const detail::ShutdownInterrupt&) {
