@@ -1,4 +1,4 @@
-// The three measurements and the recovery child modes. Each measurement opens its own fresh
+// The measurements and the recovery child modes. Each measurement opens its own fresh
 // database, runs, shuts DBOS down and returns its figures as JSON (the keys of `RESULT`).
 #pragma once
 
@@ -19,6 +19,10 @@ nlohmann::json MeasureMessaging(const Options& options);
 
 /// Recovery of REC_N workflows left PENDING by a SIGKILLed child, driven from this process.
 nlohmann::json MeasureRecovery(const Options& options);
+
+/// WAIT_N workflows waiting in Recv at once: start rate (all waiting) and release rate (a Send
+/// to each, all returned).
+nlohmann::json MeasureWaiters(const Options& options);
 
 /// The body of a child process (--child rec-setup|rec-check|rec-run); returns the exit code.
 int RunRecoveryChild(const Options& options);

@@ -12,11 +12,12 @@ namespace {
 [[noreturn]] void Usage(const std::string& problem) {
   if (!problem.empty()) std::cerr << "dbos_bench: " << problem << "\n";
   std::cerr
-      << "usage: dbos_bench --backend sqlite|postgres [--url URL] [--only seq,conc,msg,recovery]"
-         " [--json FILE]\n"
+      << "usage: dbos_bench --backend sqlite|postgres [--url URL]"
+         " [--only seq,conc,msg,recovery,wait] [--wait-n N] [--json FILE]\n"
          "  --url   PostgreSQL URL (required for postgres); for sqlite an optional folder\n"
          "          in which fresh database files are created (default $TMPDIR or /tmp)\n"
-         "  env     SEQ_N WARMUP CONC_N CONC_RUNS REC_N REC_TIMEOUT_S\n";
+         "  --wait-n  workflows waiting in Recv at once for 'wait' (default 20000; env WAIT_N)\n"
+         "  env     SEQ_N WARMUP CONC_N CONC_RUNS REC_N REC_TIMEOUT_S WAIT_N WAIT_TIMEOUT_S\n";
   std::exit(2);
 }
 
@@ -37,8 +38,8 @@ std::set<std::string> SplitList(const std::string& text) {
   std::string item;
   while (std::getline(stream, item, ',')) {
     if (item.empty()) continue;
-    if (item != "seq" && item != "conc" && item != "msg" && item != "recovery") {
-      Usage("--only takes seq, conc, msg and recovery, not '" + item + "'");
+    if (item != "seq" && item != "conc" && item != "msg" && item != "recovery" && item != "wait") {
+      Usage("--only takes seq, conc, msg, recovery and wait, not '" + item + "'");
     }
     out.insert(item);
   }
@@ -55,6 +56,8 @@ Options ParseOptions(int argc, char** argv) {
   o.conc_runs = EnvInt("CONC_RUNS", o.conc_runs);
   o.rec_n = EnvInt("REC_N", o.rec_n);
   o.rec_timeout_s = EnvInt("REC_TIMEOUT_S", o.rec_timeout_s);
+  o.wait_n = EnvInt("WAIT_N", o.wait_n);
+  o.wait_timeout_s = EnvInt("WAIT_TIMEOUT_S", o.wait_timeout_s);
 
   for (int i = 1; i < argc; ++i) {
     const std::string_view flag = argv[i];
@@ -75,6 +78,11 @@ Options ParseOptions(int argc, char** argv) {
       o.db_url = value;
     } else if (flag == "--db-schema") {
       o.db_schema = value;
+    } else if (flag == "--wait-n") {
+      char* end = nullptr;
+      const long n = std::strtol(value.c_str(), &end, 10);
+      if (*end != '\0' || n < 1 || n > 10'000'000) Usage("--wait-n takes a positive integer");
+      o.wait_n = static_cast<int>(n);
     } else if (flag == "--n") {
       o.rec_n = std::atoi(value.c_str());
     } else {
@@ -85,8 +93,8 @@ Options ParseOptions(int argc, char** argv) {
   if (o.child.empty() && o.backend == "postgres" && o.url.empty()) {
     Usage("--url is required with --backend postgres");
   }
-  if (o.seq_n < 1 || o.conc_n < 1 || o.conc_runs < 1 || o.rec_n < 1) {
-    Usage("SEQ_N, CONC_N, CONC_RUNS and REC_N must be at least 1");
+  if (o.seq_n < 1 || o.conc_n < 1 || o.conc_runs < 1 || o.rec_n < 1 || o.wait_n < 1) {
+    Usage("SEQ_N, CONC_N, CONC_RUNS, REC_N and WAIT_N must be at least 1");
   }
   return o;
 }

@@ -11,15 +11,17 @@ namespace bench {
 struct Options {
   std::string backend;  ///< "sqlite" or "postgres".
   std::string url;      ///< PostgreSQL URL; for SQLite an optional folder for the temp files.
-  std::set<std::string> only{"seq", "conc", "msg", "recovery"};  ///< Measurements to run.
+  std::set<std::string> only{"seq", "conc", "msg", "recovery", "wait"};  ///< Measurements.
   std::string json_file;  ///< Where to write the RESULT JSON too ("" = nowhere).
 
-  int seq_n = 500;          ///< SEQ_N: timed workflows per sequential series.
-  int warmup = 50;          ///< WARMUP: untimed workflows before each sequential series.
-  int conc_n = 2000;        ///< CONC_N: workflows started at once per concurrent run.
-  int conc_runs = 3;        ///< CONC_RUNS: concurrent runs (the median is reported).
-  int rec_n = 1000;         ///< REC_N: workflows left PENDING for the recovery measurement.
-  int rec_timeout_s = 300;  ///< REC_TIMEOUT_S: give up on a recovery child after this long.
+  int seq_n = 500;           ///< SEQ_N: timed workflows per sequential series.
+  int warmup = 50;           ///< WARMUP: untimed workflows before each sequential series.
+  int conc_n = 2000;         ///< CONC_N: workflows started at once per concurrent run.
+  int conc_runs = 3;         ///< CONC_RUNS: concurrent runs (the median is reported).
+  int rec_n = 1000;          ///< REC_N: workflows left PENDING for the recovery measurement.
+  int rec_timeout_s = 300;   ///< REC_TIMEOUT_S: give up on a recovery child after this long.
+  int wait_n = 20000;        ///< WAIT_N or --wait-n: workflows waiting in Recv at once.
+  int wait_timeout_s = 900;  ///< WAIT_TIMEOUT_S: give up when not all wait after this long.
 
   // Child modes (recovery): --child rec-setup|rec-check|rec-run --db-url U --db-schema S --n N.
   std::string child;      ///< "" in the driver process.

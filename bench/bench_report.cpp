@@ -74,6 +74,18 @@ void PrintMessaging(const nlohmann::json& msg) {
   std::printf("\n");
 }
 
+void PrintWaiters(const nlohmann::json& wait) {
+  if (wait.contains("error")) return PrintError("waiters", wait);
+  std::printf("%d workflows waiting in Recv at once (%s)\n", static_cast<int>(Num(wait, "n")),
+              wait["database"].get<std::string>().c_str());
+  std::printf("  start: all waiting after %.0f ms: %.0f workflows/s (RunWorkflow calls %.0f ms)\n",
+              Num(wait, "start_ms"), Num(wait, "start_per_s"), Num(wait, "run_calls_ms"));
+  std::printf("  release: all returned after %.0f ms: %.0f workflows/s (Send calls %.0f ms)\n",
+              Num(wait, "release_ms"), Num(wait, "release_per_s"), Num(wait, "send_calls_ms"));
+  std::printf("  wrong results %d; peak RSS %.1f MB\n\n",
+              static_cast<int>(Num(wait, "wrong_results")), Num(wait, "peak_rss_mb"));
+}
+
 }  // namespace
 
 void PrintReport(const nlohmann::json& result) {
@@ -83,6 +95,7 @@ void PrintReport(const nlohmann::json& result) {
   if (result.contains("conc")) PrintConcurrent(result["conc"]);
   if (result.contains("msg")) PrintMessaging(result["msg"]);
   if (result.contains("recovery")) PrintRecovery(result["recovery"]);
+  if (result.contains("wait")) PrintWaiters(result["wait"]);
   std::fflush(stdout);
 }
 

@@ -94,6 +94,8 @@ def cpp_metrics(result):
         "send_recv_p99": dig(result, "msg", "send_to_recv_oneway", "p99_ms"),
         "event_p50": dig(result, "msg", "setEvent_to_waiting_getEvent", "p50_ms"),
         "event_p99": dig(result, "msg", "setEvent_to_waiting_getEvent", "p99_ms"),
+        "wait_start": dig(result, "wait", "start_per_s"),
+        "wait_release": dig(result, "wait", "release_per_s"),
     }
 
 
@@ -116,6 +118,8 @@ def peer_metrics(peer):
         "send_recv_p99": dig(peer, "main", "messaging", "send_to_recv_oneway", "p99_ms"),
         "event_p50": dig(peer, "main", "messaging", "setEvent_to_waiting_getEvent", "p50_ms"),
         "event_p99": dig(peer, "main", "messaging", "setEvent_to_waiting_getEvent", "p99_ms"),
+        "wait_start": None,
+        "wait_release": None,
     }
 
 
@@ -136,10 +140,13 @@ ROWS = [
     ("send_recv_p99", "send → waiting Recv returns, p99 (ms)", "{:.3f}", None),
     ("event_p50", "SetEvent → waiting GetEvent returns, p50 (ms)", "{:.3f}", ("<=", 1.0, "≤ 1 ms")),
     ("event_p99", "SetEvent → waiting GetEvent returns, p99 (ms)", "{:.3f}", None),
+    ("wait_start", "{w:,} waiting in Recv: start rate (workflows/s, all waiting)", "{:,.0f}", None),
+    ("wait_release", "{w:,} waiting in Recv: release rate (workflows/s, all returned)", "{:,.0f}",
+     None),
 ]
 
 
-HIGHER_IS_BETTER = {"steps_s", "wf_s"}
+HIGHER_IS_BETTER = {"steps_s", "wf_s", "wait_start", "wait_release"}
 
 
 def fmt(value, pattern):
@@ -159,6 +166,7 @@ def target_cell(target, value):
 def table(sqlite, postgres, peer, peer_label):
     s, p, t = cpp_metrics(sqlite or {}), cpp_metrics(postgres or {}), peer_metrics(peer or {})
     n = dig(postgres, "recovery", "n") or dig(sqlite, "recovery", "n") or 1000
+    w = dig(postgres, "wait", "n") or dig(sqlite, "wait", "n") or 20000
     lines = [
         f"| metric | C++ SQLite | C++ PostgreSQL | {peer_label} | C++ PG advantage | target |",
         "|---|---:|---:|---:|---:|---|",
@@ -171,7 +179,7 @@ def table(sqlite, postgres, peer, peer_label):
             higher_is_better = key in HIGHER_IS_BETTER
             ratio = f"{(p[key] / t[key]) if higher_is_better else (t[key] / p[key]):.2f}×"
         lines.append(
-            f"| {label.format(n=n)} | {fmt(s[key], pattern)} | {fmt(p[key], pattern)} | "
+            f"| {label.format(n=n, w=w)} | {fmt(s[key], pattern)} | {fmt(p[key], pattern)} | "
             f"{fmt(t[key], pattern)} | {ratio} | {target_cell(target, p[key])} |"
         )
     return "\n".join(lines)
@@ -179,7 +187,7 @@ def table(sqlite, postgres, peer, peer_label):
 
 def errors(name, result):
     out = []
-    for section in ("seq", "conc", "msg", "recovery"):
+    for section in ("seq", "conc", "msg", "recovery", "wait"):
         err = dig(result, section, "error")
         if err:
             out.append(f"- {name} {section} failed: {err}")

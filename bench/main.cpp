@@ -1,7 +1,9 @@
 // dbos_bench: measures DBOS Transact C++ on one backend (sequential latency, concurrent
-// throughput, recovery after a crash, peak RSS), prints a table and a final `RESULT <json>` line.
+// throughput, messaging, recovery after a crash, many workflows waiting in Recv, peak RSS),
+// prints a table and a final `RESULT <json>` line.
 //
-//   dbos_bench --backend sqlite|postgres [--url URL] [--only seq,conc,msg,recovery] [--json FILE]
+//   dbos_bench --backend sqlite|postgres [--url URL] [--only seq,conc,msg,recovery,wait]
+//              [--wait-n N] [--json FILE]
 //
 // See docs/benchmarks.md and bench/run.sh, which runs it side by side with the TypeScript peer.
 #include <exception>
@@ -32,12 +34,14 @@ int main(int argc, char** argv) {
                              {"WARMUP", options.warmup},
                              {"CONC_N", options.conc_n},
                              {"CONC_RUNS", options.conc_runs},
-                             {"REC_N", options.rec_n}}}};
+                             {"REC_N", options.rec_n},
+                             {"WAIT_N", options.wait_n}}}};
   const std::pair<const char*, std::function<nlohmann::json(const bench::Options&)>> steps[] = {
       {"seq", bench::MeasureSequential},
       {"conc", bench::MeasureConcurrent},
       {"msg", bench::MeasureMessaging},
-      {"recovery", bench::MeasureRecovery}};
+      {"recovery", bench::MeasureRecovery},
+      {"wait", bench::MeasureWaiters}};
   bool failed = false;
   for (const auto& [name, measure] : steps) {
     if (!options.only.contains(name)) continue;

@@ -15,9 +15,27 @@ DeadlineWatcher::~DeadlineWatcher() { Stop(); }
 void DeadlineWatcher::Add(const std::string& workflow_id, int64_t deadline_ms) {
   {
     std::lock_guard lock(mutex_);
+    auto [it, inserted] = deadlines_.try_emplace(workflow_id, deadline_ms);
+    if (!inserted) {
+      queue_.erase({it->second, workflow_id});
+      it->second = deadline_ms;
+    }
     queue_.emplace(deadline_ms, workflow_id);
   }
   cv_.notify_all();
+}
+
+void DeadlineWatcher::Remove(const std::string& workflow_id) {
+  std::lock_guard lock(mutex_);
+  auto it = deadlines_.find(workflow_id);
+  if (it == deadlines_.end()) return;
+  queue_.erase({it->second, workflow_id});
+  deadlines_.erase(it);
+}
+
+size_t DeadlineWatcher::Size() {
+  std::lock_guard lock(mutex_);
+  return queue_.size();
 }
 
 void DeadlineWatcher::Stop() {
@@ -36,13 +54,14 @@ void DeadlineWatcher::Run() {
       cv_.wait(lock);
       continue;
     }
-    const int64_t wait_ms = queue_.top().first - util::NowEpochMs();
+    const int64_t wait_ms = queue_.begin()->first - util::NowEpochMs();
     if (wait_ms > 0) {
       cv_.wait_for(lock, std::chrono::milliseconds(wait_ms));
       continue;
     }
-    const std::string id = queue_.top().second;
-    queue_.pop();
+    const std::string id = queue_.begin()->second;
+    queue_.erase(queue_.begin());
+    deadlines_.erase(id);
     lock.unlock();
     on_deadline_(id);
     lock.lock();

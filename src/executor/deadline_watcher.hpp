@@ -5,14 +5,15 @@
 #pragma once
 
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <mutex>
-#include <queue>
+#include <set>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <utility>
-#include <vector>
 
 namespace dbos::executor {
 
@@ -24,8 +25,13 @@ class DeadlineWatcher {
   DeadlineWatcher(const DeadlineWatcher&) = delete;
   DeadlineWatcher& operator=(const DeadlineWatcher&) = delete;
 
-  /// Fires the callback for `workflow_id` at `deadline_ms` (epoch ms).
+  /// Fires the callback for `workflow_id` at `deadline_ms` (epoch ms); replaces an earlier
+  /// deadline of the same workflow.
   void Add(const std::string& workflow_id, int64_t deadline_ms);
+  /// Forgets the deadline of `workflow_id` (it finished, or stopped executing here).
+  void Remove(const std::string& workflow_id);
+  /// Number of deadlines watched.
+  size_t Size();
   /// Stops the thread; pending deadlines are dropped (they are durable in the database).
   void Stop();
 
@@ -36,7 +42,8 @@ class DeadlineWatcher {
   std::mutex mutex_;
   std::condition_variable cv_;
   using Entry = std::pair<int64_t, std::string>;
-  std::priority_queue<Entry, std::vector<Entry>, std::greater<>> queue_;
+  std::set<Entry> queue_;                               // earliest deadline first
+  std::unordered_map<std::string, int64_t> deadlines_;  // workflow ID -> its entry's deadline
   bool stop_ = false;
   std::thread thread_;
 };

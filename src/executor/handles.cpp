@@ -29,6 +29,11 @@ bool IsTerminal(const std::string& status) {
          status == "MAX_RECOVERY_ATTEMPTS_EXCEEDED";
 }
 
+// The statuses a workflow may pass through before it ends.
+bool IsWaitable(const std::string& status) {
+  return status == "PENDING" || status == "ENQUEUED" || status == "DELAYED";
+}
+
 ErrorRecord CodeRecord(ErrorCode code, const std::string& message) {
   return {std::string(ErrorCodeName(code)), message, static_cast<int>(code)};
 }
@@ -67,26 +72,35 @@ Awaited AwaitOutcome(Runtime& runtime, const std::string& id,
       const auto kind = wait_local(*local);
       if (kind == WorkflowOutcome::Kind::Success) return {local->Output(), std::nullopt};
       if (kind == WorkflowOutcome::Kind::Error) return {nullptr, local->Error()};
-    }
-    // The first look reads the whole row (a finished workflow costs one query); later polls read
-    // only the status until it is terminal.
-    std::optional<std::string> status;
-    if (first) {
-      auto row = runtime.Db().GetWorkflow(id, /*load_values=*/true);
-      if (row && IsTerminal(row->status)) return RecordedOutcome(id, *row);
-      if (row) status = row->status;
-    } else {
-      status = runtime.Db().GetWorkflowStatusString(id);
-      if (status && IsTerminal(*status)) {
-        auto row = runtime.Db().GetWorkflow(id, /*load_values=*/true);
-        if (row) return RecordedOutcome(id, *row);
+      if (kind == WorkflowOutcome::Kind::Unrecorded) {
+        // Not the workflow's outcome (it stays PENDING): thrown, never checkpointed by a caller.
+        runtime.ErrorTypes().Throw(*local->Error(), ErrorCode::WorkflowExecution, id);
       }
+    }
+    // Polls read only the status; the outcome is read once, when the status is terminal.
+    const std::optional<std::string> status = runtime.Db().GetWorkflowStatusString(id);
+    if (status && IsTerminal(*status)) {
+      auto row = runtime.Db().GetWorkflow(id, /*load_values=*/true);
+      if (row) return RecordedOutcome(id, *row);
     }
     if (!status) {
       throw DBOSError(ErrorCode::NonExistentWorkflow, "workflow " + id + " does not exist", id);
     }
+    if (!IsWaitable(*status)) {
+      // Written by another tool or a newer version: waiting would never end.
+      throw DBOSError(ErrorCode::WorkflowExecution,
+                      "workflow " + id + " has the status '" + *status +
+                          "', which this version of DBOS does not know (expected PENDING, "
+                          "ENQUEUED, DELAYED, SUCCESS, ERROR, CANCELLED or "
+                          "MAX_RECOVERY_ATTEMPTS_EXCEEDED); fix the row's status",
+                      id);
+    }
     if (runtime.ShuttingDown()) {
-      if (caller != nullptr) throw detail::ShutdownInterrupt{};
+      if (caller != nullptr) {
+        // Through the caller's state, so its execution knows it was shut down.
+        caller->Interrupt(detail::Interruption::Shutdown);
+        detail::ThrowInterruption(*caller, detail::Interruption::Shutdown);
+      }
       throw DBOSError(ErrorCode::Initialization,
                       "DBOS was shut down while waiting for workflow " + id + "; it stays " +
                           *status + " and resumes at the next launch",

@@ -38,17 +38,16 @@ void ThrowIfInterrupted(const WorkflowState& state) {
   if (why != Interruption::None) ThrowInterruption(state, why);
 }
 
-const sysdb::StepRow* FindRecorded(const WorkflowState& state, int step_id,
-                                   const std::string& expected_name) {
-  auto it = state.recorded.find(step_id);
-  if (it == state.recorded.end()) return nullptr;
-  if (it->second.function_name != expected_name) {
+std::optional<sysdb::StepRow> FindRecorded(WorkflowState& state, int step_id,
+                                           const std::string& expected_name) {
+  auto row = state.TakeRecorded(step_id);
+  if (row && row->function_name != expected_name) {
     throw DBOSError(ErrorCode::UnexpectedStep,
-                    UnexpectedStepMessage(state.workflow_id, step_id, it->second.function_name,
+                    UnexpectedStepMessage(state.workflow_id, step_id, row->function_name,
                                           expected_name, /*is_workflow=*/false),
                     state.workflow_id);
   }
-  return &it->second;
+  return row;
 }
 
 nlohmann::json ReplayStep(const Runtime& runtime, const WorkflowState& state,
@@ -103,7 +102,7 @@ namespace dbos::detail {
 int64_t RecordDurableDeadline(Runtime& runtime, WorkflowState& state, int step_id,
                               std::chrono::milliseconds duration) {
   static const std::string kSleep = "DBOS.sleep";
-  if (const auto* row = FindRecorded(state, step_id, kSleep)) {
+  if (const auto row = FindRecorded(state, step_id, kSleep)) {
     return ReplayStep(runtime, state, *row, ErrorCode::StepExecution).get<int64_t>();
   }
   sysdb::StepWrite write = NewCheckpoint(runtime, state, step_id, kSleep);
@@ -143,10 +142,9 @@ nlohmann::json CheckpointedRead(Runtime& runtime, WorkflowState& state, const ch
   }
   ThrowIfInterrupted(state);
   const int step_id = state.next_step_id++;
-  const sysdb::StepRow* recorded = FindRecorded(state, step_id, name);
-  std::optional<sysdb::StepRow> concurrent;
+  std::optional<sysdb::StepRow> recorded = FindRecorded(state, step_id, name);
   ReadOutcome outcome;
-  if (recorded == nullptr) {
+  if (!recorded) {
     outcome = read();
     sysdb::StepWrite write = NewCheckpoint(runtime, state, step_id, name);
     write.child_workflow_id = child_workflow_id;
@@ -158,13 +156,12 @@ nlohmann::json CheckpointedRead(Runtime& runtime, WorkflowState& state, const ch
     write.completed_at_epoch_ms = util::NowEpochMs();
     const auto result = runtime.Db().RecordStep(write);
     if (result.kind == sysdb::StepWriteResult::Kind::AlreadyRecorded) {
-      concurrent = result.existing;  // another execution recorded it first: that outcome wins
-      recorded = &*concurrent;
+      recorded = result.existing;  // another execution recorded it first: that outcome wins
     } else {
       HandleCheckpointResult(runtime, state, result, wrap_code, nullptr);
     }
   }
-  if (recorded != nullptr) {
+  if (recorded) {
     if (recorded->error) {
       outcome.error = serialization::DecodeError(*recorded->error, recorded->serialization);
     } else {

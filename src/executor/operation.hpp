@@ -28,10 +28,10 @@ WorkflowState* CallingWorkflow(const DBOSContext& ctx, const char* operation, bo
 void ThrowIfInterrupted(const WorkflowState& state);
 [[noreturn]] void ThrowInterruption(const WorkflowState& state, Interruption why);
 
-/// The row recorded at `step_id` by an earlier execution, or nullptr. Throws UnexpectedStep when
-/// a step with another name is recorded there.
-const sysdb::StepRow* FindRecorded(const WorkflowState& state, int step_id,
-                                   const std::string& expected_name);
+/// Takes the row recorded at `step_id` by an earlier execution (released from memory then), or
+/// nullopt. Throws UnexpectedStep when a step with another name is recorded there.
+std::optional<sysdb::StepRow> FindRecorded(WorkflowState& state, int step_id,
+                                           const std::string& expected_name);
 
 /// Returns a recorded step's output, or throws its recorded error (unregistered exception types
 /// surface as DBOSError(`wrap_code`)).

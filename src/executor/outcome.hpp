@@ -1,6 +1,7 @@
 // The in-process outcome of a workflow execution: what an in-memory handle waits on. Completed
-// once with the output, the recorded error, or a note that the execution stopped without a result
-// (shutdown, or another executor owns it), in which case waiters fall back to the database.
+// once with the output, the recorded error, an error saying the outcome could not be recorded, or
+// a note that the execution stopped without a result (shutdown, or another executor owns it), in
+// which case waiters fall back to the database.
 #pragma once
 
 #include <chrono>
@@ -16,7 +17,9 @@ namespace dbos::detail {
 
 class WorkflowOutcome {
  public:
-  enum class Kind { Running, Success, Error, NoResultHere };
+  /// Unrecorded: the execution ended but its outcome could not be recorded (Error() says why);
+  /// the row stays PENDING for recovery, so waiters get that error without recording it.
+  enum class Kind { Running, Success, Error, Unrecorded, NoResultHere };
 
   /// Completes the outcome; later calls are ignored.
   void Complete(Kind kind, nlohmann::json output = nullptr,

@@ -76,7 +76,7 @@ nlohmann::json RunStepErased(DBOSContext& ctx, const StepOptions& options,
   ThrowIfInterrupted(state);
   Runtime& runtime = detail::RuntimeOf(ctx);
   const int step_id = state.next_step_id++;
-  if (const auto* row = FindRecorded(state, step_id, options.name)) {
+  if (const auto row = FindRecorded(state, step_id, options.name)) {
     return ReplayStep(runtime, state, *row, ErrorCode::StepExecution);
   }
   sysdb::StepWrite write = NewCheckpoint(runtime, state, step_id, options.name);

@@ -5,14 +5,18 @@
 // concurrent starts of one ID share a single execution.
 #include "executor/workflow_executor.hpp"
 
+#include <cstdio>
+
 #include "dbos/errors.hpp"
 #include "executor/handles.hpp"
+#include "executor/operation.hpp"
 #include "executor/workflow_state.hpp"
 #include "management/cancel_scope.hpp"
 #include "runtime/context_access.hpp"
 #include "runtime/error_messages.hpp"
 #include "runtime/runtime.hpp"
 #include "serialization/codec.hpp"
+#include "serialization/utf8.hpp"
 #include "util/time_util.hpp"
 #include "util/uuid.hpp"
 
@@ -23,65 +27,159 @@ using detail::Runtime;
 using detail::WorkflowOutcome;
 using detail::WorkflowState;
 
+serialization::ErrorRecord CodeRecord(ErrorCode code, const std::string& message) {
+  return {std::string(ErrorCodeName(code)), message, static_cast<int>(code)};
+}
+
+// The text to record for a workflow's outcome: the encoded output, or the encoded error. An
+// outcome that JSON cannot carry (invalid UTF-8) becomes an error record that says what was
+// wrong, which is what `recorded` then holds (the local waiters get the same answer).
+struct EncodedOutcome {
+  std::optional<std::string> output;
+  std::optional<std::string> error;
+  std::optional<serialization::ErrorRecord> recorded;  ///< Set when an error is recorded.
+};
+
+EncodedOutcome EncodeOutcome(const std::string& id, const nlohmann::json* output,
+                             const serialization::ErrorRecord* error) {
+  EncodedOutcome encoded;
+  if (output != nullptr) {
+    const auto bad = serialization::DescribeInvalidUtf8(*output);
+    if (!bad) {
+      encoded.output = serialization::EncodeValue(*output);
+      return encoded;
+    }
+    encoded.recorded = CodeRecord(ErrorCode::WorkflowExecution,
+                                  "the result of workflow " + id +
+                                      " could not be stored: it is not valid UTF-8 (" + *bad +
+                                      "); return text as UTF-8, or binary data encoded (e.g. "
+                                      "base64)");
+  } else {
+    encoded.recorded = *error;
+    const auto bad_name = serialization::FindInvalidUtf8(error->name);
+    const auto bad_message = serialization::FindInvalidUtf8(error->message);
+    if (bad_name || bad_message) {
+      // Keep the type and code (so the same exception type is rethrown), and a readable message.
+      encoded.recorded->name = serialization::SanitizeUtf8(error->name);
+      const std::string& field = bad_message ? error->message : error->name;
+      const size_t offset = bad_message ? *bad_message : *bad_name;
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "0x%02x", static_cast<unsigned char>(field[offset]));
+      encoded.recorded->message =
+          "the error of workflow " + id + " could not be stored as thrown: its " +
+          (bad_message ? "message" : "type name") + " is not valid UTF-8 (invalid byte " + hex +
+          " at offset " + std::to_string(offset) +
+          "; invalid bytes are shown as U+FFFD): " + serialization::SanitizeUtf8(error->message);
+    }
+  }
+  encoded.error = serialization::EncodeError(*encoded.recorded);
+  return encoded;
+}
+
 // Records the workflow's outcome and completes the in-process outcome. Runs on the execution
-// thread; never throws.
+// thread; never throws. Every local waiter gets an answer: the recorded outcome, or an error
+// saying that the outcome could not be recorded (the row then stays PENDING for recovery).
 void Finish(Runtime& runtime, WorkflowState& state, WorkflowOutcome& outcome,
             const nlohmann::json* output, const serialization::ErrorRecord* error) {
   const auto& id = state.workflow_id;
   try {
+    const EncodedOutcome encoded = EncodeOutcome(id, output, error);
     const bool written =
-        output != nullptr
-            ? runtime.Db().FinishWorkflow(id, "SUCCESS", serialization::EncodeValue(*output),
-                                          std::nullopt, util::NowEpochMs())
-            : runtime.Db().FinishWorkflow(id, "ERROR", std::nullopt,
-                                          serialization::EncodeError(*error), util::NowEpochMs());
+        runtime.Db().FinishWorkflow(id, encoded.recorded ? "ERROR" : "SUCCESS", encoded.output,
+                                    encoded.error, util::NowEpochMs());
     if (!written) {
       // Cancelled, or finished by another executor: the recorded outcome is the truth.
       outcome.Complete(WorkflowOutcome::Kind::NoResultHere);
       return;
     }
-    if (output != nullptr) {
+    if (!encoded.recorded) {
       outcome.Complete(WorkflowOutcome::Kind::Success, *output);
     } else {
-      outcome.Complete(WorkflowOutcome::Kind::Error, nullptr, *error);
+      outcome.Complete(WorkflowOutcome::Kind::Error, nullptr, *encoded.recorded);
     }
   } catch (const std::exception& e) {
+    const std::string what = serialization::SanitizeUtf8(e.what());
     runtime.Log().Log(LogLevel::Error, "workflow " + id + ": could not record its outcome (" +
-                                           e.what() + "); it stays PENDING and will be recovered");
-    outcome.Complete(WorkflowOutcome::Kind::NoResultHere);
+                                           what + "); it stays PENDING and will be recovered");
+    outcome.Complete(
+        WorkflowOutcome::Kind::Unrecorded, nullptr,
+        CodeRecord(ErrorCode::WorkflowExecution, "workflow " + id +
+                                                     " finished but its outcome could not be "
+                                                     "recorded (" +
+                                                     what +
+                                                     "); it stays PENDING and runs again when "
+                                                     "recovered"));
   }
 }
 
-// The execution thread's body.
+// The execution thread's body. What is recorded follows the workflow's own state, never what
+// its code threw or returned: user code may catch the shutdown interrupt or the cancellation
+// and return a fallback, or throw its own WorkflowCancelled error.
 void Execute(const std::shared_ptr<Runtime>& runtime, const detail::RegisteredWorkflow* workflow,
              const std::shared_ptr<WorkflowState>& state,
              const std::shared_ptr<WorkflowOutcome>& outcome, const nlohmann::json& input,
              bool replaying) noexcept {
   const std::string id = state->workflow_id;
-  try {
-    runtime->AttachState(id, state);
-    if (replaying) {
+  runtime->AttachState(id, state);
+  if (replaying) {
+    // Without its history the workflow cannot replay: it stays PENDING (a database failure is
+    // not the workflow's outcome) and its local waiters are told so.
+    try {
+      std::unordered_map<int, sysdb::StepRow> recorded;
       for (auto& step : runtime->Db().ListSteps(id)) {
         const int function_id = step.function_id;
-        state->recorded.emplace(function_id, std::move(step));
+        recorded.emplace(function_id, std::move(step));
       }
-    }
-    DBOSContext context = detail::MakeWorkflowContext(runtime, state);
-    nlohmann::json result = workflow->fn(context, input);
-    serialization::CheckRepresentable(result);  // else recorded as the workflow's error
-    Finish(*runtime, *state, *outcome, &result, nullptr);
-  } catch (const detail::ShutdownInterrupt&) {
-    outcome->Complete(WorkflowOutcome::Kind::NoResultHere);
-  } catch (...) {
-    auto record = serialization::CaptureCurrentException();
-    // Shut down: the row stays PENDING for recovery. Cancelled: the row is CANCELLED already.
-    if (state->Pending() == detail::Interruption::Shutdown ||
-        record.dbos_code == static_cast<int>(ErrorCode::WorkflowCancelled)) {
-      outcome->Complete(WorkflowOutcome::Kind::NoResultHere);
-    } else {
-      Finish(*runtime, *state, *outcome, nullptr, &record);
+      state->SetRecorded(std::move(recorded));
+    } catch (const std::exception& e) {
+      const std::string what = serialization::SanitizeUtf8(e.what());
+      runtime->Log().Log(LogLevel::Error, "workflow " + id +
+                                              ": could not read its recorded steps (" + what +
+                                              "); it stays PENDING");
+      outcome->Complete(WorkflowOutcome::Kind::Unrecorded, nullptr,
+                        CodeRecord(ErrorCode::WorkflowExecution,
+                                   "workflow " + id + " could not read its recorded steps (" +
+                                       what + "); it stays PENDING and runs again when recovered"));
+      runtime->ForgetDeadline(id);
+      runtime->ReleaseExecution(id);
+      return;
     }
   }
+  std::optional<nlohmann::json> result;
+  std::optional<serialization::ErrorRecord> error;
+  try {
+    DBOSContext context = detail::MakeWorkflowContext(runtime, state);
+    result = workflow->fn(context, input);
+    serialization::CheckRepresentable(*result);  // else recorded as the workflow's error
+  } catch (const detail::ShutdownInterrupt&) {
+    // Only ever thrown after the state was interrupted; decided below.
+  } catch (...) {
+    error = serialization::CaptureCurrentException();
+  }
+  switch (state->Pending()) {
+    case detail::Interruption::Shutdown:
+      // Stays PENDING for recovery, whatever the code returned or threw.
+      outcome->Complete(WorkflowOutcome::Kind::NoResultHere);
+      break;
+    case detail::Interruption::Cancelled:
+      // The row is CANCELLED already (a cancellation is written before it interrupts).
+      outcome->Complete(
+          WorkflowOutcome::Kind::Error, nullptr,
+          CodeRecord(ErrorCode::AwaitedWorkflowCancelled, "workflow " + id + " was cancelled"));
+      break;
+    case detail::Interruption::None:
+      if (result) {
+        Finish(*runtime, *state, *outcome, &*result, nullptr);
+      } else if (error) {
+        Finish(*runtime, *state, *outcome, nullptr, &*error);
+      } else {
+        outcome->Complete(WorkflowOutcome::Kind::NoResultHere);
+      }
+      break;
+  }
+  // Nothing about an ended execution is kept: its deadline, its place in a WithTimeout scope.
+  runtime->ForgetDeadline(id);
+  if (auto scope = state->cancel_scope.lock()) scope->Remove(id);
   runtime->ReleaseExecution(id);
 }
 
@@ -130,18 +228,9 @@ std::shared_ptr<detail::HandleCore> StartWorkflow(Runtime& runtime, const DBOSCo
   if (parent) {
     // A child workflow: it takes the parent's next step ID, and on replay the recorded child.
     parent_step = parent->next_step_id++;
-    auto recorded = parent->recorded.find(*parent_step);
-    if (recorded != parent->recorded.end()) {
-      const auto& row = recorded->second;
-      if (row.function_name != workflow.name) {
-        throw DBOSError(ErrorCode::UnexpectedStep,
-                        detail::UnexpectedStepMessage(parent->workflow_id, *parent_step,
-                                                      row.function_name, workflow.name,
-                                                      /*is_workflow=*/true),
-                        parent->workflow_id);
-      }
-      if (row.child_workflow_id) {
-        return MakePollingHandle(runtime.shared_from_this(), *row.child_workflow_id, parent);
+    if (const auto row = detail::FindRecorded(*parent, *parent_step, workflow.name)) {
+      if (row->child_workflow_id) {
+        return MakePollingHandle(runtime.shared_from_this(), *row->child_workflow_id, parent);
       }
     }
     if (id.empty()) id = parent->workflow_id + "-" + std::to_string(*parent_step);
@@ -217,9 +306,13 @@ std::shared_ptr<detail::HandleCore> StartWorkflow(Runtime& runtime, const DBOSCo
   state->deadline_epoch_ms = deadline;
   if (!options.authenticated_user.empty()) state->authenticated_user = options.authenticated_user;
   if (parent && !state->authenticated_user) state->authenticated_user = parent->authenticated_user;
-  Submit(runtime, workflow, state, outcome, std::move(input), /*replaying=*/false);
+  // Registered before the execution starts, so that its end always finds them to release.
   if (deadline) runtime.WatchDeadline(id, *deadline);
-  if (detail::ScopeOf(caller)) detail::ScopeOf(caller)->Add(id);
+  if (const auto& scope = detail::ScopeOf(caller)) {
+    state->cancel_scope = scope;
+    scope->Add(id);
+  }
+  Submit(runtime, workflow, state, outcome, std::move(input), /*replaying=*/false);
   return MakeLocalHandle(runtime.shared_from_this(), id, outcome, parent);
 }
 
@@ -271,12 +364,15 @@ void StartDequeued(Runtime& runtime, sysdb::DequeuedWorkflow claimed) {
     Finish(runtime, *state, *outcome, nullptr, &record);
     runtime.ReleaseExecution(id);
     return;
+  } catch (...) {
+    runtime.ReleaseExecution(id);
+    throw;
   }
-  Submit(runtime, *workflow, std::move(state), std::move(outcome), std::move(input),
-         /*replaying=*/true);
   if (claimed.workflow_deadline_epoch_ms) {
     runtime.WatchDeadline(id, *claimed.workflow_deadline_epoch_ms);  // re-applied after recovery
   }
+  Submit(runtime, *workflow, std::move(state), std::move(outcome), std::move(input),
+         /*replaying=*/true);
 }
 
 }  // namespace dbos::executor

@@ -5,7 +5,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <stop_token>
@@ -16,6 +18,8 @@
 #include "sysdb/system_database.hpp"
 
 namespace dbos::detail {
+
+struct CancelScope;
 
 /// Why a workflow was interrupted.
 enum class Interruption { None, Cancelled, Shutdown };
@@ -31,8 +35,9 @@ struct WorkflowState {
 
   std::atomic<int> next_step_id{0};  ///< Step IDs, taken in call order (atomic: helper threads).
   std::atomic<bool> in_step{false};  ///< A step body runs (nested calls are part of it).
-  std::atomic<int> current_step_id{-1};              ///< The running step's ID while in_step.
-  std::unordered_map<int, sysdb::StepRow> recorded;  ///< Loaded once on replay.
+  std::atomic<int> current_step_id{-1};  ///< The running step's ID while in_step.
+  /// The WithTimeout scope the workflow was started from: it forgets the workflow when it ends.
+  std::weak_ptr<CancelScope> cancel_scope;
 
   std::stop_source stop;     ///< Requested on cancel or shutdown; steps may take its token.
   messaging::Waiter waiter;  ///< What this workflow's waits block on.
@@ -46,6 +51,26 @@ struct WorkflowState {
     stop.request_stop();
     waiter.Interrupt();
   }
+  /// Keeps the steps an earlier execution recorded, loaded once on replay.
+  void SetRecorded(std::unordered_map<int, sysdb::StepRow> steps) {
+    std::lock_guard lock(recorded_mutex_);
+    recorded_ = std::move(steps);
+  }
+  /// Takes the step recorded at `step_id`, if any: each is replayed once, and released then.
+  std::optional<sysdb::StepRow> TakeRecorded(int step_id) {
+    std::lock_guard lock(recorded_mutex_);
+    auto it = recorded_.find(step_id);
+    if (it == recorded_.end()) return std::nullopt;
+    sysdb::StepRow row = std::move(it->second);
+    recorded_.erase(it);
+    return row;
+  }
+  /// Number of recorded steps not replayed yet.
+  size_t RecordedCount() const {
+    std::lock_guard lock(recorded_mutex_);
+    return recorded_.size();
+  }
+
   /// The pending interruption, if any.
   Interruption Pending() const {
     std::lock_guard lock(mutex_);
@@ -65,6 +90,8 @@ struct WorkflowState {
  private:
   mutable std::mutex mutex_;
   Interruption interruption_ = Interruption::None;
+  mutable std::mutex recorded_mutex_;
+  std::unordered_map<int, sysdb::StepRow> recorded_;  ///< Recorded steps not replayed yet.
 };
 
 }  // namespace dbos::detail

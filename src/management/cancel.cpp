@@ -30,6 +30,16 @@ void CancelScope::Add(const std::string& workflow_id) {
   }
 }
 
+void CancelScope::Remove(const std::string& workflow_id) {
+  std::lock_guard lock(mutex);
+  std::erase(workflow_ids, workflow_id);
+}
+
+size_t CancelScope::Size() {
+  std::lock_guard lock(mutex);
+  return workflow_ids.size();
+}
+
 void CancelScope::CancelAll() noexcept {
   std::vector<std::string> ids;
   {

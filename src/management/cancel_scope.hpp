@@ -1,7 +1,8 @@
 // The cancellation scope behind WithTimeout's cancel function: it remembers the workflows started
-// from the context so that cancelling the context cancels them.
+// from the context and still running here, so that cancelling the context cancels them.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -23,6 +24,10 @@ struct CancelScope {
   /// Remembers a workflow started from the scope's context; cancels it at once if the scope was
   /// cancelled already.
   void Add(const std::string& workflow_id);
+  /// Forgets a workflow that ended.
+  void Remove(const std::string& workflow_id);
+  /// Number of workflows remembered.
+  size_t Size();
   /// Cancels every workflow started from the scope's context (never throws).
   void CancelAll() noexcept;
 };

@@ -52,7 +52,8 @@ nlohmann::json RecordTimeoutOrReplay(Runtime& runtime, WorkflowState* state,
   throw DBOSError(ErrorCode::Timeout, message, state != nullptr ? state->workflow_id : "");
 }
 
-// Releases a receiver claim on scope exit.
+// A receiver claim: taken before the deadline is recorded, opened to local senders after it,
+// released (waiting for deliveries under way) on scope exit.
 class ReceiverClaim {
  public:
   ReceiverClaim(messaging::Notifier& notifier, std::string key, int step_id,
@@ -65,13 +66,44 @@ class ReceiverClaim {
                       workflow_id);
     }
   }
-  ~ReceiverClaim() { notifier_.ReleaseReceiver(key_); }
+  ~ReceiverClaim() {
+    if (!left_) notifier_.LeaveReceiver(key_);
+  }
   ReceiverClaim(const ReceiverClaim&) = delete;
   ReceiverClaim& operator=(const ReceiverClaim&) = delete;
+
+  void Open() { notifier_.OpenReceiver(key_); }
+  /// Leaves now; returns the message a sender recorded as received meanwhile, if any.
+  std::optional<std::string> Leave() {
+    left_ = true;
+    return notifier_.LeaveReceiver(key_);
+  }
 
  private:
   messaging::Notifier& notifier_;
   std::string key_;
+  bool left_ = false;
+};
+
+// A sender's delivery to a receiver waiting in this process; ended on scope exit.
+class Delivery {
+ public:
+  Delivery(messaging::Notifier& notifier, std::string key)
+      : notifier_(notifier), key_(std::move(key)), step_id_(notifier_.BeginDelivery(key_)) {}
+  ~Delivery() {
+    if (step_id_) notifier_.EndDelivery(key_, *step_id_, delivered_);
+  }
+  Delivery(const Delivery&) = delete;
+  Delivery& operator=(const Delivery&) = delete;
+
+  const std::optional<int>& ReceiverStep() const { return step_id_; }
+  void Delivered(const std::string& message) { delivered_ = message; }
+
+ private:
+  messaging::Notifier& notifier_;
+  std::string key_;
+  std::optional<int> step_id_;
+  std::optional<std::string> delivered_;
 };
 
 // Time until the next re-check: the deadline or the polling interval, whichever comes first.
@@ -81,75 +113,11 @@ std::chrono::steady_clock::time_point NextCheck(const Runtime& runtime, int64_t 
   return std::chrono::steady_clock::now() + std::min(remaining, runtime.WaitPollInterval());
 }
 
-}  // namespace
-
-void SendErased(DBOSContext& ctx, const std::string& destination_id, const nlohmann::json& message,
-                const std::string& topic) {
-  Runtime& runtime = detail::RuntimeOf(ctx);
-  WorkflowState* state = CallingWorkflow(ctx, "Send", /*required=*/false);
-  sysdb::MessageWrite write;
-  write.destination_uuid = destination_id;
-  write.topic = StoredTopic(topic);
-  write.message = serialization::EncodeValue(message);
-  write.message_uuid = util::NewUuid();
-  write.now_ms = util::NowEpochMs();
-  if (state != nullptr) {
-    ThrowIfInterrupted(*state);
-    const int step_id = state->next_step_id++;
-    if (FindRecorded(*state, step_id, kSendStep) != nullptr) return;  // sent before the crash
-    write.checkpoint = NewCheckpoint(runtime, *state, step_id, kSendStep);
-  }
-  // The destination waits in Recv here: let this transaction record its receipt as well, which
-  // saves the receiver a commit (it then finds its step recorded and replays it).
-  const std::string key = messaging::MessageKey(destination_id, write.topic);
-  if (const auto receiver_step = runtime.Notifications().WaitingReceiver(key)) {
-    sysdb::StepWrite receipt;
-    receipt.workflow_uuid = destination_id;
-    receipt.function_id = *receiver_step;
-    receipt.function_name = kRecvStep;
-    receipt.output = write.message;
-    receipt.started_at_epoch_ms = receipt.completed_at_epoch_ms = write.now_ms;
-    receipt.application_name = runtime.Config().app_name;
-    write.deliver_to = std::move(receipt);
-  }
-  switch (runtime.Db().Send(write)) {
-    case sysdb::SendResult::Delivered:
-      // Committed as received: hand the message over so the receiver needs no query at all.
-      runtime.Notifications().HandOver(key, write.deliver_to->function_id, write.message);
-      runtime.Notifications().Notify(key);
-      return;
-    case sysdb::SendResult::Sent:
-      runtime.Notifications().Notify(key);
-      return;
-    case sysdb::SendResult::AlreadyRecorded:
-      return;
-    case sysdb::SendResult::WorkflowCancelled:
-      state->Interrupt(Interruption::Cancelled);
-      ThrowInterruption(*state, Interruption::Cancelled);
-    case sysdb::SendResult::DestinationMissing:
-      break;
-  }
-  throw DBOSError(ErrorCode::NonExistentWorkflow,
-                  "cannot send to workflow " + destination_id + ": it does not exist",
-                  destination_id);
-}
-
-nlohmann::json RecvErased(DBOSContext& ctx, const std::string& topic,
-                          std::chrono::milliseconds timeout) {
-  Runtime& runtime = detail::RuntimeOf(ctx);
-  WorkflowState& state = *CallingWorkflow(ctx, "Recv", /*required=*/true);
-  ThrowIfInterrupted(state);
-  const int step_id = state.next_step_id++;
-  const int sleep_step_id = state.next_step_id++;
-  if (const auto* row = FindRecorded(state, step_id, kRecvStep)) {
-    return ReplayStep(runtime, state, *row, ErrorCode::StepExecution);
-  }
-  const std::string stored_topic = StoredTopic(topic);
-  const std::string key = messaging::MessageKey(state.workflow_id, stored_topic);
-  ReceiverClaim claim(runtime.Notifications(), key, step_id, state.workflow_id, topic);
-  messaging::Notifier::Registration registration(runtime.Notifications(), key, state.waiter);
-  const int64_t deadline = RecordDurableDeadline(runtime, state, sleep_step_id, timeout);
-  sysdb::StepWrite checkpoint = NewCheckpoint(runtime, state, step_id, kRecvStep);
+// Recv's wait: a message handed over by a local sender, else the oldest unconsumed one, else
+// sleep until notified, the next re-check or the deadline.
+nlohmann::json WaitForMessage(Runtime& runtime, WorkflowState& state, const std::string& key,
+                              const std::string& stored_topic, const sysdb::StepWrite& checkpoint,
+                              int64_t deadline, std::chrono::milliseconds timeout) {
   for (;;) {
     state.waiter.Arm();
     if (auto handed_over = runtime.Notifications().TakeHandedOver(key)) {
@@ -183,6 +151,96 @@ nlohmann::json RecvErased(DBOSContext& ctx, const std::string& topic,
   }
 }
 
+}  // namespace
+
+void SendErased(DBOSContext& ctx, const std::string& destination_id, const nlohmann::json& message,
+                const std::string& topic) {
+  Runtime& runtime = detail::RuntimeOf(ctx);
+  WorkflowState* state = CallingWorkflow(ctx, "Send", /*required=*/false);
+  sysdb::MessageWrite write;
+  write.destination_uuid = destination_id;
+  write.topic = StoredTopic(topic);
+  write.message = serialization::EncodeValue(message);
+  write.message_uuid = util::NewUuid();
+  write.now_ms = util::NowEpochMs();
+  if (state != nullptr) {
+    ThrowIfInterrupted(*state);
+    const int step_id = state->next_step_id++;
+    if (FindRecorded(*state, step_id, kSendStep)) return;  // sent before the crash
+    write.checkpoint = NewCheckpoint(runtime, *state, step_id, kSendStep);
+  }
+  // The destination waits in Recv here: let this transaction record its receipt as well, which
+  // saves the receiver a commit (it then finds its step recorded and replays it).
+  const std::string key = messaging::MessageKey(destination_id, write.topic);
+  std::optional<Delivery> delivery;
+  delivery.emplace(runtime.Notifications(), key);
+  if (const auto receiver_step = delivery->ReceiverStep()) {
+    if (const auto& hook = runtime.Notifications().Hooks().before_delivery) {
+      hook(key, *receiver_step);
+    }
+    sysdb::StepWrite receipt;
+    receipt.workflow_uuid = destination_id;
+    receipt.function_id = *receiver_step;
+    receipt.function_name = kRecvStep;
+    receipt.output = write.message;
+    receipt.started_at_epoch_ms = receipt.completed_at_epoch_ms = write.now_ms;
+    receipt.application_name = runtime.Config().app_name;
+    write.deliver_to = std::move(receipt);
+  }
+  switch (runtime.Db().Send(write)) {
+    case sysdb::SendResult::Delivered:
+      // Committed as received: hand the message over so the receiver needs no query at all.
+      delivery->Delivered(write.message);
+      delivery.reset();
+      runtime.Notifications().Notify(key);
+      return;
+    case sysdb::SendResult::Sent:
+      delivery.reset();
+      runtime.Notifications().Notify(key);
+      return;
+    case sysdb::SendResult::AlreadyRecorded:
+      return;
+    case sysdb::SendResult::WorkflowCancelled:
+      state->Interrupt(Interruption::Cancelled);
+      ThrowInterruption(*state, Interruption::Cancelled);
+    case sysdb::SendResult::DestinationMissing:
+      break;
+  }
+  throw DBOSError(ErrorCode::NonExistentWorkflow,
+                  "cannot send to workflow " + destination_id + ": it does not exist",
+                  destination_id);
+}
+
+nlohmann::json RecvErased(DBOSContext& ctx, const std::string& topic,
+                          std::chrono::milliseconds timeout) {
+  Runtime& runtime = detail::RuntimeOf(ctx);
+  WorkflowState& state = *CallingWorkflow(ctx, "Recv", /*required=*/true);
+  ThrowIfInterrupted(state);
+  const int step_id = state.next_step_id++;
+  const int sleep_step_id = state.next_step_id++;
+  if (const auto row = FindRecorded(state, step_id, kRecvStep)) {
+    return ReplayStep(runtime, state, *row, ErrorCode::StepExecution);
+  }
+  const std::string stored_topic = StoredTopic(topic);
+  const std::string key = messaging::MessageKey(state.workflow_id, stored_topic);
+  ReceiverClaim claim(runtime.Notifications(), key, step_id, state.workflow_id, topic);
+  messaging::Notifier::Registration registration(runtime.Notifications(), key, state.waiter);
+  // The deadline row (step ID + 1) commits before any local sender may record this Recv's step:
+  // a kill between the two would otherwise leave a gap in the step history that no replay fills.
+  const int64_t deadline = RecordDurableDeadline(runtime, state, sleep_step_id, timeout);
+  claim.Open();
+  sysdb::StepWrite checkpoint = NewCheckpoint(runtime, state, step_id, kRecvStep);
+  try {
+    return WaitForMessage(runtime, state, key, stored_topic, checkpoint, deadline, timeout);
+  } catch (...) {
+    // Leaving with an error (interrupted, timed out, a failed read): a local sender may have
+    // committed this step as received meanwhile. A replay returns that message, so this run
+    // returns it too.
+    if (auto message = claim.Leave()) return serialization::DecodeValue(message);
+    throw;
+  }
+}
+
 void SetEventErased(DBOSContext& ctx, const std::string& key, const nlohmann::json& value) {
   Runtime& runtime = detail::RuntimeOf(ctx);
   WorkflowState* state = detail::WorkflowOf(ctx).get();
@@ -198,7 +256,7 @@ void SetEventErased(DBOSContext& ctx, const std::string& key, const nlohmann::js
   } else {
     ThrowIfInterrupted(*state);
     write.function_id = state->next_step_id++;
-    if (FindRecorded(*state, write.function_id, kSetEventStep) != nullptr) return;
+    if (FindRecorded(*state, write.function_id, kSetEventStep)) return;
     write.checkpoint = NewCheckpoint(runtime, *state, write.function_id, kSetEventStep);
   }
   nlohmann::json replayed;
@@ -220,12 +278,13 @@ nlohmann::json GetEventErased(DBOSContext& ctx, const std::string& workflow_id,
     ThrowIfInterrupted(*state);
     const int step_id = state->next_step_id++;
     const int sleep_step_id = state->next_step_id++;
-    if (const auto* row = FindRecorded(*state, step_id, kGetEventStep)) {
+    if (const auto row = FindRecorded(*state, step_id, kGetEventStep)) {
       return ReplayStep(runtime, *state, *row, ErrorCode::StepExecution);
     }
     deadline = RecordDurableDeadline(runtime, *state, sleep_step_id, timeout);
     checkpoint = NewCheckpoint(runtime, *state, step_id, kGetEventStep);
   }
+  runtime.EnsureListening();  // a process that never launched gets pushed wake-ups too
   messaging::Waiter local_waiter;
   messaging::Waiter& waiter = state != nullptr ? state->waiter : local_waiter;
   messaging::Notifier::Registration registration(runtime.Notifications(),

@@ -55,20 +55,41 @@ void Notifier::OnDatabaseNotification(const std::string& channel, const std::str
 
 bool Notifier::ClaimReceiver(const std::string& key, int step_id) {
   std::lock_guard lock(mutex_);
-  return receivers_.emplace(key, Receiver{step_id, std::nullopt}).second;
+  Receiver receiver;
+  receiver.step_id = step_id;
+  return receivers_.emplace(key, std::move(receiver)).second;
 }
 
-std::optional<int> Notifier::WaitingReceiver(const std::string& key) {
+void Notifier::OpenReceiver(const std::string& key) {
+  int step_id = 0;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = receivers_.find(key);
+    if (it == receivers_.end()) return;
+    it->second.open = true;
+    step_id = it->second.step_id;
+  }
+  if (hooks_.on_receiver_open) hooks_.on_receiver_open(key, step_id);
+}
+
+std::optional<int> Notifier::BeginDelivery(const std::string& key) {
   std::lock_guard lock(mutex_);
   auto it = receivers_.find(key);
-  if (it == receivers_.end()) return std::nullopt;
+  if (it == receivers_.end() || !it->second.open || it->second.leaving) return std::nullopt;
+  ++it->second.deliveries_in_flight;
   return it->second.step_id;
 }
 
-void Notifier::HandOver(const std::string& key, int step_id, const std::string& message) {
-  std::lock_guard lock(mutex_);
-  auto it = receivers_.find(key);
-  if (it != receivers_.end() && it->second.step_id == step_id) it->second.handed_over = message;
+void Notifier::EndDelivery(const std::string& key, int step_id,
+                           const std::optional<std::string>& message) {
+  {
+    std::lock_guard lock(mutex_);
+    auto it = receivers_.find(key);
+    if (it == receivers_.end() || it->second.step_id != step_id) return;
+    --it->second.deliveries_in_flight;
+    if (message) it->second.handed_over = message;
+  }
+  deliveries_done_.notify_all();
 }
 
 std::optional<std::string> Notifier::TakeHandedOver(const std::string& key) {
@@ -78,9 +99,35 @@ std::optional<std::string> Notifier::TakeHandedOver(const std::string& key) {
   return std::exchange(it->second.handed_over, std::nullopt);
 }
 
-void Notifier::ReleaseReceiver(const std::string& key) {
+std::optional<std::string> Notifier::LeaveReceiver(const std::string& key) {
+  std::unique_lock lock(mutex_);
+  auto it = receivers_.find(key);
+  if (it == receivers_.end()) return std::nullopt;
+  it->second.leaving = true;
+  // A delivery under way is one database write: wait for its outcome.
+  deliveries_done_.wait(lock, [&] {
+    it = receivers_.find(key);
+    return it == receivers_.end() || it->second.deliveries_in_flight == 0;
+  });
+  if (it == receivers_.end()) return std::nullopt;
+  auto message = std::move(it->second.handed_over);
+  receivers_.erase(it);
+  return message;
+}
+
+bool Notifier::IsReceiving(const std::string& key) {
   std::lock_guard lock(mutex_);
-  receivers_.erase(key);
+  auto it = receivers_.find(key);
+  return it != receivers_.end() && it->second.open && !it->second.leaving;
+}
+
+size_t Notifier::ReceiverCount() {
+  std::lock_guard lock(mutex_);
+  size_t open = 0;
+  for (const auto& [key, receiver] : receivers_) {
+    if (receiver.open && !receiver.leaving) ++open;
+  }
+  return open;
 }
 
 }  // namespace dbos::messaging

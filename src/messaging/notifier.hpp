@@ -4,6 +4,9 @@
 // one receiver per (workflow, topic).
 #pragma once
 
+#include <condition_variable>
+#include <cstddef>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -41,25 +44,55 @@ class Notifier {
   /// Delivers a PostgreSQL notification.
   void OnDatabaseNotification(const std::string& channel, const std::string& payload);
 
-  /// Claims the right to receive on `key` for the Recv at step `step_id`; false when another
-  /// receiver holds it. A sender in this process may then record that step directly.
+  // A Recv in this process and the local senders that record its receipt directly (one commit
+  // instead of two). The receiver claims the topic, records its deadline, then opens itself to
+  // senders; a sender that begins a delivery is waited for when the receiver leaves, so a receipt
+  // committed as the receiver leaves (with an error) is never lost to the live run.
+
+  /// Claims the right to receive on `key` for the Recv at step `step_id` (not yet visible to
+  /// senders); false when another receiver holds it.
   bool ClaimReceiver(const std::string& key, int step_id);
-  void ReleaseReceiver(const std::string& key);
-  /// The step ID of the Recv waiting on `key` in this process, if any.
-  std::optional<int> WaitingReceiver(const std::string& key);
-  /// Hands `message` to the Recv at `step_id` on `key`, whose receipt the sender has committed.
-  void HandOver(const std::string& key, int step_id, const std::string& message);
+  /// Makes the claimed receiver visible to senders (after its deadline row is committed).
+  void OpenReceiver(const std::string& key);
+  /// A sender about to record the receipt of the open receiver on `key`: its step ID, or nullopt
+  /// when none waits. Every delivery begun must be ended with EndDelivery.
+  std::optional<int> BeginDelivery(const std::string& key);
+  /// Ends a delivery; `message` is set when the receipt was committed (it is handed over).
+  void EndDelivery(const std::string& key, int step_id, const std::optional<std::string>& message);
   /// The message handed over to the Recv waiting on `key`, if any (taken once).
   std::optional<std::string> TakeHandedOver(const std::string& key);
+  /// Closes the receiver on `key` to senders, waits for deliveries under way, releases the claim
+  /// and returns a message handed over meanwhile (its receipt is committed).
+  std::optional<std::string> LeaveReceiver(const std::string& key);
+  /// True while a Recv on `key` is open to senders.
+  bool IsReceiving(const std::string& key);
+  /// Number of Recv calls waiting open to senders in this process (O(receivers)).
+  size_t ReceiverCount();
+
+  /// Test seam: hooks called outside the notifier's lock. `on_receiver_open` runs when a Recv
+  /// becomes visible to local senders; `before_delivery` runs when a sender has found a waiting
+  /// receiver and is about to record its receipt.
+  struct TestHooks {
+    std::function<void(const std::string& key, int step_id)> on_receiver_open;
+    std::function<void(const std::string& key, int step_id)> before_delivery;
+  };
+  /// Installs hooks (tests only; set before the workflows they observe start).
+  void SetTestHooks(TestHooks hooks) { hooks_ = std::move(hooks); }
+  const TestHooks& Hooks() const { return hooks_; }
 
  private:
   struct Receiver {
     int step_id = 0;
+    bool open = false;     ///< Visible to senders.
+    bool leaving = false;  ///< Closed again: no new deliveries.
+    int deliveries_in_flight = 0;
     std::optional<std::string> handed_over;
   };
   std::mutex mutex_;
+  std::condition_variable deliveries_done_;
   std::unordered_multimap<std::string, Waiter*> waiters_;
   std::unordered_map<std::string, Receiver> receivers_;
+  TestHooks hooks_;
 };
 
 }  // namespace dbos::messaging

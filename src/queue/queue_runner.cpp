@@ -5,6 +5,8 @@
 #include "queue/queue_runner.hpp"
 
 #include <algorithm>
+#include <string>
+#include <utility>
 
 #include "executor/workflow_executor.hpp"
 #include "runtime/runtime.hpp"
@@ -59,9 +61,30 @@ void QueueRunner::DequeueRound() {
   request.application_name = config.app_name;
   request.workflow_names = runtime_.Registry().Names();
   auto claimed = runtime_.Db().DequeueWorkflows(request);
-  for (auto& workflow : claimed) {
+  auto batch = std::exchange(retry_, {});
+  for (auto& workflow : claimed) batch.emplace_back(std::move(workflow), 0);
+  for (auto& [workflow, failed_attempts] : batch) {
     if (runtime_.ShuttingDown()) return;  // claimed rows stay PENDING: recovered next launch
-    executor::StartDequeued(runtime_, std::move(workflow));
+    StartClaimed(std::move(workflow), failed_attempts);
+  }
+}
+
+void QueueRunner::StartClaimed(sysdb::DequeuedWorkflow workflow, int failed_attempts) {
+  // A workflow that cannot even be started after this many rounds is left PENDING under this
+  // executor: recovery at the next launch tries it again.
+  constexpr int kMaxStartAttempts = 5;
+  const std::string id = workflow.workflow_uuid;
+  try {
+    if (runtime_.DequeueHook()) runtime_.DequeueHook()(id);
+    executor::StartDequeued(runtime_, workflow);
+  } catch (const std::exception& e) {
+    ++failed_attempts;
+    const bool retry = failed_attempts < kMaxStartAttempts;
+    runtime_.Log().Log(LogLevel::Error,
+                       "queue runner: could not start workflow " + id + " (" + e.what() + "); " +
+                           (retry ? "trying again at the next round"
+                                  : "it stays PENDING and is recovered at the next launch"));
+    if (retry) retry_.emplace_back(std::move(workflow), failed_attempts);
   }
 }
 

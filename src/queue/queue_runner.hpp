@@ -1,12 +1,17 @@
 // The queue runner: one background thread that claims ENQUEUED workflows from the system
 // database and starts them. It serves the internal queue (recovery re-enqueues there), polling
-// every second.
+// every second. A claimed workflow that fails to start is tried again at the next rounds; the
+// rest of its batch starts regardless.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
+#include <utility>
+#include <vector>
+
+#include "sysdb/system_database.hpp"
 
 namespace dbos::detail {
 class Runtime;
@@ -29,6 +34,8 @@ class QueueRunner {
  private:
   void Run();
   void DequeueRound();
+  /// Starts one claimed workflow; on failure keeps it for the next round (never throws).
+  void StartClaimed(sysdb::DequeuedWorkflow workflow, int failed_attempts);
 
   detail::Runtime& runtime_;
   std::thread thread_;
@@ -36,6 +43,8 @@ class QueueRunner {
   std::condition_variable wake_;
   bool stop_ = false;
   std::chrono::milliseconds poll_interval_{1000};
+  /// Claimed (PENDING here) but not started yet, with their failed start attempts.
+  std::vector<std::pair<sysdb::DequeuedWorkflow, int>> retry_;
 };
 
 }  // namespace dbos::queue

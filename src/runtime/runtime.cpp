@@ -51,10 +51,7 @@ void Runtime::Launch() {
     logger_->Log(LogLevel::Info, "recovering " + std::to_string(recovered.size()) +
                                      " pending workflow(s) of executor " + config_.executor_id);
   }
-  listening_.store(
-      sysdb_->StartListening([this](const std::string& channel, const std::string& payload) {
-        notifier_.OnDatabaseNotification(channel, payload);
-      }));
+  EnsureListening();
   deadlines_ = std::make_unique<executor::DeadlineWatcher>([this](const std::string& id) {
     // The deadline of a workflow executing here passed: cancel it durably, then interrupt it.
     try {
@@ -94,12 +91,35 @@ void Runtime::Shutdown(std::chrono::milliseconds timeout) noexcept {
                                      "launch");
   }
   if (deadlines_) deadlines_->Stop();
+  std::lock_guard listen_lock(listen_mutex_);
   sysdb_->StopListening();
+}
+
+void Runtime::EnsureListening() noexcept {
+  if (listening_.load()) return;
+  std::lock_guard lock(listen_mutex_);
+  if (listen_attempted_ || shutting_down_.load()) return;
+  listen_attempted_ = true;
+  try {
+    listening_.store(
+        sysdb_->StartListening([this](const std::string& channel, const std::string& payload) {
+          notifier_.OnDatabaseNotification(channel, payload);
+        }));
+  } catch (const std::exception& e) {
+    logger_->Log(LogLevel::Warn, std::string("could not listen for database notifications (") +
+                                     e.what() + "); waits poll the database instead");
+  }
 }
 
 void Runtime::WatchDeadline(const std::string& workflow_id, int64_t deadline_epoch_ms) {
   if (deadlines_) deadlines_->Add(workflow_id, deadline_epoch_ms);
 }
+
+void Runtime::ForgetDeadline(const std::string& workflow_id) {
+  if (deadlines_) deadlines_->Remove(workflow_id);
+}
+
+size_t Runtime::WatchedDeadlineCount() const { return deadlines_ ? deadlines_->Size() : 0; }
 
 void Runtime::PollCancellations() {
   std::vector<std::string> running;

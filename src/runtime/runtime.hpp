@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -79,12 +81,29 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   std::chrono::milliseconds WaitPollInterval() const noexcept {
     return listening_ ? std::chrono::milliseconds(5000) : std::chrono::milliseconds(200);
   }
+  /// Starts the database listener once (at Launch, or at the first wait of a process that never
+  /// launches: clients and webhooks get pushed wake-ups too). Never throws: without a listener,
+  /// waits poll.
+  void EnsureListening() noexcept;
+  /// True when database notifications reach this process (PostgreSQL, once listening).
+  bool Listening() const noexcept { return listening_.load(); }
   /// Cancels `workflow_id` when its deadline passes.
   void WatchDeadline(const std::string& workflow_id, int64_t deadline_epoch_ms);
+  /// Stops watching the deadline of a workflow that ended.
+  void ForgetDeadline(const std::string& workflow_id);
+  /// Number of deadlines watched (for tests: finished workflows leave none behind).
+  size_t WatchedDeadlineCount() const;
   /// Interrupts the workflows executing here that another process cancelled (one query).
   void PollCancellations();
   /// Interrupts the workflow if it executes here; returns true if it did.
   bool InterruptLocal(const std::string& workflow_id, Interruption why);
+
+  /// Test seam: called by the queue runner with each claimed workflow's ID before starting it
+  /// (set before Launch).
+  void SetDequeueHookForTesting(std::function<void(const std::string&)> hook) {
+    dequeue_hook_ = std::move(hook);
+  }
+  const std::function<void(const std::string&)>& DequeueHook() const { return dequeue_hook_; }
 
  private:
   ResolvedConfig config_;
@@ -97,6 +116,9 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   messaging::Notifier notifier_;
   std::unique_ptr<executor::DeadlineWatcher> deadlines_;
   std::atomic<bool> listening_{false};
+  std::mutex listen_mutex_;
+  bool listen_attempted_ = false;  ///< Guarded by listen_mutex_.
+  std::function<void(const std::string&)> dequeue_hook_;
 
   std::atomic<bool> launched_{false};
   std::atomic<bool> shutting_down_{false};

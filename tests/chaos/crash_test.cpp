@@ -206,6 +206,40 @@ TEST_P(CrashTest, WorkflowThatKeepsCrashingItsProcessIsDeadLettered) {
   EXPECT_EQ(CountMarks(marker_)["poison step"], 3);
 }
 
+// Local senders hand messages to receivers that are just starting to wait, and a SIGKILL lands
+// at an arbitrary moment: no receiver's step history may have a gap (its DBOS.sleep deadline row
+// is committed before a sender may record its DBOS.recv row), and each receives its message.
+TEST_P(CrashTest, KilledWhileSendersDeliverToStartingReceiversLeavesNoStepGaps) {
+  constexpr int kCount = 30;
+  for (int round = 0; round < 3; ++round) {
+    const std::string prefix = "racer-" + std::to_string(round) + "-";
+    const Exit crashed = RunWorker(Args({"race-recv", prefix, std::to_string(kCount)}),
+                                   /*stop_at_ready=*/true, std::chrono::milliseconds(round * 5));
+    ASSERT_TRUE(WIFSIGNALED(crashed.status)) << crashed.out;
+    auto db = OpenRaw();
+    std::vector<std::string> args = {"recover"};
+    for (int i = 0; i < kCount; ++i) {
+      const std::string id = prefix + std::to_string(i);
+      const auto steps = db->ListSteps(id);
+      for (size_t k = 0; k < steps.size(); ++k) {
+        EXPECT_EQ(steps[k].function_id, static_cast<int>(k))
+            << id << ": step " << k << " is missing before " << steps[k].function_name;
+      }
+      args.push_back(id);
+    }
+    const Exit recovered = RunWorker(Args(args));
+    ASSERT_TRUE(WIFEXITED(recovered.status) && WEXITSTATUS(recovered.status) == 0) << recovered.out;
+    for (int i = 0; i < kCount; ++i) {
+      const std::string id = prefix + std::to_string(i);
+      EXPECT_NE(recovered.out.find("RESULT " + id + " ping"), std::string::npos) << id;
+      const auto steps = db->ListSteps(id);
+      ASSERT_EQ(steps.size(), 2u) << id;
+      EXPECT_EQ(steps[0].function_name, "DBOS.recv");
+      EXPECT_EQ(steps[1].function_name, "DBOS.sleep");
+    }
+  }
+}
+
 // Another process's Send and SetEvent wake waiters here at once: on PostgreSQL through
 // LISTEN/NOTIFY (the safety poll is 5 s), on SQLite through the 200 ms poll.
 TEST_P(CrashTest, MessagesAndEventsFromAnotherProcessWakeWaitersPromptly) {

@@ -164,6 +164,17 @@ int main(int argc, char** argv) {
       }
       std::cout << "READY" << std::endl;
       for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
+    } else if (mode == "race-recv" && argc >= 7) {
+      // Receivers start waiting while this process's sends race with their registration.
+      const std::string prefix = argv[5];
+      const int count = std::stoi(argv[6]);
+      for (int i = 0; i < count; ++i) {
+        const std::string id = prefix + std::to_string(i);
+        dbos::RunWorkflow(ctx, crash::RecvWorkflow, 30000, dbos::WithWorkflowID(id));
+        dbos::Send(ctx, id, std::string("ping"), "topic");
+      }
+      std::cout << "READY" << std::endl;
+      for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
     } else if (mode == "send") {
       crash::g_kill_point = "after-send";
       dbos::RunWorkflow(ctx, crash::RecvWorkflow, 60000, dbos::WithWorkflowID("inbox"));

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <thread>
 
+#include "management/cancel_scope.hpp"
+#include "runtime/runtime.hpp"
 #include "support/db_test.hpp"
 
 namespace dbos::testing::cancel_fns {
@@ -75,6 +77,24 @@ int ParentWithStatus(DBOSContext& ctx, int) {
       WithStepName("hold"));
   return result + (status.status == WorkflowStatusType::Success ? 1000 : 0);
 }
+
+std::atomic<bool> g_about_to_sleep{false};
+
+// Catches everything, the cancellation included, and returns a fallback.
+int SwallowsCancellation(DBOSContext& ctx, int) {
+  try {
+    g_about_to_sleep = true;
+    Sleep(ctx, std::chrono::seconds(60));
+  } catch (...) {
+    return -1;
+  }
+  return 0;
+}
+
+// Throws an error carrying the WorkflowCancelled code without being cancelled.
+int ThrowsItsOwnCancelledError(DBOSContext&, int) {
+  throw DBOSError(ErrorCode::WorkflowCancelled, "my own cancellation error");
+}
 }  // namespace dbos::testing::cancel_fns
 
 namespace dbos::testing {
@@ -89,6 +109,17 @@ class CancelTest : public DbTest {
     g_steps_run = 0;
     g_child_runs = 0;
     g_step_saw_stop = false;
+    g_about_to_sleep = false;
+  }
+  // Waits (bounded) until the workflow's status is no longer PENDING; returns the status.
+  std::string AwaitNotPending(const std::string& id) {
+    const auto until = Clock::now() + std::chrono::seconds(10);
+    std::string status = Status(id);
+    while (status == "PENDING" && Clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      status = Status(id);
+    }
+    return status;
   }
   DBOSContext Start() {
     DBOSContext ctx = NewDBOSContext(MakeConfig());
@@ -99,6 +130,8 @@ class CancelTest : public DbTest {
     RegisterWorkflow(ctx, ParentAwaitingChild);
     RegisterWorkflow(ctx, ParentWithDetachedChild);
     RegisterWorkflow(ctx, ParentWithStatus);
+    RegisterWorkflow(ctx, SwallowsCancellation);
+    RegisterWorkflow(ctx, ThrowsItsOwnCancelledError);
     Launch(ctx);
     return ctx;
   }
@@ -276,6 +309,61 @@ TEST_P(CancelTest, CancelFromAnotherProcessWakesASleepingWorkflow) {
   EXPECT_EQ(ResultCode(handle), ErrorCode::AwaitedWorkflowCancelled);
   EXPECT_LT(Clock::now() - start, std::chrono::milliseconds(2500));
   Shutdown(other);
+  Shutdown(ctx);
+}
+
+TEST_P(CancelTest, CancelledWorkflowThatSwallowsTheCancellationIsCancelled) {
+  DBOSContext ctx = Start();
+  auto handle = RunWorkflow(ctx, SwallowsCancellation, 0, WithWorkflowID("swallows-cancel"));
+  const auto until = Clock::now() + std::chrono::seconds(10);
+  while (!g_about_to_sleep && Clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  CancelWorkflow(ctx, "swallows-cancel");
+  EXPECT_EQ(ResultCode(handle), ErrorCode::AwaitedWorkflowCancelled);
+  EXPECT_EQ(ResultCode(RetrieveWorkflow<int>(ctx, "swallows-cancel")),
+            ErrorCode::AwaitedWorkflowCancelled);
+  EXPECT_EQ(Status("swallows-cancel"), "CANCELLED");
+  Shutdown(ctx);
+}
+
+TEST_P(CancelTest, UserErrorWithTheCancelledCodeIsRecordedAsTheWorkflowsError) {
+  DBOSContext ctx = Start();
+  auto handle = RunWorkflow(ctx, ThrowsItsOwnCancelledError, 0, WithWorkflowID("own-cancel"));
+  ASSERT_EQ(AwaitNotPending("own-cancel"), "ERROR");  // not left PENDING forever
+  for (auto h : {handle, RetrieveWorkflow<int>(ctx, "own-cancel")}) {
+    try {
+      h.GetResult();
+      ADD_FAILURE() << "expected the recorded error";
+    } catch (const DBOSError& e) {
+      EXPECT_EQ(e.Code(), ErrorCode::WorkflowCancelled);
+      EXPECT_NE(e.Message().find("my own cancellation error"), std::string::npos) << e.what();
+    }
+  }
+  Shutdown(ctx);
+}
+
+// Finished workflows leave nothing behind: no watched deadline, no place in a WithTimeout scope.
+TEST_P(CancelTest, FinishedWorkflowsAreReleasedFromDeadlinesAndCancelScopes) {
+  DBOSContext ctx = Start();
+  auto [timed, cancel] = WithTimeout(ctx, std::chrono::minutes(10));
+  constexpr int kWorkflows = 20;
+  for (int i = 0; i < kWorkflows; ++i) {
+    EXPECT_EQ(RunWorkflow(timed, Child, 0).GetResult(), 0);
+  }
+  // The last execution thread may still be releasing after its result arrived.
+  const auto until = Clock::now() + std::chrono::seconds(10);
+  while ((ctx.Runtime().WatchedDeadlineCount() > 0 || timed.Scope()->Size() > 0) &&
+         Clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(ctx.Runtime().WatchedDeadlineCount(), 0u);
+  EXPECT_EQ(timed.Scope()->Size(), 0u);
+  // Still cancellable: a workflow running from the scope is remembered until it ends.
+  auto running = RunWorkflow(timed, LongSleep, 60000);
+  EXPECT_EQ(timed.Scope()->Size(), 1u);
+  cancel();
+  EXPECT_EQ(ResultCode(running), ErrorCode::AwaitedWorkflowCancelled);
   Shutdown(ctx);
 }
 

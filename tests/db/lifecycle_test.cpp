@@ -11,11 +11,16 @@
 #include <fstream>
 #include <thread>
 
+#include "runtime/runtime.hpp"
 #include "support/db_test.hpp"
 
 namespace dbos::testing::lifecycle_fns {
 int Plain(DBOSContext&, int x) { return x + 1; }
 int AlsoPlain(DBOSContext&, int x) { return x + 2; }
+int PublishesReady(DBOSContext& ctx, int x) {
+  SetEvent(ctx, "ready", x);
+  return x;
+}
 }  // namespace dbos::testing::lifecycle_fns
 
 namespace dbos::testing {
@@ -264,6 +269,26 @@ TEST(ConfigDefaults, EmptyUrlUsesEnvThenEmbeddedSqliteFile) {
   unsetenv("DBOS_SYSTEM_DATABASE_URL");
   EXPECT_TRUE(std::ifstream(env_file).good()) << env_file;
   for (const char* suffix : {"", "-wal", "-shm"}) std::remove((env_file + suffix).c_str());
+}
+
+// A process that never launches (a client, a webhook) still gets pushed wake-ups on PostgreSQL
+// instead of polling every 200 ms.
+TEST_P(LifecycleTest, ProcessThatNeverLaunchesListensForNotificationsWhenItWaits) {
+  DBOSContext worker = NewDBOSContext(MakeConfig());
+  RegisterWorkflow(worker, PublishesReady);
+  Launch(worker);
+  DBOSContext client = NewDBOSContext(MakeConfig());
+  EXPECT_FALSE(client.Runtime().Listening());  // nothing opened before it is needed
+  std::thread publisher([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    RunWorkflow(worker, PublishesReady, 7, WithWorkflowID("publisher")).GetResult();
+  });
+  EXPECT_EQ(GetEvent<int>(client, "publisher", "ready", std::chrono::seconds(10)), 7);
+  publisher.join();
+  EXPECT_EQ(client.Runtime().Listening(), IsPostgres());
+  EXPECT_EQ(client.Runtime().WaitPollInterval() > std::chrono::milliseconds(200), IsPostgres());
+  Shutdown(client);
+  Shutdown(worker);
 }
 
 }  // namespace

@@ -2,8 +2,11 @@
 // exactly-once sends, latest-wins events, and the calls a step may not make.
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <thread>
 
+#include "messaging/notifier.hpp"
+#include "runtime/runtime.hpp"
 #include "support/db_test.hpp"
 #include "support/raw_sql.hpp"
 
@@ -96,6 +99,26 @@ std::string ForbiddenInStep(DBOSContext& ctx, int) {
       WithStepName("s"));
   return out;
 }
+
+std::mutex g_seen_mutex;
+std::string g_seen;  // what the live run of RecordsWhatRecvSaw saw
+std::atomic<bool> g_seen_set{false};
+
+std::string RecordsWhatRecvSaw(DBOSContext& ctx, int) {
+  auto record = [](const std::string& seen) {
+    std::lock_guard lock(g_seen_mutex);
+    g_seen = seen;
+    g_seen_set = true;
+  };
+  try {
+    auto message = Recv<std::string>(ctx, "t", std::chrono::seconds(60));
+    record(message);
+    return message;
+  } catch (...) {
+    record("an exception");
+    throw;
+  }
+}
 }  // namespace dbos::testing::messaging_fns
 
 namespace dbos::testing {
@@ -109,6 +132,8 @@ class MessagingTest : public DbTest {
     DbTest::SetUp();
     g_sends = 0;
     g_block = true;
+    g_seen_set = false;
+    g_seen.clear();
   }
   DBOSContext Start() {
     DBOSContext ctx = NewDBOSContext(MakeConfig());
@@ -121,6 +146,7 @@ class MessagingTest : public DbTest {
     RegisterWorkflow(ctx, PublishLater);
     RegisterWorkflow(ctx, ReadEventInside);
     RegisterWorkflow(ctx, ForbiddenInStep);
+    RegisterWorkflow(ctx, RecordsWhatRecvSaw);
     Launch(ctx);
     return ctx;
   }
@@ -412,6 +438,82 @@ TEST_P(MessagingTest, SendRecordsTheReceiptOfAWaitingReceiverOnlyWhenItIsSafe) {
                                      }(),
                                      {sysdb::kPortableJson});
   EXPECT_EQ(consumed.message, "\"two\"");  // the receiver's own Recv takes the oldest
+}
+
+}  // namespace
+}  // namespace dbos::testing
+
+namespace dbos::testing {
+namespace {
+
+// Waits (bounded) until `condition` holds.
+template <typename Condition>
+bool Eventually(Condition condition) {
+  const auto until = Clock::now() + std::chrono::seconds(10);
+  while (!condition()) {
+    if (Clock::now() >= until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+// A sender in this process records the receipt of a receiver it found waiting. If the receiver
+// leaves Recv with an error meanwhile (here: interrupted), the live run must still get the
+// message that a replay would read from its recorded step.
+TEST_P(MessagingTest, ReceiverLeavingRecvWithAnErrorGetsTheMessageRecordedForIt) {
+  DBOSContext ctx = Start();
+  auto& notifier = ctx.Runtime().Notifications();
+  const std::string id = "leaving-receiver";
+  const std::string key = messaging::MessageKey(id, "t");
+  messaging::Notifier::TestHooks hooks;
+  hooks.before_delivery = [&](const std::string& k, int) {
+    if (k != key) return;
+    ctx.Runtime().InterruptLocal(id, detail::Interruption::Shutdown);
+    EXPECT_TRUE(Eventually([&] { return !notifier.IsReceiving(key); }));
+  };
+  notifier.SetTestHooks(hooks);
+  RunWorkflow(ctx, RecordsWhatRecvSaw, 0, WithWorkflowID(id));
+  ASSERT_TRUE(Eventually([&] { return notifier.IsReceiving(key); }));
+  Send(ctx, id, std::string("hello"), "t");
+  ASSERT_TRUE(Eventually([] { return g_seen_set.load(); }));
+  notifier.SetTestHooks({});
+  const auto steps = Steps(id);
+  ASSERT_FALSE(steps.empty());
+  EXPECT_EQ(steps[0].function_name, "DBOS.recv");
+  EXPECT_EQ(steps[0].output, "\"hello\"");  // what a replay returns
+  {
+    std::lock_guard lock(g_seen_mutex);
+    EXPECT_EQ(g_seen, "hello");  // what the live run saw
+  }
+  Shutdown(ctx);
+}
+
+// A local sender may record a receiver's DBOS.recv step as soon as the receiver is visible; its
+// DBOS.sleep row (the deadline, next step ID) must be committed by then, or a kill in between
+// leaves a gap in the step history that no replay fills.
+TEST_P(MessagingTest, ReceiverIsVisibleToSendersOnlyAfterItsDeadlineIsRecorded) {
+  DBOSContext ctx = Start();
+  auto& notifier = ctx.Runtime().Notifications();
+  auto raw = OpenRaw();
+  const std::string id = "deadline-first";
+  std::atomic<int> opened{0};
+  std::atomic<bool> deadline_recorded{false};
+  messaging::Notifier::TestHooks hooks;
+  hooks.on_receiver_open = [&](const std::string& key, int step_id) {
+    if (key != messaging::MessageKey(id, "t")) return;
+    ++opened;
+    for (const auto& step : raw->ListSteps(id)) {
+      if (step.function_id == step_id + 1 && step.function_name == "DBOS.sleep") {
+        deadline_recorded = true;
+      }
+    }
+  };
+  notifier.SetTestHooks(hooks);
+  EXPECT_EQ(RunWorkflow(ctx, ReceiveOrTimeout, 20, WithWorkflowID(id)).GetResult(), "timeout");
+  notifier.SetTestHooks({});
+  EXPECT_EQ(opened.load(), 1);
+  EXPECT_TRUE(deadline_recorded.load());
+  Shutdown(ctx);
 }
 
 }  // namespace

@@ -3,10 +3,15 @@
 // are left alone; WithMaxRetries dead-letters a workflow that keeps failing to finish.
 #include <atomic>
 #include <chrono>
+#include <stdexcept>
 #include <thread>
+#include <vector>
 
+#include "executor/workflow_state.hpp"
+#include "runtime/runtime.hpp"
 #include "serialization/codec.hpp"
 #include "support/db_test.hpp"
+#include "support/raw_sql.hpp"
 #include "util/time_util.hpp"
 
 namespace dbos::testing::recovery_fns {
@@ -30,6 +35,30 @@ std::string BlockForever(DBOSContext& ctx, std::string) {
       },
       WithStepName("block"));
   return "never";
+}
+
+std::atomic<bool> g_about_to_sleep{false};
+
+// Catches everything, the shutdown interrupt included, and returns a fallback.
+std::string SwallowsEverything(DBOSContext& ctx, std::string) {
+  try {
+    g_about_to_sleep = true;
+    Sleep(ctx, std::chrono::seconds(60));
+  } catch (...) {
+    return "fallback";
+  }
+  return "slept";
+}
+
+// Five steps; after each, how many recorded steps are still held for replay.
+std::vector<size_t> FiveStepsCountingHeld(DBOSContext& ctx, std::string) {
+  std::vector<size_t> held;
+  for (int i = 0; i < 5; ++i) {
+    RunAsStep(
+        ctx, [] { return 0; }, WithStepName("s"));
+    held.push_back(ctx.Workflow()->RecordedCount());
+  }
+  return held;
 }
 }  // namespace dbos::testing::recovery_fns
 
@@ -58,6 +87,17 @@ class RecoveryTest : public DbTest {
     row.creator_xid = "crashed-attempt";
     row.now_ms = util::NowEpochMs();
     ASSERT_TRUE(db.InsertWorkflow(row).created);
+  }
+
+  // Waits (bounded) until the workflow is neither PENDING nor ENQUEUED; returns its status.
+  std::string AwaitFinished(const std::string& id) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    std::string now = StatusOf(id);
+    while ((now == "PENDING" || now == "ENQUEUED") && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      now = StatusOf(id);
+    }
+    return now;
   }
 
   std::string StatusOf(const std::string& id) {
@@ -128,6 +168,25 @@ TEST_P(RecoveryTest, ShutdownLeavesRunningWorkflowsPendingForTheNextLaunch) {
   Shutdown(ctx);
 }
 
+TEST_P(RecoveryTest, ShutdownSwallowedByUserCodeStillLeavesTheWorkflowPending) {
+  g_about_to_sleep = false;
+  {
+    DBOSContext ctx = NewDBOSContext(MakeConfig());
+    RegisterWorkflow(ctx, SwallowsEverything);
+    Launch(ctx);
+    RunWorkflow(ctx, SwallowsEverything, std::string("x"), WithWorkflowID("swallower"));
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!g_about_to_sleep && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    ASSERT_TRUE(g_about_to_sleep.load());
+    Shutdown(ctx, std::chrono::seconds(5));
+  }
+  // The fallback value returned after the interrupt is not the workflow's outcome.
+  EXPECT_EQ(StatusOf("swallower"), "PENDING");
+  EXPECT_FALSE(OpenRaw()->GetWorkflow("swallower", true)->output.has_value());
+}
+
 TEST_P(RecoveryTest, WorkflowThatNeverFinishesIsDeadLetteredAfterMaxRetries) {
   constexpr int kMaxRetries = 2;
   {
@@ -167,6 +226,53 @@ TEST_P(RecoveryTest, WorkflowThatNeverFinishesIsDeadLetteredAfterMaxRetries) {
 }
 
 DBOS_INSTANTIATE_ON_BOTH_BACKENDS(RecoveryTest);
+
+// A replay holds each recorded step only until it is replayed.
+TEST_P(RecoveryTest, ReplayReleasesEachRecordedStepOnceReplayed) {
+  {
+    auto db = OpenRaw();
+    InsertPending(*db, "held", "local", "test-v1");
+    for (int i = 0; i < 5; ++i) {
+      sysdb::StepWrite step;
+      step.workflow_uuid = "held";
+      step.function_id = i;
+      step.function_name = "s";
+      step.output = "0";
+      ASSERT_EQ(db->RecordStep(step).kind, sysdb::StepWriteResult::Kind::Inserted);
+    }
+    RunSql(url_, std::string("UPDATE ") + (IsPostgres() ? schema_ + "." : "") +
+                     "workflow_status SET name = 'held-steps' WHERE workflow_uuid = 'held'");
+  }
+  DBOSContext ctx = NewDBOSContext(MakeConfig());
+  RegisterWorkflow(ctx, FiveStepsCountingHeld, WithWorkflowName("held-steps"));
+  Launch(ctx);
+  EXPECT_EQ(RetrieveWorkflow<std::vector<size_t>>(ctx, "held").GetResult(),
+            (std::vector<size_t>{4, 3, 2, 1, 0}));
+  Shutdown(ctx);
+}
+
+// A claimed workflow that fails to start does not abandon the rest of its batch, and is itself
+// started again at a later round instead of staying PENDING unexecuted.
+TEST_P(RecoveryTest, WorkflowThatFailsToStartDoesNotAbandonTheRestOfItsBatch) {
+  {
+    auto db = OpenRaw();
+    for (const std::string id : {"batch-0", "batch-1", "batch-2"}) {
+      InsertPending(*db, id, "local", "test-v1");  // recovered together at the next launch
+    }
+  }
+  DBOSContext ctx = NewDBOSContext(MakeConfig());
+  RegisterWorkflow(ctx, TwoSteps);
+  std::atomic<int> failures{0};
+  ctx.Runtime().SetDequeueHookForTesting([&](const std::string& id) {
+    if (id == "batch-0" && failures++ == 0) throw std::runtime_error("injected start failure");
+  });
+  Launch(ctx);
+  for (const std::string id : {"batch-0", "batch-1", "batch-2"}) {
+    EXPECT_EQ(AwaitFinished(id), "SUCCESS") << id;
+  }
+  EXPECT_EQ(failures.load(), 2);  // failed once, started at the next round
+  Shutdown(ctx);
+}
 
 }  // namespace
 }  // namespace dbos::testing

@@ -1,10 +1,12 @@
 // Workflows: start, result, idempotency by ID, concurrent starts, status, retrieval, and the
 // stored format (portable JSON) that other DBOS SDKs read.
 #include <atomic>
+#include <future>
 #include <thread>
 
 #include "serialization/codec.hpp"
 #include "support/db_test.hpp"
+#include "support/raw_sql.hpp"
 
 namespace dbos::testing::workflow_fns {
 
@@ -32,6 +34,18 @@ Order DoubleOrder(DBOSContext&, Order order) {
 
 int Other(DBOSContext&, int x) { return x; }
 
+// Outcomes JSON cannot carry: text that is not UTF-8.
+std::string InvalidUtf8Result(DBOSContext&, int) { return std::string("caf\xC3 au lait"); }
+int InvalidUtf8Error(DBOSContext&, int) { throw std::runtime_error("bad \xFF byte"); }
+std::string AwaitsInvalidUtf8Child(DBOSContext& ctx, int) {
+  try {
+    RunWorkflow(ctx, InvalidUtf8Result, 0).GetResult();
+    return "no error";
+  } catch (const DBOSError& e) {
+    return e.Message();
+  }
+}
+
 }  // namespace dbos::testing::workflow_fns
 
 namespace dbos::testing {
@@ -47,11 +61,35 @@ class WorkflowTest : public DbTest {
     RegisterWorkflow(ctx_, Greet);
     RegisterWorkflow(ctx_, DoubleOrder);
     RegisterWorkflow(ctx_, Other);
+    RegisterWorkflow(ctx_, InvalidUtf8Result);
+    RegisterWorkflow(ctx_, InvalidUtf8Error);
+    RegisterWorkflow(ctx_, AwaitsInvalidUtf8Child);
     Launch(ctx_);
   }
   void TearDown() override {
     Shutdown(ctx_);
     DbTest::TearDown();
+  }
+  // Waits (bounded) until the workflow's status is no longer PENDING; returns the status.
+  std::string AwaitNotPending(const std::string& id) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    std::string status = OpenRaw()->GetWorkflow(id, false)->status;
+    while (status == "PENDING" && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      status = OpenRaw()->GetWorkflow(id, false)->status;
+    }
+    return status;
+  }
+  // The message of the DBOSError GetResult throws ("" and a failure when it returns).
+  template <typename R>
+  static std::string ResultError(WorkflowHandle<R> handle) {
+    try {
+      handle.GetResult();
+    } catch (const DBOSError& e) {
+      return e.Message();
+    }
+    ADD_FAILURE() << "expected a DBOSError";
+    return "";
   }
   DBOSContext ctx_;
 };
@@ -213,6 +251,78 @@ TEST_P(WorkflowTest, ExecutorIdAndVersionAccessors) {
   EXPECT_EQ(GetApplicationVersion(ctx_), "test-v1");
   EXPECT_THROW(GetWorkflowID(ctx_), DBOSError);
   EXPECT_THROW(GetStepID(ctx_), DBOSError);
+}
+
+TEST_P(WorkflowTest, ResultThatIsNotUtf8IsRecordedAsAnErrorSayingSo) {
+  auto handle = RunWorkflow(ctx_, InvalidUtf8Result, 0, WithWorkflowID("bad-result"));
+  ASSERT_EQ(AwaitNotPending("bad-result"), "ERROR");
+  for (auto h : {handle, RetrieveWorkflow<std::string>(ctx_, "bad-result")}) {
+    const std::string message = ResultError(h);
+    EXPECT_NE(message.find("could not be stored: it is not valid UTF-8"), std::string::npos)
+        << message;
+    EXPECT_NE(message.find("invalid byte 0xc3 at offset 3"), std::string::npos) << message;
+  }
+}
+
+TEST_P(WorkflowTest, ErrorMessageThatIsNotUtf8IsRecordedReadably) {
+  auto handle = RunWorkflow(ctx_, InvalidUtf8Error, 0, WithWorkflowID("bad-error"));
+  ASSERT_EQ(AwaitNotPending("bad-error"), "ERROR");
+  for (auto h : {handle, RetrieveWorkflow<int>(ctx_, "bad-error")}) {
+    const std::string message = ResultError(h);
+    EXPECT_NE(message.find("its message is not valid UTF-8 (invalid byte 0xff at offset 4"),
+              std::string::npos)
+        << message;
+    EXPECT_NE(message.find("bad \xEF\xBF\xBD byte"), std::string::npos) << message;
+  }
+}
+
+TEST_P(WorkflowTest, ParentAwaitingAChildWhoseResultIsNotUtf8GetsTheError) {
+  auto parent = RunWorkflow(ctx_, AwaitsInvalidUtf8Child, 0, WithWorkflowID("bad-parent"));
+  ASSERT_EQ(AwaitNotPending("bad-parent"), "SUCCESS");
+  EXPECT_NE(parent.GetResult().find("could not be stored"), std::string::npos);
+}
+
+TEST_P(WorkflowTest, FinishWriteThatFailsGivesLocalWaitersAnErrorAndLeavesThePendingRow) {
+  // A trigger refuses to record this workflow's outcome, as a broken database would.
+  if (IsPostgres()) {
+    RunSql(url_, "CREATE FUNCTION \"" + schema_ +
+                     "\".refuse_finish() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION "
+                     "'finish refused'; END $$ LANGUAGE plpgsql; CREATE TRIGGER refuse_finish "
+                     "BEFORE UPDATE ON \"" +
+                     schema_ +
+                     "\".workflow_status FOR EACH ROW WHEN (NEW.status <> 'PENDING' AND "
+                     "NEW.workflow_uuid = 'unrecordable') EXECUTE FUNCTION \"" +
+                     schema_ + "\".refuse_finish()");
+  } else {
+    RunSql(url_,
+           "CREATE TRIGGER refuse_finish BEFORE UPDATE ON workflow_status WHEN NEW.status <> "
+           "'PENDING' AND NEW.workflow_uuid = 'unrecordable' BEGIN SELECT RAISE(ABORT, "
+           "'finish refused'); END");
+  }
+  auto handle = RunWorkflow(ctx_, Other, 3, WithWorkflowID("unrecordable"));
+  const std::string message = ResultError(handle);  // an answer, not a wait without end
+  EXPECT_NE(message.find("its outcome could not be recorded"), std::string::npos) << message;
+  EXPECT_EQ(OpenRaw()->GetWorkflow("unrecordable", false)->status, "PENDING");
+}
+
+TEST_P(WorkflowTest, UnknownStatusInTheDatabaseIsAClearErrorInsteadOfAnEndlessWait) {
+  sysdb::WorkflowInsert row;
+  row.workflow_uuid = "bogus-status";
+  row.status = "BOGUS";  // as another tool might write it
+  row.name = "dbos::testing::workflow_fns::Other";
+  row.executor_id = "elsewhere";
+  row.inputs = serialization::EncodeWorkflowInput(1);
+  row.creator_xid = "other-tool";
+  row.now_ms = 1;
+  ASSERT_TRUE(OpenRaw()->InsertWorkflow(row).created);
+  auto handle = RetrieveWorkflow<int>(ctx_, "bogus-status");
+  auto result = std::async(std::launch::async, [&] { return ResultError(handle); });
+  if (result.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    Shutdown(ctx_);  // ends the wait, so the test fails instead of hanging
+    ADD_FAILURE() << "GetResult still waits on a row with an unknown status";
+  }
+  const std::string message = result.get();
+  EXPECT_NE(message.find("has the status 'BOGUS'"), std::string::npos) << message;
 }
 
 DBOS_INSTANTIATE_ON_BOTH_BACKENDS(WorkflowTest);
