@@ -13,6 +13,7 @@
 #include "bench_measurements.hpp"
 #include "bench_stats.hpp"
 #include "messaging/notifier.hpp"
+#include "runtime/context_access.hpp"
 #include "runtime/runtime.hpp"
 
 namespace bench {
@@ -27,7 +28,7 @@ nlohmann::json MeasureWaiters(const Options& options) {
   dbos::DBOSContext ctx = dbos::NewDBOSContext(MakeConfig(target));
   dbos::RegisterWorkflow(ctx, WaitForRelease, dbos::WithWorkflowName("bench-waiter"));
   dbos::Launch(ctx);
-  auto& notifier = ctx.Runtime().Notifications();
+  auto& notifier = dbos::detail::RuntimeOf(ctx).Notifications();
   const std::string prefix = "waiter-" + std::to_string(static_cast<int64_t>(NowMs())) + "-";
 
   std::vector<dbos::WorkflowHandle<int>> handles;

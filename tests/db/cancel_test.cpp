@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "management/cancel_scope.hpp"
+#include "runtime/context_access.hpp"
 #include "runtime/runtime.hpp"
 #include "support/db_test.hpp"
 
@@ -353,15 +354,16 @@ TEST_P(CancelTest, FinishedWorkflowsAreReleasedFromDeadlinesAndCancelScopes) {
   }
   // The last execution thread may still be releasing after its result arrived.
   const auto until = Clock::now() + std::chrono::seconds(10);
-  while ((ctx.Runtime().WatchedDeadlineCount() > 0 || timed.Scope()->Size() > 0) &&
-         Clock::now() < until) {
+  while (
+      (detail::RuntimeOf(ctx).WatchedDeadlineCount() > 0 || detail::ScopeOf(timed)->Size() > 0) &&
+      Clock::now() < until) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  EXPECT_EQ(ctx.Runtime().WatchedDeadlineCount(), 0u);
-  EXPECT_EQ(timed.Scope()->Size(), 0u);
+  EXPECT_EQ(detail::RuntimeOf(ctx).WatchedDeadlineCount(), 0u);
+  EXPECT_EQ(detail::ScopeOf(timed)->Size(), 0u);
   // Still cancellable: a workflow running from the scope is remembered until it ends.
   auto running = RunWorkflow(timed, LongSleep, 60000);
-  EXPECT_EQ(timed.Scope()->Size(), 1u);
+  EXPECT_EQ(detail::ScopeOf(timed)->Size(), 1u);
   cancel();
   EXPECT_EQ(ResultCode(running), ErrorCode::AwaitedWorkflowCancelled);
   Shutdown(ctx);

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <thread>
 
+#include "runtime/context_access.hpp"
 #include "runtime/runtime.hpp"
 #include "support/db_test.hpp"
 
@@ -278,15 +279,16 @@ TEST_P(LifecycleTest, ProcessThatNeverLaunchesListensForNotificationsWhenItWaits
   RegisterWorkflow(worker, PublishesReady);
   Launch(worker);
   DBOSContext client = NewDBOSContext(MakeConfig());
-  EXPECT_FALSE(client.Runtime().Listening());  // nothing opened before it is needed
+  EXPECT_FALSE(detail::RuntimeOf(client).Listening());  // nothing opened before it is needed
   std::thread publisher([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     RunWorkflow(worker, PublishesReady, 7, WithWorkflowID("publisher")).GetResult();
   });
   EXPECT_EQ(GetEvent<int>(client, "publisher", "ready", std::chrono::seconds(10)), 7);
   publisher.join();
-  EXPECT_EQ(client.Runtime().Listening(), IsPostgres());
-  EXPECT_EQ(client.Runtime().WaitPollInterval() > std::chrono::milliseconds(200), IsPostgres());
+  EXPECT_EQ(detail::RuntimeOf(client).Listening(), IsPostgres());
+  EXPECT_EQ(detail::RuntimeOf(client).WaitPollInterval() > std::chrono::milliseconds(200),
+            IsPostgres());
   Shutdown(client);
   Shutdown(worker);
 }

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "messaging/notifier.hpp"
+#include "runtime/context_access.hpp"
 #include "runtime/runtime.hpp"
 #include "support/db_test.hpp"
 #include "support/raw_sql.hpp"
@@ -462,13 +463,13 @@ bool Eventually(Condition condition) {
 // message that a replay would read from its recorded step.
 TEST_P(MessagingTest, ReceiverLeavingRecvWithAnErrorGetsTheMessageRecordedForIt) {
   DBOSContext ctx = Start();
-  auto& notifier = ctx.Runtime().Notifications();
+  auto& notifier = detail::RuntimeOf(ctx).Notifications();
   const std::string id = "leaving-receiver";
   const std::string key = messaging::MessageKey(id, "t");
   messaging::Notifier::TestHooks hooks;
   hooks.before_delivery = [&](const std::string& k, int) {
     if (k != key) return;
-    ctx.Runtime().InterruptLocal(id, detail::Interruption::Shutdown);
+    detail::RuntimeOf(ctx).InterruptLocal(id, detail::Interruption::Shutdown);
     EXPECT_TRUE(Eventually([&] { return !notifier.IsReceiving(key); }));
   };
   notifier.SetTestHooks(hooks);
@@ -493,7 +494,7 @@ TEST_P(MessagingTest, ReceiverLeavingRecvWithAnErrorGetsTheMessageRecordedForIt)
 // leaves a gap in the step history that no replay fills.
 TEST_P(MessagingTest, ReceiverIsVisibleToSendersOnlyAfterItsDeadlineIsRecorded) {
   DBOSContext ctx = Start();
-  auto& notifier = ctx.Runtime().Notifications();
+  auto& notifier = detail::RuntimeOf(ctx).Notifications();
   auto raw = OpenRaw();
   const std::string id = "deadline-first";
   std::atomic<int> opened{0};

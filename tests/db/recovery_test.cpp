@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "executor/workflow_state.hpp"
+#include "runtime/context_access.hpp"
 #include "runtime/runtime.hpp"
 #include "serialization/codec.hpp"
 #include "support/db_test.hpp"
@@ -56,7 +57,7 @@ std::vector<size_t> FiveStepsCountingHeld(DBOSContext& ctx, std::string) {
   for (int i = 0; i < 5; ++i) {
     RunAsStep(
         ctx, [] { return 0; }, WithStepName("s"));
-    held.push_back(ctx.Workflow()->RecordedCount());
+    held.push_back(detail::WorkflowOf(ctx)->RecordedCount());
   }
   return held;
 }
@@ -263,7 +264,7 @@ TEST_P(RecoveryTest, WorkflowThatFailsToStartDoesNotAbandonTheRestOfItsBatch) {
   DBOSContext ctx = NewDBOSContext(MakeConfig());
   RegisterWorkflow(ctx, TwoSteps);
   std::atomic<int> failures{0};
-  ctx.Runtime().SetDequeueHookForTesting([&](const std::string& id) {
+  detail::RuntimeOf(ctx).SetDequeueHookForTesting([&](const std::string& id) {
     if (id == "batch-0" && failures++ == 0) throw std::runtime_error("injected start failure");
   });
   Launch(ctx);
