@@ -295,7 +295,9 @@ constexpr std::string_view kSendWithCheckpointSql = R"SQL(
 WITH wf AS (
   SELECT status FROM {s}.workflow_status WHERE workflow_uuid = $6::text
 ), prior AS (
-  SELECT 1 FROM {s}.operation_outputs WHERE workflow_uuid = $6::text AND function_id = $7::integer
+  SELECT function_name, output, error, child_workflow_id, started_at_epoch_ms,
+         completed_at_epoch_ms, serialization
+  FROM {s}.operation_outputs WHERE workflow_uuid = $6::text AND function_id = $7::integer
 ), dest AS (
   SELECT status FROM {s}.workflow_status WHERE workflow_uuid = $2::text
 ), ckpt AS (
@@ -332,8 +334,10 @@ WITH wf AS (
   RETURNING 1
 )
 SELECT (SELECT count(*) FROM ckpt), (SELECT count(*) FROM msg), (SELECT count(*) FROM wf),
-       (SELECT status FROM wf), (SELECT count(*) FROM dest), (SELECT count(*) FROM prior),
-       (SELECT count(*) FROM rck)
+       (SELECT status FROM wf), (SELECT count(*) FROM dest), (SELECT count(*) FROM rck),
+       p.function_name, p.output, p.error, p.child_workflow_id, p.started_at_epoch_ms,
+       p.completed_at_epoch_ms, p.serialization
+FROM (SELECT 1) AS one LEFT JOIN prior p ON true
 )SQL";
 
 // Recv: locks the oldest unconsumed message of (workflow, topic), records the checkpoint with that
@@ -728,20 +732,22 @@ class PostgresSystemDatabase final : public SystemDatabase {
     return Run("Send", wf_id, [&](PgConnection& conn, bool retry) {
       for (int pass = 0;; ++pass) {
         try {
+          core::SendProbe probe;
           if (!message.checkpoint) {
             const PgResult r = Exec(conn, send_, params);
-            if (r.Int64(0, 0) == 0) return SendResult::DestinationMissing;
+            probe.destination_exists = r.Int64(0, 0) > 0;
+            if (auto blocked = core::SendBlocked(probe, message.checkpoint, retry)) {
+              return *blocked;
+            }
             return r.Int64(0, 2) > 0 ? SendResult::Delivered : SendResult::Sent;
           }
           const PgResult r = Exec(conn, send_with_checkpoint_, params);
           if (r.Int64(0, 0) > 0) {
-            return r.Int64(0, 6) > 0 ? SendResult::Delivered : SendResult::Sent;
+            return r.Int64(0, 5) > 0 ? SendResult::Delivered : SendResult::Sent;
           }
-          // On a retry after an unknown commit outcome, our own checkpoint may be the one found.
-          if (r.Int64(0, 5) > 0) return retry ? SendResult::Sent : SendResult::AlreadyRecorded;
-          // A missing sender row is reported like a cancelled one: it is gone, nothing written.
-          if (r.Int64(0, 2) == 0 || r.Text(0, 3) == "CANCELLED") return core::kSenderGone;
-          if (r.Int64(0, 4) == 0) return SendResult::DestinationMissing;
+          probe.sender = ReadProbe(r, 2, 3, 6, message.checkpoint->function_id);
+          probe.destination_exists = r.Int64(0, 4) > 0;
+          if (auto blocked = core::SendBlocked(probe, message.checkpoint, retry)) return *blocked;
         } catch (const PgError& e) {
           // The destination was deleted between the existence check and the insert.
           if (e.SqlState() == "23503") return SendResult::DestinationMissing;

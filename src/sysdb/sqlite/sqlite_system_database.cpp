@@ -729,16 +729,11 @@ class SqliteSystemDatabase final : public SystemDatabase {
             .Bind(2, step.function_id)
             .Bind(3, message.destination_uuid);
         if (!probe.Step()) throw std::logic_error("Send probe returned no row");
-        const StepProbe sender = ReadStepProbe(probe);
-        if (sender.step) {
-          // After an in-doubt commit, our own checkpoint may be the one found.
-          return retry && core::SameStep(*sender.step, step) ? SendResult::Sent
-                                                             : SendResult::AlreadyRecorded;
-        }
-        if (!sender.workflow_exists || sender.cancelled) return core::kSenderGone;
-        if (probe.Int64(10) == 0) return SendResult::DestinationMissing;
-      } else if (!WorkflowExists(conn, message.destination_uuid)) {
-        return SendResult::DestinationMissing;
+        const core::SendProbe found{ReadStepProbe(probe), probe.Int64(10) != 0};
+        if (auto blocked = core::SendBlocked(found, message.checkpoint, retry)) return *blocked;
+      } else {
+        const core::SendProbe found{std::nullopt, WorkflowExists(conn, message.destination_uuid)};
+        if (auto blocked = core::SendBlocked(found, message.checkpoint, retry)) return *blocked;
       }
       conn.Prepare(kInsertNotificationSql)
           .Bind(1, message.message_uuid)
