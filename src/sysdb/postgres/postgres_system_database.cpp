@@ -18,6 +18,7 @@
 
 #include "dbos/errors.hpp"
 #include "sysdb/core/fault_injection.hpp"
+#include "sysdb/core/operations.hpp"
 #include "sysdb/core/outcomes.hpp"
 #include "sysdb/core/run.hpp"
 #include "sysdb/core/workflow_rows.hpp"
@@ -569,7 +570,7 @@ class PostgresSystemDatabase final : public SystemDatabase {
         .Text(row.serialization)
         .Text(row.creator_xid)
         .Int(row.now_ms);
-    return Run("InsertWorkflow", row.workflow_uuid, [&](PgConnection& conn, bool) {
+    return Run(core::op::kInsertWorkflow, row.workflow_uuid, [&](PgConnection& conn, bool) {
       try {
         const PgResult result = Exec(conn, insert_workflow_, params);
         return ReadInsertResult(result);
@@ -589,7 +590,7 @@ class PostgresSystemDatabase final : public SystemDatabase {
   bool FinishWorkflow(const std::string& workflow_uuid, const std::string& status,
                       const std::optional<std::string>& output,
                       const std::optional<std::string>& error, int64_t now_ms) override {
-    return Run("FinishWorkflow", workflow_uuid, [&](PgConnection& conn, bool retry) {
+    return Run(core::op::kFinishWorkflow, workflow_uuid, [&](PgConnection& conn, bool retry) {
       PgParams params;
       params.Text(workflow_uuid).Text(status).Text(output).Text(error).Int(now_ms).Bool(retry);
       return Exec(conn, finish_workflow_, params).Bool(0, 0);
@@ -599,7 +600,7 @@ class PostgresSystemDatabase final : public SystemDatabase {
   void MarkDeadLetter(const std::string& workflow_uuid, int64_t now_ms) override {
     PgParams params;
     params.Text(workflow_uuid).Int(now_ms);
-    Run("MarkDeadLetter", workflow_uuid,
+    Run(core::op::kMarkDeadLetter, workflow_uuid,
         [&](PgConnection& conn, bool) { Exec(conn, mark_dead_letter_, params); });
   }
 
@@ -608,7 +609,7 @@ class PostgresSystemDatabase final : public SystemDatabase {
     PgParams params;
     params.Text(workflow_uuid);
     const Statement& statement = load_values ? get_workflow_ : get_workflow_meta_;
-    return Run("GetWorkflow", workflow_uuid,
+    return Run(core::op::kGetWorkflow, workflow_uuid,
                [&](PgConnection& conn, bool) -> std::optional<WorkflowRow> {
                  const PgResult result = Exec(conn, statement, params);
                  if (result.Rows() == 0) return std::nullopt;
@@ -619,7 +620,7 @@ class PostgresSystemDatabase final : public SystemDatabase {
   StepWriteResult RecordStep(const StepWrite& step) override {
     PgParams params;
     AddStepParams(params, step);
-    return Run("RecordStep", step.workflow_uuid, [&](PgConnection& conn, bool retry) {
+    return Run(core::op::kRecordStep, step.workflow_uuid, [&](PgConnection& conn, bool retry) {
       // A concurrent insert of the same step that commits while this statement runs makes
       // ON CONFLICT skip our row although `prior` (older snapshot) did not see it: run again,
       // and the second snapshot sees it.
@@ -638,7 +639,7 @@ class PostgresSystemDatabase final : public SystemDatabase {
   std::vector<StepRow> ListSteps(const std::string& workflow_uuid) override {
     PgParams params;
     params.Text(workflow_uuid);
-    return Run("ListSteps", workflow_uuid, [&](PgConnection& conn, bool) {
+    return Run(core::op::kListSteps, workflow_uuid, [&](PgConnection& conn, bool) {
       const PgResult r = Exec(conn, list_steps_, params);
       std::vector<StepRow> steps;
       steps.reserve(static_cast<size_t>(r.Rows()));
@@ -652,7 +653,7 @@ class PostgresSystemDatabase final : public SystemDatabase {
   std::optional<std::string> GetWorkflowStatusString(const std::string& workflow_uuid) override {
     PgParams params;
     params.Text(workflow_uuid);
-    return Run("GetWorkflowStatusString", workflow_uuid,
+    return Run(core::op::kGetWorkflowStatusString, workflow_uuid,
                [&](PgConnection& conn, bool) -> std::optional<std::string> {
                  const PgResult r = Exec(conn, get_status_, params);
                  if (r.Rows() == 0) return std::nullopt;
@@ -669,7 +670,7 @@ class PostgresSystemDatabase final : public SystemDatabase {
     const std::string queue = kInternalQueueName;
     PgParams params;
     params.Text(ids).Text(application_version).Text(queue).Int(now_ms).Text(application_name);
-    return Run("ReenqueuePendingWorkflows", "", [&](PgConnection& conn, bool) {
+    return Run(core::op::kReenqueuePendingWorkflows, "", [&](PgConnection& conn, bool) {
       const PgResult r = Exec(conn, reenqueue_, params);
       std::vector<std::string> out;
       out.reserve(static_cast<size_t>(r.Rows()));
@@ -695,7 +696,7 @@ class PostgresSystemDatabase final : public SystemDatabase {
     params.Int(request.now_ms).Text(request.application_name).Text(names).Text(token);
     PgParams by_token;
     by_token.Text(request.executor_id).Text(token);
-    return Run("DequeueWorkflows", "", [&](PgConnection& conn, bool retry) {
+    return Run(core::op::kDequeueWorkflows, "", [&](PgConnection& conn, bool retry) {
       // After an in-doubt commit the rows an earlier attempt claimed carry the token.
       std::optional<PgResult> earlier;
       if (retry) earlier.emplace(Exec(conn, claimed_by_token_, by_token));
@@ -712,7 +713,7 @@ class PostgresSystemDatabase final : public SystemDatabase {
                                   const std::string& application_name, int64_t now_ms) override {
     PgParams params;
     params.Text(version_name).Text(application_name).Int(now_ms);
-    return Run("RegisterApplicationVersion", "", [&](PgConnection& conn, bool) {
+    return Run(core::op::kRegisterApplicationVersion, "", [&](PgConnection& conn, bool) {
       const PgResult r = Exec(conn, register_version_, params);
       if (r.IsNull(0, 1)) return true;  // no version of this app (or unclaimed) before
       return r.Int64(0, 0) >= r.Int64(0, 1);
@@ -729,7 +730,7 @@ class PostgresSystemDatabase final : public SystemDatabase {
         .Int(message.now_ms);
     if (message.checkpoint) AddStepParams(params, *message.checkpoint);
     AddReceiverParams(params, message.deliver_to);
-    return Run("Send", wf_id, [&](PgConnection& conn, bool retry) {
+    return Run(core::op::kSend, wf_id, [&](PgConnection& conn, bool retry) {
       for (int pass = 0;; ++pass) {
         try {
           core::SendProbe probe;
@@ -771,7 +772,7 @@ class PostgresSystemDatabase final : public SystemDatabase {
         .Int(checkpoint.completed_at_epoch_ms)
         .Text(checkpoint.application_name)
         .Text(readable_array);
-    return Run("ConsumeMessage", checkpoint.workflow_uuid, [&](PgConnection& conn, bool) {
+    return Run(core::op::kConsumeMessage, checkpoint.workflow_uuid, [&](PgConnection& conn, bool) {
       for (int pass = 0;; ++pass) {
         const PgResult r = Exec(conn, consume_message_, params);
         ConsumeResult out;
@@ -808,7 +809,7 @@ class PostgresSystemDatabase final : public SystemDatabase {
       for (int i = 0; i < 9; ++i) params.Null();
     }
     params.Int(event.function_id);
-    return Run("SetEvent", event.workflow_uuid, [&](PgConnection& conn, bool retry) {
+    return Run(core::op::kSetEvent, event.workflow_uuid, [&](PgConnection& conn, bool retry) {
       for (int pass = 0;; ++pass) {
         const PgResult r = Exec(conn, set_event_, params);
         if (r.Int64(0, 0) > 0) return StepWriteResult{};  // Inserted
@@ -827,7 +828,7 @@ class PostgresSystemDatabase final : public SystemDatabase {
                                       const std::string& key) override {
     PgParams params;
     params.Text(workflow_uuid).Text(key);
-    return Run("GetEvent", workflow_uuid,
+    return Run(core::op::kGetEvent, workflow_uuid,
                [&](PgConnection& conn, bool) -> std::optional<StoredValue> {
                  const PgResult r = Exec(conn, get_event_, params);
                  if (r.Rows() == 0 || r.IsNull(0, 0)) return std::nullopt;
@@ -838,7 +839,7 @@ class PostgresSystemDatabase final : public SystemDatabase {
   bool CancelWorkflow(const std::string& workflow_uuid, int64_t now_ms) override {
     PgParams params;
     params.Text(workflow_uuid).Int(now_ms);
-    return Run("CancelWorkflow", workflow_uuid, [&](PgConnection& conn, bool) {
+    return Run(core::op::kCancelWorkflow, workflow_uuid, [&](PgConnection& conn, bool) {
       return Exec(conn, cancel_workflow_, params).Bool(0, 0);
     });
   }
@@ -849,7 +850,7 @@ class PostgresSystemDatabase final : public SystemDatabase {
     const std::string ids = nlohmann::json(workflow_uuids).dump();
     PgParams params;
     params.Text(ids);
-    return Run("FilterCancelled", "", [&](PgConnection& conn, bool) {
+    return Run(core::op::kFilterCancelled, "", [&](PgConnection& conn, bool) {
       const PgResult r = Exec(conn, filter_cancelled_, params);
       std::vector<std::string> out;
       for (int i = 0; i < r.Rows(); ++i) out.push_back(r.String(i, 0));
@@ -978,11 +979,11 @@ class PostgresSystemDatabase final : public SystemDatabase {
 
   /// Runs `fn(connection, is_retry)` on a pooled connection in the shared retry loop.
   template <typename Fn>
-  auto Run(const char* operation, const std::string& workflow_id, Fn&& fn)
+  auto Run(const core::Operation& operation, const std::string& workflow_id, Fn&& fn)
       -> decltype(fn(std::declval<PgConnection&>(), false)) {
     Dialect dialect{this};
     return core::RunOperation(dialect, operation, workflow_id, [&](bool retry) {
-      t_operation = operation;
+      t_operation = operation.name;
       PgPool::Lease lease = pool_.Acquire();
       return fn(*lease, retry);
     });
