@@ -11,7 +11,6 @@
 #include <algorithm>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <string_view>
 #include <thread>
 #include <utility>
