@@ -2,21 +2,25 @@
 // on the hot path. Both backends store exactly the DBOS system database layout (schema-v123), so
 // other DBOS SDKs and tools can share it.
 //
-// Layers (a file includes only its own layer and the ones below it):
-//   1. This interface: what each operation means and returns (the comments below), the only
-//      sysdb header the executor, messaging, queue and runtime include.
+// Layers, bottom to top (a file includes only its own layer and the ones below it):
+//   1. This contract: the types and the interface below; what each operation means and returns.
+//      The executor, messaging, queue and runtime include nothing else from sysdb.
 //   2. core/ (dialect-neutral, written once): outcomes.hpp classifies the probe row every
 //      checkpointed write reads with its write (step already recorded, workflow missing,
-//      cancelled), maps rows to the structs here, encodes topics and readable serializations;
-//      run.hpp is the one retry loop with its retry classes (read-only, idempotent, claim-token
-//      guarded; retry.hpp) and turns every permanent failure into a DBOSError;
+//      cancelled; Send's outcome), encodes topics and readable serializations and maps rows;
+//      workflow_rows.hpp is the workflow read both dialects run; operations.hpp names each
+//      operation with its retry class (read-only, idempotent, claim-token guarded); run.hpp is
+//      the one retry loop, which turns every permanent failure into a DBOSError;
 //      fault_injection.hpp is the test-only seam every statement passes through.
-//   3. Dialects: postgres/ and sqlite/ supply statement text and execution only. PostgreSQL runs
-//      each operation as one statement (data-modifying CTEs ending in the probe SELECT); SQLite
-//      as a short BEGIN IMMEDIATE transaction of several statements ending in the same probe.
-//      Each operation's statements run on a connection (and, on SQLite, a transaction) handed in
-//      by the caller, so several workflows' checkpoints can later share one commit.
-//   4. Drivers: pg_connection / sqlite_connection wrap libpq and sqlite3.
+//   3. Drivers: pg_connection / pg_pool / pg_listener and sqlite_connection wrap libpq and
+//      sqlite3; pg_schema / sqlite_schema create and check the tables.
+//   4. Dialects: postgres_system_database / sqlite_system_database supply statement text and
+//      execution only. PostgreSQL runs each operation as one statement (data-modifying CTEs
+//      ending in the probe SELECT); SQLite as a short BEGIN IMMEDIATE transaction of several
+//      statements ending in the same probe. Each operation's statements run on a connection
+//      (and, on SQLite, a transaction) handed in by the retry loop, so a later group commit can
+//      hand several workflows' checkpoints one transaction.
+//   5. open.cpp picks the dialect from the URL.
 //
 // Conventions for implementations:
 // - Times are epoch milliseconds. Values (inputs, outputs, errors) arrive already encoded as text.

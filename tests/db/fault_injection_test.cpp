@@ -349,7 +349,7 @@ TEST_P(ClaimFaultTest, WritesRetriedAfterAnInDoubtCommitReportTheirOwnEffect) {
   ScopedFaultInjector injector([&](const FaultSite& site) {
     const std::string operation = site.operation;
     if ((operation == "FinishWorkflow" || operation == "RecordStep" ||
-         operation == "InsertWorkflow") &&
+         operation == "InsertWorkflow" || operation == "Send") &&
         std::string(site.statement) != "read") {
       // The first attempt of each operation commits and loses its reply.
       std::lock_guard lock(mutex);
@@ -371,8 +371,19 @@ TEST_P(ClaimFaultTest, WritesRetriedAfterAnInDoubtCommitReportTheirOwnEffect) {
   step.function_name = "s";
   step.output = "1";
   EXPECT_EQ(db->RecordStep(step).kind, sysdb::StepWriteResult::Kind::Inserted);
+  sysdb::MessageWrite message;
+  message.destination_uuid = "w2";
+  message.topic = "t";
+  message.message = "2";
+  message.message_uuid = "m";
+  message.now_ms = 5;
+  message.checkpoint = step;
+  message.checkpoint->function_id = 1;
+  message.checkpoint->function_name = "DBOS.send";
+  EXPECT_EQ(db->Send(message), sysdb::SendResult::Sent);
   EXPECT_TRUE(db->FinishWorkflow("w", "SUCCESS", std::string("1"), std::nullopt, 50));
-  EXPECT_EQ(injected.load(), 3);
+  EXPECT_EQ(injected.load(), 4);
+  EXPECT_EQ(RunSql(url_, "SELECT count(*) FROM " + Table("notifications")), (Rows{{"1"}}));
   EXPECT_EQ(db->GetWorkflow("w", true)->output, "1");
 }
 

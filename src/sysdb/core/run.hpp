@@ -14,6 +14,7 @@
 
 #include "dbos/errors.hpp"
 #include "dbos/logging.hpp"
+#include "sysdb/core/operations.hpp"
 #include "sysdb/core/retry.hpp"
 
 namespace dbos::sysdb::core {
@@ -25,7 +26,7 @@ namespace dbos::sysdb::core {
 ///   void AfterTransient(const Error&);          // e.g. drop stale pooled connections
 ///   Logger& Log();  const char* Name();  Backoff NewBackoff();
 template <typename Dialect, typename Attempt>
-auto RunOperation(Dialect& dialect, const char* operation, const std::string& workflow_id,
+auto RunOperation(Dialect& dialect, const Operation& operation, const std::string& workflow_id,
                   Attempt&& attempt) -> decltype(attempt(false)) {
   Backoff backoff = dialect.NewBackoff();
   for (bool retry = false;; retry = true) {
@@ -35,18 +36,19 @@ auto RunOperation(Dialect& dialect, const char* operation, const std::string& wo
       throw;
     } catch (const typename Dialect::Error& e) {
       if (!Dialect::IsTransient(e)) {
-        throw PermanentError(dialect.Name(), operation, workflow_id, Dialect::Code(e), e.what());
+        throw PermanentError(dialect.Name(), operation.name, workflow_id, Dialect::Code(e),
+                             e.what());
       }
       dialect.AfterTransient(e);
       const auto delay = backoff.Next();
       dialect.Log().Log(LogLevel::Warn, std::string("transient ") + dialect.Name() +
-                                            " system database error in " + operation + " (" +
+                                            " system database error in " + operation.name + " (" +
                                             Dialect::Code(e) + ", attempt " +
                                             std::to_string(backoff.Attempts()) + ", retrying in " +
                                             std::to_string(delay.count()) + " ms): " + e.what());
       std::this_thread::sleep_for(delay);
     } catch (const std::exception& e) {
-      throw PermanentError(dialect.Name(), operation, workflow_id, "", e.what());
+      throw PermanentError(dialect.Name(), operation.name, workflow_id, "", e.what());
     }
   }
 }

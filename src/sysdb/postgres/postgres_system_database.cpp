@@ -11,13 +11,13 @@
 #include <algorithm>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <string_view>
 #include <thread>
 #include <utility>
 
 #include "dbos/errors.hpp"
 #include "sysdb/core/fault_injection.hpp"
+#include "sysdb/core/operations.hpp"
 #include "sysdb/core/outcomes.hpp"
 #include "sysdb/core/run.hpp"
 #include "sysdb/core/workflow_rows.hpp"
@@ -295,7 +295,9 @@ constexpr std::string_view kSendWithCheckpointSql = R"SQL(
 WITH wf AS (
   SELECT status FROM {s}.workflow_status WHERE workflow_uuid = $6::text
 ), prior AS (
-  SELECT 1 FROM {s}.operation_outputs WHERE workflow_uuid = $6::text AND function_id = $7::integer
+  SELECT function_name, output, error, child_workflow_id, started_at_epoch_ms,
+         completed_at_epoch_ms, serialization
+  FROM {s}.operation_outputs WHERE workflow_uuid = $6::text AND function_id = $7::integer
 ), dest AS (
   SELECT status FROM {s}.workflow_status WHERE workflow_uuid = $2::text
 ), ckpt AS (
@@ -332,8 +334,10 @@ WITH wf AS (
   RETURNING 1
 )
 SELECT (SELECT count(*) FROM ckpt), (SELECT count(*) FROM msg), (SELECT count(*) FROM wf),
-       (SELECT status FROM wf), (SELECT count(*) FROM dest), (SELECT count(*) FROM prior),
-       (SELECT count(*) FROM rck)
+       (SELECT status FROM wf), (SELECT count(*) FROM dest), (SELECT count(*) FROM rck),
+       p.function_name, p.output, p.error, p.child_workflow_id, p.started_at_epoch_ms,
+       p.completed_at_epoch_ms, p.serialization
+FROM (SELECT 1) AS one LEFT JOIN prior p ON true
 )SQL";
 
 // Recv: locks the oldest unconsumed message of (workflow, topic), records the checkpoint with that
@@ -565,7 +569,7 @@ class PostgresSystemDatabase final : public SystemDatabase {
         .Text(row.serialization)
         .Text(row.creator_xid)
         .Int(row.now_ms);
-    return Run("InsertWorkflow", row.workflow_uuid, [&](PgConnection& conn, bool) {
+    return Run(core::op::kInsertWorkflow, row.workflow_uuid, [&](PgConnection& conn, bool) {
       try {
         const PgResult result = Exec(conn, insert_workflow_, params);
         return ReadInsertResult(result);
@@ -585,7 +589,7 @@ class PostgresSystemDatabase final : public SystemDatabase {
   bool FinishWorkflow(const std::string& workflow_uuid, const std::string& status,
                       const std::optional<std::string>& output,
                       const std::optional<std::string>& error, int64_t now_ms) override {
-    return Run("FinishWorkflow", workflow_uuid, [&](PgConnection& conn, bool retry) {
+    return Run(core::op::kFinishWorkflow, workflow_uuid, [&](PgConnection& conn, bool retry) {
       PgParams params;
       params.Text(workflow_uuid).Text(status).Text(output).Text(error).Int(now_ms).Bool(retry);
       return Exec(conn, finish_workflow_, params).Bool(0, 0);
@@ -595,7 +599,7 @@ class PostgresSystemDatabase final : public SystemDatabase {
   void MarkDeadLetter(const std::string& workflow_uuid, int64_t now_ms) override {
     PgParams params;
     params.Text(workflow_uuid).Int(now_ms);
-    Run("MarkDeadLetter", workflow_uuid,
+    Run(core::op::kMarkDeadLetter, workflow_uuid,
         [&](PgConnection& conn, bool) { Exec(conn, mark_dead_letter_, params); });
   }
 
@@ -604,7 +608,7 @@ class PostgresSystemDatabase final : public SystemDatabase {
     PgParams params;
     params.Text(workflow_uuid);
     const Statement& statement = load_values ? get_workflow_ : get_workflow_meta_;
-    return Run("GetWorkflow", workflow_uuid,
+    return Run(core::op::kGetWorkflow, workflow_uuid,
                [&](PgConnection& conn, bool) -> std::optional<WorkflowRow> {
                  const PgResult result = Exec(conn, statement, params);
                  if (result.Rows() == 0) return std::nullopt;
@@ -615,7 +619,7 @@ class PostgresSystemDatabase final : public SystemDatabase {
   StepWriteResult RecordStep(const StepWrite& step) override {
     PgParams params;
     AddStepParams(params, step);
-    return Run("RecordStep", step.workflow_uuid, [&](PgConnection& conn, bool retry) {
+    return Run(core::op::kRecordStep, step.workflow_uuid, [&](PgConnection& conn, bool retry) {
       // A concurrent insert of the same step that commits while this statement runs makes
       // ON CONFLICT skip our row although `prior` (older snapshot) did not see it: run again,
       // and the second snapshot sees it.
@@ -634,7 +638,7 @@ class PostgresSystemDatabase final : public SystemDatabase {
   std::vector<StepRow> ListSteps(const std::string& workflow_uuid) override {
     PgParams params;
     params.Text(workflow_uuid);
-    return Run("ListSteps", workflow_uuid, [&](PgConnection& conn, bool) {
+    return Run(core::op::kListSteps, workflow_uuid, [&](PgConnection& conn, bool) {
       const PgResult r = Exec(conn, list_steps_, params);
       std::vector<StepRow> steps;
       steps.reserve(static_cast<size_t>(r.Rows()));
@@ -648,7 +652,7 @@ class PostgresSystemDatabase final : public SystemDatabase {
   std::optional<std::string> GetWorkflowStatusString(const std::string& workflow_uuid) override {
     PgParams params;
     params.Text(workflow_uuid);
-    return Run("GetWorkflowStatusString", workflow_uuid,
+    return Run(core::op::kGetWorkflowStatusString, workflow_uuid,
                [&](PgConnection& conn, bool) -> std::optional<std::string> {
                  const PgResult r = Exec(conn, get_status_, params);
                  if (r.Rows() == 0) return std::nullopt;
@@ -665,7 +669,7 @@ class PostgresSystemDatabase final : public SystemDatabase {
     const std::string queue = kInternalQueueName;
     PgParams params;
     params.Text(ids).Text(application_version).Text(queue).Int(now_ms).Text(application_name);
-    return Run("ReenqueuePendingWorkflows", "", [&](PgConnection& conn, bool) {
+    return Run(core::op::kReenqueuePendingWorkflows, "", [&](PgConnection& conn, bool) {
       const PgResult r = Exec(conn, reenqueue_, params);
       std::vector<std::string> out;
       out.reserve(static_cast<size_t>(r.Rows()));
@@ -691,7 +695,7 @@ class PostgresSystemDatabase final : public SystemDatabase {
     params.Int(request.now_ms).Text(request.application_name).Text(names).Text(token);
     PgParams by_token;
     by_token.Text(request.executor_id).Text(token);
-    return Run("DequeueWorkflows", "", [&](PgConnection& conn, bool retry) {
+    return Run(core::op::kDequeueWorkflows, "", [&](PgConnection& conn, bool retry) {
       // After an in-doubt commit the rows an earlier attempt claimed carry the token.
       std::optional<PgResult> earlier;
       if (retry) earlier.emplace(Exec(conn, claimed_by_token_, by_token));
@@ -708,7 +712,7 @@ class PostgresSystemDatabase final : public SystemDatabase {
                                   const std::string& application_name, int64_t now_ms) override {
     PgParams params;
     params.Text(version_name).Text(application_name).Int(now_ms);
-    return Run("RegisterApplicationVersion", "", [&](PgConnection& conn, bool) {
+    return Run(core::op::kRegisterApplicationVersion, "", [&](PgConnection& conn, bool) {
       const PgResult r = Exec(conn, register_version_, params);
       if (r.IsNull(0, 1)) return true;  // no version of this app (or unclaimed) before
       return r.Int64(0, 0) >= r.Int64(0, 1);
@@ -725,23 +729,25 @@ class PostgresSystemDatabase final : public SystemDatabase {
         .Int(message.now_ms);
     if (message.checkpoint) AddStepParams(params, *message.checkpoint);
     AddReceiverParams(params, message.deliver_to);
-    return Run("Send", wf_id, [&](PgConnection& conn, bool retry) {
+    return Run(core::op::kSend, wf_id, [&](PgConnection& conn, bool retry) {
       for (int pass = 0;; ++pass) {
         try {
+          core::SendProbe probe;
           if (!message.checkpoint) {
             const PgResult r = Exec(conn, send_, params);
-            if (r.Int64(0, 0) == 0) return SendResult::DestinationMissing;
+            probe.destination_exists = r.Int64(0, 0) > 0;
+            if (auto blocked = core::SendBlocked(probe, message.checkpoint, retry)) {
+              return *blocked;
+            }
             return r.Int64(0, 2) > 0 ? SendResult::Delivered : SendResult::Sent;
           }
           const PgResult r = Exec(conn, send_with_checkpoint_, params);
           if (r.Int64(0, 0) > 0) {
-            return r.Int64(0, 6) > 0 ? SendResult::Delivered : SendResult::Sent;
+            return r.Int64(0, 5) > 0 ? SendResult::Delivered : SendResult::Sent;
           }
-          // On a retry after an unknown commit outcome, our own checkpoint may be the one found.
-          if (r.Int64(0, 5) > 0) return retry ? SendResult::Sent : SendResult::AlreadyRecorded;
-          // A missing sender row is reported like a cancelled one: it is gone, nothing written.
-          if (r.Int64(0, 2) == 0 || r.Text(0, 3) == "CANCELLED") return core::kSenderGone;
-          if (r.Int64(0, 4) == 0) return SendResult::DestinationMissing;
+          probe.sender = ReadProbe(r, 2, 3, 6, message.checkpoint->function_id);
+          probe.destination_exists = r.Int64(0, 4) > 0;
+          if (auto blocked = core::SendBlocked(probe, message.checkpoint, retry)) return *blocked;
         } catch (const PgError& e) {
           // The destination was deleted between the existence check and the insert.
           if (e.SqlState() == "23503") return SendResult::DestinationMissing;
@@ -765,7 +771,7 @@ class PostgresSystemDatabase final : public SystemDatabase {
         .Int(checkpoint.completed_at_epoch_ms)
         .Text(checkpoint.application_name)
         .Text(readable_array);
-    return Run("ConsumeMessage", checkpoint.workflow_uuid, [&](PgConnection& conn, bool) {
+    return Run(core::op::kConsumeMessage, checkpoint.workflow_uuid, [&](PgConnection& conn, bool) {
       for (int pass = 0;; ++pass) {
         const PgResult r = Exec(conn, consume_message_, params);
         ConsumeResult out;
@@ -802,7 +808,7 @@ class PostgresSystemDatabase final : public SystemDatabase {
       for (int i = 0; i < 9; ++i) params.Null();
     }
     params.Int(event.function_id);
-    return Run("SetEvent", event.workflow_uuid, [&](PgConnection& conn, bool retry) {
+    return Run(core::op::kSetEvent, event.workflow_uuid, [&](PgConnection& conn, bool retry) {
       for (int pass = 0;; ++pass) {
         const PgResult r = Exec(conn, set_event_, params);
         if (r.Int64(0, 0) > 0) return StepWriteResult{};  // Inserted
@@ -821,7 +827,7 @@ class PostgresSystemDatabase final : public SystemDatabase {
                                       const std::string& key) override {
     PgParams params;
     params.Text(workflow_uuid).Text(key);
-    return Run("GetEvent", workflow_uuid,
+    return Run(core::op::kGetEvent, workflow_uuid,
                [&](PgConnection& conn, bool) -> std::optional<StoredValue> {
                  const PgResult r = Exec(conn, get_event_, params);
                  if (r.Rows() == 0 || r.IsNull(0, 0)) return std::nullopt;
@@ -832,7 +838,7 @@ class PostgresSystemDatabase final : public SystemDatabase {
   bool CancelWorkflow(const std::string& workflow_uuid, int64_t now_ms) override {
     PgParams params;
     params.Text(workflow_uuid).Int(now_ms);
-    return Run("CancelWorkflow", workflow_uuid, [&](PgConnection& conn, bool) {
+    return Run(core::op::kCancelWorkflow, workflow_uuid, [&](PgConnection& conn, bool) {
       return Exec(conn, cancel_workflow_, params).Bool(0, 0);
     });
   }
@@ -843,7 +849,7 @@ class PostgresSystemDatabase final : public SystemDatabase {
     const std::string ids = nlohmann::json(workflow_uuids).dump();
     PgParams params;
     params.Text(ids);
-    return Run("FilterCancelled", "", [&](PgConnection& conn, bool) {
+    return Run(core::op::kFilterCancelled, "", [&](PgConnection& conn, bool) {
       const PgResult r = Exec(conn, filter_cancelled_, params);
       std::vector<std::string> out;
       for (int i = 0; i < r.Rows(); ++i) out.push_back(r.String(i, 0));
@@ -972,11 +978,11 @@ class PostgresSystemDatabase final : public SystemDatabase {
 
   /// Runs `fn(connection, is_retry)` on a pooled connection in the shared retry loop.
   template <typename Fn>
-  auto Run(const char* operation, const std::string& workflow_id, Fn&& fn)
+  auto Run(const core::Operation& operation, const std::string& workflow_id, Fn&& fn)
       -> decltype(fn(std::declval<PgConnection&>(), false)) {
     Dialect dialect{this};
     return core::RunOperation(dialect, operation, workflow_id, [&](bool retry) {
-      t_operation = operation;
+      t_operation = operation.name;
       PgPool::Lease lease = pool_.Acquire();
       return fn(*lease, retry);
     });

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <limits>
-#include <random>
 #include <utility>
 
 namespace dbos::sysdb::sqlite {

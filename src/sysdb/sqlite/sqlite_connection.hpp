@@ -22,8 +22,6 @@
 #include <unordered_map>
 #include <vector>
 
-#include "sysdb/core/retry.hpp"
-
 namespace dbos::sysdb::sqlite {
 
 /// A failed sqlite3 call: the extended result code plus SQLite's message.
@@ -267,10 +265,5 @@ class ConnectionPool {
   std::condition_variable readers_cv_;
   std::vector<Connection*> idle_readers_;
 };
-
-/// The shared capped exponential backoff with jitter; SQLite starts at 10 ms and caps at 1 s.
-inline core::Backoff NewBackoff() {
-  return core::Backoff(std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
-}
 
 }  // namespace dbos::sysdb::sqlite

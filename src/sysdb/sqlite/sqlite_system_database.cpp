@@ -19,6 +19,7 @@
 
 #include "dbos/errors.hpp"
 #include "sysdb/core/fault_injection.hpp"
+#include "sysdb/core/operations.hpp"
 #include "sysdb/core/outcomes.hpp"
 #include "sysdb/core/run.hpp"
 #include "sysdb/core/workflow_rows.hpp"
@@ -33,6 +34,11 @@ namespace {
 // RETURNING arrived in SQLite 3.35.0.
 constexpr int kMinimumSqliteVersion = 3035000;
 constexpr int kDefaultPoolSize = 4;
+
+/// SQLite's backoff: lock waits are short, so it starts at 10 ms and caps at 1 s.
+core::Backoff SqliteBackoff() {
+  return core::Backoff(std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
+}
 
 // ---------------------------------------------------------------------------------------------
 // SQL
@@ -464,7 +470,7 @@ class SqliteSystemDatabase final : public SystemDatabase {
       : pool_(std::move(pool)), logger_(std::move(logger)), location_(std::move(location)) {}
 
   WorkflowInsertResult InsertWorkflow(const WorkflowInsert& row) override {
-    return Write("InsertWorkflow", [&](Connection& conn, Transaction& txn) {
+    return Write(core::op::kInsertWorkflow, [&](Connection& conn, Transaction& txn) {
       WorkflowInsertResult result;
       {
         Statement insert = conn.Prepare(kInsertWorkflowSql);
@@ -522,7 +528,7 @@ class SqliteSystemDatabase final : public SystemDatabase {
   bool FinishWorkflow(const std::string& workflow_uuid, const std::string& status,
                       const std::optional<std::string>& output,
                       const std::optional<std::string>& error, int64_t now_ms) override {
-    return Write("FinishWorkflow", [&](Connection& conn, Transaction& txn, bool retry) {
+    return Write(core::op::kFinishWorkflow, [&](Connection& conn, Transaction& txn, bool retry) {
       {
         Statement update = conn.Prepare(kFinishWorkflowSql);
         update.Bind(1, workflow_uuid).Bind(2, status).Bind(3, now_ms).Run();
@@ -546,7 +552,7 @@ class SqliteSystemDatabase final : public SystemDatabase {
   }
 
   void MarkDeadLetter(const std::string& workflow_uuid, int64_t now_ms) override {
-    Write("MarkDeadLetter", [&](Connection& conn, Transaction& txn) {
+    Write(core::op::kMarkDeadLetter, [&](Connection& conn, Transaction& txn) {
       conn.Prepare(kMarkDeadLetterSql).Bind(1, workflow_uuid).Bind(2, now_ms).Run();
       txn.Commit();
       return true;
@@ -555,7 +561,7 @@ class SqliteSystemDatabase final : public SystemDatabase {
 
   std::optional<WorkflowRow> GetWorkflow(const std::string& workflow_uuid,
                                          bool load_values) override {
-    return Read("GetWorkflow", [&](Connection& conn) -> std::optional<WorkflowRow> {
+    return Read(core::op::kGetWorkflow, [&](Connection& conn) -> std::optional<WorkflowRow> {
       Statement select =
           conn.Prepare(load_values ? GetWorkflowWithValuesSql() : GetWorkflowWithoutValuesSql());
       select.Bind(1, workflow_uuid);
@@ -565,7 +571,7 @@ class SqliteSystemDatabase final : public SystemDatabase {
   }
 
   StepWriteResult RecordStep(const StepWrite& step) override {
-    return Write("RecordStep", [&](Connection& conn, Transaction& txn, bool retry) {
+    return Write(core::op::kRecordStep, [&](Connection& conn, Transaction& txn, bool retry) {
       if (InsertCheckpoint(conn, step, step.output)) {
         txn.Commit();
         return StepWriteResult{};  // Inserted
@@ -582,7 +588,7 @@ class SqliteSystemDatabase final : public SystemDatabase {
   }
 
   std::vector<StepRow> ListSteps(const std::string& workflow_uuid) override {
-    return Read("ListSteps", [&](Connection& conn) {
+    return Read(core::op::kListSteps, [&](Connection& conn) {
       std::vector<StepRow> steps;
       Statement select = conn.Prepare(kListStepsSql);
       select.Bind(1, workflow_uuid);
@@ -592,12 +598,13 @@ class SqliteSystemDatabase final : public SystemDatabase {
   }
 
   std::optional<std::string> GetWorkflowStatusString(const std::string& workflow_uuid) override {
-    return Read("GetWorkflowStatusString", [&](Connection& conn) -> std::optional<std::string> {
-      Statement select = conn.Prepare(kGetStatusSql);
-      select.Bind(1, workflow_uuid);
-      if (!select.Step()) return std::nullopt;
-      return select.Text(0);
-    });
+    return Read(core::op::kGetWorkflowStatusString,
+                [&](Connection& conn) -> std::optional<std::string> {
+                  Statement select = conn.Prepare(kGetStatusSql);
+                  select.Bind(1, workflow_uuid);
+                  if (!select.Step()) return std::nullopt;
+                  return select.Text(0);
+                });
   }
 
   std::vector<std::string> ReenqueuePendingWorkflows(const std::vector<std::string>& executor_ids,
@@ -605,7 +612,7 @@ class SqliteSystemDatabase final : public SystemDatabase {
                                                      const std::string& application_name,
                                                      int64_t now_ms) override {
     if (executor_ids.empty()) return {};
-    return Write("ReenqueuePendingWorkflows", [&](Connection& conn, Transaction& txn) {
+    return Write(core::op::kReenqueuePendingWorkflows, [&](Connection& conn, Transaction& txn) {
       std::vector<std::string> ids;
       for (const std::string& executor_id : executor_ids) {
         Statement update = conn.Prepare(kReenqueueSql);
@@ -626,7 +633,7 @@ class SqliteSystemDatabase final : public SystemDatabase {
     const std::string names = nlohmann::json(request.workflow_names).dump();
     const std::string token = util::NewUuid();
     // A lock-free look first, so polling an idle queue never takes the write lock.
-    const bool has_candidates = Read("DequeueWorkflows", [&](Connection& conn) {
+    const bool has_candidates = Read(core::op::kDequeueWorkflows, [&](Connection& conn) {
       Statement select = conn.Prepare(kHasCandidatesSql);
       select.Bind(1, request.queue_name)
           .Bind(2, request.application_version)
@@ -637,7 +644,7 @@ class SqliteSystemDatabase final : public SystemDatabase {
     });
     if (!has_candidates) return {};
     bool attempted = false;
-    return Write("DequeueWorkflows", [&](Connection& conn, Transaction& txn) {
+    return Write(core::op::kDequeueWorkflows, [&](Connection& conn, Transaction& txn) {
       // Any attempt after the first may follow an in-doubt commit: look for its claims first.
       const bool look_for_earlier = attempted;
       attempted = true;
@@ -698,7 +705,7 @@ class SqliteSystemDatabase final : public SystemDatabase {
     const std::string version_id = util::NewUuid();
     std::optional<std::string> owner;
     if (!application_name.empty()) owner = application_name;
-    return Write("RegisterApplicationVersion", [&](Connection& conn, Transaction& txn) {
+    return Write(core::op::kRegisterApplicationVersion, [&](Connection& conn, Transaction& txn) {
       conn.Prepare(kInsertVersionSql)
           .Bind(1, version_id)
           .Bind(2, version_name)
@@ -720,7 +727,7 @@ class SqliteSystemDatabase final : public SystemDatabase {
 
   SendResult Send(const MessageWrite& message) override {
     const std::string& topic = StoredTopic(message.topic);
-    return Write("Send", [&](Connection& conn, Transaction& txn, bool retry) {
+    return Write(core::op::kSend, [&](Connection& conn, Transaction& txn, bool retry) {
       if (message.checkpoint) {
         // One read for every check; any early return rolls back with nothing written.
         const StepWrite& step = *message.checkpoint;
@@ -729,16 +736,11 @@ class SqliteSystemDatabase final : public SystemDatabase {
             .Bind(2, step.function_id)
             .Bind(3, message.destination_uuid);
         if (!probe.Step()) throw std::logic_error("Send probe returned no row");
-        const StepProbe sender = ReadStepProbe(probe);
-        if (sender.step) {
-          // After an in-doubt commit, our own checkpoint may be the one found.
-          return retry && core::SameStep(*sender.step, step) ? SendResult::Sent
-                                                             : SendResult::AlreadyRecorded;
-        }
-        if (!sender.workflow_exists || sender.cancelled) return core::kSenderGone;
-        if (probe.Int64(10) == 0) return SendResult::DestinationMissing;
-      } else if (!WorkflowExists(conn, message.destination_uuid)) {
-        return SendResult::DestinationMissing;
+        const core::SendProbe found{ReadStepProbe(probe), probe.Int64(10) != 0};
+        if (auto blocked = core::SendBlocked(found, message.checkpoint, retry)) return *blocked;
+      } else {
+        const core::SendProbe found{std::nullopt, WorkflowExists(conn, message.destination_uuid)};
+        if (auto blocked = core::SendBlocked(found, message.checkpoint, retry)) return *blocked;
       }
       conn.Prepare(kInsertNotificationSql)
           .Bind(1, message.message_uuid)
@@ -764,12 +766,12 @@ class SqliteSystemDatabase final : public SystemDatabase {
     // Decide from reads first: a waiting Recv polls this, and must not take the write lock
     // (BEGIN IMMEDIATE) while there is nothing it can take.
     const std::optional<ConsumeResult> decided =
-        Read("ConsumeMessage", [&](Connection& conn) -> std::optional<ConsumeResult> {
+        Read(core::op::kConsumeMessage, [&](Connection& conn) -> std::optional<ConsumeResult> {
           std::optional<OldestMessage> oldest;
           return DecideConsume(conn, stored_topic, checkpoint, readable, oldest);
         });
     if (decided) return *decided;
-    return Write("ConsumeMessage", [&](Connection& conn, Transaction& txn) {
+    return Write(core::op::kConsumeMessage, [&](Connection& conn, Transaction& txn) {
       std::optional<OldestMessage> oldest;
       // Decided again under the write lock: another writer may have taken the message.
       if (auto done = DecideConsume(conn, stored_topic, checkpoint, readable, oldest)) {
@@ -790,7 +792,7 @@ class SqliteSystemDatabase final : public SystemDatabase {
   }
 
   StepWriteResult SetEvent(const EventWrite& event) override {
-    return Write("SetEvent", [&](Connection& conn, Transaction& txn, bool retry) {
+    return Write(core::op::kSetEvent, [&](Connection& conn, Transaction& txn, bool retry) {
       if (event.checkpoint) {
         StepProbe probe =
             ProbeStep(conn, event.checkpoint->workflow_uuid, event.checkpoint->function_id);
@@ -831,7 +833,7 @@ class SqliteSystemDatabase final : public SystemDatabase {
 
   std::optional<StoredValue> GetEvent(const std::string& workflow_uuid,
                                       const std::string& key) override {
-    return Read("GetEvent", [&](Connection& conn) -> std::optional<StoredValue> {
+    return Read(core::op::kGetEvent, [&](Connection& conn) -> std::optional<StoredValue> {
       Statement select = conn.Prepare(kGetEventSql);
       select.Bind(1, workflow_uuid).Bind(2, key);
       if (!select.Step() || select.IsNull(0)) return std::nullopt;
@@ -840,7 +842,7 @@ class SqliteSystemDatabase final : public SystemDatabase {
   }
 
   bool CancelWorkflow(const std::string& workflow_uuid, int64_t now_ms) override {
-    return Write("CancelWorkflow", [&](Connection& conn, Transaction& txn) {
+    return Write(core::op::kCancelWorkflow, [&](Connection& conn, Transaction& txn) {
       {
         Statement update = conn.Prepare(kCancelWorkflowSql);
         update.Bind(1, workflow_uuid).Bind(2, now_ms).Run();
@@ -858,7 +860,7 @@ class SqliteSystemDatabase final : public SystemDatabase {
       const std::vector<std::string>& workflow_uuids) override {
     if (workflow_uuids.empty()) return {};
     const std::string ids = nlohmann::json(workflow_uuids).dump();
-    return Read("FilterCancelled", [&](Connection& conn) {
+    return Read(core::op::kFilterCancelled, [&](Connection& conn) {
       std::vector<std::string> cancelled;
       Statement select = conn.Prepare(kFilterCancelledSql);
       select.Bind(1, ids);
@@ -881,7 +883,7 @@ class SqliteSystemDatabase final : public SystemDatabase {
     static void AfterTransient(const SqliteError&) {}
     Logger& Log() const { return *db->logger_; }
     const char* Name() const { return db->name_.c_str(); }
-    static core::Backoff NewBackoff() { return sqlite::NewBackoff(); }
+    static core::Backoff NewBackoff() { return SqliteBackoff(); }
   };
 
   // Runs `fn(conn, txn[, is_retry])` inside BEGIN IMMEDIATE on the writer, in the shared retry
@@ -893,11 +895,11 @@ class SqliteSystemDatabase final : public SystemDatabase {
                                   std::invoke_result<Fn&, Connection&, Transaction&>>::type;
 
   template <typename Fn>
-  WriteResult<Fn> Write(const char* operation, Fn&& fn) {
+  WriteResult<Fn> Write(const core::Operation& operation, Fn&& fn) {
     Dialect dialect{this};
     return core::RunOperation(dialect, operation, "", [&](bool retry) {
       const testing::Fault fault = testing::FaultInjectionOn()
-                                       ? testing::NextFault({"sqlite", operation, "write"})
+                                       ? testing::NextFault({"sqlite", operation.name, "write"})
                                        : testing::Fault{};
       ThrowIfFault(fault, testing::Fault::Kind::kBeforeExecute);
       ConnectionPool::Lease lease = pool_->Writer();
@@ -918,11 +920,11 @@ class SqliteSystemDatabase final : public SystemDatabase {
 
   // Runs `fn(conn)` on a reader connection (single statements: each is its own snapshot).
   template <typename Fn>
-  std::invoke_result_t<Fn&, Connection&> Read(const char* operation, Fn&& fn) {
+  std::invoke_result_t<Fn&, Connection&> Read(const core::Operation& operation, Fn&& fn) {
     Dialect dialect{this};
     return core::RunOperation(dialect, operation, "", [&](bool) {
       const testing::Fault fault = testing::FaultInjectionOn()
-                                       ? testing::NextFault({"sqlite", operation, "read"})
+                                       ? testing::NextFault({"sqlite", operation.name, "read"})
                                        : testing::Fault{};
       ThrowIfFault(fault, testing::Fault::Kind::kBeforeExecute);
       ThrowIfFault(fault, testing::Fault::Kind::kDropConnection);
@@ -986,7 +988,7 @@ std::unique_ptr<SystemDatabase> OpenSqlite(const Options& options) {
   const std::chrono::milliseconds startup_busy_timeout = std::min(
       sqlite::kBusyTimeout, std::max(options.startup_timeout, std::chrono::milliseconds(1)));
   std::unique_ptr<Connection> writer;
-  core::Backoff backoff = sqlite::NewBackoff();
+  core::Backoff backoff = sqlite::SqliteBackoff();
   for (;;) {
     try {
       writer = std::make_unique<Connection>(*target, startup_busy_timeout);

@@ -1,0 +1,39 @@
+// Every system database operation by name with its retry class, for both dialects: what a retry
+// after an unknown commit outcome may assume (see retry.hpp).
+#pragma once
+
+#include "sysdb/core/retry.hpp"
+
+namespace dbos::sysdb::core {
+
+/// An operation of SystemDatabase: its name (in messages and fault sites) and retry class.
+struct Operation {
+  const char* name;
+  RetryClass retry_class;
+};
+
+namespace op {
+using enum RetryClass;
+// Writes whose retry finds their own effect: creator_xid, ON CONFLICT, guarded UPDATEs, and the
+// probe row that recognises the caller's own checkpoint or finish.
+inline constexpr Operation kInsertWorkflow{"InsertWorkflow", kIdempotent};
+inline constexpr Operation kFinishWorkflow{"FinishWorkflow", kIdempotent};
+inline constexpr Operation kMarkDeadLetter{"MarkDeadLetter", kIdempotent};
+inline constexpr Operation kRecordStep{"RecordStep", kIdempotent};
+inline constexpr Operation kReenqueuePendingWorkflows{"ReenqueuePendingWorkflows", kIdempotent};
+inline constexpr Operation kRegisterApplicationVersion{"RegisterApplicationVersion", kIdempotent};
+inline constexpr Operation kSend{"Send", kIdempotent};
+inline constexpr Operation kConsumeMessage{"ConsumeMessage", kIdempotent};
+inline constexpr Operation kSetEvent{"SetEvent", kIdempotent};
+inline constexpr Operation kCancelWorkflow{"CancelWorkflow", kIdempotent};
+// A claim takes whatever is there: its retry first returns the rows carrying its token.
+inline constexpr Operation kDequeueWorkflows{"DequeueWorkflows", kClaimToken};
+// Reads.
+inline constexpr Operation kGetWorkflow{"GetWorkflow", kReadOnly};
+inline constexpr Operation kListSteps{"ListSteps", kReadOnly};
+inline constexpr Operation kGetWorkflowStatusString{"GetWorkflowStatusString", kReadOnly};
+inline constexpr Operation kGetEvent{"GetEvent", kReadOnly};
+inline constexpr Operation kFilterCancelled{"FilterCancelled", kReadOnly};
+}  // namespace op
+
+}  // namespace dbos::sysdb::core
