@@ -23,6 +23,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Point, x, y)
 const std::string kNul("a\0x", 3);
 const std::string kBadUtf8 = "bad\xff";
 const std::string kTooLong(detail::kMaxNameBytes + 1, 'x');
+constexpr auto kForever = std::chrono::milliseconds::max();
 
 // Runs `call` and returns the code of the DBOSError it throws (fails the test if none).
 template <typename F>
@@ -120,7 +121,6 @@ TEST_P(BadInputTest, NamesAtTheLimitWorkOnBothBackends) {
 
 TEST_P(BadInputTest, HugeDurationsMeanWaitingForever) {
   DBOSContext ctx = NewDBOSContext(MakeConfig());
-  constexpr auto kForever = std::chrono::milliseconds::max();
   auto receiver = [](DBOSContext& c, int) { return Recv<int>(c, "t", kForever); };
   auto sleeper = [](DBOSContext& c, int) { return static_cast<int>(Sleep(c, kForever).count()); };
   auto setter = [](DBOSContext& c, int x) {
