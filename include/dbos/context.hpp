@@ -37,7 +37,8 @@ class DBOSContext {
 /// A context whose workflows have a durable timeout: workflows started from it (and their
 /// children) get the deadline now + `timeout`, stored in the database and re-applied after
 /// recovery; when it passes they are CANCELLED. Calling the returned function cancels the
-/// workflows started from the context at once.
+/// workflows started from the context at once. `timeout` is limited to [0, 10 years]
+/// (milliseconds::max() means no practical limit).
 std::pair<DBOSContext, std::function<void()>> WithTimeout(const DBOSContext& ctx,
                                                           std::chrono::milliseconds timeout);
 

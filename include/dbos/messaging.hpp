@@ -2,6 +2,11 @@
 // workflow that crashes while sleeping or waiting resumes the same wait after recovery: a sleep
 // wakes at its original time, a Recv or GetEvent times out at its original deadline, and a message
 // is delivered exactly once.
+//
+// Text arguments (IDs, topics, keys) must be UTF-8 without NUL bytes and at most 1,000 bytes long,
+// and text inside values must be UTF-8: anything else throws InvalidOption before anything is
+// written, on every backend. Durations are limited to [0, 10 years]: milliseconds::max() waits
+// "forever" (10 years), a negative duration does not wait.
 #pragma once
 
 #include <chrono>
@@ -38,7 +43,7 @@ template <typename T>
 void Send(DBOSContext& ctx, const std::string& destination_id, const T& message,
           const std::string& topic = "") {
   static_assert(Serializable<T>, "dbos::Send: the message type must be serializable to JSON");
-  detail::SendErased(ctx, destination_id, nlohmann::json(message), topic);
+  detail::SendErased(ctx, destination_id, detail::EncodeAs(message, "Send's message"), topic);
 }
 
 /// Receives the oldest unconsumed message sent to this workflow on `topic`, waiting up to
@@ -57,7 +62,7 @@ R Recv(DBOSContext& ctx, const std::string& topic, std::chrono::milliseconds tim
 template <typename T>
 void SetEvent(DBOSContext& ctx, const std::string& key, const T& value) {
   static_assert(Serializable<T>, "dbos::SetEvent: the value type must be serializable to JSON");
-  detail::SetEventErased(ctx, key, nlohmann::json(value));
+  detail::SetEventErased(ctx, key, detail::EncodeAs(value, "SetEvent's value"));
 }
 
 /// Reads event `key` of workflow `workflow_id`, waiting up to `timeout` for it to be set. Works

@@ -42,9 +42,13 @@ inline RegistrationOption WithSchedule(std::string cron) {
 struct WorkflowOption {
   std::function<void(detail::RunOptions&)> apply;
 };
-/// The workflow's ID, its idempotency key: the same ID runs the workflow once.
+/// The workflow's ID, its idempotency key: the same ID runs the workflow once. Non-empty UTF-8
+/// text of at most 1,000 bytes without NUL bytes (InvalidOption otherwise).
 inline WorkflowOption WithWorkflowID(std::string id) {
-  return {[id = std::move(id)](detail::RunOptions& o) { o.workflow_id = id; }};
+  return {[id = std::move(id)](detail::RunOptions& o) {
+    o.workflow_id = id;
+    o.workflow_id_given = true;
+  }};
 }
 /// Enqueues the workflow on the named queue instead of running it at once.
 inline WorkflowOption WithQueue(std::string queue_name) {
@@ -174,7 +178,7 @@ auto RunWorkflow(DBOSContext& ctx, F&& fn, In&& input, Opts&&... opts)
   detail::RunOptions options;
   (WorkflowOption(std::forward<Opts>(opts)).apply(options), ...);
   D callable = fn;
-  nlohmann::json encoded = P(std::forward<In>(input));
+  nlohmann::json encoded = detail::EncodeAs(P(std::forward<In>(input)), "RunWorkflow's input");
   return detail::HandleAccess::Make<R>(
       detail::RunWorkflowErased(ctx, detail::CallableKey(callable), std::move(encoded), options));
 }

@@ -4,6 +4,7 @@
 #include "executor/operation.hpp"
 #include "runtime/context_access.hpp"
 #include "runtime/runtime.hpp"
+#include "runtime/validation.hpp"
 #include "util/time_util.hpp"
 
 namespace dbos::detail {
@@ -12,7 +13,8 @@ std::chrono::milliseconds SleepErased(DBOSContext& ctx, std::chrono::millisecond
   WorkflowState& state = *CallingWorkflow(ctx, "Sleep", /*required=*/true);
   ThrowIfInterrupted(state);
   const int step_id = state.next_step_id++;
-  const int64_t deadline = RecordDurableDeadline(detail::RuntimeOf(ctx), state, step_id, duration);
+  const int64_t deadline =
+      RecordDurableDeadline(detail::RuntimeOf(ctx), state, step_id, ClampWait(duration));
   const int64_t start = util::NowEpochMs();
   WaitUntilEpochMs(state, deadline);
   return std::chrono::milliseconds(std::max<int64_t>(0, util::NowEpochMs() - start));

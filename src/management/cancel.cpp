@@ -5,6 +5,7 @@
 #include "management/cancel_scope.hpp"
 #include "runtime/context_access.hpp"
 #include "runtime/runtime.hpp"
+#include "runtime/validation.hpp"
 #include "util/time_util.hpp"
 
 namespace dbos {
@@ -64,7 +65,8 @@ std::pair<DBOSContext, std::function<void()>> WithTimeout(const DBOSContext& ctx
                                                           std::chrono::milliseconds timeout) {
   auto scope = std::make_shared<detail::CancelScope>();
   scope->runtime = detail::RuntimeOf(ctx).shared_from_this();
-  DBOSContext timed = detail::WithDeadline(ctx, util::NowEpochMs() + timeout.count(), scope);
+  DBOSContext timed =
+      detail::WithDeadline(ctx, util::NowEpochMs() + detail::ClampWait(timeout).count(), scope);
   return {timed, [scope] { scope->CancelAll(); }};
 }
 
@@ -72,6 +74,7 @@ DBOSContext WithoutCancel(const DBOSContext& ctx) { return detail::Detach(ctx); 
 
 void CancelWorkflow(DBOSContext& ctx, const std::string& workflow_id) {
   detail::CallingWorkflow(ctx, "CancelWorkflow", /*required=*/false);
+  detail::ValidateName("CancelWorkflow's workflow ID", workflow_id, false);
   detail::CancelWorkflowById(detail::RuntimeOf(ctx), workflow_id);
 }
 

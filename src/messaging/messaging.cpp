@@ -13,6 +13,7 @@
 #include "messaging/notifier.hpp"
 #include "runtime/context_access.hpp"
 #include "runtime/runtime.hpp"
+#include "runtime/validation.hpp"
 #include "serialization/codec.hpp"
 #include "serialization/formats.hpp"
 #include "util/time_util.hpp"
@@ -156,6 +157,9 @@ nlohmann::json WaitForMessage(Runtime& runtime, WorkflowState& state, const std:
 void SendErased(DBOSContext& ctx, const std::string& destination_id, const nlohmann::json& message,
                 const std::string& topic) {
   Runtime& runtime = detail::RuntimeOf(ctx);
+  ValidateName("Send's destination ID", destination_id, false);
+  ValidateName("Send's topic", topic, true);
+  ValidateJsonText("Send's message", message);
   WorkflowState* state = CallingWorkflow(ctx, "Send", /*required=*/false);
   sysdb::MessageWrite write;
   write.destination_uuid = destination_id;
@@ -214,6 +218,8 @@ void SendErased(DBOSContext& ctx, const std::string& destination_id, const nlohm
 nlohmann::json RecvErased(DBOSContext& ctx, const std::string& topic,
                           std::chrono::milliseconds timeout) {
   Runtime& runtime = detail::RuntimeOf(ctx);
+  ValidateName("Recv's topic", topic, true);
+  timeout = ClampWait(timeout);
   WorkflowState& state = *CallingWorkflow(ctx, "Recv", /*required=*/true);
   ThrowIfInterrupted(state);
   const int step_id = state.next_step_id++;
@@ -243,6 +249,8 @@ nlohmann::json RecvErased(DBOSContext& ctx, const std::string& topic,
 
 void SetEventErased(DBOSContext& ctx, const std::string& key, const nlohmann::json& value) {
   Runtime& runtime = detail::RuntimeOf(ctx);
+  ValidateName("SetEvent's key", key, true);
+  ValidateJsonText("SetEvent's value", value);
   WorkflowState* state = detail::WorkflowOf(ctx).get();
   if (state == nullptr) {
     throw DBOSError(ErrorCode::StepExecution, "SetEvent must be called from inside a workflow");
@@ -270,6 +278,9 @@ void SetEventErased(DBOSContext& ctx, const std::string& key, const nlohmann::js
 nlohmann::json GetEventErased(DBOSContext& ctx, const std::string& workflow_id,
                               const std::string& key, std::chrono::milliseconds timeout) {
   Runtime& runtime = detail::RuntimeOf(ctx);
+  ValidateName("GetEvent's workflow ID", workflow_id, false);
+  ValidateName("GetEvent's key", key, true);
+  timeout = ClampWait(timeout);
   WorkflowState* state = detail::WorkflowOf(ctx).get();
   if (state != nullptr && state->in_step) state = nullptr;  // a read inside a step: not recorded
   std::optional<sysdb::StepWrite> checkpoint;

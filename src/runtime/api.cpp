@@ -10,6 +10,7 @@
 #include "executor/workflow_executor.hpp"
 #include "runtime/context_access.hpp"
 #include "runtime/runtime.hpp"
+#include "runtime/validation.hpp"
 
 namespace dbos {
 
@@ -101,6 +102,13 @@ void RegisterWorkflowErased(DBOSContext& ctx, RegistrationSpec spec) {
 std::shared_ptr<HandleCore> RunWorkflowErased(DBOSContext& ctx, const std::string& key,
                                               nlohmann::json input, const RunOptions& options) {
   auto& runtime = detail::RuntimeOf(ctx);
+  if (options.workflow_id_given) ValidateName("WithWorkflowID", options.workflow_id, false);
+  ValidateName("WithQueue", options.queue_name, true);
+  ValidateName("WithDeduplicationID", options.deduplication_id, true);
+  ValidateName("WithQueuePartitionKey", options.queue_partition_key, true);
+  ValidateName("WithApplicationVersion", options.application_version, true);
+  ValidateName("WithAuthenticatedUser", options.authenticated_user, true);
+  ValidateJsonText("RunWorkflow's input", input);
   CallingWorkflow(ctx, "RunWorkflow", /*required=*/false);
   if (!runtime.Launched()) {
     throw DBOSError(ErrorCode::Initialization,
@@ -121,6 +129,7 @@ std::shared_ptr<HandleCore> RunWorkflowErased(DBOSContext& ctx, const std::strin
 std::shared_ptr<HandleCore> RetrieveWorkflowErased(DBOSContext& ctx, const std::string& workflow_id,
                                                    const std::type_info& result_type) {
   auto& runtime = detail::RuntimeOf(ctx);
+  ValidateName("RetrieveWorkflow's workflow ID", workflow_id, false);
   CallingWorkflow(ctx, "RetrieveWorkflow", /*required=*/false);
   auto status = runtime.Db().GetWorkflow(workflow_id, /*load_values=*/false);
   if (!status) {

@@ -68,6 +68,17 @@ void ValidateDatabaseUrl(const std::string& url) {
                       "malformed database_url '" + RedactUrl(url) +
                           "': expected postgresql://user:password@host:port/database");
     }
+    // libpq ends the user information at the first '@': a second one before the path means a
+    // password (or user name) with an unencoded '@', which would be sent as part of the host.
+    const auto authority = url.find("://") + 3;
+    const auto path = url.find_first_of("/?", authority);
+    const auto first_at = url.find('@', authority);
+    if (first_at != std::string::npos && first_at < path && url.find('@', first_at + 1) < path) {
+      throw DBOSError(ErrorCode::Initialization,
+                      "database_url '" + RedactUrl(url) +
+                          "' has more than one '@' before the host: percent-encode '@' inside "
+                          "the user name or password as %40");
+    }
     return;
   }
   if (IsKeyValueConnString(url)) return;
@@ -85,14 +96,14 @@ bool IsSqliteUrl(const std::string& url) {
 
 std::string RedactUrl(const std::string& url) {
   std::string out = url;
-  // postgresql://user:secret@host -> postgresql://user:***@host
+  // postgresql://user:secret@host -> postgresql://user:***@host. The password ends at the last
+  // '@' before the query string, so an unencoded '@' (or '/') inside it is hidden too.
   const auto scheme = out.find("://");
   if (scheme != std::string::npos && StartsWith(out, "postgres")) {
-    const auto at = out.find('@', scheme + 3);
-    const auto slash = out.find('/', scheme + 3);
+    const auto query = out.find('?', scheme + 3);
+    const auto at = out.rfind('@', query == std::string::npos ? std::string::npos : query);
     const auto colon = out.find(':', scheme + 3);
-    if (at != std::string::npos && (slash == std::string::npos || at < slash) &&
-        colon != std::string::npos && colon < at) {
+    if (at != std::string::npos && at > scheme + 3 && colon != std::string::npos && colon < at) {
       out.replace(colon + 1, at - colon - 1, "***");
     }
   }

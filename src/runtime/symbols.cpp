@@ -54,7 +54,10 @@ std::string CanonicalName(std::string demangled) {
     demangled.erase(at, end - at + 1);
   }
   EraseAll(demangled, "__cxx11::");  // libstdc++'s inline namespace
-  EraseAll(demangled, "std::__1::");
+  for (size_t at = demangled.find("std::__1::"); at != std::string::npos;
+       at = demangled.find("std::__1::", at)) {
+    demangled.erase(at + 5, 5);  // libc++'s inline namespace: std::__1::x -> std::x
+  }
   return demangled;
 }
 
@@ -89,6 +92,11 @@ std::string DefaultStepName(const void* function_address, const std::type_info& 
   }
   std::string name = DemangledTypeName(type);
   return IsUnnamedType(name) ? kUnnamedStepName : name;
+}
+
+void ThrowUnencodable(const char* what, const std::type_info& type, const std::string& detail) {
+  throw DBOSError(ErrorCode::InvalidOption, std::string(what) + " (a " + DemangledTypeName(type) +
+                                                ") cannot be converted to JSON: " + detail);
 }
 
 void ThrowUnexpectedType(const std::string& workflow_id, const std::type_info& type,

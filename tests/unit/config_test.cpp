@@ -73,6 +73,21 @@ TEST(ConfigResolution, RedactsPasswords) {
   EXPECT_EQ(RedactUrl("sqlite:x.db"), "sqlite:x.db");
 }
 
+TEST(ConfigResolution, PasswordWithAnUnencodedAtIsHiddenAndRefused) {
+  EXPECT_EQ(RedactUrl("postgresql://user:p@ss@host/db"), "postgresql://user:***@host/db");
+  EXPECT_EQ(RedactUrl("postgresql://user:p@s/s@host:5432/db?sslmode=disable"),
+            "postgresql://user:***@host:5432/db?sslmode=disable");
+  try {
+    ResolveConfig(WithUrl("postgresql://user:p@ss@host/db"));
+    FAIL() << "an unencoded '@' must be refused";
+  } catch (const DBOSError& e) {
+    EXPECT_EQ(e.Code(), dbos::ErrorCode::Initialization);
+    EXPECT_NE(e.Message().find("%40"), std::string::npos) << e.what();
+    EXPECT_EQ(e.Message().find("ss@"), std::string::npos) << e.what();
+  }
+  EXPECT_NO_THROW(ResolveConfig(WithUrl("postgresql://user:p%40ss@host/db")));
+}
+
 TEST(Uuid, IsVersion4AndUnique) {
   auto well_formed = [](const std::string& id) {
     if (id.size() != 36 || id[14] != '4' || std::string("89ab").find(id[19]) == std::string::npos)

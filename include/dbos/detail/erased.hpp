@@ -36,6 +36,7 @@ struct RegistrationSpec {
 /// Options collected from WorkflowOption values.
 struct RunOptions {
   std::string workflow_id;
+  bool workflow_id_given = false;  ///< WithWorkflowID was passed (an empty ID is an error).
   std::string queue_name;
   std::string deduplication_id;
   std::optional<int> priority;
@@ -111,6 +112,20 @@ std::string CallableKey(const F& fn) {
   }
 }
 
+/// Throws DBOSError(InvalidOption) explaining that a `type` value could not be converted to JSON.
+[[noreturn]] void ThrowUnencodable(const char* what, const std::type_info& type,
+                                   const std::string& detail);
+
+/// Converts `value` to JSON, turning conversion failures into InvalidOption.
+template <typename T>
+nlohmann::json EncodeAs(const T& value, const char* what) {
+  try {
+    return nlohmann::json(value);
+  } catch (const nlohmann::json::exception& e) {
+    ThrowUnencodable(what, typeid(T), e.what());
+  }
+}
+
 /// Converts `value` to R, turning conversion failures into WorkflowUnexpectedType.
 template <typename R>
 R DecodeAs(const nlohmann::json& value, const std::string& workflow_id) {
@@ -123,7 +138,7 @@ R DecodeAs(const nlohmann::json& value, const std::string& workflow_id) {
   } else {
     try {
       return value.template get<R>();
-    } catch (const nlohmann::json::exception& e) {
+    } catch (const std::exception& e) {  // nlohmann's errors, and what a from_json throws
       ThrowUnexpectedType(workflow_id, typeid(R), e.what());
     }
   }
