@@ -13,9 +13,10 @@ std::chrono::milliseconds SleepErased(DBOSContext& ctx, std::chrono::millisecond
   WorkflowState& state = *CallingWorkflow(ctx, "Sleep", /*required=*/true);
   ThrowIfInterrupted(state);
   const int step_id = state.next_step_id++;
+  // Measured from the call: the checkpoint write is part of the pause the caller sees.
+  const int64_t start = util::NowEpochMs();
   const int64_t deadline =
       RecordDurableDeadline(detail::RuntimeOf(ctx), state, step_id, ClampWait(duration));
-  const int64_t start = util::NowEpochMs();
   WaitUntilEpochMs(state, deadline);
   return std::chrono::milliseconds(std::max<int64_t>(0, util::NowEpochMs() - start));
 }

@@ -149,8 +149,9 @@ void Execute(const std::shared_ptr<Runtime>& runtime, const detail::RegisteredWo
   std::optional<serialization::ErrorRecord> error;
   try {
     DBOSContext context = detail::MakeWorkflowContext(runtime, state);
-    result = workflow->fn(context, input);
-    serialization::CheckRepresentable(*result);  // else recorded as the workflow's error
+    nlohmann::json value = workflow->fn(context, input);
+    serialization::CheckRepresentable(value);  // else recorded as the workflow's error
+    result = std::move(value);
   } catch (const detail::ShutdownInterrupt&) {
     // Only ever thrown after the state was interrupted; decided below.
   } catch (...) {
