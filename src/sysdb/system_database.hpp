@@ -280,8 +280,10 @@ class SystemDatabase {
 
   /// Records a workflow's final outcome: UPDATE workflow_status SET status, completed_at,
   /// updated_at, deduplication_id = NULL WHERE workflow_uuid AND status = 'PENDING', and upserts
-  /// workflow_output (output or error). One round trip. Returns false when the row was no longer
-  /// PENDING (cancelled, or finished elsewhere), in which case nothing is written.
+  /// workflow_output (output or error). The row's serialization becomes portable_json, the format
+  /// the outcome is written in (a workflow enqueued by another SDK may have said otherwise for its
+  /// input), so that other SDKs decode the outcome. One round trip. Returns false when the row was
+  /// no longer PENDING (cancelled, or finished elsewhere), in which case nothing is written.
   virtual bool FinishWorkflow(const std::string& workflow_uuid, const std::string& status,
                               const std::optional<std::string>& output,
                               const std::optional<std::string>& error, int64_t now_ms) = 0;

@@ -122,7 +122,7 @@ constexpr std::string_view kFinishWorkflowSql = R"SQL(
 WITH upd AS (
   UPDATE {s}.workflow_status
   SET status = $2::text, completed_at = $5::bigint, updated_at = $5::bigint,
-      deduplication_id = NULL
+      deduplication_id = NULL, serialization = 'portable_json'
   WHERE workflow_uuid = $1::text AND status = 'PENDING'
   RETURNING workflow_uuid
 ), saved AS (

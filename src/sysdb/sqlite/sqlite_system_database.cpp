@@ -65,7 +65,8 @@ ON CONFLICT (workflow_uuid) DO NOTHING)sql";
 
 constexpr const char* kFinishWorkflowSql = R"sql(
 UPDATE workflow_status
-SET status = ?2, completed_at = ?3, updated_at = ?3, deduplication_id = NULL
+SET status = ?2, completed_at = ?3, updated_at = ?3, deduplication_id = NULL,
+    serialization = 'portable_json'
 WHERE workflow_uuid = ?1 AND status = 'PENDING')sql";
 
 constexpr const char* kFinishedAsSql = R"sql(
