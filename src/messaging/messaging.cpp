@@ -104,18 +104,33 @@ class Delivery {
   std::optional<std::string> delivered_;
 };
 
-// Time until the next re-check: the deadline or the polling interval, whichever comes first.
-std::chrono::steady_clock::time_point NextCheck(const Runtime& runtime, int64_t deadline_ms) {
-  const auto remaining =
-      std::chrono::milliseconds(std::max<int64_t>(0, deadline_ms - util::NowEpochMs()));
-  return std::chrono::steady_clock::now() + std::min(remaining, runtime.WaitPollInterval());
-}
+// When a wait re-checks the database without a notification: after the polling interval, doubled
+// after each re-check that found nothing (up to the runtime's cap), or at the deadline if sooner.
+// Notifications wake waits at once; the re-checks are a safety net whose cost must not grow with
+// the number of waiting workflows.
+class Rechecks {
+ public:
+  explicit Rechecks(const Runtime& runtime)
+      : interval_(runtime.WaitPollInterval()), cap_(runtime.WaitPollCap()) {}
+  std::chrono::steady_clock::time_point Next(int64_t deadline_ms) const {
+    const auto remaining =
+        std::chrono::milliseconds(std::max<int64_t>(0, deadline_ms - util::NowEpochMs()));
+    return std::chrono::steady_clock::now() + std::min(remaining, interval_);
+  }
+  /// A re-check found nothing after a quiet interval: wait longer next time.
+  void Quiet() { interval_ = std::min(interval_ * 2, cap_); }
+
+ private:
+  std::chrono::milliseconds interval_;
+  std::chrono::milliseconds cap_;
+};
 
 // Recv's wait: a message handed over by a local sender, else the oldest unconsumed one, else
 // sleep until notified, the next re-check or the deadline.
 nlohmann::json WaitForMessage(Runtime& runtime, WorkflowState& state, const std::string& key,
                               const std::string& stored_topic, const sysdb::StepWrite& checkpoint,
                               int64_t deadline, std::chrono::milliseconds timeout) {
+  Rechecks rechecks(runtime);
   for (;;) {
     state.waiter.Arm();
     if (auto handed_over = runtime.Notifications().TakeHandedOver(key)) {
@@ -136,10 +151,9 @@ nlohmann::json WaitForMessage(Runtime& runtime, WorkflowState& state, const std:
                                        ": no message received within " +
                                        std::to_string(timeout.count()) + " ms");
     }
-    if (state.waiter.WaitUntil(NextCheck(runtime, deadline)) ==
-        messaging::Waiter::Wake::Interrupted) {
-      ThrowInterruption(state, state.Pending());
-    }
+    const auto wake = state.waiter.WaitUntil(rechecks.Next(deadline));
+    if (wake == messaging::Waiter::Wake::Interrupted) ThrowInterruption(state, state.Pending());
+    if (wake == messaging::Waiter::Wake::Deadline) rechecks.Quiet();
   }
 }
 
@@ -281,6 +295,7 @@ nlohmann::json GetEventErased(DBOSContext& ctx, const std::string& workflow_id,
   messaging::Waiter& waiter = state != nullptr ? state->waiter : local_waiter;
   messaging::Notifier::Registration registration(runtime.Notifications(),
                                                  messaging::EventKey(workflow_id, key), waiter);
+  Rechecks rechecks(runtime);
   for (;;) {
     waiter.Arm();
     if (auto value = runtime.Db().GetEvent(workflow_id, key)) {
@@ -301,9 +316,9 @@ nlohmann::json GetEventErased(DBOSContext& ctx, const std::string& workflow_id,
                                        workflow_id + " within " + std::to_string(timeout.count()) +
                                        " ms");
     }
-    if (waiter.WaitUntil(NextCheck(runtime, deadline)) == messaging::Waiter::Wake::Interrupted) {
-      ThrowInterruption(*state, state->Pending());
-    }
+    const auto wake = waiter.WaitUntil(rechecks.Next(deadline));
+    if (wake == messaging::Waiter::Wake::Interrupted) ThrowInterruption(*state, state->Pending());
+    if (wake == messaging::Waiter::Wake::Deadline) rechecks.Quiet();
   }
 }
 
