@@ -11,8 +11,10 @@ std::chrono::milliseconds SleepErased(DBOSContext& ctx, std::chrono::millisecond
   WorkflowState& state = *CallingWorkflow(ctx, "Sleep", /*required=*/true);
   ThrowIfInterrupted(state);
   const int step_id = state.next_step_id++;
-  const int64_t deadline = RecordDurableDeadline(ctx.Runtime(), state, step_id, duration);
+  // Timed from the call: recording the deadline is part of the sleep (the deadline counts from
+  // before that write).
   const int64_t start = util::NowEpochMs();
+  const int64_t deadline = RecordDurableDeadline(ctx.Runtime(), state, step_id, duration);
   WaitUntilEpochMs(state, deadline);
   return std::chrono::milliseconds(std::max<int64_t>(0, util::NowEpochMs() - start));
 }
