@@ -1,15 +1,33 @@
 // The system database seen by the executor: one narrow method per operation, each one round trip
-// on the hot path. Two implementations: PostgreSQL (libpq) and SQLite (sqlite3). Both store exactly
-// the DBOS system database layout (schema-v123), so other DBOS SDKs and tools can share it.
+// on the hot path. Both backends store exactly the DBOS system database layout (schema-v123), so
+// other DBOS SDKs and tools can share it.
+//
+// Layers (a file includes only its own layer and the ones below it):
+//   1. This interface: what each operation means and returns (the comments below), the only
+//      sysdb header the executor, messaging, queue and runtime include.
+//   2. core/ (dialect-neutral, written once): outcomes.hpp classifies the probe row every
+//      checkpointed write reads with its write (step already recorded, workflow missing,
+//      cancelled), maps rows to the structs here, encodes topics and readable serializations;
+//      run.hpp is the one retry loop with its retry classes (read-only, idempotent, claim-token
+//      guarded; retry.hpp) and turns every permanent failure into a DBOSError;
+//      fault_injection.hpp is the test-only seam every statement passes through.
+//   3. Dialects: postgres/ and sqlite/ supply statement text and execution only. PostgreSQL runs
+//      each operation as one statement (data-modifying CTEs ending in the probe SELECT); SQLite
+//      as a short BEGIN IMMEDIATE transaction of several statements ending in the same probe.
+//      Each operation's statements run on a connection (and, on SQLite, a transaction) handed in
+//      by the caller, so several workflows' checkpoints can later share one commit.
+//   4. Drivers: pg_connection / sqlite_connection wrap libpq and sqlite3.
 //
 // Conventions for implementations:
 // - Times are epoch milliseconds. Values (inputs, outputs, errors) arrive already encoded as text.
-// - Expected outcomes (a row already there, a missing row) are return values. User-facing failures
-//   throw dbos::DBOSError with a code and a message that says what to fix.
-// - Transient failures (connection lost, server restarting, serialization failure, SQLITE_BUSY) are
-//   retried inside the implementation with capped exponential backoff and jitter. Every write here
-//   is idempotent (ON CONFLICT / guarded UPDATE), so a retry after an unknown commit outcome is
-//   safe.
+// - Expected outcomes (a row already there, a missing row) are return values. Every other failure
+//   throws dbos::DBOSError with a code and a message that says what to fix; no driver exception
+//   leaves this layer.
+// - Transient failures (connection lost, server restarting or failing over, serialization
+//   failure, disk or memory full, statement timeout, SQLITE_BUSY/FULL/IOERR) are retried inside
+//   the implementation with capped exponential backoff and jitter; they never become a
+//   workflow's outcome. Every write is idempotent (ON CONFLICT / guarded UPDATE, its own row
+//   recognised after an in-doubt commit) or guarded by a claim token (DequeueWorkflows).
 // - Methods are thread-safe; many workflow threads call them at once.
 #pragma once
 

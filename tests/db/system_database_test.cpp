@@ -1,6 +1,13 @@
 // The system database contract, identical on both backends: the serialization of stored values,
 // messages nobody here can decode, what a dequeue may claim, the cases the two dialects used to
 // decide differently, and infrastructure failures that must be retried instead of surfacing.
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sqlite3.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <thread>
@@ -152,7 +159,177 @@ TEST_P(SystemDatabaseTest, RecoveryLeavesOtherApplicationsAlone) {
   EXPECT_EQ(Status("other"), "PENDING");
 }
 
+// A step that sets a key twice keeps the last value in the history, as in workflow_events.
+TEST_P(SystemDatabaseTest, EventHistoryKeepsTheLastValueSetWithinAStep) {
+  auto db = OpenRaw();
+  ASSERT_TRUE(db->InsertWorkflow(Row("w")).created);
+  for (const char* value : {"\"first\"", "\"last\""}) {
+    sysdb::EventWrite event;
+    event.workflow_uuid = "w";
+    event.key = "k";
+    event.value = value;
+    event.function_id = 3;
+    ASSERT_EQ(db->SetEvent(event).kind, sysdb::StepWriteResult::Kind::Inserted);
+  }
+  EXPECT_EQ(RunSql(url_, "SELECT value FROM " + Table("workflow_events_history") +
+                             " WHERE workflow_uuid = 'w' AND key = 'k'"),
+            (Rows{{"\"last\""}}));
+  EXPECT_EQ(db->GetEvent("w", "k")->text, "\"last\"");
+}
+
+// A Send from a workflow whose row is gone writes nothing, and says so the same way everywhere.
+TEST_P(SystemDatabaseTest, SendFromAMissingWorkflowWritesNothing) {
+  auto db = OpenRaw();
+  ASSERT_TRUE(db->InsertWorkflow(Row("dest")).created);
+  sysdb::MessageWrite message;
+  message.destination_uuid = "dest";
+  message.topic = "t";
+  message.message = "1";
+  message.message_uuid = "m";
+  message.now_ms = 1;
+  message.checkpoint = Step("gone", 0, "DBOS.send");
+  EXPECT_EQ(db->Send(message), sysdb::SendResult::WorkflowCancelled);
+  EXPECT_EQ(RunSql(url_, "SELECT count(*) FROM " + Table("notifications")), (Rows{{"0"}}));
+  EXPECT_EQ(RunSql(url_, "SELECT count(*) FROM " + Table("operation_outputs")), (Rows{{"0"}}));
+}
+
+// A row another tool left without a status can be cancelled.
+TEST_P(SystemDatabaseTest, CancelWorksOnARowWithoutStatus) {
+  auto db = OpenRaw();
+  ASSERT_TRUE(db->InsertWorkflow(Row("w")).created);
+  RunSql(url_, "UPDATE " + Table("workflow_status") + " SET status = NULL");
+  EXPECT_TRUE(db->CancelWorkflow("w", 5));
+  EXPECT_EQ(Status("w"), "CANCELLED");
+  EXPECT_FALSE(db->CancelWorkflow("absent", 5));
+}
+
+// A failure retrying cannot fix reaches the caller as a DBOSError naming the operation, never as
+// a driver's own exception type.
+TEST_P(SystemDatabaseTest, PermanentFailuresAreDBOSErrors) {
+  auto db = OpenRaw();
+  ASSERT_TRUE(db->InsertWorkflow(Row("w")).created);
+  RunSql(url_, "DROP TABLE " + Table("workflow_events"));
+  try {
+    db->GetEvent("w", "k");
+    FAIL() << "GetEvent on a dropped table returned";
+  } catch (const DBOSError& e) {
+    EXPECT_NE(std::string(e.what()).find("GetEvent"), std::string::npos) << e.what();
+  } catch (const std::exception& e) {
+    FAIL() << "not a DBOSError: " << e.what();
+  }
+}
+
+// Disk full, out of memory, a read-only standby after failover, a statement timeout (PostgreSQL)
+// and SQLITE_FULL / SQLITE_IOERR (SQLite) pass: the operation is retried, not failed.
+TEST_P(SystemDatabaseTest, InfrastructureErrorsAreRetried) {
+  auto db = OpenRaw();
+  ASSERT_TRUE(db->InsertWorkflow(Row("w")).created);
+  const std::vector<Fault> faults = [&] {
+    std::vector<Fault> out;
+    if (IsPostgres()) {
+      for (const char* state : {"53100", "53200", "25006", "57014"}) {
+        Fault f;
+        f.kind = Fault::Kind::kBeforeExecute;
+        f.sqlstate = state;
+        out.push_back(f);
+      }
+    } else {
+      for (int code : {13 /* SQLITE_FULL */, 10 /* SQLITE_IOERR */, 10 | (3 << 8)}) {
+        Fault f;
+        f.kind = Fault::Kind::kBeforeExecute;
+        f.sqlite_code = code;
+        out.push_back(f);
+      }
+    }
+    return out;
+  }();
+  int step = 0;
+  for (const Fault& fault : faults) {
+    std::atomic<int> injected{0};
+    ScopedFaultInjector injector([&](const FaultSite& site) {
+      if (std::string(site.operation) == "RecordStep" && injected.fetch_add(1) == 0) return fault;
+      return Fault{};
+    });
+    auto result = db->RecordStep(Step("w", step));
+    EXPECT_EQ(result.kind, sysdb::StepWriteResult::Kind::Inserted)
+        << "sqlstate " << fault.sqlstate << " code " << fault.sqlite_code;
+    EXPECT_GE(injected.load(), 2);
+    ++step;
+  }
+  EXPECT_EQ(db->ListSteps("w").size(), faults.size());
+}
+
 DBOS_INSTANTIATE_ON_BOTH_BACKENDS(SystemDatabaseTest);
+
+}  // namespace
+}  // namespace dbos::testing
+
+namespace dbos::testing {
+namespace {
+
+// Behaviour of one backend only, on a fresh database of that backend.
+class SqliteOnlyTest : public DbTest {};
+class PostgresOnlyTest : public DbTest {};
+
+// A waiting Recv polls ConsumeMessage. With nothing to take, the poll must not queue for the write
+// lock: with 20,000 waiters, polls taking BEGIN IMMEDIATE starve every writer.
+TEST_P(SqliteOnlyTest, PollingWithNothingToTakeDoesNotWaitForTheWriteLock) {
+  auto db = OpenRaw();
+  sysdb::WorkflowInsert row;
+  row.workflow_uuid = "r";
+  row.status = "PENDING";
+  row.name = "wf";
+  row.executor_id = "local";
+  row.inputs = "{}";
+  row.creator_xid = "x";
+  row.now_ms = 1;
+  ASSERT_TRUE(db->InsertWorkflow(row).created);
+  sqlite3* writer = nullptr;
+  ASSERT_EQ(sqlite3_open(url_.substr(std::string("sqlite:").size()).c_str(), &writer), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(writer, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  sysdb::StepWrite step;
+  step.workflow_uuid = "r";
+  step.function_id = 0;
+  step.function_name = "DBOS.recv";
+  auto poll = std::async(std::launch::async,
+                         [&] { return db->ConsumeMessage("t", step, {sysdb::kPortableJson}); });
+  const bool answered = poll.wait_for(std::chrono::seconds(2)) == std::future_status::ready;
+  sqlite3_exec(writer, "ROLLBACK", nullptr, nullptr, nullptr);  // lets a blocked poll finish
+  sqlite3_close(writer);
+  EXPECT_TRUE(answered) << "a poll with nothing to take waited for another writer's lock";
+  const auto result = poll.get();
+  EXPECT_FALSE(result.message.has_value());
+  EXPECT_TRUE(db->ListSteps("r").empty());
+}
+
+// Pooled connections notice a silently dead server within about a minute, like the listener.
+TEST_P(PostgresOnlyTest, PooledConnectionsUseKeepalivesAndAUserTimeout) {
+  auto db = OpenRaw();
+  ASSERT_FALSE(db->GetWorkflowStatusString("absent").has_value());  // a pooled connection is open
+  int checked = 0;
+  for (int fd = 3; fd < 4096; ++fd) {
+    int type = 0;
+    socklen_t length = sizeof(type);
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) != 0 || type != SOCK_STREAM) continue;
+    sockaddr_storage peer{};
+    socklen_t peer_length = sizeof(peer);
+    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_length) != 0) continue;
+    if (peer.ss_family != AF_INET && peer.ss_family != AF_INET6) continue;
+    int keepalive = 0;
+    length = sizeof(keepalive);
+    ASSERT_EQ(getsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &keepalive, &length), 0);
+    unsigned int user_timeout = 0;
+    length = sizeof(user_timeout);
+    ASSERT_EQ(getsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, &length), 0);
+    EXPECT_EQ(keepalive, 1) << "socket " << fd;
+    EXPECT_GT(user_timeout, 0u) << "socket " << fd;
+    ++checked;
+  }
+  EXPECT_GE(checked, 1) << "no TCP connection to the server found";
+}
+
+INSTANTIATE_TEST_SUITE_P(Sqlite, SqliteOnlyTest, ::testing::Values("sqlite"), BackendName);
+INSTANTIATE_TEST_SUITE_P(Postgres, PostgresOnlyTest, ::testing::Values("postgres"), BackendName);
 
 }  // namespace
 }  // namespace dbos::testing

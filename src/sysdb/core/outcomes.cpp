@@ -25,6 +25,21 @@ bool SameStep(const StepRow& row, const StepWrite& step) {
          row.completed_at_epoch_ms == step.completed_at_epoch_ms;
 }
 
+std::optional<SendResult> SendBlocked(const SendProbe& probe,
+                                      const std::optional<StepWrite>& checkpoint, bool retry) {
+  if (probe.sender) {
+    const StepProbe& sender = *probe.sender;
+    if (sender.step) {
+      return retry && checkpoint && SameStep(*sender.step, *checkpoint)
+                 ? SendResult::Sent
+                 : SendResult::AlreadyRecorded;
+    }
+    if (!sender.workflow_exists || sender.cancelled) return kSenderGone;
+  }
+  if (!probe.destination_exists) return SendResult::DestinationMissing;
+  return std::nullopt;
+}
+
 const std::string& StoredTopic(const std::string& topic) {
   static const std::string kNull = kNullTopic;
   return topic.empty() ? kNull : topic;

@@ -34,6 +34,20 @@ bool SameStep(const StepRow& row, const StepWrite& step);
 /// Both look the same to the sender: its workflow no longer runs here.
 inline constexpr SendResult kSenderGone = SendResult::WorkflowCancelled;
 
+/// What a Send found: the sender's probe (set when the send is checkpointed, i.e. made from a
+/// workflow) and whether the destination exists.
+struct SendProbe {
+  std::optional<StepProbe> sender;
+  bool destination_exists = false;
+};
+
+/// Why a Send writes nothing, in the order both dialects check: the sender's step is recorded
+/// (AlreadyRecorded, or Sent when it is this call's own in-doubt commit found by a retry), the
+/// sender is missing or CANCELLED (kSenderGone), the destination is missing. Nullopt when the
+/// message is to be written.
+std::optional<SendResult> SendBlocked(const SendProbe& probe,
+                                      const std::optional<StepWrite>& checkpoint, bool retry);
+
 /// The stored topic: Send/Recv without a topic use DBOS's sentinel.
 const std::string& StoredTopic(const std::string& topic);
 

@@ -97,8 +97,14 @@ bool PgError::IsTransient() const noexcept {
   if (connection_lost_) return true;
   if (sqlstate_.size() != 5) return false;
   if (sqlstate_.compare(0, 2, "08") == 0) return true;
+  // Server shutting down or starting, serialization failure, deadlock; and conditions of the
+  // infrastructure that pass and must never become a workflow's outcome: disk full (53100), out
+  // of memory (53200), too many connections (53300), a read-only standby after a failover
+  // (25006), a statement timeout (57014).
   return sqlstate_ == "57P01" || sqlstate_ == "57P02" || sqlstate_ == "57P03" ||
-         sqlstate_ == "40001" || sqlstate_ == "40P01";
+         sqlstate_ == "40001" || sqlstate_ == "40P01" || sqlstate_ == "53100" ||
+         sqlstate_ == "53200" || sqlstate_ == "53300" || sqlstate_ == "25006" ||
+         sqlstate_ == "57014";
 }
 
 PgConnectError::PgConnectError(const std::string& message, ConnectFailure reason,
@@ -385,6 +391,15 @@ std::string QuoteIdent(std::string_view name) {
   }
   out += '"';
   return out;
+}
+
+void WithKeepalives(ConnectionSpec& spec) {
+  spec.SetDefault("keepalives", "1");
+  spec.SetDefault("keepalives_idle", "30");
+  spec.SetDefault("keepalives_interval", "10");
+  spec.SetDefault("keepalives_count", "3");
+  // Unacknowledged data for this long (ms) also ends the connection, e.g. a peer gone mid-reply.
+  spec.SetDefault("tcp_user_timeout", "60000");
 }
 
 std::string TextArrayLiteral(const std::vector<std::string>& values) {

@@ -39,7 +39,8 @@ class PgError : public std::runtime_error {
   /// True when the connection broke (the statement may or may not have committed).
   bool ConnectionLost() const noexcept { return connection_lost_; }
   /// True when retrying on a fresh connection may succeed: connection loss, SQLSTATE class 08,
-  /// 57P01/57P02/57P03 (server shutting down or starting), 40001 and 40P01.
+  /// 57P01/57P02/57P03 (server shutting down or starting), 40001, 40P01, and the passing
+  /// infrastructure conditions 53100, 53200, 53300, 25006 and 57014.
   bool IsTransient() const noexcept;
 
  private:
@@ -252,5 +253,10 @@ class PgConnection {
 std::string QuoteIdent(std::string_view name);
 /// Encodes strings as a PostgreSQL text[] literal, e.g. {"a","b"}.
 std::string TextArrayLiteral(const std::vector<std::string>& values);
+
+/// Sets TCP keepalives and tcp_user_timeout on `spec` unless the URL chose its own, so every
+/// connection (pooled or listening) notices a silently dead peer within about a minute instead
+/// of the operating system's default of hours.
+void WithKeepalives(ConnectionSpec& spec);
 
 }  // namespace dbos::sysdb::pg

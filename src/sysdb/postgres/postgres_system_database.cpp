@@ -6,6 +6,8 @@
 // exponential backoff and jitter; every statement is safe to repeat.
 #include "sysdb/postgres/postgres_system_database.hpp"
 
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -15,6 +17,10 @@
 #include <utility>
 
 #include "dbos/errors.hpp"
+#include "sysdb/core/fault_injection.hpp"
+#include "sysdb/core/outcomes.hpp"
+#include "sysdb/core/run.hpp"
+#include "sysdb/core/workflow_rows.hpp"
 #include "sysdb/postgres/pg_connection.hpp"
 #include "sysdb/postgres/pg_listener.hpp"
 #include "sysdb/postgres/pg_pool.hpp"
@@ -41,13 +47,10 @@ constexpr std::chrono::milliseconds kMaxBackoff{5000};
 constexpr int kMinServerVersion = 130000;  // gen_random_uuid() is built in from 13 on
 constexpr const char* kMaintenanceDatabase = "postgres";
 
-/// `base` scaled by a random factor in [0.75, 1.25].
-std::chrono::milliseconds Jitter(std::chrono::milliseconds base) {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::uniform_real_distribution<double> factor(0.75, 1.25);
-  return std::chrono::milliseconds(
-      static_cast<int64_t>(static_cast<double>(base.count()) * factor(rng)));
-}
+using core::Jitter;
+
+/// The operation running on this thread, for the fault injector's site.
+thread_local const char* t_operation = "";
 
 /// Used only if a caller breaks the "logger is never null" rule.
 class SilentLogger final : public Logger {
@@ -138,35 +141,6 @@ UPDATE {s}.workflow_status
 SET status = 'MAX_RECOVERY_ATTEMPTS_EXCEEDED', deduplication_id = NULL,
     started_at_epoch_ms = NULL, queue_name = NULL, updated_at = $2::bigint
 WHERE workflow_uuid = $1::text AND status = 'PENDING'
-)SQL";
-
-// Column order matches ReadWorkflowRow().
-constexpr std::string_view kGetWorkflowSql = R"SQL(
-SELECT s.workflow_uuid, s.status, s.name, s.authenticated_user, s.assumed_role,
-       s.authenticated_roles, COALESCE(o.output, s.output), COALESCE(o.error, s.error),
-       s.executor_id, s.created_at, s.updated_at, s.application_version, s.application_id,
-       s.class_name, s.config_name, s.recovery_attempts, s.queue_name, s.workflow_timeout_ms,
-       s.workflow_deadline_epoch_ms, COALESCE(i.inputs, s.inputs), s.started_at_epoch_ms,
-       s.deduplication_id, s.priority, s.queue_partition_key, s.forked_from,
-       s.parent_workflow_id, s.serialization, s.was_forked_from, s.completed_at,
-       s.application_name
-FROM {s}.workflow_status s
-LEFT JOIN {s}.workflow_input i ON i.workflow_uuid = s.workflow_uuid
-LEFT JOIN {s}.workflow_output o ON o.workflow_uuid = s.workflow_uuid
-WHERE s.workflow_uuid = $1::text
-)SQL";
-
-constexpr std::string_view kGetWorkflowMetaSql = R"SQL(
-SELECT s.workflow_uuid, s.status, s.name, s.authenticated_user, s.assumed_role,
-       s.authenticated_roles, NULL::text, NULL::text,
-       s.executor_id, s.created_at, s.updated_at, s.application_version, s.application_id,
-       s.class_name, s.config_name, s.recovery_attempts, s.queue_name, s.workflow_timeout_ms,
-       s.workflow_deadline_epoch_ms, NULL::text, s.started_at_epoch_ms,
-       s.deduplication_id, s.priority, s.queue_partition_key, s.forked_from,
-       s.parent_workflow_id, s.serialization, s.was_forked_from, s.completed_at,
-       s.application_name
-FROM {s}.workflow_status s
-WHERE s.workflow_uuid = $1::text
 )SQL";
 
 // One row always. The CTEs share the statement's snapshot: `wf` and `prior` see the rows that
@@ -321,7 +295,9 @@ constexpr std::string_view kSendWithCheckpointSql = R"SQL(
 WITH wf AS (
   SELECT status FROM {s}.workflow_status WHERE workflow_uuid = $6::text
 ), prior AS (
-  SELECT 1 FROM {s}.operation_outputs WHERE workflow_uuid = $6::text AND function_id = $7::integer
+  SELECT function_name, output, error, child_workflow_id, started_at_epoch_ms,
+         completed_at_epoch_ms, serialization
+  FROM {s}.operation_outputs WHERE workflow_uuid = $6::text AND function_id = $7::integer
 ), dest AS (
   SELECT status FROM {s}.workflow_status WHERE workflow_uuid = $2::text
 ), ckpt AS (
@@ -358,8 +334,10 @@ WITH wf AS (
   RETURNING 1
 )
 SELECT (SELECT count(*) FROM ckpt), (SELECT count(*) FROM msg), (SELECT count(*) FROM wf),
-       (SELECT status FROM wf), (SELECT count(*) FROM dest), (SELECT count(*) FROM prior),
-       (SELECT count(*) FROM rck)
+       (SELECT status FROM wf), (SELECT count(*) FROM dest), (SELECT count(*) FROM rck),
+       p.function_name, p.output, p.error, p.child_workflow_id, p.started_at_epoch_ms,
+       p.completed_at_epoch_ms, p.serialization
+FROM (SELECT 1) AS one LEFT JOIN prior p ON true
 )SQL";
 
 // Recv: locks the oldest unconsumed message of (workflow, topic), records the checkpoint with that
@@ -443,7 +421,8 @@ WITH wf AS (
 ), hist AS (
   INSERT INTO {s}.workflow_events_history (workflow_uuid, function_id, key, value, serialization)
   SELECT $1::text, $14::integer, $2::text, $3::text, 'portable_json' FROM gate
-  ON CONFLICT (workflow_uuid, function_id, key) DO NOTHING
+  ON CONFLICT (workflow_uuid, function_id, key)
+  DO UPDATE SET value = EXCLUDED.value, serialization = EXCLUDED.serialization
   RETURNING 1
 ), note AS (
   SELECT pg_catalog.pg_notify('dbos_workflow_events_channel', $1::text || '::' || $2::text)
@@ -501,55 +480,30 @@ WorkflowInsertResult ReadInsertResult(const PgResult& result) {
   return out;
 }
 
-/// Reads one GetWorkflow row (column order of kGetWorkflowSql).
-WorkflowRow ReadWorkflowRow(const PgResult& r) {
-  WorkflowRow row;
-  row.workflow_uuid = r.String(0, 0);
-  row.status = r.String(0, 1);
-  row.name = r.OptString(0, 2);
-  row.authenticated_user = r.OptString(0, 3);
-  row.assumed_role = r.OptString(0, 4);
-  row.authenticated_roles = r.OptString(0, 5);
-  row.output = r.OptString(0, 6);
-  row.error = r.OptString(0, 7);
-  row.executor_id = r.OptString(0, 8);
-  row.created_at = r.Int64(0, 9);
-  row.updated_at = r.Int64(0, 10);
-  row.application_version = r.OptString(0, 11);
-  row.application_id = r.OptString(0, 12);
-  row.class_name = r.OptString(0, 13);
-  row.config_name = r.OptString(0, 14);
-  row.recovery_attempts = r.Int64(0, 15, 0);
-  row.queue_name = r.OptString(0, 16);
-  row.workflow_timeout_ms = r.OptInt64(0, 17);
-  row.workflow_deadline_epoch_ms = r.OptInt64(0, 18);
-  row.inputs = r.OptString(0, 19);
-  row.started_at_epoch_ms = r.OptInt64(0, 20);
-  row.deduplication_id = r.OptString(0, 21);
-  row.priority = static_cast<int>(r.Int64(0, 22, 0));
-  row.queue_partition_key = r.OptString(0, 23);
-  row.forked_from = r.OptString(0, 24);
-  row.parent_workflow_id = r.OptString(0, 25);
-  row.serialization = r.OptString(0, 26);
-  row.was_forked_from = r.Bool(0, 27);
-  row.completed_at = r.OptInt64(0, 28);
-  row.application_name = r.OptString(0, 29);
-  return row;
+/// One row of a PgResult, read by column index (the row interface of core/outcomes.hpp).
+struct PgRow {
+  const PgResult& r;
+  int row;
+  std::string Text(int col) const { return r.String(row, col); }
+  std::optional<std::string> OptText(int col) const { return r.OptString(row, col); }
+  std::optional<int64_t> OptInt64(int col) const { return r.OptInt64(row, col); }
+  int64_t Int64(int col) const { return r.Int64(row, col); }
+};
+
+/// Reads a step row whose columns start at `first` (core::ReadStepColumns order).
+StepRow ReadStep(const PgResult& r, int row, int first, int function_id) {
+  return core::ReadStepColumns(PgRow{r, row}, first, function_id);
 }
 
-/// Reads a step row whose columns start at `first` (function_name, output, error,
-/// child_workflow_id, started_at_epoch_ms, completed_at_epoch_ms).
-StepRow ReadStep(const PgResult& r, int row, int first, int function_id) {
-  StepRow step;
-  step.function_id = function_id;
-  step.function_name = r.String(row, first);
-  step.output = r.OptString(row, first + 1);
-  step.error = r.OptString(row, first + 2);
-  step.child_workflow_id = r.OptString(row, first + 3);
-  step.started_at_epoch_ms = r.OptInt64(row, first + 4);
-  step.completed_at_epoch_ms = r.OptInt64(row, first + 5);
-  step.serialization = r.OptString(row, first + 6);
-  return step;
+/// The probe of a checkpointed statement: workflow found (count column), its status, and the
+/// step row at `step_first` (NULL function_name when none).
+core::StepProbe ReadProbe(const PgResult& r, int found_col, int status_col, int step_first,
+                          int function_id) {
+  core::StepProbe probe;
+  probe.workflow_exists = r.Int64(0, found_col) > 0;
+  probe.cancelled = probe.workflow_exists && r.Text(0, status_col) == "CANCELLED";
+  if (!r.IsNull(0, step_first)) probe.step = ReadStep(r, 0, step_first, function_id);
+  return probe;
 }
 
 /// The SystemDatabase over a pool of libpq connections.
@@ -567,8 +521,10 @@ class PostgresSystemDatabase final : public SystemDatabase {
         insert_workflow_(Prepare("dbos_insert_workflow", kInsertWorkflowSql)),
         finish_workflow_(Prepare("dbos_finish_workflow", kFinishWorkflowSql)),
         mark_dead_letter_(Prepare("dbos_mark_dead_letter", kMarkDeadLetterSql)),
-        get_workflow_(Prepare("dbos_get_workflow", kGetWorkflowSql)),
-        get_workflow_meta_(Prepare("dbos_get_workflow_meta", kGetWorkflowMetaSql)),
+        get_workflow_(
+            Prepare("dbos_get_workflow", core::SelectWorkflowSql("{s}.", "$1::text", true))),
+        get_workflow_meta_(
+            Prepare("dbos_get_workflow_meta", core::SelectWorkflowSql("{s}.", "$1::text", false))),
         record_step_(Prepare("dbos_record_step", kRecordStepSql)),
         list_steps_(Prepare("dbos_list_steps", kListStepsSql)),
         get_status_(Prepare("dbos_get_status", kGetStatusSql)),
@@ -656,7 +612,7 @@ class PostgresSystemDatabase final : public SystemDatabase {
                [&](PgConnection& conn, bool) -> std::optional<WorkflowRow> {
                  const PgResult result = Exec(conn, statement, params);
                  if (result.Rows() == 0) return std::nullopt;
-                 return ReadWorkflowRow(result);
+                 return core::ReadWorkflowColumns(PgRow{result, 0});
                });
   }
 
@@ -669,24 +625,11 @@ class PostgresSystemDatabase final : public SystemDatabase {
       // and the second snapshot sees it.
       for (int pass = 0;; ++pass) {
         const PgResult r = Exec(conn, record_step_, params);
-        StepWriteResult out;
-        if (r.Int64(0, 0) > 0) return out;  // Inserted
-        if (r.Int64(0, 1) == 0) {
-          out.kind = StepWriteResult::Kind::WorkflowMissing;
-          return out;
-        }
-        if (!r.IsNull(0, 3)) {
-          StepRow existing = ReadStep(r, 0, 3, step.function_id);
-          // After an unknown commit outcome, our own row counts as written now.
-          if (retry && SameStep(existing, step)) return out;
-          out.kind = StepWriteResult::Kind::AlreadyRecorded;
-          out.existing = std::move(existing);
-          return out;
-        }
-        if (r.Text(0, 2) == "CANCELLED") {
-          out.kind = StepWriteResult::Kind::WorkflowCancelled;
-          return out;
-        }
+        if (r.Int64(0, 0) > 0) return StepWriteResult{};  // Inserted
+        core::StepProbe probe = ReadProbe(r, 1, 2, 3, step.function_id);
+        // After an in-doubt commit, our own row counts as written now.
+        if (retry && probe.step && core::SameStep(*probe.step, step)) return StepWriteResult{};
+        if (auto blocked = core::Blocked(std::move(probe))) return *blocked;
         if (pass >= 3) ThrowStepRace(step);
       }
     });
@@ -760,20 +703,7 @@ class PostgresSystemDatabase final : public SystemDatabase {
           earlier && earlier->Rows() > 0 ? std::move(*earlier) : Exec(conn, dequeue_, params);
       std::vector<DequeuedWorkflow> out;
       out.reserve(static_cast<size_t>(r.Rows()));
-      for (int i = 0; i < r.Rows(); ++i) {
-        DequeuedWorkflow wf;
-        wf.workflow_uuid = r.String(i, 0);
-        wf.name = r.OptString(i, 1);
-        wf.inputs = r.OptString(i, 2);
-        wf.serialization = r.OptString(i, 3);
-        wf.authenticated_user = r.OptString(i, 4);
-        wf.assumed_role = r.OptString(i, 5);
-        wf.authenticated_roles = r.OptString(i, 6);
-        wf.workflow_deadline_epoch_ms = r.OptInt64(i, 7);
-        wf.queue_name = r.OptString(i, 8);
-        wf.recovery_attempts = r.Int64(i, 9);
-        out.push_back(std::move(wf));
-      }
+      for (int i = 0; i < r.Rows(); ++i) out.push_back(core::ReadDequeuedColumns(PgRow{r, i}));
       return out;
     });
   }
@@ -802,22 +732,22 @@ class PostgresSystemDatabase final : public SystemDatabase {
     return Run("Send", wf_id, [&](PgConnection& conn, bool retry) {
       for (int pass = 0;; ++pass) {
         try {
+          core::SendProbe probe;
           if (!message.checkpoint) {
             const PgResult r = Exec(conn, send_, params);
-            if (r.Int64(0, 0) == 0) return SendResult::DestinationMissing;
+            probe.destination_exists = r.Int64(0, 0) > 0;
+            if (auto blocked = core::SendBlocked(probe, message.checkpoint, retry)) {
+              return *blocked;
+            }
             return r.Int64(0, 2) > 0 ? SendResult::Delivered : SendResult::Sent;
           }
           const PgResult r = Exec(conn, send_with_checkpoint_, params);
           if (r.Int64(0, 0) > 0) {
-            return r.Int64(0, 6) > 0 ? SendResult::Delivered : SendResult::Sent;
+            return r.Int64(0, 5) > 0 ? SendResult::Delivered : SendResult::Sent;
           }
-          // On a retry after an unknown commit outcome, our own checkpoint may be the one found.
-          if (r.Int64(0, 5) > 0) return retry ? SendResult::Sent : SendResult::AlreadyRecorded;
-          // A missing sender row is reported like a cancelled one: it is gone, nothing written.
-          if (r.Int64(0, 2) == 0 || r.Text(0, 3) == "CANCELLED") {
-            return SendResult::WorkflowCancelled;
-          }
-          if (r.Int64(0, 4) == 0) return SendResult::DestinationMissing;
+          probe.sender = ReadProbe(r, 2, 3, 6, message.checkpoint->function_id);
+          probe.destination_exists = r.Int64(0, 4) > 0;
+          if (auto blocked = core::SendBlocked(probe, message.checkpoint, retry)) return *blocked;
         } catch (const PgError& e) {
           // The destination was deleted between the existence check and the insert.
           if (e.SqlState() == "23503") return SendResult::DestinationMissing;
@@ -850,17 +780,9 @@ class PostgresSystemDatabase final : public SystemDatabase {
           out.serialization = r.OptString(0, 13);
           return out;
         }
-        if (!r.IsNull(0, 6)) {
-          out.kind = StepWriteResult::Kind::AlreadyRecorded;
-          out.existing = ReadStep(r, 0, 6, checkpoint.function_id);
-          return out;
-        }
-        if (r.Int64(0, 4) == 0) {
-          out.kind = StepWriteResult::Kind::WorkflowMissing;
-          return out;
-        }
-        if (r.Text(0, 5) == "CANCELLED") {
-          out.kind = StepWriteResult::Kind::WorkflowCancelled;
+        if (auto blocked = core::Blocked(ReadProbe(r, 4, 5, 6, checkpoint.function_id))) {
+          out.kind = blocked->kind;
+          out.existing = std::move(blocked->existing);
           return out;
         }
         if (r.Int64(0, 2) == 0) {
@@ -889,23 +811,13 @@ class PostgresSystemDatabase final : public SystemDatabase {
     return Run("SetEvent", event.workflow_uuid, [&](PgConnection& conn, bool retry) {
       for (int pass = 0;; ++pass) {
         const PgResult r = Exec(conn, set_event_, params);
-        StepWriteResult out;
-        if (r.Int64(0, 0) > 0) return out;  // Inserted
-        if (!r.IsNull(0, 5)) {
-          StepRow existing = ReadStep(r, 0, 5, event.checkpoint->function_id);
-          if (retry && SameStep(existing, *event.checkpoint)) return out;
-          out.kind = StepWriteResult::Kind::AlreadyRecorded;
-          out.existing = std::move(existing);
-          return out;
+        if (r.Int64(0, 0) > 0) return StepWriteResult{};  // Inserted
+        const int function_id = event.checkpoint ? event.checkpoint->function_id : 0;
+        core::StepProbe probe = ReadProbe(r, 3, 4, 5, function_id);
+        if (retry && probe.step && core::SameStep(*probe.step, *event.checkpoint)) {
+          return StepWriteResult{};
         }
-        if (r.Int64(0, 3) == 0) {
-          out.kind = StepWriteResult::Kind::WorkflowMissing;
-          return out;
-        }
-        if (r.Text(0, 4) == "CANCELLED") {
-          out.kind = StepWriteResult::Kind::WorkflowCancelled;
-          return out;
-        }
+        if (auto blocked = core::Blocked(std::move(probe))) return *blocked;
         if (pass >= 3) ThrowStepRace(*event.checkpoint);
       }
     });
@@ -948,12 +860,7 @@ class PostgresSystemDatabase final : public SystemDatabase {
   bool StartListening(NotificationCallback callback) override {
     std::lock_guard lock(listener_mutex_);
     if (listener_) return true;
-    ConnectionSpec spec = spec_;
-    // Notice a silently dead peer within about a minute instead of the OS default of hours.
-    spec.SetDefault("keepalives", "1");
-    spec.SetDefault("keepalives_idle", "30");
-    spec.SetDefault("keepalives_interval", "10");
-    spec.SetDefault("keepalives_count", "3");
+    ConnectionSpec spec = spec_;  // carries the keepalives (see WithKeepalives)
     auto listener = std::make_unique<pg::PgListener>(
         std::move(spec), std::vector<std::string>{kNotificationsChannel, kWorkflowEventsChannel},
         std::move(callback), logger_, connect_timeout_);
@@ -1014,52 +921,71 @@ class PostgresSystemDatabase final : public SystemDatabase {
     return Statement{name, WithSchema(sql, quoted_schema_)};
   }
 
-  /// Runs a prepared statement on `conn`.
+  /// Runs a prepared statement on `conn` (through the fault injector when one is installed).
   static PgResult Exec(PgConnection& conn, const Statement& statement, const PgParams& params) {
+    if (testing::FaultInjectionOn()) return ExecWithFault(conn, statement, params);
     return conn.ExecPrepared(statement.name, statement.sql, params);
   }
 
-  /// True when a recorded step holds exactly what `step` would write.
-  static bool SameStep(const StepRow& row, const StepWrite& step) {
-    return row.function_name == step.function_name && row.output == step.output &&
-           row.error == step.error && row.child_workflow_id == step.child_workflow_id &&
-           row.started_at_epoch_ms == step.started_at_epoch_ms &&
-           row.completed_at_epoch_ms == step.completed_at_epoch_ms;
+  /// Exec with the fault the installed injector picks for this statement.
+  static PgResult ExecWithFault(PgConnection& conn, const Statement& statement,
+                                const PgParams& params) {
+    using Kind = testing::Fault::Kind;
+    const testing::Fault fault =
+        testing::NextFault({"postgres", t_operation, statement.name.c_str()});
+    switch (fault.kind) {
+      case Kind::kNone:
+        break;
+      case Kind::kBeforeExecute:
+        if (fault.sqlstate.empty()) {
+          ::shutdown(conn.Socket(), SHUT_RDWR);
+          throw PgError("injected fault: connection lost before the statement ran", "", "", true);
+        }
+        throw PgError("injected fault: SQLSTATE " + fault.sqlstate, fault.sqlstate, "", false);
+      case Kind::kAfterCommit: {
+        // Every statement here runs in autocommit: once it returns, it is committed.
+        PgResult committed = conn.ExecPrepared(statement.name, statement.sql, params);
+        ::shutdown(conn.Socket(), SHUT_RDWR);
+        throw PgError("injected fault: connection lost after the statement committed", "", "",
+                      true);
+      }
+      case Kind::kDropConnection:
+        ::shutdown(conn.Socket(), SHUT_RDWR);  // libpq finds the connection gone mid-statement
+        break;
+    }
+    return conn.ExecPrepared(statement.name, statement.sql, params);
   }
 
-  /// Runs `fn(connection, is_retry)` on a pooled connection, retrying transient failures with
-  /// exponential backoff (50 ms doubling to 5 s, ±25% jitter). Other database errors become
-  /// DBOSError(WorkflowExecution) naming the operation, the SQLSTATE and the server message.
+  /// The PostgreSQL dialect of the shared retry loop (see core/run.hpp).
+  struct Dialect {
+    using Error = PgError;
+    PostgresSystemDatabase* db;
+    static bool IsTransient(const PgError& e) { return e.IsTransient(); }
+    static std::string Code(const PgError& e) {
+      return e.SqlState().empty() ? std::string("connection") : "SQLSTATE " + e.SqlState();
+    }
+    void AfterTransient(const PgError& e) const {
+      // The server probably restarted or failed over: the idle connections are stale too.
+      if (e.ConnectionLost() || e.SqlState().compare(0, 2, "08") == 0 ||
+          e.SqlState().compare(0, 3, "57P") == 0 || e.SqlState() == "25006") {
+        db->pool_.DiscardIdle();
+      }
+    }
+    Logger& Log() const { return *db->logger_; }
+    static const char* Name() { return "PostgreSQL"; }
+    static core::Backoff NewBackoff() { return core::Backoff(kInitialBackoff, kMaxBackoff); }
+  };
+
+  /// Runs `fn(connection, is_retry)` on a pooled connection in the shared retry loop.
   template <typename Fn>
   auto Run(const char* operation, const std::string& workflow_id, Fn&& fn)
       -> decltype(fn(std::declval<PgConnection&>(), false)) {
-    std::chrono::milliseconds backoff = kInitialBackoff;
-    for (int attempt = 1;; ++attempt) {
-      try {
-        PgPool::Lease lease = pool_.Acquire();
-        return fn(*lease, attempt > 1);
-      } catch (const PgError& e) {
-        if (!e.IsTransient()) {
-          std::string message = std::string("system database error in ") + operation;
-          if (!workflow_id.empty()) message += " for workflow " + workflow_id;
-          if (!e.SqlState().empty()) message += " (SQLSTATE " + e.SqlState() + ")";
-          message += ": ";
-          message += e.what();
-          throw DBOSError(ErrorCode::WorkflowExecution, message, workflow_id);
-        }
-        if (e.ConnectionLost() || e.SqlState().compare(0, 2, "08") == 0 ||
-            e.SqlState().compare(0, 3, "57P") == 0) {
-          pool_.DiscardIdle();  // the server probably restarted: the idle ones are stale too
-        }
-        const std::chrono::milliseconds delay = Jitter(backoff);
-        logger_->Log(LogLevel::Warn, std::string("transient system database error in ") +
-                                         operation + " (attempt " + std::to_string(attempt) +
-                                         ", retrying in " + std::to_string(delay.count()) +
-                                         " ms): " + e.what());
-        std::this_thread::sleep_for(delay);
-        backoff = std::min(backoff * 2, kMaxBackoff);
-      }
-    }
+    Dialect dialect{this};
+    return core::RunOperation(dialect, operation, workflow_id, [&](bool retry) {
+      t_operation = operation;
+      PgPool::Lease lease = pool_.Acquire();
+      return fn(*lease, retry);
+    });
   }
 
   std::shared_ptr<Logger> logger_;
@@ -1217,6 +1143,7 @@ std::unique_ptr<SystemDatabase> OpenPostgres(const Options& options) {
               ". Use postgres://user:password@host:port/database or a libpq key=value string.");
   }
   if (!options.app_name.empty()) spec.Set("application_name", options.app_name);
+  pg::WithKeepalives(spec);
   spec.Set("client_encoding", "UTF8");
   // libpq's own bound on each connection attempt (whole seconds, at least 2); the loop below also
   // enforces the overall deadline to the millisecond.

@@ -33,7 +33,8 @@ SqliteError::SqliteError(int code, const std::string& message)
 
 bool SqliteError::IsTransient() const noexcept {
   const int primary = PrimaryCode();
-  return primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
+  return primary == SQLITE_BUSY || primary == SQLITE_LOCKED || primary == SQLITE_FULL ||
+         primary == SQLITE_IOERR;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -295,21 +296,6 @@ void ConnectionPool::Release(Connection* conn) noexcept {
     idle_readers_.push_back(conn);
   }
   readers_cv_.notify_one();
-}
-
-// ---------------------------------------------------------------------------------------------
-// Backoff
-
-Backoff::Backoff(std::chrono::milliseconds initial, std::chrono::milliseconds cap)
-    : current_(initial), cap_(cap) {}
-
-std::chrono::milliseconds Backoff::Next() {
-  thread_local std::mt19937 rng{std::random_device{}()};
-  std::uniform_real_distribution<double> jitter(0.75, 1.25);
-  const double scaled = static_cast<double>(current_.count()) * jitter(rng);
-  current_ = std::min(current_ * 2, cap_);
-  ++attempts_;
-  return std::chrono::milliseconds(static_cast<int64_t>(scaled));
 }
 
 }  // namespace dbos::sysdb::sqlite

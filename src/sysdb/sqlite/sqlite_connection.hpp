@@ -22,6 +22,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "sysdb/core/retry.hpp"
+
 namespace dbos::sysdb::sqlite {
 
 /// A failed sqlite3 call: the extended result code plus SQLite's message.
@@ -34,7 +36,8 @@ class SqliteError : public std::runtime_error {
   int Code() const noexcept { return code_; }
   /// The primary result code (low byte), e.g. SQLITE_BUSY.
   int PrimaryCode() const noexcept { return code_ & 0xff; }
-  /// True for lock contention that a retry can clear (SQLITE_BUSY, SQLITE_LOCKED).
+  /// True when a retry can clear it: lock contention (SQLITE_BUSY, SQLITE_LOCKED) and passing
+  /// conditions of the machine (SQLITE_FULL: disk full; SQLITE_IOERR: an I/O error).
   bool IsTransient() const noexcept;
   /// The message as given, without the result code description that what() appends.
   const std::string& Message() const noexcept { return message_; }
@@ -265,21 +268,9 @@ class ConnectionPool {
   std::vector<Connection*> idle_readers_;
 };
 
-/// Capped exponential backoff with ±25% jitter: 10 ms, 20 ms, 40 ms, ... up to 1 s.
-class Backoff {
- public:
-  /// Starts at `initial`, doubling per call up to `cap`.
-  explicit Backoff(std::chrono::milliseconds initial = std::chrono::milliseconds(10),
-                   std::chrono::milliseconds cap = std::chrono::milliseconds(1000));
-  /// The next delay to sleep (jittered), then doubles the base.
-  std::chrono::milliseconds Next();
-  /// How many delays were handed out.
-  int Attempts() const noexcept { return attempts_; }
-
- private:
-  std::chrono::milliseconds current_;
-  std::chrono::milliseconds cap_;
-  int attempts_ = 0;
-};
+/// The shared capped exponential backoff with jitter; SQLite starts at 10 ms and caps at 1 s.
+inline core::Backoff NewBackoff() {
+  return core::Backoff(std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
+}
 
 }  // namespace dbos::sysdb::sqlite

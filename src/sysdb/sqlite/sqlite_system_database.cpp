@@ -18,6 +18,10 @@
 #include <utility>
 
 #include "dbos/errors.hpp"
+#include "sysdb/core/fault_injection.hpp"
+#include "sysdb/core/outcomes.hpp"
+#include "sysdb/core/run.hpp"
+#include "sysdb/core/workflow_rows.hpp"
 #include "sysdb/sqlite/sqlite_connection.hpp"
 #include "sysdb/sqlite/sqlite_schema.hpp"
 #include "util/uuid.hpp"
@@ -58,6 +62,9 @@ UPDATE workflow_status
 SET status = ?2, completed_at = ?3, updated_at = ?3, deduplication_id = NULL
 WHERE workflow_uuid = ?1 AND status = 'PENDING')sql";
 
+constexpr const char* kFinishedAsSql = R"sql(
+SELECT 1 FROM workflow_status WHERE workflow_uuid = ?1 AND status = ?2 AND completed_at = ?3)sql";
+
 constexpr const char* kUpsertOutputSql = R"sql(
 INSERT INTO workflow_output (workflow_uuid, output, error, retention_timestamp)
 VALUES (?1, ?2, ?3, ?4)
@@ -69,35 +76,14 @@ SET status = 'MAX_RECOVERY_ATTEMPTS_EXCEEDED', deduplication_id = NULL,
     started_at_epoch_ms = NULL, queue_name = NULL, updated_at = ?2
 WHERE workflow_uuid = ?1 AND status = 'PENDING')sql";
 
-// The columns of WorkflowRow, in the order ReadWorkflowRow expects; the last three are the values.
-constexpr const char* kWorkflowColumns = R"sql(
-    ws.workflow_uuid, ws.status, ws.name, ws.authenticated_user, ws.assumed_role,
-    ws.authenticated_roles, ws.executor_id, ws.created_at, ws.updated_at, ws.application_version,
-    ws.application_id, ws.class_name, ws.config_name, ws.recovery_attempts, ws.queue_name,
-    ws.workflow_timeout_ms, ws.workflow_deadline_epoch_ms, ws.started_at_epoch_ms,
-    ws.deduplication_id, ws.priority, ws.queue_partition_key, ws.forked_from,
-    ws.parent_workflow_id, ws.serialization, ws.was_forked_from, ws.completed_at,
-    ws.application_name)sql";
-
-// Values live in workflow_input / workflow_output; rows written by older SDKs keep them in the
-// legacy workflow_status columns, used when the newer row is absent.
+// The workflow read, shared with PostgreSQL (core/workflow_rows.hpp).
 const std::string& GetWorkflowWithValuesSql() {
-  static const std::string kSql = std::string("SELECT") + kWorkflowColumns + R"sql(,
-    CASE WHEN wi.workflow_uuid IS NOT NULL THEN wi.inputs ELSE ws.inputs END,
-    CASE WHEN wo.workflow_uuid IS NOT NULL THEN wo.output ELSE ws.output END,
-    CASE WHEN wo.workflow_uuid IS NOT NULL THEN wo.error ELSE ws.error END
-FROM workflow_status AS ws
-LEFT JOIN workflow_input AS wi ON wi.workflow_uuid = ws.workflow_uuid
-LEFT JOIN workflow_output AS wo ON wo.workflow_uuid = ws.workflow_uuid
-WHERE ws.workflow_uuid = ?1)sql";
+  static const std::string kSql = core::SelectWorkflowSql("", "?1", true);
   return kSql;
 }
 
 const std::string& GetWorkflowWithoutValuesSql() {
-  static const std::string kSql = std::string("SELECT") + kWorkflowColumns + R"sql(,
-    NULL, NULL, NULL
-FROM workflow_status AS ws
-WHERE ws.workflow_uuid = ?1)sql";
+  static const std::string kSql = core::SelectWorkflowSql("", "?1", false);
   return kSql;
 }
 
@@ -243,7 +229,7 @@ constexpr const char* kCancelWorkflowSql = R"sql(
 UPDATE workflow_status
 SET status = 'CANCELLED', updated_at = ?2, completed_at = ?2, queue_name = NULL,
     deduplication_id = NULL, started_at_epoch_ms = NULL
-WHERE workflow_uuid = ?1 AND status NOT IN ('SUCCESS', 'ERROR', 'CANCELLED'))sql";
+WHERE workflow_uuid = ?1 AND (status IS NULL OR status NOT IN ('SUCCESS', 'ERROR', 'CANCELLED')))sql";
 
 // ?1 is a JSON array of workflow IDs.
 constexpr const char* kFilterCancelledSql = R"sql(
@@ -253,40 +239,7 @@ WHERE workflow_uuid IN (SELECT value FROM json_each(?1)) AND status = 'CANCELLED
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-WorkflowRow ReadWorkflowRow(const Statement& stmt) {
-  WorkflowRow row;
-  row.workflow_uuid = stmt.Text(0);
-  row.status = stmt.Text(1);
-  row.name = stmt.OptText(2);
-  row.authenticated_user = stmt.OptText(3);
-  row.assumed_role = stmt.OptText(4);
-  row.authenticated_roles = stmt.OptText(5);
-  row.executor_id = stmt.OptText(6);
-  row.created_at = stmt.Int64(7);
-  row.updated_at = stmt.Int64(8);
-  row.application_version = stmt.OptText(9);
-  row.application_id = stmt.OptText(10);
-  row.class_name = stmt.OptText(11);
-  row.config_name = stmt.OptText(12);
-  row.recovery_attempts = stmt.Int64(13);
-  row.queue_name = stmt.OptText(14);
-  row.workflow_timeout_ms = stmt.OptInt64(15);
-  row.workflow_deadline_epoch_ms = stmt.OptInt64(16);
-  row.started_at_epoch_ms = stmt.OptInt64(17);
-  row.deduplication_id = stmt.OptText(18);
-  row.priority = stmt.Int(19);
-  row.queue_partition_key = stmt.OptText(20);
-  row.forked_from = stmt.OptText(21);
-  row.parent_workflow_id = stmt.OptText(22);
-  row.serialization = stmt.OptText(23);
-  row.was_forked_from = stmt.Int64(24) != 0;
-  row.completed_at = stmt.OptInt64(25);
-  row.application_name = stmt.OptText(26);
-  row.inputs = stmt.OptText(27);
-  row.output = stmt.OptText(28);
-  row.error = stmt.OptText(29);
-  return row;
-}
+WorkflowRow ReadWorkflowRow(const Statement& stmt) { return core::ReadWorkflowColumns(stmt); }
 
 // Columns: status, name, queue_name, recovery_attempts, timeout, deadline.
 WorkflowInsertResult ReadInsertResult(const Statement& stmt) {
@@ -300,27 +253,14 @@ WorkflowInsertResult ReadInsertResult(const Statement& stmt) {
   return result;
 }
 
-// Columns from `first`: function_id, function_name, output, error, child, started, completed.
+// Columns from `first`: function_id, then the step columns of core::ReadStepColumns.
 StepRow ReadStepRow(const Statement& stmt, int first) {
-  StepRow row;
-  row.function_id = stmt.Int(first);
-  row.function_name = stmt.Text(first + 1);
-  row.output = stmt.OptText(first + 2);
-  row.error = stmt.OptText(first + 3);
-  row.child_workflow_id = stmt.OptText(first + 4);
-  row.started_at_epoch_ms = stmt.OptInt64(first + 5);
-  row.completed_at_epoch_ms = stmt.OptInt64(first + 6);
-  row.serialization = stmt.OptText(first + 7);
-  return row;
+  return core::ReadStepColumns(stmt, first + 1, stmt.Int(first));
 }
 
-// What kRecordStepProbeSql (or the first nine columns of kSendProbeSql) found.
-struct StepProbe {
-  bool workflow_exists = false;
-  bool cancelled = false;
-  std::optional<StepRow> step;
-};
+using core::StepProbe;
 
+// What kRecordStepProbeSql (or the first ten columns of kSendProbeSql) found.
 StepProbe ReadStepProbe(const Statement& stmt) {
   StepProbe probe;
   probe.workflow_exists = stmt.Int64(0) != 0;
@@ -338,21 +278,9 @@ StepProbe ProbeStep(Connection& conn, const std::string& workflow_uuid, int func
   return ReadStepProbe(probe);
 }
 
-// Classifies a probe in the order the checkpointed operations check: step already recorded, then
-// workflow missing, then cancelled. Nullopt when the checkpoint can be written.
+// Classifies a probe (core::Blocked). Nullopt when the checkpoint can be written.
 std::optional<StepWriteResult> CheckpointBlocked(StepProbe& probe) {
-  StepWriteResult result;
-  if (probe.step) {
-    result.kind = StepWriteResult::Kind::AlreadyRecorded;
-    result.existing = std::move(probe.step);
-  } else if (!probe.workflow_exists) {
-    result.kind = StepWriteResult::Kind::WorkflowMissing;
-  } else if (probe.cancelled) {
-    result.kind = StepWriteResult::Kind::WorkflowCancelled;
-  } else {
-    return std::nullopt;
-  }
-  return result;
+  return core::Blocked(std::move(probe));
 }
 
 // Writes `step` with kRecordStepSql (output replaced by `output`); true when a row was inserted.
@@ -406,6 +334,29 @@ std::optional<OldestMessage> TakeOldest(Connection& conn, const std::string& des
   return OldestMessage{select.Int64(0), select.Text(1), select.OptText(2)};
 }
 
+// ConsumeMessage's decision from reads alone: its result when nothing is to be written (the step
+// is recorded, the workflow is missing or CANCELLED, no message waits, or the oldest one cannot
+// be decoded by the caller); nullopt, with `oldest` set, when the oldest message is to be taken.
+std::optional<ConsumeResult> DecideConsume(Connection& conn, const std::string& topic,
+                                           const StepWrite& checkpoint,
+                                           const std::vector<std::string>& readable,
+                                           std::optional<OldestMessage>& oldest) {
+  ConsumeResult result;
+  StepProbe probe = ProbeStep(conn, checkpoint.workflow_uuid, checkpoint.function_id);
+  if (std::optional<StepWriteResult> blocked = CheckpointBlocked(probe)) {
+    result.kind = blocked->kind;
+    result.existing = std::move(blocked->existing);
+    return result;
+  }
+  oldest = TakeOldest(conn, checkpoint.workflow_uuid, topic);
+  if (!oldest) return result;
+  if (!core::Readable(oldest->serialization, readable)) {
+    result.unreadable_serialization = oldest->serialization;
+    return result;  // Never consume what cannot be decoded.
+  }
+  return std::nullopt;
+}
+
 // The receiver of `message` waits in Recv in this process: when `message` is the only unconsumed
 // message of its topic (older ones go first, through the receiver's own Recv), consume it on the
 // receiver's behalf and record its "DBOS.recv" checkpoint, in the sender's transaction. False
@@ -437,11 +388,7 @@ bool WorkflowExists(Connection& conn, const std::string& workflow_uuid) {
   return select.Step();
 }
 
-// Send/Recv without a topic use DBOS's sentinel (callers normally map it already).
-const std::string& StoredTopic(const std::string& topic) {
-  static const std::string kNull = kNullTopic;
-  return topic.empty() ? kNull : topic;
-}
+using core::StoredTopic;
 
 bool IsDedupViolation(const SqliteError& error) {
   return error.Code() == SQLITE_CONSTRAINT_UNIQUE &&
@@ -575,11 +522,17 @@ class SqliteSystemDatabase final : public SystemDatabase {
   bool FinishWorkflow(const std::string& workflow_uuid, const std::string& status,
                       const std::optional<std::string>& output,
                       const std::optional<std::string>& error, int64_t now_ms) override {
-    return Write("FinishWorkflow", [&](Connection& conn, Transaction& txn) {
+    return Write("FinishWorkflow", [&](Connection& conn, Transaction& txn, bool retry) {
       {
         Statement update = conn.Prepare(kFinishWorkflowSql);
         update.Bind(1, workflow_uuid).Bind(2, status).Bind(3, now_ms).Run();
-        if (update.Changes() == 0) return false;
+        if (update.Changes() == 0) {
+          // After an in-doubt commit, our own finish (same status and completed_at) is found.
+          if (!retry) return false;
+          Statement mine = conn.Prepare(kFinishedAsSql);
+          mine.Bind(1, workflow_uuid).Bind(2, status).Bind(3, now_ms);
+          return mine.Step();
+        }
       }
       conn.Prepare(kUpsertOutputSql)
           .Bind(1, workflow_uuid)
@@ -612,13 +565,15 @@ class SqliteSystemDatabase final : public SystemDatabase {
   }
 
   StepWriteResult RecordStep(const StepWrite& step) override {
-    return Write("RecordStep", [&](Connection& conn, Transaction& txn) {
+    return Write("RecordStep", [&](Connection& conn, Transaction& txn, bool retry) {
       if (InsertCheckpoint(conn, step, step.output)) {
         txn.Commit();
         return StepWriteResult{};  // Inserted
       }
       // Nothing inserted: find out why, in the same transaction. Nothing to commit.
       StepProbe probe = ProbeStep(conn, step.workflow_uuid, step.function_id);
+      // After an in-doubt commit, our own row counts as written now.
+      if (retry && probe.step && core::SameStep(*probe.step, step)) return StepWriteResult{};
       if (std::optional<StepWriteResult> blocked = CheckpointBlocked(probe)) return *blocked;
       throw std::logic_error("RecordStep inserted nothing, yet workflow " + step.workflow_uuid +
                              " is not cancelled and step " + std::to_string(step.function_id) +
@@ -765,7 +720,7 @@ class SqliteSystemDatabase final : public SystemDatabase {
 
   SendResult Send(const MessageWrite& message) override {
     const std::string& topic = StoredTopic(message.topic);
-    return Write("Send", [&](Connection& conn, Transaction& txn) {
+    return Write("Send", [&](Connection& conn, Transaction& txn, bool retry) {
       if (message.checkpoint) {
         // One read for every check; any early return rolls back with nothing written.
         const StepWrite& step = *message.checkpoint;
@@ -774,12 +729,11 @@ class SqliteSystemDatabase final : public SystemDatabase {
             .Bind(2, step.function_id)
             .Bind(3, message.destination_uuid);
         if (!probe.Step()) throw std::logic_error("Send probe returned no row");
-        const StepProbe sender = ReadStepProbe(probe);
-        if (sender.step) return SendResult::AlreadyRecorded;
-        if (sender.cancelled) return SendResult::WorkflowCancelled;
-        if (probe.Int64(10) == 0) return SendResult::DestinationMissing;
-      } else if (!WorkflowExists(conn, message.destination_uuid)) {
-        return SendResult::DestinationMissing;
+        const core::SendProbe found{ReadStepProbe(probe), probe.Int64(10) != 0};
+        if (auto blocked = core::SendBlocked(found, message.checkpoint, retry)) return *blocked;
+      } else {
+        const core::SendProbe found{std::nullopt, WorkflowExists(conn, message.destination_uuid)};
+        if (auto blocked = core::SendBlocked(found, message.checkpoint, retry)) return *blocked;
       }
       conn.Prepare(kInsertNotificationSql)
           .Bind(1, message.message_uuid)
@@ -789,9 +743,9 @@ class SqliteSystemDatabase final : public SystemDatabase {
           .Bind(5, message.now_ms)
           .BindStatic(6, kPortableJson)
           .Run();
-      if (message.checkpoint) {
-        // Inserts unless the sender row is missing (then the message still goes out, unrecorded).
-        InsertCheckpoint(conn, *message.checkpoint, message.checkpoint->output);
+      if (message.checkpoint &&
+          !InsertCheckpoint(conn, *message.checkpoint, message.checkpoint->output)) {
+        throw std::logic_error("a sender checkpoint checked free was not inserted");  // rolls back
       }
       const bool delivered = message.deliver_to && DeliverToWaitingReceiver(conn, topic, message);
       txn.Commit();
@@ -802,24 +756,22 @@ class SqliteSystemDatabase final : public SystemDatabase {
   ConsumeResult ConsumeMessage(const std::string& topic, const StepWrite& checkpoint,
                                const std::vector<std::string>& readable) override {
     const std::string& stored_topic = StoredTopic(topic);
+    // Decide from reads first: a waiting Recv polls this, and must not take the write lock
+    // (BEGIN IMMEDIATE) while there is nothing it can take.
+    const std::optional<ConsumeResult> decided =
+        Read("ConsumeMessage", [&](Connection& conn) -> std::optional<ConsumeResult> {
+          std::optional<OldestMessage> oldest;
+          return DecideConsume(conn, stored_topic, checkpoint, readable, oldest);
+        });
+    if (decided) return *decided;
     return Write("ConsumeMessage", [&](Connection& conn, Transaction& txn) {
-      ConsumeResult result;
-      StepProbe probe = ProbeStep(conn, checkpoint.workflow_uuid, checkpoint.function_id);
-      if (std::optional<StepWriteResult> blocked = CheckpointBlocked(probe)) {
-        result.kind = blocked->kind;
-        result.existing = std::move(blocked->existing);
-        return result;  // Nothing written.
-      }
-      result.kind = StepWriteResult::Kind::Inserted;
-      std::optional<OldestMessage> oldest =
-          TakeOldest(conn, checkpoint.workflow_uuid, stored_topic);
-      if (!oldest) return result;  // No message waiting: roll back, nothing written.
-      if (oldest->serialization &&
-          std::find(readable.begin(), readable.end(), *oldest->serialization) == readable.end()) {
-        result.unreadable_serialization = oldest->serialization;
-        return result;  // Never consume what cannot be decoded: roll back.
+      std::optional<OldestMessage> oldest;
+      // Decided again under the write lock: another writer may have taken the message.
+      if (auto done = DecideConsume(conn, stored_topic, checkpoint, readable, oldest)) {
+        return *done;  // Nothing written: roll back.
       }
       conn.Prepare(kMarkConsumedSql).Bind(1, oldest->rowid).Bind(2, checkpoint.function_id).Run();
+      ConsumeResult result;
       result.message = std::move(oldest->message);
       result.serialization = oldest->serialization;
       if (!InsertCheckpoint(conn, checkpoint, result.message, result.serialization)) {
@@ -833,10 +785,13 @@ class SqliteSystemDatabase final : public SystemDatabase {
   }
 
   StepWriteResult SetEvent(const EventWrite& event) override {
-    return Write("SetEvent", [&](Connection& conn, Transaction& txn) {
+    return Write("SetEvent", [&](Connection& conn, Transaction& txn, bool retry) {
       if (event.checkpoint) {
         StepProbe probe =
             ProbeStep(conn, event.checkpoint->workflow_uuid, event.checkpoint->function_id);
+        if (retry && probe.step && core::SameStep(*probe.step, *event.checkpoint)) {
+          return StepWriteResult{};  // our own in-doubt commit
+        }
         if (std::optional<StepWriteResult> blocked = CheckpointBlocked(probe)) return *blocked;
       }
       if ((!event.checkpoint || event.checkpoint->workflow_uuid != event.workflow_uuid) &&
@@ -912,61 +867,91 @@ class SqliteSystemDatabase final : public SystemDatabase {
   void StopListening() override {}
 
  private:
-  // Runs `fn(conn, txn)` inside BEGIN IMMEDIATE on the writer; `fn` commits (or returns without
-  // committing to roll back). Retries the whole attempt on SQLITE_BUSY / SQLITE_LOCKED.
+  /// The SQLite dialect of the shared retry loop (see core/run.hpp).
+  struct Dialect {
+    using Error = SqliteError;
+    SqliteSystemDatabase* db;
+    static bool IsTransient(const SqliteError& e) { return e.IsTransient(); }
+    static std::string Code(const SqliteError& e) { return sqlite3_errstr(e.Code()); }
+    static void AfterTransient(const SqliteError&) {}
+    Logger& Log() const { return *db->logger_; }
+    const char* Name() const { return db->name_.c_str(); }
+    static core::Backoff NewBackoff() { return sqlite::NewBackoff(); }
+  };
+
+  // Runs `fn(conn, txn[, is_retry])` inside BEGIN IMMEDIATE on the writer, in the shared retry
+  // loop; `fn` commits (or returns without committing to roll back).
   template <typename Fn>
-  std::invoke_result_t<Fn&, Connection&, Transaction&> Write(const char* operation, Fn&& fn) {
-    Backoff backoff;
-    for (;;) {
-      try {
-        ConnectionPool::Lease lease = pool_->Writer();
-        Transaction txn(*lease, Transaction::Mode::Immediate);
-        return fn(*lease, txn);
-      } catch (const SqliteError& error) {
-        HandleFailure(operation, error, backoff);
-      }
-    }
+  using WriteResult =
+      typename std::conditional_t<std::is_invocable_v<Fn&, Connection&, Transaction&, bool>,
+                                  std::invoke_result<Fn&, Connection&, Transaction&, bool>,
+                                  std::invoke_result<Fn&, Connection&, Transaction&>>::type;
+
+  template <typename Fn>
+  WriteResult<Fn> Write(const char* operation, Fn&& fn) {
+    Dialect dialect{this};
+    return core::RunOperation(dialect, operation, "", [&](bool retry) {
+      const testing::Fault fault = testing::FaultInjectionOn()
+                                       ? testing::NextFault({"sqlite", operation, "write"})
+                                       : testing::Fault{};
+      ThrowIfFault(fault, testing::Fault::Kind::kBeforeExecute);
+      ConnectionPool::Lease lease = pool_->Writer();
+      Transaction txn(*lease, Transaction::Mode::Immediate);
+      // A connection lost inside the transaction: SQLite rolls it back.
+      ThrowIfFault(fault, testing::Fault::Kind::kDropConnection);
+      WriteResult<Fn> result = [&]() -> WriteResult<Fn> {
+        if constexpr (std::is_invocable_v<Fn&, Connection&, Transaction&, bool>) {
+          return fn(*lease, txn, retry);
+        } else {
+          return fn(*lease, txn);
+        }
+      }();
+      ThrowIfFault(fault, testing::Fault::Kind::kAfterCommit);
+      return result;
+    });
   }
 
   // Runs `fn(conn)` on a reader connection (single statements: each is its own snapshot).
   template <typename Fn>
   std::invoke_result_t<Fn&, Connection&> Read(const char* operation, Fn&& fn) {
-    Backoff backoff;
-    for (;;) {
-      try {
-        ConnectionPool::Lease lease = pool_->Reader();
-        return fn(*lease);
-      } catch (const SqliteError& error) {
-        HandleFailure(operation, error, backoff);
-      }
-    }
+    Dialect dialect{this};
+    return core::RunOperation(dialect, operation, "", [&](bool) {
+      const testing::Fault fault = testing::FaultInjectionOn()
+                                       ? testing::NextFault({"sqlite", operation, "read"})
+                                       : testing::Fault{};
+      ThrowIfFault(fault, testing::Fault::Kind::kBeforeExecute);
+      ThrowIfFault(fault, testing::Fault::Kind::kDropConnection);
+      ConnectionPool::Lease lease = pool_->Reader();
+      return fn(*lease);
+    });
   }
 
-  // Sleeps before the next attempt when `error` is lock contention; otherwise rethrows it with the
-  // operation and database named.
-  void HandleFailure(const char* operation, const SqliteError& error, Backoff& backoff) {
-    if (!error.IsTransient()) {
-      throw SqliteError(error.Code(), std::string("SQLite system database ") + location_ + ": " +
-                                          operation + " failed: " + error.Message());
+  // Raises the injected failure when `fault` is of kind `at`.
+  static void ThrowIfFault(const testing::Fault& fault, testing::Fault::Kind at) {
+    if (fault.kind != at) return;
+    switch (at) {
+      case testing::Fault::Kind::kBeforeExecute:
+        throw SqliteError(fault.sqlite_code != 0 ? fault.sqlite_code : SQLITE_IOERR,
+                          "injected fault before the transaction");
+      case testing::Fault::Kind::kDropConnection:
+        throw SqliteError(SQLITE_IOERR, "injected fault: connection lost in the transaction");
+      case testing::Fault::Kind::kAfterCommit:
+        throw SqliteError(SQLITE_IOERR, "injected fault: reply lost after the commit");
+      case testing::Fault::Kind::kNone:
+        break;
     }
-    const std::chrono::milliseconds delay = backoff.Next();
-    logger_->Log(LogLevel::Warn, std::string("SQLite system database ") + location_ +
-                                     " is locked by another connection (" + operation +
-                                     ", attempt " + std::to_string(backoff.Attempts()) +
-                                     "); retrying in " + std::to_string(delay.count()) + " ms");
-    std::this_thread::sleep_for(delay);
   }
 
   std::unique_ptr<ConnectionPool> pool_;
   std::shared_ptr<Logger> logger_;
   std::string location_;
+  std::string name_ = "SQLite " + location_;  // for messages: "SQLite '<path>'"
 };
 
 }  // namespace
 }  // namespace sqlite
 
 std::unique_ptr<SystemDatabase> OpenSqlite(const Options& options) {
-  using sqlite::Backoff;
   using sqlite::Connection;
   using sqlite::SqliteError;
 
@@ -996,7 +981,7 @@ std::unique_ptr<SystemDatabase> OpenSqlite(const Options& options) {
   const std::chrono::milliseconds startup_busy_timeout = std::min(
       sqlite::kBusyTimeout, std::max(options.startup_timeout, std::chrono::milliseconds(1)));
   std::unique_ptr<Connection> writer;
-  Backoff backoff;
+  core::Backoff backoff = sqlite::NewBackoff();
   for (;;) {
     try {
       writer = std::make_unique<Connection>(*target, startup_busy_timeout);

@@ -1,0 +1,54 @@
+// The one retry loop every system database operation runs in, on both backends. A backend
+// supplies a dialect (its error type, which of its errors are transient, what to do after one)
+// and the attempt itself; this loop supplies the policy: transient failures are retried with
+// capped exponential backoff and jitter (the attempt learns it is a retry, so an idempotent write
+// can recognise its own in-doubt commit and a claim can look for its token); every other failure
+// leaves as a dbos::DBOSError naming the backend and the operation. No driver exception, JSON
+// exception or logic error escapes.
+#pragma once
+
+#include <exception>
+#include <string>
+#include <thread>
+#include <utility>
+
+#include "dbos/errors.hpp"
+#include "dbos/logging.hpp"
+#include "sysdb/core/retry.hpp"
+
+namespace dbos::sysdb::core {
+
+/// Runs `attempt(is_retry)` until it returns or fails permanently. `Dialect` provides:
+///   using Error = <the driver's exception type>;
+///   static bool IsTransient(const Error&);
+///   static std::string Code(const Error&);      // e.g. "SQLSTATE 53100", "SQLITE_FULL"
+///   void AfterTransient(const Error&);          // e.g. drop stale pooled connections
+///   Logger& Log();  const char* Name();  Backoff NewBackoff();
+template <typename Dialect, typename Attempt>
+auto RunOperation(Dialect& dialect, const char* operation, const std::string& workflow_id,
+                  Attempt&& attempt) -> decltype(attempt(false)) {
+  Backoff backoff = dialect.NewBackoff();
+  for (bool retry = false;; retry = true) {
+    try {
+      return attempt(retry);
+    } catch (const DBOSError&) {
+      throw;
+    } catch (const typename Dialect::Error& e) {
+      if (!Dialect::IsTransient(e)) {
+        throw PermanentError(dialect.Name(), operation, workflow_id, Dialect::Code(e), e.what());
+      }
+      dialect.AfterTransient(e);
+      const auto delay = backoff.Next();
+      dialect.Log().Log(LogLevel::Warn, std::string("transient ") + dialect.Name() +
+                                            " system database error in " + operation + " (" +
+                                            Dialect::Code(e) + ", attempt " +
+                                            std::to_string(backoff.Attempts()) + ", retrying in " +
+                                            std::to_string(delay.count()) + " ms): " + e.what());
+      std::this_thread::sleep_for(delay);
+    } catch (const std::exception& e) {
+      throw PermanentError(dialect.Name(), operation, workflow_id, "", e.what());
+    }
+  }
+}
+
+}  // namespace dbos::sysdb::core

@@ -1,0 +1,394 @@
+// Fault-injection campaign: workflows with steps, messages, events and recovery run while the
+// system database fails statements at random: before they execute, after they committed with the
+// reply lost (in-doubt commits), and by dropped connections. Every step's side effect counts its
+// runs. The campaign asserts that every recorded step ran at least once, that no recorded value
+// differs from what the step returned, and that every workflow ends with its correct result.
+// Deterministic tests pin the claim-token defect (a dequeue retried after an in-doubt commit) and
+// a connection dropped in the middle of a claim.
+#include "sysdb/core/fault_injection.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "serialization/codec.hpp"
+#include "support/db_test.hpp"
+#include "support/raw_sql.hpp"
+#include "util/time_util.hpp"
+
+namespace dbos::testing::fault_fns {
+
+std::mutex g_mutex;
+std::map<std::string, int> g_runs;  // "<workflow>/<step>" -> times the step body ran
+std::atomic<bool> g_hold{false};    // holds Worker's last step (for the recovery phase)
+
+/// The value step `i` of workflow `seed` returns.
+int StepValue(int seed, int i) { return seed * 10 + i; }
+
+int CountedStep(const std::string& workflow_id, int seed, int i) {
+  std::lock_guard lock(g_mutex);
+  ++g_runs[workflow_id + "/step" + std::to_string(i)];
+  return StepValue(seed, i);
+}
+
+/// Three steps, an event, and a message to the collector with the sum of the steps.
+int Worker(DBOSContext& ctx, int seed) {
+  const std::string id = GetWorkflowID(ctx);
+  int sum = 0;
+  for (int i = 0; i < 3; ++i) {
+    if (i == 2) {
+      RunAsStep(
+          ctx,
+          [](std::stop_token token) {
+            while (g_hold && !token.stop_requested()) {
+              std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            }
+            return 0;
+          },
+          WithStepName("hold"));
+    }
+    sum += RunAsStep(
+        ctx, [&] { return CountedStep(id, seed, i); }, WithStepName("step" + std::to_string(i)));
+  }
+  SetEvent(ctx, "sum", sum);
+  Send(ctx, "collector", sum, "sums");
+  return sum;
+}
+
+/// Receives `count` sums and adds them up.
+int Collector(DBOSContext& ctx, int count) {
+  int total = 0;
+  for (int i = 0; i < count; ++i) total += Recv<int>(ctx, "sums", std::chrono::seconds(120));
+  return total;
+}
+
+}  // namespace dbos::testing::fault_fns
+
+namespace dbos::testing {
+namespace {
+using namespace fault_fns;
+using sysdb::testing::Fault;
+using sysdb::testing::FaultSite;
+using sysdb::testing::ScopedFaultInjector;
+
+/// The campaign's seed: fixed, or DBOS_FAULT_SEED to reproduce or widen a run (printed on
+/// failure through the test's trace).
+uint64_t CampaignSeed(uint64_t fixed) {
+  const char* env = std::getenv("DBOS_FAULT_SEED");
+  return env != nullptr ? std::strtoull(env, nullptr, 10) : fixed;
+}
+
+/// The share of statements that fail: DBOS_FAULT_RATE, or `fixed`.
+double CampaignRate(double fixed) {
+  const char* env = std::getenv("DBOS_FAULT_RATE");
+  return env != nullptr ? std::strtod(env, nullptr) : fixed;
+}
+
+/// Fails a random share of statements with a random kind of fault; counts what it injected.
+class RandomFaults {
+ public:
+  RandomFaults(uint64_t seed, double rate) : rng_(seed), rate_(rate) {}
+
+  Fault operator()(const FaultSite&) {
+    std::lock_guard lock(mutex_);
+    if (std::uniform_real_distribution<double>(0, 1)(rng_) >= rate_) return {};
+    Fault fault;
+    switch (std::uniform_int_distribution<int>(0, 2)(rng_)) {
+      case 0:
+        fault.kind = Fault::Kind::kBeforeExecute;
+        break;
+      case 1:
+        fault.kind = Fault::Kind::kAfterCommit;
+        break;
+      default:
+        fault.kind = Fault::Kind::kDropConnection;
+        break;
+    }
+    ++injected_[static_cast<int>(fault.kind)];
+    return fault;
+  }
+
+  int Injected(Fault::Kind kind) {
+    std::lock_guard lock(mutex_);
+    return injected_[static_cast<int>(kind)];
+  }
+
+ private:
+  std::mutex mutex_;
+  std::mt19937_64 rng_;
+  double rate_;
+  std::map<int, int> injected_;
+};
+
+class FaultInjectionTest : public DbTest {
+ protected:
+  void SetUp() override {
+    DbTest::SetUp();
+    std::lock_guard lock(g_mutex);
+    g_runs.clear();
+    g_hold = false;
+  }
+  void TearDown() override {
+    sysdb::testing::SetFaultInjector(nullptr);
+    DbTest::TearDown();
+  }
+
+  DBOSContext Start() {
+    DBOSContext ctx = NewDBOSContext(MakeConfig());
+    RegisterWorkflow(ctx, Worker);
+    RegisterWorkflow(ctx, Collector);
+    Launch(ctx);
+    return ctx;
+  }
+
+  static std::string WorkerId(int seed) { return "worker-" + std::to_string(seed); }
+
+  // Every recorded step of worker `seed` ran at least once and holds what the step returned.
+  void CheckRecordedSteps(int seed) {
+    const std::string id = WorkerId(seed);
+    for (const sysdb::StepRow& row : OpenRaw()->ListSteps(id)) {
+      if (row.function_name.rfind("step", 0) != 0) continue;
+      const int i = std::stoi(row.function_name.substr(4));
+      {
+        std::lock_guard lock(g_mutex);
+        EXPECT_GE(g_runs[id + "/" + row.function_name], 1) << id << " " << row.function_name;
+      }
+      ASSERT_TRUE(row.output.has_value()) << id << " " << row.function_name;
+      EXPECT_EQ(serialization::DecodeValue(row.output), StepValue(seed, i))
+          << id << " " << row.function_name;
+    }
+  }
+
+  static int ExpectedSum(int seed) {
+    return StepValue(seed, 0) + StepValue(seed, 1) + StepValue(seed, 2);
+  }
+
+  std::string Table(const std::string& name) const {
+    return IsPostgres() ? schema_ + "." + name : name;
+  }
+};
+
+TEST_P(FaultInjectionTest, WorkflowsEndCorrectlyUnderRandomFaults) {
+  constexpr int kWorkers = 12;
+  const uint64_t fault_seed = CampaignSeed(20261129);
+  SCOPED_TRACE("DBOS_FAULT_SEED=" + std::to_string(fault_seed));
+  RandomFaults faults(fault_seed, CampaignRate(0.08));
+  DBOSContext ctx = Start();
+  {
+    ScopedFaultInjector injector([&](const FaultSite& site) { return faults(site); });
+    auto collector = RunWorkflow(ctx, Collector, kWorkers, WithWorkflowID("collector"));
+    std::vector<WorkflowHandle<int>> workers;
+    for (int seed = 1; seed <= kWorkers; ++seed) {
+      workers.push_back(RunWorkflow(ctx, Worker, seed, WithWorkflowID(WorkerId(seed))));
+    }
+    int total = 0;
+    for (int seed = 1; seed <= kWorkers; ++seed) {
+      EXPECT_EQ(workers[static_cast<size_t>(seed - 1)].GetResult(), ExpectedSum(seed));
+      EXPECT_EQ(GetEvent<int>(ctx, WorkerId(seed), "sum", std::chrono::seconds(30)),
+                ExpectedSum(seed));
+      total += ExpectedSum(seed);
+    }
+    EXPECT_EQ(collector.GetResult(), total);
+  }
+  for (int seed = 1; seed <= kWorkers; ++seed) CheckRecordedSteps(seed);
+  // Each sum was sent exactly once.
+  EXPECT_EQ(RunSql(url_, "SELECT count(*) FROM " + Table("notifications") +
+                             " WHERE destination_uuid = 'collector'"),
+            (Rows{{std::to_string(kWorkers)}}));
+  EXPECT_GT(faults.Injected(Fault::Kind::kBeforeExecute), 0);
+  EXPECT_GT(faults.Injected(Fault::Kind::kAfterCommit), 0);
+  EXPECT_GT(faults.Injected(Fault::Kind::kDropConnection), 0);
+  Shutdown(ctx);
+}
+
+// Workflows left PENDING by a shutdown are recovered (re-enqueued, claimed, replayed) while the
+// database keeps failing.
+TEST_P(FaultInjectionTest, RecoveryEndsCorrectlyUnderRandomFaults) {
+  constexpr int kWorkers = 6;
+  g_hold = true;
+  {
+    DBOSContext ctx = Start();
+    RunWorkflow(ctx, Collector, kWorkers, WithWorkflowID("collector"));
+    for (int seed = 1; seed <= kWorkers; ++seed) {
+      RunWorkflow(ctx, Worker, seed, WithWorkflowID(WorkerId(seed)));
+    }
+    // Wait until every worker recorded its first two steps and holds before its last.
+    for (int round = 0; round < 1000; ++round) {
+      bool all = true;
+      for (int seed = 1; seed <= kWorkers && all; ++seed) {
+        all = OpenRaw()->ListSteps(WorkerId(seed)).size() >= 2;
+      }
+      if (all) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    Shutdown(ctx);  // every workflow stays PENDING
+  }
+  g_hold = false;
+  const uint64_t fault_seed = CampaignSeed(7);
+  SCOPED_TRACE("DBOS_FAULT_SEED=" + std::to_string(fault_seed));
+  RandomFaults faults(fault_seed, CampaignRate(0.08));
+  ScopedFaultInjector injector([&](const FaultSite& site) { return faults(site); });
+  DBOSContext ctx = Start();
+  int total = 0;
+  for (int seed = 1; seed <= kWorkers; ++seed) {
+    EXPECT_EQ(RetrieveWorkflow<int>(ctx, WorkerId(seed)).GetResult(), ExpectedSum(seed));
+    total += ExpectedSum(seed);
+  }
+  EXPECT_EQ(RetrieveWorkflow<int>(ctx, "collector").GetResult(), total);
+  sysdb::testing::SetFaultInjector(nullptr);
+  for (int seed = 1; seed <= kWorkers; ++seed) CheckRecordedSteps(seed);
+  Shutdown(ctx);
+}
+
+// ---- Claims ----
+
+class ClaimFaultTest : public FaultInjectionTest {
+ protected:
+  void EnqueueThree(sysdb::SystemDatabase& db) {
+    for (const char* id : {"a", "b", "c"}) {
+      sysdb::WorkflowInsert row;
+      row.workflow_uuid = id;
+      row.status = "ENQUEUED";
+      row.name = "wf";
+      row.queue_name = "q";
+      row.executor_id = "other";
+      row.inputs = "{}";
+      row.creator_xid = std::string(id) + "-x";
+      row.now_ms = 1;
+      ASSERT_TRUE(db.InsertWorkflow(row).created);
+    }
+  }
+  static sysdb::DequeueRequest Request() {
+    sysdb::DequeueRequest request;
+    request.queue_name = "q";
+    request.executor_id = "local";
+    request.application_version = "v1";
+    request.accept_unversioned = true;
+    request.now_ms = 100;
+    request.workflow_names = {"wf"};
+    return request;
+  }
+  // Injects `kind` into the first claiming statement of DequeueWorkflows (not its read-only look).
+  static ScopedFaultInjector FailFirstClaim(Fault::Kind kind, std::atomic<int>& injected) {
+    return ScopedFaultInjector([kind, &injected](const FaultSite& site) {
+      const std::string statement = site.statement;
+      if (std::string(site.operation) == "DequeueWorkflows" &&
+          (statement == "dbos_dequeue" || statement == "write") && injected.fetch_add(1) == 0) {
+        Fault fault;
+        fault.kind = kind;
+        return fault;
+      }
+      return Fault{};
+    });
+  }
+  static std::vector<std::string> Ids(const std::vector<sysdb::DequeuedWorkflow>& claimed) {
+    std::vector<std::string> ids;
+    for (const auto& wf : claimed) ids.push_back(wf.workflow_uuid);
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  }
+};
+
+// The claim committed but its reply was lost: the retry must hand out the rows it claimed, or
+// they stay PENDING under this executor, never run, until the process restarts.
+TEST_P(ClaimFaultTest, DequeueRetriedAfterAnInDoubtCommitReturnsTheClaimedRows) {
+  auto db = OpenRaw();
+  EnqueueThree(*db);
+  std::atomic<int> injected{0};
+  std::vector<sysdb::DequeuedWorkflow> claimed;
+  {
+    auto injector = FailFirstClaim(Fault::Kind::kAfterCommit, injected);
+    claimed = db->DequeueWorkflows(Request());
+  }
+  EXPECT_GE(injected.load(), 1);
+  EXPECT_EQ(Ids(claimed), (std::vector<std::string>{"a", "b", "c"}));
+  for (const auto& wf : claimed) EXPECT_EQ(wf.recovery_attempts, 1) << wf.workflow_uuid;
+  EXPECT_TRUE(db->DequeueWorkflows(Request()).empty());
+}
+
+// The connection dropped while the claim ran: nothing was committed, and the retry claims.
+TEST_P(ClaimFaultTest, DequeueRetriedAfterADroppedConnectionClaimsOnce) {
+  auto db = OpenRaw();
+  EnqueueThree(*db);
+  std::atomic<int> injected{0};
+  std::vector<sysdb::DequeuedWorkflow> claimed;
+  {
+    auto injector = FailFirstClaim(Fault::Kind::kDropConnection, injected);
+    claimed = db->DequeueWorkflows(Request());
+  }
+  EXPECT_GE(injected.load(), 2);
+  EXPECT_EQ(Ids(claimed), (std::vector<std::string>{"a", "b", "c"}));
+  for (const auto& wf : claimed) EXPECT_EQ(wf.recovery_attempts, 1) << wf.workflow_uuid;
+  EXPECT_EQ(RunSql(url_, "SELECT count(*) FROM " + Table("workflow_status") +
+                             " WHERE status = 'PENDING' AND executor_id = 'local'"),
+            (Rows{{"3"}}));
+}
+
+// A finish whose commit happened with the reply lost is reported as written by its retry (not
+// as "no longer PENDING"), and an idempotent step write likewise as inserted.
+TEST_P(ClaimFaultTest, WritesRetriedAfterAnInDoubtCommitReportTheirOwnEffect) {
+  auto db = OpenRaw();
+  sysdb::WorkflowInsert row;
+  row.workflow_uuid = "w";
+  row.status = "PENDING";
+  row.name = "wf";
+  row.executor_id = "local";
+  row.inputs = "{}";
+  row.creator_xid = "w-x";
+  row.now_ms = 1;
+  ASSERT_TRUE(db->InsertWorkflow(row).created);
+  std::atomic<int> injected{0};
+  std::mutex mutex;
+  std::set<std::string> failed;  // operations whose first attempt already failed
+  ScopedFaultInjector injector([&](const FaultSite& site) {
+    const std::string operation = site.operation;
+    if ((operation == "FinishWorkflow" || operation == "RecordStep" ||
+         operation == "InsertWorkflow" || operation == "Send") &&
+        std::string(site.statement) != "read") {
+      // The first attempt of each operation commits and loses its reply.
+      std::lock_guard lock(mutex);
+      if (failed.insert(operation).second) {
+        ++injected;
+        Fault fault;
+        fault.kind = Fault::Kind::kAfterCommit;
+        return fault;
+      }
+    }
+    return Fault{};
+  });
+  row.creator_xid = "w-x2";
+  row.workflow_uuid = "w2";
+  EXPECT_TRUE(db->InsertWorkflow(row).created);
+  sysdb::StepWrite step;
+  step.workflow_uuid = "w";
+  step.function_id = 0;
+  step.function_name = "s";
+  step.output = "1";
+  EXPECT_EQ(db->RecordStep(step).kind, sysdb::StepWriteResult::Kind::Inserted);
+  sysdb::MessageWrite message;
+  message.destination_uuid = "w2";
+  message.topic = "t";
+  message.message = "2";
+  message.message_uuid = "m";
+  message.now_ms = 5;
+  message.checkpoint = step;
+  message.checkpoint->function_id = 1;
+  message.checkpoint->function_name = "DBOS.send";
+  EXPECT_EQ(db->Send(message), sysdb::SendResult::Sent);
+  EXPECT_TRUE(db->FinishWorkflow("w", "SUCCESS", std::string("1"), std::nullopt, 50));
+  EXPECT_EQ(injected.load(), 4);
+  EXPECT_EQ(RunSql(url_, "SELECT count(*) FROM " + Table("notifications")), (Rows{{"1"}}));
+  EXPECT_EQ(db->GetWorkflow("w", true)->output, "1");
+}
+
+DBOS_INSTANTIATE_ON_BOTH_BACKENDS(FaultInjectionTest);
+DBOS_INSTANTIATE_ON_BOTH_BACKENDS(ClaimFaultTest);
+
+}  // namespace
+}  // namespace dbos::testing
