@@ -14,6 +14,7 @@
 #include "runtime/context_access.hpp"
 #include "runtime/runtime.hpp"
 #include "serialization/codec.hpp"
+#include "serialization/utf8.hpp"
 #include "util/time_util.hpp"
 
 namespace dbos::detail {
@@ -106,8 +107,23 @@ nlohmann::json RunStepErased(DBOSContext& ctx, const StepOptions& options,
                                            std::to_string(delay.count()) + " ms");
     if (!state.WaitFor(delay)) ThrowInterruption(state, state.Pending());
   }
+  bool unstorable = false;
+  if (!last_error) {
+    // A result JSON cannot carry is the step's error, recorded so that replays see it too.
+    if (const auto bad = serialization::DescribeInvalidUtf8(output)) {
+      unstorable = true;
+      last_error = serialization::ErrorRecord{
+          std::string(ErrorCodeName(ErrorCode::StepExecution)),
+          "the result of step " + options.name + " could not be stored: it is not valid UTF-8 (" +
+              *bad + "); return text as UTF-8, or binary data encoded (e.g. base64)",
+          static_cast<int>(ErrorCode::StepExecution)};
+    }
+  }
   if (last_error) {
-    if (options.max_retries > 0) last_error = RetriesExhausted(options, attempt_messages);
+    if (options.max_retries > 0 && !unstorable) {
+      last_error = RetriesExhausted(options, attempt_messages);
+    }
+    last_error = serialization::StorableError(*last_error, "the error of step " + options.name);
     write.error = serialization::EncodeError(*last_error);
   } else {
     write.output = serialization::EncodeValue(output);

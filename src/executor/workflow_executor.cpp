@@ -5,8 +5,6 @@
 // concurrent starts of one ID share a single execution.
 #include "executor/workflow_executor.hpp"
 
-#include <cstdio>
-
 #include "dbos/errors.hpp"
 #include "executor/handles.hpp"
 #include "executor/operation.hpp"
@@ -55,22 +53,8 @@ EncodedOutcome EncodeOutcome(const std::string& id, const nlohmann::json* output
                                       "); return text as UTF-8, or binary data encoded (e.g. "
                                       "base64)");
   } else {
-    encoded.recorded = *error;
-    const auto bad_name = serialization::FindInvalidUtf8(error->name);
-    const auto bad_message = serialization::FindInvalidUtf8(error->message);
-    if (bad_name || bad_message) {
-      // Keep the type and code (so the same exception type is rethrown), and a readable message.
-      encoded.recorded->name = serialization::SanitizeUtf8(error->name);
-      const std::string& field = bad_message ? error->message : error->name;
-      const size_t offset = bad_message ? *bad_message : *bad_name;
-      char hex[8];
-      std::snprintf(hex, sizeof hex, "0x%02x", static_cast<unsigned char>(field[offset]));
-      encoded.recorded->message =
-          "the error of workflow " + id + " could not be stored as thrown: its " +
-          (bad_message ? "message" : "type name") + " is not valid UTF-8 (invalid byte " + hex +
-          " at offset " + std::to_string(offset) +
-          "; invalid bytes are shown as U+FFFD): " + serialization::SanitizeUtf8(error->message);
-    }
+    // Keeps the type and code (so the same exception type is rethrown), with a readable message.
+    encoded.recorded = serialization::StorableError(*error, "the error of workflow " + id);
   }
   encoded.error = serialization::EncodeError(*encoded.recorded);
   return encoded;

@@ -16,6 +16,7 @@
 #include "runtime/validation.hpp"
 #include "serialization/codec.hpp"
 #include "serialization/formats.hpp"
+#include "serialization/utf8.hpp"
 #include "util/time_util.hpp"
 #include "util/uuid.hpp"
 
@@ -107,11 +108,35 @@ class Delivery {
   std::optional<std::string> delivered_;
 };
 
-// Time until the next re-check: the deadline or the polling interval, whichever comes first.
-std::chrono::steady_clock::time_point NextCheck(const Runtime& runtime, int64_t deadline_ms) {
-  const auto remaining =
-      std::chrono::milliseconds(std::max<int64_t>(0, deadline_ms - util::NowEpochMs()));
-  return std::chrono::steady_clock::now() + std::min(remaining, runtime.WaitPollInterval());
+// When a wait re-checks the database without a notification: after the polling interval, doubled
+// after each re-check that found nothing (up to the runtime's cap), or at the deadline if sooner.
+// Notifications wake waits at once; the re-checks are a safety net whose cost must not grow with
+// the number of waiting workflows.
+class Rechecks {
+ public:
+  explicit Rechecks(const Runtime& runtime)
+      : interval_(runtime.WaitPollInterval()), cap_(runtime.WaitPollCap()) {}
+  std::chrono::steady_clock::time_point Next(int64_t deadline_ms) const {
+    const auto remaining =
+        std::chrono::milliseconds(std::max<int64_t>(0, deadline_ms - util::NowEpochMs()));
+    return std::chrono::steady_clock::now() + std::min(remaining, interval_);
+  }
+  /// A re-check found nothing after a quiet interval: wait longer next time.
+  void Quiet() { interval_ = std::min(interval_ * 2, cap_); }
+
+ private:
+  std::chrono::milliseconds interval_;
+  std::chrono::milliseconds cap_;
+};
+
+// `value` as stored text; a value JSON cannot carry is refused before anything is written.
+std::string EncodeForStorage(const nlohmann::json& value, const std::string& what) {
+  if (const auto bad = serialization::DescribeInvalidUtf8(value)) {
+    throw DBOSError(ErrorCode::InvalidOption,
+                    what + " is not valid UTF-8 (" + *bad +
+                        "); send text as UTF-8, or binary data encoded (e.g. base64)");
+  }
+  return serialization::EncodeValue(value);
 }
 
 // Recv's wait: a message handed over by a local sender, else the oldest unconsumed one, else
@@ -119,6 +144,7 @@ std::chrono::steady_clock::time_point NextCheck(const Runtime& runtime, int64_t 
 nlohmann::json WaitForMessage(Runtime& runtime, WorkflowState& state, const std::string& key,
                               const std::string& stored_topic, const sysdb::StepWrite& checkpoint,
                               int64_t deadline, std::chrono::milliseconds timeout) {
+  Rechecks rechecks(runtime);
   for (;;) {
     state.waiter.Arm();
     if (auto handed_over = runtime.Notifications().TakeHandedOver(key)) {
@@ -145,10 +171,9 @@ nlohmann::json WaitForMessage(Runtime& runtime, WorkflowState& state, const std:
                                        ": no message received within " +
                                        std::to_string(timeout.count()) + " ms");
     }
-    if (state.waiter.WaitUntil(NextCheck(runtime, deadline)) ==
-        messaging::Waiter::Wake::Interrupted) {
-      ThrowInterruption(state, state.Pending());
-    }
+    const auto wake = state.waiter.WaitUntil(rechecks.Next(deadline));
+    if (wake == messaging::Waiter::Wake::Interrupted) ThrowInterruption(state, state.Pending());
+    if (wake == messaging::Waiter::Wake::Deadline) rechecks.Quiet();
   }
 }
 
@@ -164,7 +189,7 @@ void SendErased(DBOSContext& ctx, const std::string& destination_id, const nlohm
   sysdb::MessageWrite write;
   write.destination_uuid = destination_id;
   write.topic = StoredTopic(topic);
-  write.message = serialization::EncodeValue(message);
+  write.message = EncodeForStorage(message, "the message sent to workflow " + destination_id);
   write.message_uuid = util::NewUuid();
   write.now_ms = util::NowEpochMs();
   if (state != nullptr) {
@@ -258,7 +283,7 @@ void SetEventErased(DBOSContext& ctx, const std::string& key, const nlohmann::js
   sysdb::EventWrite write;
   write.workflow_uuid = state->workflow_id;
   write.key = key;
-  write.value = serialization::EncodeValue(value);
+  write.value = EncodeForStorage(value, "the value of event '" + key + "'");
   if (state->in_step) {
     write.function_id = state->current_step_id;  // part of the step: not checkpointed on its own
   } else {
@@ -300,6 +325,7 @@ nlohmann::json GetEventErased(DBOSContext& ctx, const std::string& workflow_id,
   messaging::Waiter& waiter = state != nullptr ? state->waiter : local_waiter;
   messaging::Notifier::Registration registration(runtime.Notifications(),
                                                  messaging::EventKey(workflow_id, key), waiter);
+  Rechecks rechecks(runtime);
   for (;;) {
     waiter.Arm();
     if (auto value = runtime.Db().GetEvent(workflow_id, key)) {
@@ -322,9 +348,9 @@ nlohmann::json GetEventErased(DBOSContext& ctx, const std::string& workflow_id,
                                        workflow_id + " within " + std::to_string(timeout.count()) +
                                        " ms");
     }
-    if (waiter.WaitUntil(NextCheck(runtime, deadline)) == messaging::Waiter::Wake::Interrupted) {
-      ThrowInterruption(*state, state->Pending());
-    }
+    const auto wake = waiter.WaitUntil(rechecks.Next(deadline));
+    if (wake == messaging::Waiter::Wake::Interrupted) ThrowInterruption(*state, state->Pending());
+    if (wake == messaging::Waiter::Wake::Deadline) rechecks.Quiet();
   }
 }
 

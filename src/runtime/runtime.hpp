@@ -76,10 +76,14 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
 
   /// Wake-up routing for messages and events.
   messaging::Notifier& Notifications() noexcept { return notifier_; }
-  /// How often waits re-check the database when no notification comes (a safety net; short on
-  /// SQLite, where other processes cannot push).
+  /// How soon a wait first re-checks the database when no notification comes (a safety net;
+  /// short on SQLite, where other processes cannot push). Each quiet re-check doubles it up to
+  /// WaitPollCap(), so many long waits cost little.
   std::chrono::milliseconds WaitPollInterval() const noexcept {
     return listening_ ? std::chrono::milliseconds(5000) : std::chrono::milliseconds(200);
+  }
+  std::chrono::milliseconds WaitPollCap() const noexcept {
+    return listening_ ? std::chrono::milliseconds(60000) : std::chrono::milliseconds(5000);
   }
   /// Starts the database listener once (at Launch, or at the first wait of a process that never
   /// launches: clients and webhooks get pushed wake-ups too). Never throws: without a listener,

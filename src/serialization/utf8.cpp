@@ -119,4 +119,20 @@ std::optional<std::string> DescribeInvalidUtf8(const nlohmann::json& value) {
   return Describe(value, "");
 }
 
+ErrorRecord StorableError(const ErrorRecord& record, const std::string& subject) {
+  const auto bad_name = FindInvalidUtf8(record.name);
+  const auto bad_message = FindInvalidUtf8(record.message);
+  if (!bad_name && !bad_message) return record;
+  const std::string& field = bad_message ? record.message : record.name;
+  const size_t offset = bad_message ? *bad_message : *bad_name;
+  ErrorRecord storable = record;
+  storable.name = SanitizeUtf8(record.name);
+  storable.message =
+      subject + " could not be stored as thrown: its " + (bad_message ? "message" : "type name") +
+      " is not valid UTF-8 (invalid byte " + HexByte(static_cast<uint8_t>(field[offset])) +
+      " at offset " + std::to_string(offset) +
+      "; invalid bytes are shown as U+FFFD): " + SanitizeUtf8(record.message);
+  return storable;
+}
+
 }  // namespace dbos::serialization

@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "serialization/codec.hpp"
+
 namespace dbos::serialization {
 
 /// Offset of the first byte of `text` that does not start a valid UTF-8 sequence, or nullopt
@@ -23,5 +25,10 @@ std::string SanitizeUtf8(std::string_view text);
 /// Describes the first string (or object key) of `value` that is not valid UTF-8, e.g.
 /// "the string at /items/2 has the invalid byte 0xff at offset 3"; nullopt when all are valid.
 std::optional<std::string> DescribeInvalidUtf8(const nlohmann::json& value);
+
+/// `record` made storable: when its name or message is not valid UTF-8, the invalid bytes are
+/// replaced and the message says so, naming `subject` (e.g. "the error of workflow X"); the name
+/// and code stay, so the same type is rethrown. Unchanged when valid.
+ErrorRecord StorableError(const ErrorRecord& record, const std::string& subject);
 
 }  // namespace dbos::serialization

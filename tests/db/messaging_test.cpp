@@ -519,3 +519,39 @@ TEST_P(MessagingTest, ReceiverIsVisibleToSendersOnlyAfterItsDeadlineIsRecorded) 
 
 }  // namespace
 }  // namespace dbos::testing
+
+namespace dbos::testing {
+namespace {
+
+// A message or event value that is not UTF-8 is refused with a clear error before anything is
+// written, instead of a JSON library exception.
+TEST_P(MessagingTest, SendAndSetEventRefuseValuesThatAreNotUtf8) {
+  auto publisher = [](DBOSContext& c, int) {
+    try {
+      SetEvent(c, "k", std::string("bad \xFF"));
+    } catch (const DBOSError& e) {
+      return std::string(ErrorCodeName(e.Code()));
+    }
+    return std::string("set");
+  };
+  DBOSContext ctx = NewDBOSContext(MakeConfig());
+  RegisterWorkflow(ctx, ReceiveOrTimeout);
+  RegisterWorkflow(ctx, publisher, WithWorkflowName("utf8-publisher"));
+  Launch(ctx);
+  auto handle = RunWorkflow(ctx, ReceiveOrTimeout, 50, WithWorkflowID("utf8-receiver"));
+  try {
+    Send(ctx, "utf8-receiver", std::string("bad \xFF"), "t");
+    ADD_FAILURE() << "expected InvalidOption";
+  } catch (const DBOSError& e) {
+    EXPECT_EQ(e.Code(), ErrorCode::InvalidOption);
+    EXPECT_NE(e.Message().find("is not valid UTF-8"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(handle.GetResult(), "timeout");  // nothing was sent
+  EXPECT_EQ(RunWorkflow(ctx, publisher, 0, WithWorkflowID("utf8-publisher")).GetResult(),
+            "InvalidOption");
+  EXPECT_TRUE(Steps("utf8-publisher").empty());  // nothing was written
+  Shutdown(ctx);
+}
+
+}  // namespace
+}  // namespace dbos::testing

@@ -333,6 +333,42 @@ TEST_P(StepTest, VoidStepsAndWorkflowsWork) {
   Shutdown(ctx);
 }
 
+// A step result or error that is not UTF-8 is recorded as the step's error (readable), the same
+// on the first run and on replay; nothing JSON-specific escapes to the workflow.
+TEST_P(StepTest, StepOutcomesThatAreNotUtf8AreRecordedAsReadableErrors) {
+  DBOSContext ctx = NewDBOSContext(MakeConfig());
+  auto wf = [](DBOSContext& c, int) {
+    std::string seen;
+    try {
+      RunAsStep(
+          c, [] { return std::string("caf\xC3"); }, WithStepName("bad-result"));
+    } catch (const DBOSError& e) {
+      seen += e.Message() + "|";
+    }
+    try {
+      RunAsStep(
+          c, []() -> int { throw std::runtime_error("bad \xFF byte"); }, WithStepName("bad-error"));
+    } catch (const DBOSError& e) {
+      seen += e.Message();
+    }
+    return seen;
+  };
+  RegisterWorkflow(ctx, wf, WithWorkflowName("utf8-steps"));
+  Launch(ctx);
+  const std::string seen = RunWorkflow(ctx, wf, 0, WithWorkflowID("utf8-steps")).GetResult();
+  EXPECT_NE(seen.find("the result of step bad-result could not be stored: it is not valid UTF-8"),
+            std::string::npos)
+      << seen;
+  EXPECT_NE(seen.find("the error of step bad-error could not be stored as thrown"),
+            std::string::npos)
+      << seen;
+  const auto steps = OpenRaw()->ListSteps("utf8-steps");
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_TRUE(steps[0].error.has_value());
+  EXPECT_TRUE(steps[1].error.has_value());
+  Shutdown(ctx);
+}
+
 DBOS_INSTANTIATE_ON_BOTH_BACKENDS(StepTest);
 
 }  // namespace

@@ -2,11 +2,14 @@
 // stored format (portable JSON) that other DBOS SDKs read.
 #include <atomic>
 #include <future>
+#include <map>
+#include <mutex>
 #include <thread>
 
 #include "serialization/codec.hpp"
 #include "support/db_test.hpp"
 #include "support/raw_sql.hpp"
+#include "sysdb/core/fault_injection.hpp"
 
 namespace dbos::testing::workflow_fns {
 
@@ -33,6 +36,11 @@ Order DoubleOrder(DBOSContext&, Order order) {
 }
 
 int Other(DBOSContext&, int x) { return x; }
+
+int SleepsThenReturns(DBOSContext& ctx, int ms) {
+  Sleep(ctx, std::chrono::milliseconds(ms));
+  return ms;
+}
 
 // Outcomes JSON cannot carry: text that is not UTF-8.
 std::string InvalidUtf8Result(DBOSContext&, int) { return std::string("caf\xC3 au lait"); }
@@ -64,6 +72,7 @@ class WorkflowTest : public DbTest {
     RegisterWorkflow(ctx_, InvalidUtf8Result);
     RegisterWorkflow(ctx_, InvalidUtf8Error);
     RegisterWorkflow(ctx_, AwaitsInvalidUtf8Child);
+    RegisterWorkflow(ctx_, SleepsThenReturns);
     Launch(ctx_);
   }
   void TearDown() override {
@@ -323,6 +332,29 @@ TEST_P(WorkflowTest, UnknownStatusInTheDatabaseIsAClearErrorInsteadOfAnEndlessWa
   }
   const std::string message = result.get();
   EXPECT_NE(message.find("has the status 'BOGUS'"), std::string::npos) << message;
+}
+
+// A handle polling a workflow that runs elsewhere reads only its status on each poll, and the
+// whole row (inputs, output) once, when it is terminal.
+TEST_P(WorkflowTest, PollingHandleReadsOnlyTheStatusUntilTheWorkflowEnds) {
+  RunWorkflow(ctx_, SleepsThenReturns, 300, WithWorkflowID("polled"));
+  DBOSContext client = NewDBOSContext(MakeConfig());  // not launched: it can only poll
+  auto handle = RetrieveWorkflow<int>(client, "polled");
+  std::mutex mutex;
+  std::map<std::string, int> reads;
+  {
+    // Counts the system-database operations (a fault injector that injects nothing).
+    sysdb::testing::ScopedFaultInjector counter([&](const sysdb::testing::FaultSite& site) {
+      std::lock_guard lock(mutex);
+      ++reads[site.operation];
+      return sysdb::testing::Fault{};
+    });
+    EXPECT_EQ(handle.GetResult(), 300);
+  }
+  std::lock_guard lock(mutex);
+  EXPECT_GE(reads["GetWorkflowStatusString"], 2);
+  EXPECT_EQ(reads["GetWorkflow"], 1);
+  Shutdown(client);
 }
 
 DBOS_INSTANTIATE_ON_BOTH_BACKENDS(WorkflowTest);
