@@ -12,9 +12,9 @@
 #include "bench_database.hpp"
 #include "bench_measurements.hpp"
 #include "bench_stats.hpp"
-#include "messaging/notifier.hpp"
-#include "runtime/context_access.hpp"
-#include "runtime/runtime.hpp"
+#include "core/context_access.hpp"
+#include "core/notifier.hpp"
+#include "core/runtime.hpp"
 
 namespace bench {
 

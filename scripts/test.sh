@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command (README) and what CI runs (.ci/run):
 #   1. installs missing Debian packages (scripts/install_deps.sh);
-#   2. checks formatting of include/ src/ tests/ bench/ examples/ (clang-format 14, .clang-format);
+#   2. checks formatting of include/ src/ tests/ bench/ examples/ (clang-format 14, .clang-format)
+#      and that includes follow the layers of src/ (scripts/check_layers.sh);
 #   3. configures and builds build/ci: warnings as errors, ASan+UBSan, -O1 -g, ccache;
 #   4. starts a throwaway PostgreSQL 15 on a free loopback port (scripts/pg_cluster.sh; data in
 #      build/ci/pg, or a /tmp/dbos-pg.* folder when the postgres user cannot reach the checkout);
@@ -68,6 +69,9 @@ if [[ "${TEST_SH_SKIP_FORMAT:-}" != 1 ]]; then
   fi
   echo "${#sources[@]} files formatted"
 fi
+
+section "layers"
+scripts/check_layers.sh
 
 section "configure and build ($build)"
 # ccache (picked up by CMakeLists.txt): hash paths relative to the checkout, so a fresh clone in

@@ -4,9 +4,9 @@
 #include <algorithm>
 #include <thread>
 
+#include "core/runtime.hpp"
 #include "dbos/errors.hpp"
 #include "executor/operation.hpp"
-#include "runtime/runtime.hpp"
 #include "serialization/codec.hpp"
 #include "util/time_util.hpp"
 
@@ -72,10 +72,13 @@ Awaited AwaitOutcome(Runtime& runtime, const std::string& id,
       const auto kind = wait_local(*local);
       if (kind == WorkflowOutcome::Kind::Success) return {local->Output(), std::nullopt};
       if (kind == WorkflowOutcome::Kind::Error) return {nullptr, local->Error()};
-      if (kind == WorkflowOutcome::Kind::Unrecorded) {
-        // Not the workflow's outcome (it stays PENDING): thrown, never checkpointed by a caller.
+      if (kind == WorkflowOutcome::Kind::Unrecorded && caller == nullptr) {
+        // Not the workflow's outcome (it stays PENDING): the application's caller is told.
         runtime.ErrorTypes().Throw(*local->Error(), ErrorCode::WorkflowExecution, id);
       }
+      // An awaiting workflow is not told: the error would pass through its code into its own
+      // recorded outcome. It waits for the durable outcome, as for any PENDING workflow, which
+      // the recovery of the awaited workflow provides.
     }
     // Polls read only the status; the outcome is read once, when the status is terminal.
     const std::optional<std::string> status = runtime.Db().GetWorkflowStatusString(id);

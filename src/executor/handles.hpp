@@ -8,9 +8,9 @@
 #include <memory>
 #include <string>
 
+#include "core/outcome.hpp"
+#include "core/workflow_state.hpp"
 #include "dbos/detail/erased.hpp"
-#include "executor/outcome.hpp"
-#include "executor/workflow_state.hpp"
 #include "sysdb/system_database.hpp"
 
 namespace dbos::detail {

@@ -3,10 +3,10 @@
 
 #include <algorithm>
 
+#include "core/context_access.hpp"
+#include "core/error_messages.hpp"
+#include "core/runtime.hpp"
 #include "dbos/errors.hpp"
-#include "runtime/context_access.hpp"
-#include "runtime/error_messages.hpp"
-#include "runtime/runtime.hpp"
 #include "util/time_util.hpp"
 
 namespace dbos::detail {

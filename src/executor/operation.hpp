@@ -10,8 +10,8 @@
 #include <optional>
 #include <string>
 
+#include "core/workflow_state.hpp"
 #include "dbos/context.hpp"
-#include "executor/workflow_state.hpp"
 #include "serialization/codec.hpp"
 #include "sysdb/system_database.hpp"
 

@@ -1,10 +1,10 @@
 // Durable sleep (step "DBOS.sleep"): the wake-up time is checkpointed before sleeping, so a
 // workflow recovered after a crash sleeps only what remains.
+#include "core/context_access.hpp"
+#include "core/runtime.hpp"
+#include "core/validation.hpp"
 #include "dbos/messaging.hpp"
 #include "executor/operation.hpp"
-#include "runtime/context_access.hpp"
-#include "runtime/runtime.hpp"
-#include "runtime/validation.hpp"
 #include "util/time_util.hpp"
 
 namespace dbos::detail {

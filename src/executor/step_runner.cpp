@@ -8,11 +8,12 @@
 #include <algorithm>
 #include <random>
 
+#include "core/context_access.hpp"
+#include "core/runtime.hpp"
+#include "core/validation.hpp"
 #include "dbos/detail/erased.hpp"
 #include "dbos/errors.hpp"
 #include "executor/operation.hpp"
-#include "runtime/context_access.hpp"
-#include "runtime/runtime.hpp"
 #include "serialization/codec.hpp"
 #include "serialization/utf8.hpp"
 #include "util/time_util.hpp"
@@ -74,6 +75,8 @@ nlohmann::json RunStepErased(DBOSContext& ctx, const StepOptions& options,
   if (options.max_retries < 0) {
     throw DBOSError(ErrorCode::InvalidOption, "WithStepMaxRetries must be >= 0");
   }
+  // Recorded and compared on replay: PostgreSQL would cut it at a NUL, SQLite would not.
+  ValidateName("WithStepName", options.name, false);
   ThrowIfInterrupted(state);
   Runtime& runtime = detail::RuntimeOf(ctx);
   const int step_id = state.next_step_id++;

@@ -5,14 +5,14 @@
 // concurrent starts of one ID share a single execution.
 #include "executor/workflow_executor.hpp"
 
+#include "core/cancel_scope.hpp"
+#include "core/context_access.hpp"
+#include "core/error_messages.hpp"
+#include "core/runtime.hpp"
+#include "core/workflow_state.hpp"
 #include "dbos/errors.hpp"
 #include "executor/handles.hpp"
 #include "executor/operation.hpp"
-#include "executor/workflow_state.hpp"
-#include "management/cancel_scope.hpp"
-#include "runtime/context_access.hpp"
-#include "runtime/error_messages.hpp"
-#include "runtime/runtime.hpp"
 #include "serialization/codec.hpp"
 #include "serialization/utf8.hpp"
 #include "util/time_util.hpp"
@@ -211,6 +211,9 @@ std::shared_ptr<detail::HandleCore> StartWorkflow(Runtime& runtime, const DBOSCo
   std::string id = options.workflow_id;
   std::optional<int> parent_step;
   if (parent) {
+    // A parent that was cancelled or shut down starts nothing, even when its code caught the
+    // interruption and carried on.
+    detail::ThrowIfInterrupted(*parent);
     // A child workflow: it takes the parent's next step ID, and on replay the recorded child.
     parent_step = parent->next_step_id++;
     if (const auto row = detail::FindRecorded(*parent, *parent_step, workflow.name)) {

@@ -6,9 +6,9 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "core/registry.hpp"
 #include "dbos/context.hpp"
 #include "dbos/detail/erased.hpp"
-#include "runtime/registry.hpp"
 #include "sysdb/system_database.hpp"
 
 namespace dbos::detail {

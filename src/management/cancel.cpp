@@ -1,11 +1,11 @@
 // CancelWorkflow, WithTimeout and WithoutCancel (reference §4.8).
+#include "core/cancel_scope.hpp"
+#include "core/context_access.hpp"
+#include "core/runtime.hpp"
+#include "core/validation.hpp"
 #include "dbos/errors.hpp"
 #include "dbos/management.hpp"
 #include "executor/operation.hpp"
-#include "management/cancel_scope.hpp"
-#include "runtime/context_access.hpp"
-#include "runtime/runtime.hpp"
-#include "runtime/validation.hpp"
 #include "util/time_util.hpp"
 
 namespace dbos {

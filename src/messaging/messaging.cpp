@@ -8,15 +8,14 @@
 
 #include <algorithm>
 
+#include "core/context_access.hpp"
+#include "core/notifier.hpp"
+#include "core/runtime.hpp"
+#include "core/validation.hpp"
 #include "dbos/errors.hpp"
 #include "executor/operation.hpp"
-#include "messaging/notifier.hpp"
-#include "runtime/context_access.hpp"
-#include "runtime/runtime.hpp"
-#include "runtime/validation.hpp"
 #include "serialization/codec.hpp"
 #include "serialization/formats.hpp"
-#include "serialization/utf8.hpp"
 #include "util/time_util.hpp"
 #include "util/uuid.hpp"
 
@@ -129,16 +128,6 @@ class Rechecks {
   std::chrono::milliseconds cap_;
 };
 
-// `value` as stored text; a value JSON cannot carry is refused before anything is written.
-std::string EncodeForStorage(const nlohmann::json& value, const std::string& what) {
-  if (const auto bad = serialization::DescribeInvalidUtf8(value)) {
-    throw DBOSError(ErrorCode::InvalidOption,
-                    what + " is not valid UTF-8 (" + *bad +
-                        "); send text as UTF-8, or binary data encoded (e.g. base64)");
-  }
-  return serialization::EncodeValue(value);
-}
-
 // Recv's wait: a message handed over by a local sender, else the oldest unconsumed one, else
 // sleep until notified, the next re-check or the deadline.
 nlohmann::json WaitForMessage(Runtime& runtime, WorkflowState& state, const std::string& key,
@@ -189,7 +178,7 @@ void SendErased(DBOSContext& ctx, const std::string& destination_id, const nlohm
   sysdb::MessageWrite write;
   write.destination_uuid = destination_id;
   write.topic = StoredTopic(topic);
-  write.message = EncodeForStorage(message, "the message sent to workflow " + destination_id);
+  write.message = serialization::EncodeValue(message);
   write.message_uuid = util::NewUuid();
   write.now_ms = util::NowEpochMs();
   if (state != nullptr) {
@@ -283,7 +272,7 @@ void SetEventErased(DBOSContext& ctx, const std::string& key, const nlohmann::js
   sysdb::EventWrite write;
   write.workflow_uuid = state->workflow_id;
   write.key = key;
-  write.value = EncodeForStorage(value, "the value of event '" + key + "'");
+  write.value = serialization::EncodeValue(value);
   if (state->in_step) {
     write.function_id = state->current_step_id;  // part of the step: not checkpointed on its own
   } else {

@@ -8,8 +8,8 @@
 #include <string>
 #include <utility>
 
+#include "core/runtime.hpp"
 #include "executor/workflow_executor.hpp"
-#include "runtime/runtime.hpp"
 #include "util/time_util.hpp"
 
 namespace dbos::queue {
@@ -51,6 +51,13 @@ void QueueRunner::Run() {
 void QueueRunner::DequeueRound() {
   // Workflows cancelled by another process notice it here, even while sleeping or waiting.
   runtime_.PollCancellations();
+  // Whether this process runs the latest version decides whether it takes unversioned workflows;
+  // a deployment of a newer (or an older made latest again) version changes it while we run.
+  const auto now = std::chrono::steady_clock::now();
+  if (now - version_checked_ >= runtime_.VersionCheckInterval()) {
+    version_checked_ = now;
+    runtime_.RefreshLatestVersion();
+  }
   const auto& config = runtime_.Config();
   sysdb::DequeueRequest request;
   request.queue_name = sysdb::kInternalQueueName;

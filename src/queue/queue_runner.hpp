@@ -11,25 +11,22 @@
 #include <utility>
 #include <vector>
 
+#include "core/runtime.hpp"
 #include "sysdb/system_database.hpp"
-
-namespace dbos::detail {
-class Runtime;
-}
 
 namespace dbos::queue {
 
-class QueueRunner {
+class QueueRunner final : public detail::BackgroundService {
  public:
   explicit QueueRunner(detail::Runtime& runtime);
-  ~QueueRunner();
+  ~QueueRunner() override;
   QueueRunner(const QueueRunner&) = delete;
   QueueRunner& operator=(const QueueRunner&) = delete;
 
   /// Starts the background thread.
   void Start();
   /// Stops and joins the background thread.
-  void Stop();
+  void Stop() override;
 
  private:
   void Run();
@@ -43,6 +40,7 @@ class QueueRunner {
   std::condition_variable wake_;
   bool stop_ = false;
   std::chrono::milliseconds poll_interval_{1000};
+  std::chrono::steady_clock::time_point version_checked_ = std::chrono::steady_clock::now();
   /// Claimed (PENDING here) but not started yet, with their failed start attempts.
   std::vector<std::pair<sysdb::DequeuedWorkflow, int>> retry_;
 };

@@ -2,15 +2,15 @@
 // delegation to the runtime and executor.
 #include <string_view>
 
+#include "core/context_access.hpp"
+#include "core/runtime.hpp"
+#include "core/validation.hpp"
 #include "dbos/context.hpp"
 #include "dbos/detail/erased.hpp"
 #include "dbos/workflow_status.hpp"
 #include "executor/handles.hpp"
 #include "executor/operation.hpp"
 #include "executor/workflow_executor.hpp"
-#include "runtime/context_access.hpp"
-#include "runtime/runtime.hpp"
-#include "runtime/validation.hpp"
 
 namespace dbos {
 
@@ -96,6 +96,8 @@ void RegisterWorkflowErased(DBOSContext& ctx, RegistrationSpec spec) {
                         (spec.explicit_name.empty() ? spec.derived_name : spec.explicit_name) +
                         "')");
   }
+  // Stored in every row and compared on replay: the same rules as IDs (both backends agree).
+  if (!spec.explicit_name.empty()) ValidateName("WithWorkflowName", spec.explicit_name, false);
   runtime.Registry().Add(std::move(spec));
 }
 

@@ -35,6 +35,7 @@
 // - Methods are thread-safe; many workflow threads call them at once.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -269,6 +270,14 @@ class SystemDatabase {
  public:
   virtual ~SystemDatabase() = default;
 
+  /// From now on a transient failure ends the operation with DBOSError(Initialization) instead
+  /// of being retried (operations that succeed are unaffected). Shutdown calls it first, so that
+  /// no thread it waits for keeps retrying against a database that stays down; what was not
+  /// written stays as it was (a workflow stays PENDING and is recovered).
+  void StopRetrying() noexcept { stop_retrying_.store(true); }
+  /// True once StopRetrying was called.
+  bool RetryingStopped() const noexcept { return stop_retrying_.load(); }
+
   /// Creates the workflow_status row and its workflow_input row in one round trip:
   /// INSERT … ON CONFLICT (workflow_uuid) DO UPDATE SET updated_at = now [, executor_id = new one
   /// unless the insert is ENQUEUED] RETURNING …; workflow_input ON CONFLICT DO NOTHING.
@@ -374,6 +383,9 @@ class SystemDatabase {
   virtual bool StartListening(NotificationCallback callback) = 0;
   /// Stops the listener started by StartListening (idempotent; also done by the destructor).
   virtual void StopListening() = 0;
+
+ private:
+  std::atomic<bool> stop_retrying_{false};
 };
 
 /// Opens the system database named by `options.url`: connects (creating a missing PostgreSQL

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/validation.hpp"
+#include "core/validation.hpp"
 #include "support/db_test.hpp"
 #include "support/raw_sql.hpp"
 
@@ -101,6 +101,33 @@ TEST_P(BadInputTest, BadKeysTopicsAndValuesAreRefusedBeforeAnythingIsWritten) {
   // Only the workflow's own row: no step, message or event was recorded.
   EXPECT_EQ(Count("workflow_status"), 1);
   EXPECT_EQ(Count("operation_outputs") + Count("notifications") + Count("workflow_events"), 0);
+}
+
+// Workflow and step names are recorded and compared on replay: PostgreSQL would cut a name at a
+// NUL byte (and refuse invalid UTF-8) where SQLite keeps it, so both are refused up front.
+TEST_P(BadInputTest, BadWorkflowAndStepNamesAreRefused) {
+  DBOSContext ctx = NewDBOSContext(MakeConfig());
+  auto wf = [](DBOSContext&, int x) { return x; };
+  for (const std::string& name : {kNul, kBadUtf8, kTooLong}) {
+    EXPECT_EQ(CodeOf([&] { RegisterWorkflow(ctx, wf, WithWorkflowName(name)); }),
+              ErrorCode::InvalidOption);
+  }
+  auto steps = [](DBOSContext& c, int) {
+    int refused = 0;
+    for (const std::string& name : {kNul, kBadUtf8, kTooLong, std::string()}) {
+      try {
+        RunAsStep(
+            c, [] { return 1; }, WithStepName(name));
+      } catch (const DBOSError& e) {
+        if (e.Code() == ErrorCode::InvalidOption) ++refused;
+      }
+    }
+    return refused;
+  };
+  RegisterWorkflow(ctx, steps, WithWorkflowName("step-names"));
+  Launch(ctx);
+  EXPECT_EQ(RunWorkflow(ctx, steps, 0, WithWorkflowID("step-names")).GetResult(), 4);
+  EXPECT_EQ(Count("operation_outputs"), 0);
 }
 
 TEST_P(BadInputTest, NamesAtTheLimitWorkOnBothBackends) {

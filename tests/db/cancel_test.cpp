@@ -6,9 +6,9 @@
 #include <chrono>
 #include <thread>
 
-#include "management/cancel_scope.hpp"
-#include "runtime/context_access.hpp"
-#include "runtime/runtime.hpp"
+#include "core/cancel_scope.hpp"
+#include "core/context_access.hpp"
+#include "core/runtime.hpp"
 #include "support/db_test.hpp"
 
 namespace dbos::testing::cancel_fns {

@@ -11,8 +11,8 @@
 #include <fstream>
 #include <thread>
 
-#include "runtime/context_access.hpp"
-#include "runtime/runtime.hpp"
+#include "core/context_access.hpp"
+#include "core/runtime.hpp"
 #include "support/db_test.hpp"
 
 namespace dbos::testing::lifecycle_fns {

@@ -5,9 +5,9 @@
 #include <mutex>
 #include <thread>
 
-#include "messaging/notifier.hpp"
-#include "runtime/context_access.hpp"
-#include "runtime/runtime.hpp"
+#include "core/context_access.hpp"
+#include "core/notifier.hpp"
+#include "core/runtime.hpp"
 #include "support/db_test.hpp"
 #include "support/raw_sql.hpp"
 
@@ -544,7 +544,7 @@ TEST_P(MessagingTest, SendAndSetEventRefuseValuesThatAreNotUtf8) {
     ADD_FAILURE() << "expected InvalidOption";
   } catch (const DBOSError& e) {
     EXPECT_EQ(e.Code(), ErrorCode::InvalidOption);
-    EXPECT_NE(e.Message().find("is not valid UTF-8"), std::string::npos) << e.what();
+    EXPECT_NE(e.Message().find("invalid UTF-8"), std::string::npos) << e.what();
   }
   EXPECT_EQ(handle.GetResult(), "timeout");  // nothing was sent
   EXPECT_EQ(RunWorkflow(ctx, publisher, 0, WithWorkflowID("utf8-publisher")).GetResult(),

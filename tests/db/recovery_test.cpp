@@ -7,9 +7,9 @@
 #include <thread>
 #include <vector>
 
-#include "executor/workflow_state.hpp"
-#include "runtime/context_access.hpp"
-#include "runtime/runtime.hpp"
+#include "core/context_access.hpp"
+#include "core/runtime.hpp"
+#include "core/workflow_state.hpp"
 #include "serialization/codec.hpp"
 #include "support/db_test.hpp"
 #include "support/raw_sql.hpp"

@@ -259,6 +259,30 @@ TEST_P(SystemDatabaseTest, InfrastructureErrorsAreRetried) {
   EXPECT_EQ(db->ListSteps("w").size(), faults.size());
 }
 
+// Transient failures are retried without limit (an outage pauses work), but not once DBOS shuts
+// down: Shutdown must not wait forever for threads retrying against a database that stays down.
+TEST_P(SystemDatabaseTest, DatabaseThatStaysDownDoesNotHangShutdown) {
+  DBOSContext ctx = NewDBOSContext(MakeConfig());
+  Launch(ctx);
+  std::atomic<int> failed{0};
+  ScopedFaultInjector injector([&](const FaultSite&) {
+    failed.fetch_add(1);
+    Fault f;
+    f.kind = Fault::Kind::kDropConnection;  // every statement from now on: the server is gone
+    return f;
+  });
+  // The queue runner's next round (about a second) starts retrying against the dead database.
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (failed.load() == 0 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_GT(failed.load(), 0);
+  auto done = std::async(std::launch::async, [&] { Shutdown(ctx, std::chrono::seconds(1)); });
+  EXPECT_EQ(done.wait_for(std::chrono::seconds(10)), std::future_status::ready)
+      << "Shutdown still waits for a retry loop";
+  done.wait();
+}
+
 DBOS_INSTANTIATE_ON_BOTH_BACKENDS(SystemDatabaseTest);
 
 }  // namespace

@@ -54,6 +54,15 @@ std::string AwaitsInvalidUtf8Child(DBOSContext& ctx, int) {
   }
 }
 
+// Awaits a child whose outcome the database refuses (see the test), catching everything.
+std::string AwaitsUnrecordableChild(DBOSContext& ctx, int) {
+  try {
+    return std::to_string(RunWorkflow(ctx, Other, 5, WithWorkflowID("unrecordable")).GetResult());
+  } catch (...) {
+    return "caught";
+  }
+}
+
 }  // namespace dbos::testing::workflow_fns
 
 namespace dbos::testing {
@@ -72,6 +81,7 @@ class WorkflowTest : public DbTest {
     RegisterWorkflow(ctx_, InvalidUtf8Result);
     RegisterWorkflow(ctx_, InvalidUtf8Error);
     RegisterWorkflow(ctx_, AwaitsInvalidUtf8Child);
+    RegisterWorkflow(ctx_, AwaitsUnrecordableChild);
     RegisterWorkflow(ctx_, SleepsThenReturns);
     Launch(ctx_);
   }
@@ -88,6 +98,24 @@ class WorkflowTest : public DbTest {
       status = OpenRaw()->GetWorkflow(id, false)->status;
     }
     return status;
+  }
+  // A trigger refuses to record the outcome of workflow `id`, as a broken database would.
+  void RefuseFinishOf(const std::string& id) {
+    if (IsPostgres()) {
+      RunSql(url_, "CREATE FUNCTION \"" + schema_ +
+                       "\".refuse_finish() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION "
+                       "'finish refused'; END $$ LANGUAGE plpgsql; CREATE TRIGGER refuse_finish "
+                       "BEFORE UPDATE ON \"" +
+                       schema_ +
+                       "\".workflow_status FOR EACH ROW WHEN (NEW.status <> 'PENDING' AND "
+                       "NEW.workflow_uuid = '" +
+                       id + "') EXECUTE FUNCTION \"" + schema_ + "\".refuse_finish()");
+    } else {
+      RunSql(url_,
+             "CREATE TRIGGER refuse_finish BEFORE UPDATE ON workflow_status WHEN NEW.status <> "
+             "'PENDING' AND NEW.workflow_uuid = '" +
+                 id + "' BEGIN SELECT RAISE(ABORT, 'finish refused'); END");
+    }
   }
   // The message of the DBOSError GetResult throws ("" and a failure when it returns).
   template <typename R>
@@ -292,26 +320,27 @@ TEST_P(WorkflowTest, ParentAwaitingAChildWhoseResultIsNotUtf8GetsTheError) {
 }
 
 TEST_P(WorkflowTest, FinishWriteThatFailsGivesLocalWaitersAnErrorAndLeavesThePendingRow) {
-  // A trigger refuses to record this workflow's outcome, as a broken database would.
-  if (IsPostgres()) {
-    RunSql(url_, "CREATE FUNCTION \"" + schema_ +
-                     "\".refuse_finish() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION "
-                     "'finish refused'; END $$ LANGUAGE plpgsql; CREATE TRIGGER refuse_finish "
-                     "BEFORE UPDATE ON \"" +
-                     schema_ +
-                     "\".workflow_status FOR EACH ROW WHEN (NEW.status <> 'PENDING' AND "
-                     "NEW.workflow_uuid = 'unrecordable') EXECUTE FUNCTION \"" +
-                     schema_ + "\".refuse_finish()");
-  } else {
-    RunSql(url_,
-           "CREATE TRIGGER refuse_finish BEFORE UPDATE ON workflow_status WHEN NEW.status <> "
-           "'PENDING' AND NEW.workflow_uuid = 'unrecordable' BEGIN SELECT RAISE(ABORT, "
-           "'finish refused'); END");
-  }
+  RefuseFinishOf("unrecordable");
   auto handle = RunWorkflow(ctx_, Other, 3, WithWorkflowID("unrecordable"));
   const std::string message = ResultError(handle);  // an answer, not a wait without end
   EXPECT_NE(message.find("its outcome could not be recorded"), std::string::npos) << message;
   EXPECT_EQ(OpenRaw()->GetWorkflow("unrecordable", false)->status, "PENDING");
+}
+
+// The child's outcome could not be recorded, so it stays PENDING: its parent must not record
+// that failure (which is the database's, not the child's) as its own outcome, even when the
+// parent's code catches everything; it waits for the child's durable outcome instead.
+TEST_P(WorkflowTest, ParentOfAChildWhoseOutcomeCannotBeRecordedKeepsWaiting) {
+  RefuseFinishOf("unrecordable");
+  auto parent = RunWorkflow(ctx_, AwaitsUnrecordableChild, 0, WithWorkflowID("patient-parent"));
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (OpenRaw()->ListSteps("patient-parent").empty() &&
+         std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // the child finished meanwhile
+  EXPECT_EQ(OpenRaw()->GetWorkflow("unrecordable", false)->status, "PENDING");
+  EXPECT_EQ(OpenRaw()->GetWorkflow("patient-parent", false)->status, "PENDING");
 }
 
 TEST_P(WorkflowTest, UnknownStatusInTheDatabaseIsAClearErrorInsteadOfAnEndlessWait) {

@@ -6,8 +6,8 @@
 #include <set>
 #include <thread>
 
+#include "core/config_resolution.hpp"
 #include "dbos/dbos.hpp"
-#include "runtime/config_resolution.hpp"
 #include "util/uuid.hpp"
 #include "util/worker_pool.hpp"
 

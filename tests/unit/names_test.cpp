@@ -5,8 +5,8 @@
 
 #include <string>
 
+#include "core/error_messages.hpp"
 #include "dbos/dbos.hpp"
-#include "runtime/error_messages.hpp"
 #include "runtime/symbols.hpp"
 
 namespace dbos::testing::names_fns {

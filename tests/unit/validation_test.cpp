@@ -1,6 +1,6 @@
 // The API's input checks: names (IDs, keys, topics, queue names) are UTF-8 without NUL bytes and
 // at most kMaxNameBytes long; text inside values is UTF-8; waits are limited to [0, kMaxWait].
-#include "runtime/validation.hpp"
+#include "core/validation.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,6 +8,7 @@
 #include <string>
 
 #include "dbos/dbos.hpp"
+#include "serialization/utf8.hpp"
 
 namespace {
 using dbos::DBOSError;
@@ -33,13 +34,14 @@ TEST(Validation, Names) {
   EXPECT_EQ(CodeOf(std::string(kMaxNameBytes + 1, 'x')), ErrorCode::InvalidOption);
 }
 
+// Names and values are checked with the scanner that also makes outcomes storable.
 TEST(Validation, Utf8) {
-  EXPECT_EQ(FindInvalidUtf8("plain"), std::string_view::npos);
-  EXPECT_EQ(FindInvalidUtf8("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"), std::string_view::npos);
-  EXPECT_EQ(FindInvalidUtf8("ok\xc0\xaf"), 2U);        // overlong '/'
-  EXPECT_EQ(FindInvalidUtf8("\xed\xa0\x80"), 0U);      // a UTF-16 surrogate
-  EXPECT_EQ(FindInvalidUtf8("\xf4\x90\x80\x80"), 0U);  // above U+10FFFF
-  EXPECT_EQ(FindInvalidUtf8("ab\xe2\x82"), 2U);        // truncated
+  EXPECT_EQ(dbos::serialization::FindInvalidUtf8("plain"), std::nullopt);
+  EXPECT_EQ(dbos::serialization::FindInvalidUtf8("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"), std::nullopt);
+  EXPECT_EQ(dbos::serialization::FindInvalidUtf8("ok\xc0\xaf"), 2U);        // overlong '/'
+  EXPECT_EQ(dbos::serialization::FindInvalidUtf8("\xed\xa0\x80"), 0U);      // a UTF-16 surrogate
+  EXPECT_EQ(dbos::serialization::FindInvalidUtf8("\xf4\x90\x80\x80"), 0U);  // above U+10FFFF
+  EXPECT_EQ(dbos::serialization::FindInvalidUtf8("ab\xe2\x82"), 2U);        // truncated
 }
 
 TEST(Validation, JsonText) {

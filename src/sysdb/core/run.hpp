@@ -7,6 +7,8 @@
 // exception or logic error escapes.
 #pragma once
 
+#include <algorithm>
+#include <chrono>
 #include <exception>
 #include <string>
 #include <thread>
@@ -25,6 +27,18 @@ namespace dbos::sysdb::core {
 ///   static std::string Code(const Error&);      // e.g. "SQLSTATE 53100", "SQLITE_FULL"
 ///   void AfterTransient(const Error&);          // e.g. drop stale pooled connections
 ///   Logger& Log();  const char* Name();  Backoff NewBackoff();
+///   bool Stopped();                             // SystemDatabase::RetryingStopped()
+/// The error an operation ends with when a transient failure meets a stopped retry loop.
+inline DBOSError StoppedError(const char* backend, const char* operation,
+                              const std::string& workflow_id, const std::string& cause) {
+  return DBOSError(ErrorCode::Initialization,
+                   std::string(operation) + " was not completed: the " + backend +
+                       " system database failed (" + cause +
+                       ") while DBOS was shutting down; nothing was written, and workflows stay "
+                       "PENDING until the next launch recovers them",
+                   workflow_id);
+}
+
 template <typename Dialect, typename Attempt>
 auto RunOperation(Dialect& dialect, const Operation& operation, const std::string& workflow_id,
                   Attempt&& attempt) -> decltype(attempt(false)) {
@@ -40,13 +54,20 @@ auto RunOperation(Dialect& dialect, const Operation& operation, const std::strin
                              e.what());
       }
       dialect.AfterTransient(e);
+      if (dialect.Stopped())
+        throw StoppedError(dialect.Name(), operation.name, workflow_id, e.what());
       const auto delay = backoff.Next();
       dialect.Log().Log(LogLevel::Warn, std::string("transient ") + dialect.Name() +
                                             " system database error in " + operation.name + " (" +
                                             Dialect::Code(e) + ", attempt " +
                                             std::to_string(backoff.Attempts()) + ", retrying in " +
                                             std::to_string(delay.count()) + " ms): " + e.what());
-      std::this_thread::sleep_for(delay);
+      // In slices, so that a shutdown during a long backoff ends the wait promptly.
+      const auto until = std::chrono::steady_clock::now() + delay;
+      while (!dialect.Stopped() && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+            std::chrono::milliseconds(50), until - std::chrono::steady_clock::now()));
+      }
     } catch (const std::exception& e) {
       throw PermanentError(dialect.Name(), operation.name, workflow_id, "", e.what());
     }

@@ -974,6 +974,7 @@ class PostgresSystemDatabase final : public SystemDatabase {
     Logger& Log() const { return *db->logger_; }
     static const char* Name() { return "PostgreSQL"; }
     static core::Backoff NewBackoff() { return core::Backoff(kInitialBackoff, kMaxBackoff); }
+    bool Stopped() const { return db->RetryingStopped(); }
   };
 
   /// Runs `fn(connection, is_retry)` on a pooled connection in the shared retry loop.

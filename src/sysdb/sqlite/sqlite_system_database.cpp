@@ -885,6 +885,7 @@ class SqliteSystemDatabase final : public SystemDatabase {
     Logger& Log() const { return *db->logger_; }
     const char* Name() const { return db->name_.c_str(); }
     static core::Backoff NewBackoff() { return SqliteBackoff(); }
+    bool Stopped() const { return db->RetryingStopped(); }
   };
 
   // Runs `fn(conn, txn[, is_retry])` inside BEGIN IMMEDIATE on the writer, in the shared retry

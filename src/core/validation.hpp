@@ -32,7 +32,4 @@ void ValidateJsonText(std::string_view what, const nlohmann::json& value);
 /// `duration` limited to [0, kMaxWait]: negative waits do not wait.
 std::chrono::milliseconds ClampWait(std::chrono::milliseconds duration) noexcept;
 
-/// The byte offset of the first invalid UTF-8 sequence in `text`, or npos when it is valid.
-std::size_t FindInvalidUtf8(std::string_view text) noexcept;
-
 }  // namespace dbos::detail

@@ -1,13 +1,10 @@
-// Runtime construction, launch and shutdown order.
-//
-// Launch: register the application version -> re-enqueue this executor's PENDING workflows on the
-// internal queue -> start the queue runner (which executes them). Shutdown: stop the queue
-// runner, interrupt running workflows (they stay PENDING), wait for their threads, keep the
-// system database open until the last reference goes (a stuck thread may still use it).
-#include "runtime/runtime.hpp"
+// The instance's shared state: construction (configuration, system database), the workflows
+// executing here, wake-up routing, deadlines and the application-version check. Launch and
+// shutdown, which start and stop the layers above (recovery, the queue runner), are in
+// runtime/lifecycle.cpp.
+#include "core/runtime.hpp"
 
 #include "dbos/errors.hpp"
-#include "queue/queue_runner.hpp"
 #include "util/time_util.hpp"
 
 namespace dbos::detail {
@@ -25,74 +22,20 @@ Runtime::Runtime(const dbos::Config& config)
   sysdb_ = sysdb::OpenSystemDatabase(options);
 }
 
-Runtime::~Runtime() { Shutdown(std::chrono::seconds(5)); }
-
-void Runtime::Launch() {
-  std::lock_guard lock(lifecycle_mutex_);
-  if (launched_.load()) {
-    throw DBOSError(ErrorCode::Initialization, "Launch was already called on this DBOS context");
-  }
-  if (shutting_down_.load()) {
-    throw DBOSError(ErrorCode::Initialization,
-                    "this DBOS context was shut down; create a new one with NewDBOSContext");
-  }
-  const int64_t now = util::NowEpochMs();
-  const bool latest =
-      sysdb_->RegisterApplicationVersion(config_.application_version, config_.app_name, now);
-  is_latest_version_.store(latest);
-  if (!latest) {
+void Runtime::RefreshLatestVersion() {
+  const bool latest = sysdb_->RegisterApplicationVersion(config_.application_version,
+                                                         config_.app_name, util::NowEpochMs());
+  if (is_latest_version_.exchange(latest) == latest) return;
+  if (latest) {
+    logger_->Log(LogLevel::Info, "application version " + config_.application_version +
+                                     " is now the latest of '" + config_.app_name +
+                                     "': this process also runs its unversioned workflows");
+  } else {
     logger_->Log(LogLevel::Warn, "application version " + config_.application_version +
                                      " is not the latest registered version of '" +
-                                     config_.app_name + "'");
+                                     config_.app_name +
+                                     "': unversioned workflows are left to the latest version");
   }
-  const auto recovered = sysdb_->ReenqueuePendingWorkflows(
-      {config_.executor_id}, config_.application_version, config_.app_name, now);
-  if (!recovered.empty()) {
-    logger_->Log(LogLevel::Info, "recovering " + std::to_string(recovered.size()) +
-                                     " pending workflow(s) of executor " + config_.executor_id);
-  }
-  EnsureListening();
-  deadlines_ = std::make_unique<executor::DeadlineWatcher>([this](const std::string& id) {
-    // The deadline of a workflow executing here passed: cancel it durably, then interrupt it.
-    try {
-      if (FindExecution(id) == nullptr) return;  // finished already
-      sysdb_->CancelWorkflow(id, util::NowEpochMs());
-      InterruptLocal(id, Interruption::Cancelled);
-      logger_->Log(LogLevel::Info, "workflow " + id + " reached its deadline and was cancelled");
-    } catch (const std::exception& e) {
-      logger_->Log(LogLevel::Error,
-                   "workflow " + id + ": could not cancel at its deadline: " + e.what());
-    }
-  });
-  queue_runner_ = std::make_unique<queue::QueueRunner>(*this);
-  launched_.store(true);
-  queue_runner_->Start();
-  logger_->Log(LogLevel::Info, "DBOS launched: app " + config_.app_name + ", executor " +
-                                   config_.executor_id + ", version " +
-                                   config_.application_version);
-}
-
-void Runtime::Shutdown(std::chrono::milliseconds timeout) noexcept {
-  std::lock_guard lock(lifecycle_mutex_);
-  if (shutting_down_.exchange(true)) return;
-  if (queue_runner_) queue_runner_->Stop();
-  std::vector<std::shared_ptr<WorkflowState>> running;
-  {
-    std::lock_guard active_lock(active_mutex_);
-    for (auto& [id, execution] : active_) {
-      if (execution.state) running.push_back(execution.state);
-    }
-  }
-  for (auto& state : running) state->Interrupt(Interruption::Shutdown);
-  if (!pool_.WaitIdle(timeout)) {
-    logger_->Log(LogLevel::Warn, "shutdown timed out after " + std::to_string(timeout.count()) +
-                                     " ms waiting for " + std::to_string(ActiveCount()) +
-                                     " workflow(s); they stay PENDING and resume at the next "
-                                     "launch");
-  }
-  if (deadlines_) deadlines_->Stop();
-  std::lock_guard listen_lock(listen_mutex_);
-  sysdb_->StopListening();
 }
 
 void Runtime::EnsureListening() noexcept {

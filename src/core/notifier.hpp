@@ -12,7 +12,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "messaging/waiter.hpp"
+#include "core/waiter.hpp"
 
 namespace dbos::messaging {
 

@@ -1,5 +1,5 @@
 // Deadline watcher; see deadline_watcher.hpp.
-#include "executor/deadline_watcher.hpp"
+#include "core/deadline_watcher.hpp"
 
 #include <chrono>
 

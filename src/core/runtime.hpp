@@ -12,23 +12,28 @@
 #include <string>
 #include <unordered_map>
 
+#include "core/config_resolution.hpp"
+#include "core/deadline_watcher.hpp"
+#include "core/error_types.hpp"
+#include "core/notifier.hpp"
+#include "core/outcome.hpp"
+#include "core/registry.hpp"
+#include "core/workflow_state.hpp"
 #include "dbos/config.hpp"
 #include "dbos/logging.hpp"
-#include "executor/deadline_watcher.hpp"
-#include "executor/outcome.hpp"
-#include "executor/workflow_state.hpp"
-#include "messaging/notifier.hpp"
-#include "runtime/config_resolution.hpp"
-#include "runtime/error_types.hpp"
-#include "runtime/registry.hpp"
 #include "sysdb/system_database.hpp"
 #include "util/worker_pool.hpp"
 
-namespace dbos::queue {
-class QueueRunner;
-}
-
 namespace dbos::detail {
+
+/// A background loop started at Launch by a layer above this one (the queue runner), stopped
+/// first at Shutdown.
+class BackgroundService {
+ public:
+  virtual ~BackgroundService() = default;
+  /// Stops and joins the loop; idempotent.
+  virtual void Stop() = 0;
+};
 
 /// A workflow executing (or about to execute) in this process.
 struct ActiveExecution {
@@ -59,6 +64,17 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   bool ShuttingDown() const noexcept { return shutting_down_.load(); }
   /// True when this process runs the latest registered application version.
   bool IsLatestVersion() const noexcept { return is_latest_version_.load(); }
+  /// Registers this process's application version if absent and reads again whether it is the
+  /// latest: a newer deployment (or SetLatestApplicationVersion elsewhere) changes the answer
+  /// while this process runs, and with it whether unversioned workflows are this process's to
+  /// take. Called at Launch and by the queue runner every VersionCheckInterval().
+  void RefreshLatestVersion();
+  std::chrono::milliseconds VersionCheckInterval() const noexcept {
+    return version_check_interval_.load();
+  }
+  void SetVersionCheckIntervalForTesting(std::chrono::milliseconds interval) {
+    version_check_interval_.store(interval);
+  }
 
   /// Claims `workflow_id` for execution of `workflow_name` in this process. Returns the existing
   /// execution's outcome when another thread already claimed it (and sets `claimed` false);
@@ -116,7 +132,7 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   WorkflowRegistry registry_;
   ErrorTypeRegistry error_types_;
   util::WorkerPool pool_;
-  std::unique_ptr<queue::QueueRunner> queue_runner_;
+  std::unique_ptr<BackgroundService> queue_runner_;
   messaging::Notifier notifier_;
   std::unique_ptr<executor::DeadlineWatcher> deadlines_;
   std::atomic<bool> listening_{false};
@@ -127,6 +143,7 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   std::atomic<bool> launched_{false};
   std::atomic<bool> shutting_down_{false};
   std::atomic<bool> is_latest_version_{true};
+  std::atomic<std::chrono::milliseconds> version_check_interval_{std::chrono::seconds(10)};
   std::mutex lifecycle_mutex_;
 
   mutable std::mutex active_mutex_;

@@ -1,5 +1,5 @@
 // Config validation and resolution; see config_resolution.hpp.
-#include "runtime/config_resolution.hpp"
+#include "core/config_resolution.hpp"
 
 #include <openssl/evp.h>
 

@@ -14,7 +14,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "messaging/waiter.hpp"
+#include "core/waiter.hpp"
 #include "sysdb/system_database.hpp"
 
 namespace dbos::detail {

@@ -1,6 +1,6 @@
 // Workflow registration rules: a name is required (explicit or derived from the symbol), names and
 // functions are unique.
-#include "runtime/registry.hpp"
+#include "core/registry.hpp"
 
 #include "dbos/errors.hpp"
 

@@ -1,10 +1,10 @@
 // Reading and building DBOSContext values (see context_access.hpp).
-#include "runtime/context_access.hpp"
+#include "core/context_access.hpp"
 
 #include <algorithm>
 
+#include "core/runtime.hpp"
 #include "dbos/errors.hpp"
-#include "runtime/runtime.hpp"
 
 namespace dbos::detail {
 namespace {

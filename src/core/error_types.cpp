@@ -1,5 +1,5 @@
 // Replaying recorded errors as exceptions.
-#include "runtime/error_types.hpp"
+#include "core/error_types.hpp"
 
 #include "dbos/detail/erased.hpp"
 

@@ -1,5 +1,5 @@
 // Notifier implementation; see notifier.hpp.
-#include "messaging/notifier.hpp"
+#include "core/notifier.hpp"
 
 #include <utility>
 

@@ -1,5 +1,5 @@
 // Error texts shared by several callers (see error_messages.hpp).
-#include "runtime/error_messages.hpp"
+#include "core/error_messages.hpp"
 
 namespace dbos::detail {
 

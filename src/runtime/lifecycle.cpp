@@ -1,0 +1,84 @@
+// Launch and shutdown order of a DBOS instance: the top layer, which starts and stops the layers
+// below it.
+//
+// Launch: register the application version -> re-enqueue this executor's PENDING workflows on the
+// internal queue -> start the queue runner (which executes them). Shutdown: stop the queue
+// runner, interrupt running workflows (they stay PENDING), wait for their threads, keep the
+// system database open until the last reference goes (a stuck thread may still use it).
+#include "core/runtime.hpp"
+#include "dbos/errors.hpp"
+#include "queue/queue_runner.hpp"
+#include "util/time_util.hpp"
+
+namespace dbos::detail {
+
+Runtime::~Runtime() { Shutdown(std::chrono::seconds(5)); }
+
+void Runtime::Launch() {
+  std::lock_guard lock(lifecycle_mutex_);
+  if (launched_.load()) {
+    throw DBOSError(ErrorCode::Initialization, "Launch was already called on this DBOS context");
+  }
+  if (shutting_down_.load()) {
+    throw DBOSError(ErrorCode::Initialization,
+                    "this DBOS context was shut down; create a new one with NewDBOSContext");
+  }
+  const int64_t now = util::NowEpochMs();
+  is_latest_version_.store(true);
+  RefreshLatestVersion();
+  const auto recovered = sysdb_->ReenqueuePendingWorkflows(
+      {config_.executor_id}, config_.application_version, config_.app_name, now);
+  if (!recovered.empty()) {
+    logger_->Log(LogLevel::Info, "recovering " + std::to_string(recovered.size()) +
+                                     " pending workflow(s) of executor " + config_.executor_id);
+  }
+  EnsureListening();
+  deadlines_ = std::make_unique<executor::DeadlineWatcher>([this](const std::string& id) {
+    // The deadline of a workflow executing here passed: cancel it durably, then interrupt it.
+    try {
+      if (FindExecution(id) == nullptr) return;  // finished already
+      sysdb_->CancelWorkflow(id, util::NowEpochMs());
+      InterruptLocal(id, Interruption::Cancelled);
+      logger_->Log(LogLevel::Info, "workflow " + id + " reached its deadline and was cancelled");
+    } catch (const std::exception& e) {
+      logger_->Log(LogLevel::Error,
+                   "workflow " + id + ": could not cancel at its deadline: " + e.what());
+    }
+  });
+  auto queue_runner = std::make_unique<queue::QueueRunner>(*this);
+  queue::QueueRunner& runner = *queue_runner;
+  queue_runner_ = std::move(queue_runner);
+  launched_.store(true);
+  runner.Start();
+  logger_->Log(LogLevel::Info, "DBOS launched: app " + config_.app_name + ", executor " +
+                                   config_.executor_id + ", version " +
+                                   config_.application_version);
+}
+
+void Runtime::Shutdown(std::chrono::milliseconds timeout) noexcept {
+  std::lock_guard lock(lifecycle_mutex_);
+  if (shutting_down_.exchange(true)) return;
+  // Nothing below may wait for a database that stays down (the queue runner, the deadline
+  // watcher and finishing workflows would otherwise retry forever).
+  sysdb_->StopRetrying();
+  if (queue_runner_) queue_runner_->Stop();
+  std::vector<std::shared_ptr<WorkflowState>> running;
+  {
+    std::lock_guard active_lock(active_mutex_);
+    for (auto& [id, execution] : active_) {
+      if (execution.state) running.push_back(execution.state);
+    }
+  }
+  for (auto& state : running) state->Interrupt(Interruption::Shutdown);
+  if (!pool_.WaitIdle(timeout)) {
+    logger_->Log(LogLevel::Warn, "shutdown timed out after " + std::to_string(timeout.count()) +
+                                     " ms waiting for " + std::to_string(ActiveCount()) +
+                                     " workflow(s); they stay PENDING and resume at the next "
+                                     "launch");
+  }
+  if (deadlines_) deadlines_->Stop();
+  std::lock_guard listen_lock(listen_mutex_);
+  sysdb_->StopListening();
+}
+
+}  // namespace dbos::detail
