@@ -37,7 +37,8 @@ TEST(Validation, Names) {
 // Names and values are checked with the scanner that also makes outcomes storable.
 TEST(Validation, Utf8) {
   EXPECT_EQ(dbos::serialization::FindInvalidUtf8("plain"), std::nullopt);
-  EXPECT_EQ(dbos::serialization::FindInvalidUtf8("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"), std::nullopt);
+  EXPECT_EQ(dbos::serialization::FindInvalidUtf8("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"),
+            std::nullopt);
   EXPECT_EQ(dbos::serialization::FindInvalidUtf8("ok\xc0\xaf"), 2U);        // overlong '/'
   EXPECT_EQ(dbos::serialization::FindInvalidUtf8("\xed\xa0\x80"), 0U);      // a UTF-16 surrogate
   EXPECT_EQ(dbos::serialization::FindInvalidUtf8("\xf4\x90\x80\x80"), 0U);  // above U+10FFFF
