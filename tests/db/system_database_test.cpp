@@ -23,22 +23,24 @@ using sysdb::testing::Fault;
 using sysdb::testing::FaultSite;
 using sysdb::testing::ScopedFaultInjector;
 
+// A workflow row as the executor writes it, with fixed test values.
+sysdb::WorkflowInsert Row(const std::string& id, const std::string& status = "PENDING") {
+  sysdb::WorkflowInsert row;
+  row.workflow_uuid = id;
+  row.status = status;
+  row.name = "wf";
+  row.executor_id = "local";
+  row.application_version = "v1";
+  row.inputs = "{}";
+  row.creator_xid = id + "-x";
+  row.now_ms = 1;
+  return row;
+}
+
 class SystemDatabaseTest : public DbTest {
  protected:
   std::string Table(const std::string& name) const {
     return IsPostgres() ? schema_ + "." + name : name;
-  }
-  static sysdb::WorkflowInsert Row(const std::string& id, const std::string& status = "PENDING") {
-    sysdb::WorkflowInsert row;
-    row.workflow_uuid = id;
-    row.status = status;
-    row.name = "wf";
-    row.executor_id = "local";
-    row.application_version = "v1";
-    row.inputs = "{}";
-    row.creator_xid = id + "-x";
-    row.now_ms = 1;
-    return row;
   }
   static sysdb::StepWrite Step(const std::string& id, int function_id,
                                const std::string& name = "s") {
@@ -301,15 +303,7 @@ class PostgresOnlyTest : public DbTest {};
 // lock: with 20,000 waiters, polls taking BEGIN IMMEDIATE starve every writer.
 TEST_P(SqliteOnlyTest, PollingWithNothingToTakeDoesNotWaitForTheWriteLock) {
   auto db = OpenRaw();
-  sysdb::WorkflowInsert row;
-  row.workflow_uuid = "r";
-  row.status = "PENDING";
-  row.name = "wf";
-  row.executor_id = "local";
-  row.inputs = "{}";
-  row.creator_xid = "x";
-  row.now_ms = 1;
-  ASSERT_TRUE(db->InsertWorkflow(row).created);
+  ASSERT_TRUE(db->InsertWorkflow(Row("r")).created);
   sqlite3* writer = nullptr;
   ASSERT_EQ(sqlite3_open(url_.substr(std::string("sqlite:").size()).c_str(), &writer), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(writer, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);

@@ -71,11 +71,12 @@ StepRow ReadStepColumns(const Row& r, int first, int function_id) {
   return step;
 }
 
-/// Reads a claimed workflow from columns 0..9 (workflow_uuid, name, inputs, serialization,
+/// Reads a claimed workflow from columns 0..8 (workflow_uuid, name, inputs, serialization,
 /// authenticated_user, assumed_role, authenticated_roles, workflow_deadline_epoch_ms,
-/// queue_name, recovery_attempts); both dialects return them in this order.
+/// queue_name) and recovery_attempts (column 9, or later when a dialect selects more columns
+/// before it); both dialects return them in this order.
 template <typename Row>
-DequeuedWorkflow ReadDequeuedColumns(const Row& r) {
+DequeuedWorkflow ReadDequeuedColumns(const Row& r, int recovery_attempts_column = 9) {
   DequeuedWorkflow wf;
   wf.workflow_uuid = r.Text(0);
   wf.name = r.OptText(1);
@@ -86,7 +87,7 @@ DequeuedWorkflow ReadDequeuedColumns(const Row& r) {
   wf.authenticated_roles = r.OptText(6);
   wf.workflow_deadline_epoch_ms = r.OptInt64(7);
   wf.queue_name = r.OptText(8);
-  wf.recovery_attempts = r.Int64(9);
+  wf.recovery_attempts = r.Int64(recovery_attempts_column);
   return wf;
 }
 

@@ -309,22 +309,9 @@ bool InsertCheckpoint(Connection& conn, const StepWrite& step,
   return insert.Changes() == 1;
 }
 
-// Columns: workflow_uuid, name, inputs, serialization, user, role, roles, deadline, queue_name,
-// (priority, created_at,) recovery_attempts at 11.
-DequeuedWorkflow ReadDequeued(const Statement& stmt) {
-  DequeuedWorkflow workflow;
-  workflow.workflow_uuid = stmt.Text(0);
-  workflow.name = stmt.OptText(1);
-  workflow.inputs = stmt.OptText(2);
-  workflow.serialization = stmt.OptText(3);
-  workflow.authenticated_user = stmt.OptText(4);
-  workflow.assumed_role = stmt.OptText(5);
-  workflow.authenticated_roles = stmt.OptText(6);
-  workflow.workflow_deadline_epoch_ms = stmt.OptInt64(7);
-  workflow.queue_name = stmt.OptText(8);
-  workflow.recovery_attempts = stmt.Int64(11);
-  return workflow;
-}
+// Columns: those of core::ReadDequeuedColumns, with priority and created_at (for the claim
+// order) at 9 and 10, so recovery_attempts at 11.
+DequeuedWorkflow ReadDequeued(const Statement& stmt) { return core::ReadDequeuedColumns(stmt, 11); }
 
 // The oldest unconsumed message of a topic.
 struct OldestMessage {
