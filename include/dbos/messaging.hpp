@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <string>
+#include <type_traits>
 
 #include "dbos/context.hpp"
 #include "dbos/detail/erased.hpp"
@@ -22,8 +23,24 @@ namespace detail {
 std::chrono::milliseconds SleepErased(DBOSContext& ctx, std::chrono::milliseconds duration);
 void SendErased(DBOSContext& ctx, const std::string& destination_id, const nlohmann::json& message,
                 const std::string& topic);
+/// Why `value` cannot be converted to R ("" when it can): Recv asks before it consumes a message.
+template <typename R>
+std::string WhyNotConvertible(const nlohmann::json& value) {
+  if constexpr (std::is_same_v<R, nlohmann::json>) {
+    (void)value;
+    return "";
+  } else {
+    try {
+      (void)value.template get<R>();
+      return "";
+    } catch (const std::exception& e) {  // nlohmann's errors, and what a from_json throws
+      return e.what();
+    }
+  }
+}
+using ConversionCheck = std::string (*)(const nlohmann::json&);
 nlohmann::json RecvErased(DBOSContext& ctx, const std::string& topic,
-                          std::chrono::milliseconds timeout);
+                          std::chrono::milliseconds timeout, ConversionCheck check);
 void SetEventErased(DBOSContext& ctx, const std::string& key, const nlohmann::json& value);
 nlohmann::json GetEventErased(DBOSContext& ctx, const std::string& workflow_id,
                               const std::string& key, std::chrono::milliseconds timeout);
@@ -49,11 +66,14 @@ void Send(DBOSContext& ctx, const std::string& destination_id, const T& message,
 /// Receives the oldest unconsumed message sent to this workflow on `topic`, waiting up to
 /// `timeout` (a durable deadline). Throws Timeout when none arrives, ConflictingID when another
 /// Recv on the same topic is already waiting, StepExecution outside a workflow or inside a step,
-/// WorkflowUnexpectedType when the message is not an R.
+/// WorkflowUnexpectedType when the oldest message is not an R, InvalidOption when it was written
+/// in a serialization this library cannot read; such a message is not consumed (it stays for a
+/// Recv that can read it), and the error is recorded as this step's outcome, so a replay throws
+/// it again.
 template <typename R>
 R Recv(DBOSContext& ctx, const std::string& topic, std::chrono::milliseconds timeout) {
   static_assert(Serializable<R>, "dbos::Recv: the message type must be serializable to JSON");
-  return detail::DecodeAs<R>(detail::RecvErased(ctx, topic, timeout),
+  return detail::DecodeAs<R>(detail::RecvErased(ctx, topic, timeout, &detail::WhyNotConvertible<R>),
                              detail::WorkflowIDOrEmpty(ctx));
 }
 

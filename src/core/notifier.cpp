@@ -53,10 +53,11 @@ void Notifier::OnDatabaseNotification(const std::string& channel, const std::str
   }
 }
 
-bool Notifier::ClaimReceiver(const std::string& key, int step_id) {
+bool Notifier::ClaimReceiver(const std::string& key, int step_id, Accepts accepts) {
   std::lock_guard lock(mutex_);
   Receiver receiver;
   receiver.step_id = step_id;
+  receiver.accepts = std::move(accepts);
   return receivers_.emplace(key, std::move(receiver)).second;
 }
 
@@ -72,12 +73,24 @@ void Notifier::OpenReceiver(const std::string& key) {
   if (hooks_.on_receiver_open) hooks_.on_receiver_open(key, step_id);
 }
 
-std::optional<int> Notifier::BeginDelivery(const std::string& key) {
-  std::lock_guard lock(mutex_);
-  auto it = receivers_.find(key);
-  if (it == receivers_.end() || !it->second.open || it->second.leaving) return std::nullopt;
-  ++it->second.deliveries_in_flight;
-  return it->second.step_id;
+std::optional<int> Notifier::BeginDelivery(const std::string& key, const nlohmann::json& message) {
+  int step_id = 0;
+  Accepts accepts;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = receivers_.find(key);
+    if (it == receivers_.end() || !it->second.open || it->second.leaving) return std::nullopt;
+    ++it->second.deliveries_in_flight;
+    step_id = it->second.step_id;
+    accepts = it->second.accepts;
+  }
+  // Outside the lock: the check runs the receiver type's conversion (user code). The receiver
+  // cannot leave meanwhile: it waits for deliveries in flight.
+  if (accepts && !accepts(message)) {
+    EndDelivery(key, step_id, std::nullopt);
+    return std::nullopt;
+  }
+  return step_id;
 }
 
 void Notifier::EndDelivery(const std::string& key, int step_id,

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <functional>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -49,14 +50,18 @@ class Notifier {
   // senders; a sender that begins a delivery is waited for when the receiver leaves, so a receipt
   // committed as the receiver leaves (with an error) is never lost to the live run.
 
+  /// Says whether a receiver can read a message (decoded JSON) as the type it asked for.
+  using Accepts = std::function<bool(const nlohmann::json&)>;
   /// Claims the right to receive on `key` for the Recv at step `step_id` (not yet visible to
-  /// senders); false when another receiver holds it.
-  bool ClaimReceiver(const std::string& key, int step_id);
+  /// senders); false when another receiver holds it. Senders hand over only messages `accepts`
+  /// (when set) says it can read; the others are left for its own Recv to refuse.
+  bool ClaimReceiver(const std::string& key, int step_id, Accepts accepts = nullptr);
   /// Makes the claimed receiver visible to senders (after its deadline row is committed).
   void OpenReceiver(const std::string& key);
-  /// A sender about to record the receipt of the open receiver on `key`: its step ID, or nullopt
-  /// when none waits. Every delivery begun must be ended with EndDelivery.
-  std::optional<int> BeginDelivery(const std::string& key);
+  /// A sender about to record the receipt of `message` by the open receiver on `key`: its step
+  /// ID, or nullopt when none waits or it cannot read the message. Every delivery begun must be
+  /// ended with EndDelivery.
+  std::optional<int> BeginDelivery(const std::string& key, const nlohmann::json& message);
   /// Ends a delivery; `message` is set when the receipt was committed (it is handed over).
   void EndDelivery(const std::string& key, int step_id, const std::optional<std::string>& message);
   /// The message handed over to the Recv waiting on `key`, if any (taken once).
@@ -83,6 +88,7 @@ class Notifier {
  private:
   struct Receiver {
     int step_id = 0;
+    Accepts accepts;
     bool open = false;     ///< Visible to senders.
     bool leaving = false;  ///< Closed again: no new deliveries.
     int deliveries_in_flight = 0;

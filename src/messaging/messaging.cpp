@@ -31,18 +31,14 @@ std::string StoredTopic(const std::string& topic) {
   return topic.empty() ? sysdb::kNullTopic : topic;
 }
 
-serialization::ErrorRecord TimeoutRecord(const std::string& message) {
-  return {std::string(ErrorCodeName(ErrorCode::Timeout)), message,
-          static_cast<int>(ErrorCode::Timeout)};
-}
-
-// Records that a wait at `checkpoint` timed out, so that a replay times out too, then throws
-// Timeout. Returns instead the value recorded at that step when something recorded it first (a
+// Records `error` as the outcome of the wait at `checkpoint`, so that a replay throws it too, then
+// throws it. Returns instead the value recorded at that step when something recorded it first (a
 // sender in this process delivering the awaited message at the last moment).
-nlohmann::json RecordTimeoutOrReplay(Runtime& runtime, WorkflowState* state,
-                                     sysdb::StepWrite checkpoint, const std::string& message) {
+nlohmann::json RecordErrorOrReplay(Runtime& runtime, WorkflowState* state,
+                                   sysdb::StepWrite checkpoint, const DBOSError& error) {
   if (state != nullptr) {
-    checkpoint.error = serialization::EncodeError(TimeoutRecord(message));
+    checkpoint.error = serialization::EncodeError(
+        {std::string(ErrorCodeName(error.Code())), error.what(), static_cast<int>(error.Code())});
     checkpoint.completed_at_epoch_ms = util::NowEpochMs();
     nlohmann::json replayed;
     if (HandleCheckpointResult(runtime, *state, runtime.Db().RecordStep(checkpoint),
@@ -50,17 +46,75 @@ nlohmann::json RecordTimeoutOrReplay(Runtime& runtime, WorkflowState* state,
       return replayed;
     }
   }
-  throw DBOSError(ErrorCode::Timeout, message, state != nullptr ? state->workflow_id : "");
+  throw error;
 }
+
+nlohmann::json RecordTimeoutOrReplay(Runtime& runtime, WorkflowState* state,
+                                     sysdb::StepWrite checkpoint, const std::string& message) {
+  return RecordErrorOrReplay(
+      runtime, state, std::move(checkpoint),
+      DBOSError(ErrorCode::Timeout, message, state != nullptr ? state->workflow_id : ""));
+}
+
+// What Recv can read: a message in a readable serialization whose value converts to the type
+// the caller asked for. Remembers why it refused the last message it refused.
+class MessageReader {
+ public:
+  MessageReader(std::string workflow_id, std::string topic, ConversionCheck convert)
+      : workflow_id_(std::move(workflow_id)), topic_(std::move(topic)), convert_(convert) {}
+
+  /// For ConsumeMessage: nullopt when the stored message can be read, else why not.
+  std::optional<std::string> Check(const sysdb::StoredValue& stored) {
+    try {
+      const nlohmann::json value =
+          serialization::DecodeValue(stored.text, stored.serialization, "message");
+      const std::string why = Convert(value);
+      if (why.empty()) return std::nullopt;
+      refusal_.emplace(ErrorCode::WorkflowUnexpectedType,
+                       "workflow " + workflow_id_ + " cannot read the message on topic '" + topic_ +
+                           "' as the type its Recv asked for (" + why +
+                           "); the message was left unconsumed",
+                       workflow_id_);
+    } catch (const DBOSError& e) {
+      refusal_.emplace(e.Code(),
+                       std::string(e.what()) + " (workflow " + workflow_id_ + ", topic '" + topic_ +
+                           "'; the message was left unconsumed)",
+                       workflow_id_);
+    }
+    return std::string(refusal_->what());
+  }
+
+  /// For local senders: true when the value converts.
+  bool Accepts(const nlohmann::json& value) const { return Convert(value).empty(); }
+
+  /// Why the last refused message was refused.
+  const DBOSError& Refusal() const { return *refusal_; }
+
+ private:
+  std::string Convert(const nlohmann::json& value) const {
+    if (convert_ == nullptr) return "";
+    try {
+      return convert_(value);
+    } catch (...) {  // a user from_json that throws something other than std::exception
+      return "the conversion threw a non-standard exception";
+    }
+  }
+
+  std::string workflow_id_;
+  std::string topic_;
+  ConversionCheck convert_;
+  std::optional<DBOSError> refusal_;
+};
 
 // A receiver claim: taken before the deadline is recorded, opened to local senders after it,
 // released (waiting for deliveries under way) on scope exit.
 class ReceiverClaim {
  public:
   ReceiverClaim(messaging::Notifier& notifier, std::string key, int step_id,
-                const std::string& workflow_id, const std::string& topic)
+                const std::string& workflow_id, const std::string& topic,
+                messaging::Notifier::Accepts accepts)
       : notifier_(notifier), key_(std::move(key)) {
-    if (!notifier_.ClaimReceiver(key_, step_id)) {
+    if (!notifier_.ClaimReceiver(key_, step_id, std::move(accepts))) {
       throw DBOSError(ErrorCode::ConflictingID,
                       "workflow " + workflow_id + " is already receiving on topic '" + topic +
                           "'; only one Recv per workflow and topic may wait at a time",
@@ -89,8 +143,10 @@ class ReceiverClaim {
 // A sender's delivery to a receiver waiting in this process; ended on scope exit.
 class Delivery {
  public:
-  Delivery(messaging::Notifier& notifier, std::string key)
-      : notifier_(notifier), key_(std::move(key)), step_id_(notifier_.BeginDelivery(key_)) {}
+  Delivery(messaging::Notifier& notifier, std::string key, const nlohmann::json& message)
+      : notifier_(notifier),
+        key_(std::move(key)),
+        step_id_(notifier_.BeginDelivery(key_, message)) {}
   ~Delivery() {
     if (step_id_) notifier_.EndDelivery(key_, *step_id_, delivered_);
   }
@@ -132,17 +188,20 @@ class Rechecks {
 // sleep until notified, the next re-check or the deadline.
 nlohmann::json WaitForMessage(Runtime& runtime, WorkflowState& state, const std::string& key,
                               const std::string& stored_topic, const sysdb::StepWrite& checkpoint,
-                              int64_t deadline, std::chrono::milliseconds timeout) {
+                              int64_t deadline, std::chrono::milliseconds timeout,
+                              MessageReader& reader) {
+  const sysdb::MessageCheck check = [&reader](const sysdb::StoredValue& stored) {
+    return reader.Check(stored);
+  };
   Rechecks rechecks(runtime);
   for (;;) {
     state.waiter.Arm();
     if (auto handed_over = runtime.Notifications().TakeHandedOver(key)) {
       return serialization::DecodeValue(handed_over);  // a local sender recorded our receipt
     }
-    auto consumed =
-        runtime.Db().ConsumeMessage(stored_topic, checkpoint, serialization::ReadableFormats());
-    if (consumed.unreadable_serialization) {  // left unconsumed for a reader that can decode it
-      serialization::ThrowUnreadableFormat(*consumed.unreadable_serialization, "message");
+    auto consumed = runtime.Db().ConsumeMessage(stored_topic, checkpoint, check);
+    if (consumed.unreadable) {  // left unconsumed for a reader that can decode it
+      return RecordErrorOrReplay(runtime, &state, checkpoint, reader.Refusal());
     }
     if (consumed.kind == sysdb::StepWriteResult::Kind::Inserted) {
       if (consumed.message) {
@@ -191,7 +250,7 @@ void SendErased(DBOSContext& ctx, const std::string& destination_id, const nlohm
   // saves the receiver a commit (it then finds its step recorded and replays it).
   const std::string key = messaging::MessageKey(destination_id, write.topic);
   std::optional<Delivery> delivery;
-  delivery.emplace(runtime.Notifications(), key);
+  delivery.emplace(runtime.Notifications(), key, message);
   if (const auto receiver_step = delivery->ReceiverStep()) {
     if (const auto& hook = runtime.Notifications().Hooks().before_delivery) {
       hook(key, *receiver_step);
@@ -230,7 +289,7 @@ void SendErased(DBOSContext& ctx, const std::string& destination_id, const nlohm
 }
 
 nlohmann::json RecvErased(DBOSContext& ctx, const std::string& topic,
-                          std::chrono::milliseconds timeout) {
+                          std::chrono::milliseconds timeout, ConversionCheck convert) {
   Runtime& runtime = detail::RuntimeOf(ctx);
   ValidateName("Recv's topic", topic, true);
   timeout = ClampWait(timeout);
@@ -243,7 +302,9 @@ nlohmann::json RecvErased(DBOSContext& ctx, const std::string& topic,
   }
   const std::string stored_topic = StoredTopic(topic);
   const std::string key = messaging::MessageKey(state.workflow_id, stored_topic);
-  ReceiverClaim claim(runtime.Notifications(), key, step_id, state.workflow_id, topic);
+  MessageReader reader(state.workflow_id, topic, convert);
+  ReceiverClaim claim(runtime.Notifications(), key, step_id, state.workflow_id, topic,
+                      [&reader](const nlohmann::json& value) { return reader.Accepts(value); });
   messaging::Notifier::Registration registration(runtime.Notifications(), key, state.waiter);
   // The deadline row (step ID + 1) commits before any local sender may record this Recv's step:
   // a kill between the two would otherwise leave a gap in the step history that no replay fills.
@@ -251,7 +312,7 @@ nlohmann::json RecvErased(DBOSContext& ctx, const std::string& topic,
   claim.Open();
   sysdb::StepWrite checkpoint = NewCheckpoint(runtime, state, step_id, kRecvStep);
   try {
-    return WaitForMessage(runtime, state, key, stored_topic, checkpoint, deadline, timeout);
+    return WaitForMessage(runtime, state, key, stored_topic, checkpoint, deadline, timeout, reader);
   } catch (...) {
     // Leaving with an error (interrupted, timed out, a failed read): a local sender may have
     // committed this step as received meanwhile. A replay returns that message, so this run

@@ -5,21 +5,23 @@
 // Layers, bottom to top (a file includes only its own layer and the ones below it):
 //   1. This contract: the types and the interface below; what each operation means and returns.
 //      The executor, messaging, queue and runtime include nothing else from sysdb.
-//   2. core/ (dialect-neutral, written once): outcomes.hpp classifies the probe row every
-//      checkpointed write reads with its write (step already recorded, workflow missing,
-//      cancelled; Send's outcome), encodes topics and readable serializations and maps rows;
-//      workflow_rows.hpp is the workflow read both dialects run; operations.hpp names each
-//      operation with its retry class (read-only, idempotent, claim-token guarded); run.hpp is
-//      the one retry loop, which turns every permanent failure into a DBOSError;
-//      fault_injection.hpp is the test-only seam every statement passes through.
+//   2. core/ (dialect-neutral, written once): sql_system_database.cpp implements every operation
+//      once: its parameters, its flow of Scripts, how its rows are read and classified.
+//      statements.hpp is the catalog of Scripts a dialect fills (parameters and result columns
+//      of each); session.hpp the Session/Backend a dialect implements; outcomes.hpp classifies
+//      probe rows (step already recorded, workflow missing or cancelled; Send's outcome);
+//      workflow_rows.hpp maps workflow rows; operations.hpp gives each operation its retry class
+//      (read-only, idempotent, claim-token guarded); run.hpp is the one retry loop, which turns
+//      every permanent failure into a DBOSError; fault_injection.hpp is the test-only seam every
+//      Script passes through.
 //   3. Drivers: pg_connection / pg_pool / pg_listener and sqlite_connection wrap libpq and
 //      sqlite3; pg_schema / sqlite_schema create and check the tables.
-//   4. Dialects: postgres_system_database / sqlite_system_database supply statement text and
-//      execution only. PostgreSQL runs each operation as one statement (data-modifying CTEs
-//      ending in the probe SELECT); SQLite as a short BEGIN IMMEDIATE transaction of several
-//      statements ending in the same probe. Each operation's statements run on a connection
-//      (and, on SQLite, a transaction) handed in by the retry loop, so a later group commit can
-//      hand several workflows' checkpoints one transaction.
+//   4. Dialects: pg_statements / sqlite_statements hold the statement text; the Backends in
+//      postgres_system_database / sqlite_system_database run Scripts on their connections and
+//      classify their driver's errors. PostgreSQL runs each Script as one statement
+//      (data-modifying CTEs ending in the result SELECT); SQLite as a short BEGIN IMMEDIATE
+//      transaction whose first statement reads what blocks the write (its gate). Scripts are
+//      the unit a later group commit can batch: several workflows' Scripts in one transaction.
 //   5. open.cpp picks the dialect from the URL.
 //
 // Conventions for implementations:
@@ -228,9 +230,9 @@ struct ConsumeResult {
   std::optional<std::string> message;        ///< The consumed message when kind is Inserted.
   std::optional<std::string> serialization;  ///< Its serialization column (NULL: legacy JSON).
   std::optional<StepRow> existing;           ///< The recorded row when AlreadyRecorded.
-  /// Set (kind Inserted, no message, nothing written) when the oldest unconsumed message of the
-  /// topic has a serialization the caller cannot read: its name.
-  std::optional<std::string> unreadable_serialization;
+  /// Set (kind Inserted, no message, nothing written) when the caller's check refused the oldest
+  /// unconsumed message of the topic: why it cannot be decoded.
+  std::optional<std::string> unreadable;
 };
 
 /// A stored value with the name of the format it was written in (NULL: legacy JSON).
@@ -261,6 +263,10 @@ struct EventWrite {
   int function_id = 0;                  ///< Step ID for workflow_events_history.
   std::optional<StepWrite> checkpoint;  ///< Recorded in the same transaction when set.
 };
+
+/// Decides whether the caller can decode a message before it is consumed: nullopt when it can,
+/// else why not (the message then stays unconsumed).
+using MessageCheck = std::function<std::optional<std::string>(const StoredValue&)>;
 
 /// Receives PostgreSQL notifications: (channel, payload). Called on the listener thread.
 using NotificationCallback = std::function<void(const std::string&, const std::string&)>;
@@ -344,16 +350,16 @@ class SystemDatabase {
   /// notifications trigger announces the message.
   virtual SendResult Send(const MessageWrite& message) = 0;
 
-  /// In one transaction: if a step row exists at (checkpoint.workflow_uuid, function_id), returns
-  /// it (AlreadyRecorded); if the workflow is CANCELLED or missing, says so; otherwise marks the
-  /// oldest unconsumed message of (workflow, topic) consumed (consumed_by_function_id = the step
-  /// ID) and records the checkpoint with output = that message (and its serialization). When no
-  /// message is waiting, returns kind Inserted with no message and writes nothing. When the
-  /// oldest message's serialization is neither NULL nor one of `readable_serializations`, writes
-  /// nothing and names it in `unreadable_serialization`. Waiting callers poll this: when nothing
-  /// is there to take it must not take a write lock.
+  /// Takes the oldest unconsumed message of (checkpoint.workflow_uuid, topic) for the Recv step
+  /// `checkpoint`: if a step row exists at its step ID, returns it (AlreadyRecorded); if the
+  /// workflow is CANCELLED or missing, says so; when no message waits, returns kind Inserted with
+  /// no message. Otherwise `check` sees the message first; when it refuses, nothing is written
+  /// and `unreadable` says why. Else, in one transaction, the message is marked consumed
+  /// (consumed_by_function_id = the step ID) and the checkpoint recorded with output = the
+  /// message (and its serialization). Waiting callers poll this: while there is nothing to take
+  /// it takes no write lock.
   virtual ConsumeResult ConsumeMessage(const std::string& topic, const StepWrite& checkpoint,
-                                       const std::vector<std::string>& readable_serializations) = 0;
+                                       const MessageCheck& check) = 0;
 
   /// Upserts workflow_events (latest value wins), upserts workflow_events_history at
   /// (workflow, function_id, key) (a step may set a key twice) and, when set, the checkpoint, in

@@ -278,8 +278,8 @@ class ClaimFaultTest : public FaultInjectionTest {
   static ScopedFaultInjector FailFirstClaim(Fault::Kind kind, std::atomic<int>& injected) {
     return ScopedFaultInjector([kind, &injected](const FaultSite& site) {
       const std::string statement = site.statement;
-      if (std::string(site.operation) == "DequeueWorkflows" &&
-          (statement == "dbos_dequeue" || statement == "write") && injected.fetch_add(1) == 0) {
+      if (std::string(site.operation) == "DequeueWorkflows" && statement == "dequeue_claim" &&
+          injected.fetch_add(1) == 0) {
         Fault fault;
         fault.kind = kind;
         return fault;
@@ -348,9 +348,8 @@ TEST_P(ClaimFaultTest, WritesRetriedAfterAnInDoubtCommitReportTheirOwnEffect) {
   std::set<std::string> failed;  // operations whose first attempt already failed
   ScopedFaultInjector injector([&](const FaultSite& site) {
     const std::string operation = site.operation;
-    if ((operation == "FinishWorkflow" || operation == "RecordStep" ||
-         operation == "InsertWorkflow" || operation == "Send") &&
-        std::string(site.statement) != "read") {
+    if (operation == "FinishWorkflow" || operation == "RecordStep" ||
+        operation == "InsertWorkflow" || operation == "Send") {
       // The first attempt of each operation commits and loses its reply.
       std::lock_guard lock(mutex);
       if (failed.insert(operation).second) {

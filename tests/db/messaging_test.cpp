@@ -120,6 +120,19 @@ std::string RecordsWhatRecvSaw(DBOSContext& ctx, int) {
     throw;
   }
 }
+
+// Asks for an int on "t" (refused when the message there is text), then for the text. With
+// `wait_for_go`, first waits for a message on "go", so that "t" can be filled before.
+std::string IntThenText(DBOSContext& ctx, bool wait_for_go) {
+  if (wait_for_go) Recv<int>(ctx, "go", std::chrono::seconds(10));
+  std::string refused;
+  try {
+    Recv<int>(ctx, "t", std::chrono::seconds(10));
+  } catch (const DBOSError& e) {
+    refused = std::string(ErrorCodeName(e.Code())) + ":";
+  }
+  return refused + Recv<std::string>(ctx, "t", std::chrono::seconds(10));
+}
 }  // namespace dbos::testing::messaging_fns
 
 namespace dbos::testing {
@@ -148,6 +161,7 @@ class MessagingTest : public DbTest {
     RegisterWorkflow(ctx, ReadEventInside);
     RegisterWorkflow(ctx, ForbiddenInStep);
     RegisterWorkflow(ctx, RecordsWhatRecvSaw);
+    RegisterWorkflow(ctx, IntThenText);
     Launch(ctx);
     return ctx;
   }
@@ -429,15 +443,16 @@ TEST_P(MessagingTest, SendRecordsTheReceiptOfAWaitingReceiverOnlyWhenItIsSafe) {
                    "'') FROM " +
                        table + " ORDER BY message_uuid"),
             (Rows{{"m1", t, "0"}, {"m2", f, ""}, {"m3", f, ""}}));
-  auto consumed = db->ConsumeMessage("t",
-                                     [] {
-                                       sysdb::StepWrite s;
-                                       s.workflow_uuid = "receiver";
-                                       s.function_id = 2;
-                                       s.function_name = "DBOS.recv";
-                                       return s;
-                                     }(),
-                                     {sysdb::kPortableJson});
+  auto consumed = db->ConsumeMessage(
+      "t",
+      [] {
+        sysdb::StepWrite s;
+        s.workflow_uuid = "receiver";
+        s.function_id = 2;
+        s.function_name = "DBOS.recv";
+        return s;
+      }(),
+      nullptr);
   EXPECT_EQ(consumed.message, "\"two\"");  // the receiver's own Recv takes the oldest
 }
 
@@ -550,6 +565,70 @@ TEST_P(MessagingTest, SendAndSetEventRefuseValuesThatAreNotUtf8) {
   EXPECT_EQ(RunWorkflow(ctx, publisher, 0, WithWorkflowID("utf8-publisher")).GetResult(),
             "InvalidOption");
   EXPECT_TRUE(Steps("utf8-publisher").empty());  // nothing was written
+  Shutdown(ctx);
+}
+
+// A Recv<T> never consumes a message that is not a T: it throws WorkflowUnexpectedType, records
+// that error as its step (a replay throws it again, and the step history has no gap), and leaves
+// the message to a Recv that can read it. Both paths: the message read from the database, and a
+// local sender that finds the receiver waiting (it must not record the receipt for it).
+TEST_P(MessagingTest, RecvLeavesAMessageOfAnotherTypeUnconsumed) {
+  DBOSContext ctx = Start();
+  auto& notifier = detail::RuntimeOf(ctx).Notifications();
+  for (const bool waiting : {false, true}) {
+    SCOPED_TRACE(waiting ? "sent while the receiver waits" : "sent before the receiver reads");
+    const std::string id = waiting ? "mismatch-waiting" : "mismatch-stored";
+    auto handle = RunWorkflow(ctx, IntThenText, !waiting, WithWorkflowID(id));
+    const std::string awaited = messaging::MessageKey(id, waiting ? "t" : "go");
+    ASSERT_TRUE(Eventually([&] { return notifier.IsReceiving(awaited); }));
+    Send(ctx, id, std::string("hello"), "t");
+    if (!waiting) Send(ctx, id, 1, "go");
+    EXPECT_EQ(handle.GetResult(), "WorkflowUnexpectedType:hello");
+    const auto steps = Steps(id);
+    const size_t first = waiting ? 0 : 2;  // after the "go" Recv's two steps
+    ASSERT_EQ(steps.size(), first + 4);
+    EXPECT_EQ(steps[first].function_name, "DBOS.recv");
+    EXPECT_FALSE(steps[first].output.has_value());
+    ASSERT_TRUE(steps[first].error.has_value());
+    EXPECT_NE(steps[first].error->find("WorkflowUnexpectedType"), std::string::npos);
+    EXPECT_NE(steps[first].error->find("left unconsumed"), std::string::npos);
+    EXPECT_EQ(steps[first + 2].output, "\"hello\"");
+    const std::string table = IsPostgres() ? schema_ + ".notifications" : "notifications";
+    EXPECT_EQ(RunSql(url_, "SELECT CAST(consumed_by_function_id AS TEXT) FROM " + table +
+                               " WHERE destination_uuid = '" + id + "' AND topic = 't'"),
+              (Rows{{std::to_string(first + 2)}}));
+  }
+  Shutdown(ctx);
+}
+
+// A message whose body cannot be decoded (here: invalid JSON under portable_json, as a faulty
+// sender in another language could write) is refused the same way and stays unconsumed.
+TEST_P(MessagingTest, RecvLeavesAMalformedMessageUnconsumed) {
+  DBOSContext ctx = Start();
+  auto& notifier = detail::RuntimeOf(ctx).Notifications();
+  const std::string id = "malformed";
+  auto handle = RunWorkflow(ctx, IntThenText, true, WithWorkflowID(id));
+  ASSERT_TRUE(Eventually([&] { return notifier.IsReceiving(messaging::MessageKey(id, "go")); }));
+  const std::string table = IsPostgres() ? schema_ + ".notifications" : "notifications";
+  RunSql(url_, "INSERT INTO " + table +
+                   " (message_uuid, destination_uuid, topic, message, created_at_epoch_ms, "
+                   "serialization) VALUES ('bad', '" +
+                   id +
+                   "', 't', '{not json', 1, "
+                   "'portable_json')");
+  Send(ctx, id, 1, "go");
+  // Both Recv calls on "t" refuse it (it stays the oldest message of the topic), and the second
+  // refusal ends the workflow.
+  EXPECT_THROW(handle.GetResult(), DBOSError);
+  const auto steps = Steps(id);
+  ASSERT_EQ(steps.size(), 6u);
+  for (const size_t refused : {size_t{2}, size_t{4}}) {
+    ASSERT_TRUE(steps[refused].error.has_value());
+    EXPECT_NE(steps[refused].error->find("left unconsumed"), std::string::npos);
+  }
+  EXPECT_EQ(
+      RunSql(url_, "SELECT CAST(consumed AS TEXT) FROM " + table + " WHERE message_uuid = 'bad'"),
+      (Rows{{IsPostgres() ? "false" : "0"}}));
   Shutdown(ctx);
 }
 

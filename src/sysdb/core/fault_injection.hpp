@@ -1,6 +1,6 @@
-// A test-only seam beneath both system database backends: before each statement (PostgreSQL) or
-// transaction (SQLite) runs, an installed injector may decide that it fails, the way a real
-// database or network fails: before it executes, after it committed with the reply lost (an
+// A test-only seam beneath both system database backends: before each script runs (one statement on
+// PostgreSQL, one transaction on SQLite), an installed injector may decide that it fails, the way a
+// real database or network fails: before it executes, after it committed with the reply lost (an
 // in-doubt commit), or by a dropped connection. Off by default; when off the check is one relaxed
 // atomic load. Tests install an injector with SetFaultInjector and remove it with an empty one.
 #pragma once
@@ -14,8 +14,7 @@ namespace dbos::sysdb::testing {
 struct FaultSite {
   const char* backend = "";    ///< "postgres" or "sqlite".
   const char* operation = "";  ///< The SystemDatabase method, e.g. "RecordStep".
-  const char* statement =
-      "";  ///< PostgreSQL: the prepared statement's name; SQLite: "write"/"read".
+  const char* statement = "";  ///< The script (core/statements.hpp), e.g. "dequeue_claim".
 };
 
 /// What happens at a site.

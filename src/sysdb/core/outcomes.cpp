@@ -45,8 +45,4 @@ const std::string& StoredTopic(const std::string& topic) {
   return topic.empty() ? kNull : topic;
 }
 
-bool Readable(const std::optional<std::string>& name, const std::vector<std::string>& readable) {
-  return !name || std::find(readable.begin(), readable.end(), *name) != readable.end();
-}
-
 }  // namespace dbos::sysdb::core

@@ -51,9 +51,6 @@ std::optional<SendResult> SendBlocked(const SendProbe& probe,
 /// The stored topic: Send/Recv without a topic use DBOS's sentinel.
 const std::string& StoredTopic(const std::string& topic);
 
-/// True when a value of serialization `name` (NULL: legacy JSON) can be read by the caller.
-bool Readable(const std::optional<std::string>& name, const std::vector<std::string>& readable);
-
 /// Reads a step row from columns first..first+6 (function_name, output, error,
 /// child_workflow_id, started_at_epoch_ms, completed_at_epoch_ms, serialization) of a backend row
 /// (any type with Text/OptText/OptInt64 by column index).

@@ -115,6 +115,10 @@ class Statement {
 
   /// Rows changed by the last completed INSERT/UPDATE/DELETE on this connection.
   int64_t Changes() const noexcept;
+  /// Number of result columns (0 for a statement that returns no rows).
+  int ColumnCount() const noexcept { return sqlite3_column_count(stmt_); }
+  /// The largest parameter index the statement uses (?N).
+  int ParameterCount() const noexcept { return sqlite3_bind_parameter_count(stmt_); }
 
  private:
   void CheckBind(int rc) const;

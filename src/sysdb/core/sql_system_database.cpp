@@ -1,0 +1,504 @@
+// Every SystemDatabase operation, written once over a dialect's Backend. Each method builds its
+// parameters in the order statements.hpp documents, runs its Scripts inside one call of the
+// shared retry loop (Backend::Execute), and reads the result columns through outcomes.hpp, so
+// both dialects return, classify and retry identically.
+#include "sysdb/core/sql_system_database.hpp"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <tuple>
+#include <utility>
+
+#include "dbos/errors.hpp"
+#include "sysdb/core/operations.hpp"
+#include "sysdb/core/outcomes.hpp"
+#include "sysdb/core/statements.hpp"
+#include "sysdb/core/workflow_rows.hpp"
+#include "util/uuid.hpp"
+
+namespace dbos::sysdb::core {
+namespace {
+
+using Row = Rows::Row;
+
+/// Appends the nine checkpoint parameters (statements.hpp).
+void AddCheckpoint(Params& params, const StepWrite& step) {
+  params.Text(step.workflow_uuid)
+      .Int(step.function_id)
+      .Text(step.function_name)
+      .Text(step.output)
+      .Text(step.error)
+      .Text(step.child_workflow_id)
+      .Int(step.started_at_epoch_ms)
+      .Int(step.completed_at_epoch_ms)
+      .Text(step.application_name);
+}
+
+/// Appends the five receiver parameters of the Send scripts (all NULL when there is none).
+void AddReceiver(Params& params, const std::optional<StepWrite>& receiver) {
+  if (!receiver) {
+    params.Nulls(5);
+    return;
+  }
+  params.Int(receiver->function_id)
+      .Int(receiver->started_at_epoch_ms)
+      .Int(receiver->completed_at_epoch_ms)
+      .Text(receiver->application_name)
+      .Text(receiver->function_name);
+}
+
+/// The probe columns starting at `found` (wf_found, wf_status, 7 step columns).
+StepProbe ReadProbe(const Row& row, int found, int function_id) {
+  StepProbe probe;
+  probe.workflow_exists = row.Bool(found);
+  probe.cancelled = probe.workflow_exists && row.Text(found + 1) == "CANCELLED";
+  if (!row.IsNull(found + 2)) probe.step = ReadStepColumns(row, found + 2, function_id);
+  return probe;
+}
+
+/// The one row a Script always returns.
+Row OneRow(const Rows& rows, const Script& script) {
+  if (rows.Empty()) {
+    throw std::logic_error("system database statement " + script.name + " returned no row");
+  }
+  return rows[0];
+}
+
+/// Gives up on a step write that keeps losing races with another writer of the same step.
+/// A Row refers to its Rows: never to a temporary.
+Row OneRow(Rows&& rows, const Script& script) = delete;
+
+[[noreturn]] void ThrowStepRace(const StepWrite& step) {
+  throw DBOSError(ErrorCode::ConflictingID,
+                  "step " + std::to_string(step.function_id) + " of workflow " +
+                      step.workflow_uuid +
+                      " could neither be recorded nor read back; another executor may be "
+                      "running this workflow",
+                  step.workflow_uuid);
+}
+
+// A checkpointed write that found no row at its step ID yet inserted nothing lost a race with a
+// concurrent writer of the same step (PostgreSQL: ON CONFLICT saw a row its snapshot did not);
+// running it again sees that row. This many passes, then ThrowStepRace.
+constexpr int kStepRacePasses = 3;
+
+std::vector<DequeuedWorkflow> ReadClaimed(const Rows& rows) {
+  struct Claimed {
+    DequeuedWorkflow workflow;
+    int64_t priority;
+    int64_t created_at;
+  };
+  std::vector<Claimed> claimed;
+  claimed.reserve(rows.Size());
+  for (size_t i = 0; i < rows.Size(); ++i) {
+    const Row row = rows[i];
+    claimed.push_back(Claimed{ReadDequeuedColumns(row), row.Int64(10), row.Int64(11)});
+  }
+  // Handed out in queue order, whatever order the dialect returned them in.
+  std::stable_sort(claimed.begin(), claimed.end(), [](const Claimed& a, const Claimed& b) {
+    return std::tie(a.priority, a.created_at) < std::tie(b.priority, b.created_at);
+  });
+  std::vector<DequeuedWorkflow> out;
+  out.reserve(claimed.size());
+  for (Claimed& item : claimed) out.push_back(std::move(item.workflow));
+  return out;
+}
+
+class SqlSystemDatabase final : public SystemDatabase {
+ public:
+  explicit SqlSystemDatabase(std::unique_ptr<Backend> backend)
+      : backend_(std::move(backend)), s_(backend_->GetStatements()) {}
+
+  ~SqlSystemDatabase() override { backend_->StopListening(); }
+
+  WorkflowInsertResult InsertWorkflow(const WorkflowInsert& row) override {
+    Params params;
+    params.Text(row.workflow_uuid)
+        .Text(row.status)
+        .Text(row.name)
+        .Text(row.class_name)
+        .Text(row.config_name)
+        .Text(row.authenticated_user)
+        .Text(row.assumed_role)
+        .Text(row.authenticated_roles)
+        .Text(row.executor_id)
+        .Text(row.application_version)
+        .Text(row.application_id)
+        .Text(row.application_name)
+        .Text(row.queue_name)
+        .Int(row.workflow_timeout_ms)
+        .Int(row.workflow_deadline_epoch_ms)
+        .Text(row.deduplication_id)
+        .Int(row.priority)
+        .Text(row.queue_partition_key)
+        .Text(row.parent_workflow_id)
+        .Text(row.inputs)
+        .Text(row.serialization)
+        .Text(row.creator_xid)
+        .Int(row.now_ms);
+    return Run<WorkflowInsertResult>(op::kInsertWorkflow, row.workflow_uuid, [&](Session& s, bool) {
+      Rows rows;
+      try {
+        rows = s.Run(s_.insert_workflow, params);
+      } catch (const ConstraintViolation& e) {
+        if (e.GetKind() != ConstraintViolation::Kind::kUnique || !e.Mentions("dedup")) throw;
+        throw DBOSError(ErrorCode::QueueDeduplicated,
+                        "workflow " + row.workflow_uuid + " was not enqueued: queue '" +
+                            row.queue_name.value_or("") + "' already holds a workflow with " +
+                            "deduplication ID '" + row.deduplication_id.value_or("") + "'",
+                        row.workflow_uuid);
+      }
+      const Row r = OneRow(rows, s_.insert_workflow);
+      WorkflowInsertResult out;
+      out.created = r.Bool(0);
+      out.status = r.Text(1);
+      out.name = r.OptText(2);
+      out.queue_name = r.OptText(3);
+      out.recovery_attempts = r.Int64(4);
+      out.workflow_timeout_ms = r.OptInt64(5);
+      out.workflow_deadline_epoch_ms = r.OptInt64(6);
+      return out;
+    });
+  }
+
+  bool FinishWorkflow(const std::string& workflow_uuid, const std::string& status,
+                      const std::optional<std::string>& output,
+                      const std::optional<std::string>& error, int64_t now_ms) override {
+    return Run<bool>(op::kFinishWorkflow, workflow_uuid, [&](Session& s, bool retry) {
+      Params params;
+      params.Text(workflow_uuid).Text(status).Text(output).Text(error).Int(now_ms).Bool(retry);
+      const Rows rows = s.Run(s_.finish_workflow, params);
+      if (!rows.Empty() && rows[0].Bool(0)) return true;
+      if (!retry) return false;
+      // After an in-doubt commit, our own finish (same status and completed_at) is found.
+      Params mine;
+      mine.Text(workflow_uuid).Text(status).Int(now_ms);
+      return !s.Run(s_.finished_as, mine).Empty();
+    });
+  }
+
+  void MarkDeadLetter(const std::string& workflow_uuid, int64_t now_ms) override {
+    Params params;
+    params.Text(workflow_uuid).Int(now_ms);
+    Run<bool>(op::kMarkDeadLetter, workflow_uuid, [&](Session& s, bool) {
+      s.Run(s_.mark_dead_letter, params);
+      return true;
+    });
+  }
+
+  std::optional<WorkflowRow> GetWorkflow(const std::string& workflow_uuid,
+                                         bool load_values) override {
+    Params params;
+    params.Text(workflow_uuid);
+    const Script& script = load_values ? s_.get_workflow : s_.get_workflow_meta;
+    return Run<std::optional<WorkflowRow>>(op::kGetWorkflow, workflow_uuid,
+                                           [&](Session& s, bool) -> std::optional<WorkflowRow> {
+                                             const Rows rows = s.Run(script, params);
+                                             if (rows.Empty()) return std::nullopt;
+                                             return ReadWorkflowColumns(rows[0]);
+                                           });
+  }
+
+  StepWriteResult RecordStep(const StepWrite& step) override {
+    Params params;
+    AddCheckpoint(params, step);
+    return Run<StepWriteResult>(op::kRecordStep, step.workflow_uuid, [&](Session& s, bool retry) {
+      for (int pass = 1;; ++pass) {
+        const Rows rows = s.Run(s_.record_step, params);
+        const Row r = OneRow(rows, s_.record_step);
+        if (r.Bool(0)) return StepWriteResult{};  // Inserted
+        StepProbe probe = ReadProbe(r, 1, step.function_id);
+        // After an in-doubt commit, our own row counts as written now.
+        if (retry && probe.step && SameStep(*probe.step, step)) return StepWriteResult{};
+        if (auto blocked = Blocked(std::move(probe))) return *blocked;
+        if (pass >= kStepRacePasses) ThrowStepRace(step);
+      }
+    });
+  }
+
+  std::vector<StepRow> ListSteps(const std::string& workflow_uuid) override {
+    Params params;
+    params.Text(workflow_uuid);
+    return Run<std::vector<StepRow>>(op::kListSteps, workflow_uuid, [&](Session& s, bool) {
+      const Rows rows = s.Run(s_.list_steps, params);
+      std::vector<StepRow> steps;
+      steps.reserve(rows.Size());
+      for (size_t i = 0; i < rows.Size(); ++i) {
+        const Row r = rows[i];
+        steps.push_back(ReadStepColumns(r, 1, static_cast<int>(r.Int64(0))));
+      }
+      return steps;
+    });
+  }
+
+  std::optional<std::string> GetWorkflowStatusString(const std::string& workflow_uuid) override {
+    Params params;
+    params.Text(workflow_uuid);
+    return Run<std::optional<std::string>>(op::kGetWorkflowStatusString, workflow_uuid,
+                                           [&](Session& s, bool) -> std::optional<std::string> {
+                                             const Rows rows = s.Run(s_.get_status, params);
+                                             if (rows.Empty()) return std::nullopt;
+                                             return rows[0].Text(0);
+                                           });
+  }
+
+  std::vector<std::string> ReenqueuePendingWorkflows(const std::vector<std::string>& executor_ids,
+                                                     const std::string& application_version,
+                                                     const std::string& application_name,
+                                                     int64_t now_ms) override {
+    if (executor_ids.empty()) return {};
+    const std::string ids = nlohmann::json(executor_ids).dump();
+    const std::string queue = kInternalQueueName;
+    Params params;
+    params.Text(ids).Text(application_version).Text(queue).Int(now_ms).Text(application_name);
+    return Run<std::vector<std::string>>(op::kReenqueuePendingWorkflows, "", [&](Session& s, bool) {
+      const Rows rows = s.Run(s_.reenqueue, params);
+      std::vector<std::string> out;
+      out.reserve(rows.Size());
+      for (size_t i = 0; i < rows.Size(); ++i) out.push_back(rows[i].Text(0));
+      return out;
+    });
+  }
+
+  std::vector<DequeuedWorkflow> DequeueWorkflows(const DequeueRequest& request) override {
+    if (request.max_tasks < 0 || request.workflow_names.empty()) return {};
+    const std::string names = nlohmann::json(request.workflow_names).dump();
+    const std::string token = util::NewUuid();
+    Params params;
+    params.Text(request.queue_name)
+        .Text(request.executor_id)
+        .Text(request.application_version)
+        .Bool(request.accept_unversioned);
+    if (request.max_tasks == 0) {
+      params.Null();  // no limit
+    } else {
+      params.Int(request.max_tasks);
+    }
+    params.Int(request.now_ms).Text(request.application_name).Text(names).Text(token);
+    Params by_token;
+    by_token.Text(request.executor_id).Text(token);
+    return Run<std::vector<DequeuedWorkflow>>(
+        op::kDequeueWorkflows, "", [&](Session& s, bool retry) -> std::vector<DequeuedWorkflow> {
+          // After an in-doubt commit the rows an earlier attempt claimed carry the token.
+          if (retry) {
+            std::vector<DequeuedWorkflow> earlier =
+                ReadClaimed(s.Run(s_.dequeue_claimed_by_token, by_token));
+            if (!earlier.empty()) return earlier;
+          }
+          // A look without the write lock first, where claiming would take it even for nothing.
+          if (s_.dequeue_precheck) {
+            const Rows look = s.Run(*s_.dequeue_precheck, params);
+            if (look.Empty() || !look[0].Bool(0)) return {};
+          }
+          return ReadClaimed(s.Run(s_.dequeue_claim, params));
+        });
+  }
+
+  bool RegisterApplicationVersion(const std::string& version_name,
+                                  const std::string& application_name, int64_t now_ms) override {
+    const std::string version_id = util::NewUuid();
+    Params params;
+    params.Text(version_name).Text(application_name).Int(now_ms).Text(version_id);
+    return Run<bool>(op::kRegisterApplicationVersion, "", [&](Session& s, bool) {
+      const Rows rows = s.Run(s_.register_version, params);
+      const Row r = OneRow(rows, s_.register_version);
+      if (r.IsNull(1)) return true;  // no version of this app (or unclaimed) before
+      return r.Int64(0) >= r.Int64(1);
+    });
+  }
+
+  SendResult Send(const MessageWrite& message) override {
+    const std::string& wf_id = message.checkpoint ? message.checkpoint->workflow_uuid : "";
+    const std::string& topic = StoredTopic(message.topic);
+    Params params;
+    params.Text(message.message_uuid)
+        .Text(message.destination_uuid)
+        .Text(topic)
+        .Text(message.message)
+        .Int(message.now_ms);
+    if (message.checkpoint) AddCheckpoint(params, *message.checkpoint);
+    AddReceiver(params, message.deliver_to);
+    return Run<SendResult>(op::kSend, wf_id, [&](Session& s, bool retry) {
+      try {
+        return message.checkpoint ? SendCheckpointed(s, message, params, retry)
+                                  : SendUnrecorded(s, params, retry);
+      } catch (const ConstraintViolation& e) {
+        // The destination was deleted between the existence check and the insert.
+        if (e.GetKind() == ConstraintViolation::Kind::kForeignKey) {
+          return SendResult::DestinationMissing;
+        }
+        throw;
+      }
+    });
+  }
+
+  ConsumeResult ConsumeMessage(const std::string& topic, const StepWrite& checkpoint,
+                               const MessageCheck& check) override {
+    const std::string& stored_topic = StoredTopic(topic);
+    Params peek;
+    peek.Text(checkpoint.workflow_uuid).Int(checkpoint.function_id).Text(stored_topic);
+    return Run<ConsumeResult>(op::kConsumeMessage, checkpoint.workflow_uuid, [&](Session& s, bool) {
+      for (int pass = 1;; ++pass) {
+        // Decided from a read first: a waiting Recv polls this, and takes no write lock (and on
+        // PostgreSQL locks no row) while there is nothing it can take.
+        const Rows found_rows = s.Run(s_.consume_peek, peek);
+        const Row found = OneRow(found_rows, s_.consume_peek);
+        ConsumeResult out;
+        if (auto blocked = Blocked(ReadProbe(found, 0, checkpoint.function_id))) {
+          out.kind = blocked->kind;
+          out.existing = std::move(blocked->existing);
+          return out;
+        }
+        if (found.IsNull(9)) return out;  // no message waits
+        const std::string message_uuid = found.Text(9);
+        StoredValue value{found.Text(10), found.OptText(11)};
+        if (check) {
+          if (auto why = check(value)) {
+            out.unreadable = std::move(why);  // never consume what the caller cannot decode
+            return out;
+          }
+        }
+        Params take;
+        take.Text(checkpoint.workflow_uuid)
+            .Int(checkpoint.function_id)
+            .Text(checkpoint.function_name)
+            .Text(message_uuid)
+            .Int(checkpoint.started_at_epoch_ms)
+            .Int(checkpoint.completed_at_epoch_ms)
+            .Text(checkpoint.application_name);
+        const Rows taken_rows = s.Run(s_.consume_take, take);
+        const Row taken = OneRow(taken_rows, s_.consume_take);
+        if (taken.Bool(0)) {
+          out.message = std::move(value.text);
+          out.serialization = std::move(value.serialization);
+          return out;
+        }
+        // Not taken: the step or the workflow changed (classified by the next peek), or another
+        // reader took the message; look again.
+        if (pass >= kStepRacePasses) ThrowStepRace(checkpoint);
+      }
+    });
+  }
+
+  StepWriteResult SetEvent(const EventWrite& event) override {
+    Params params;
+    params.Text(event.workflow_uuid)
+        .Text(event.key)
+        .Text(event.value)
+        .Bool(event.checkpoint.has_value());
+    if (event.checkpoint) {
+      AddCheckpoint(params, *event.checkpoint);
+    } else {
+      params.Nulls(9);
+    }
+    params.Int(event.function_id);
+    const int function_id = event.checkpoint ? event.checkpoint->function_id : 0;
+    return Run<StepWriteResult>(op::kSetEvent, event.workflow_uuid, [&](Session& s, bool retry) {
+      for (int pass = 1;; ++pass) {
+        const Rows rows = s.Run(s_.set_event, params);
+        const Row r = OneRow(rows, s_.set_event);
+        if (r.Bool(0)) return StepWriteResult{};  // written
+        StepProbe probe = ReadProbe(r, 1, function_id);
+        if (retry && probe.step && event.checkpoint && SameStep(*probe.step, *event.checkpoint)) {
+          return StepWriteResult{};  // our own in-doubt commit
+        }
+        if (auto blocked = Blocked(std::move(probe))) return *blocked;
+        if (!event.checkpoint || pass >= kStepRacePasses) {
+          throw std::logic_error("SetEvent wrote nothing for an existing workflow " +
+                                 event.workflow_uuid);
+        }
+      }
+    });
+  }
+
+  std::optional<StoredValue> GetEvent(const std::string& workflow_uuid,
+                                      const std::string& key) override {
+    Params params;
+    params.Text(workflow_uuid).Text(key);
+    return Run<std::optional<StoredValue>>(
+        op::kGetEvent, workflow_uuid, [&](Session& s, bool) -> std::optional<StoredValue> {
+          const Rows rows = s.Run(s_.get_event, params);
+          if (rows.Empty() || rows[0].IsNull(0)) return std::nullopt;
+          return StoredValue{rows[0].Text(0), rows[0].OptText(1)};
+        });
+  }
+
+  bool CancelWorkflow(const std::string& workflow_uuid, int64_t now_ms) override {
+    Params params;
+    params.Text(workflow_uuid).Int(now_ms);
+    return Run<bool>(op::kCancelWorkflow, workflow_uuid, [&](Session& s, bool) {
+      const Rows rows = s.Run(s_.cancel_workflow, params);
+      return OneRow(rows, s_.cancel_workflow).Bool(0);
+    });
+  }
+
+  std::vector<std::string> FilterCancelled(
+      const std::vector<std::string>& workflow_uuids) override {
+    if (workflow_uuids.empty()) return {};
+    const std::string ids = nlohmann::json(workflow_uuids).dump();
+    Params params;
+    params.Text(ids);
+    return Run<std::vector<std::string>>(op::kFilterCancelled, "", [&](Session& s, bool) {
+      const Rows rows = s.Run(s_.filter_cancelled, params);
+      std::vector<std::string> out;
+      out.reserve(rows.Size());
+      for (size_t i = 0; i < rows.Size(); ++i) out.push_back(rows[i].Text(0));
+      return out;
+    });
+  }
+
+  bool StartListening(NotificationCallback callback) override {
+    return backend_->StartListening(std::move(callback));
+  }
+  void StopListening() override { backend_->StopListening(); }
+
+ private:
+  /// Runs `attempt(session, is_retry)` in the backend's retry loop and returns its value.
+  template <typename T, typename Attempt>
+  T Run(const Operation& operation, const std::string& workflow_id, Attempt&& attempt) {
+    std::optional<T> result;
+    backend_->Execute(operation, workflow_id, *this, [&](Session& session, bool retry) {
+      result.emplace(attempt(session, retry));
+    });
+    return std::move(*result);
+  }
+
+  SendResult SendUnrecorded(Session& s, const Params& params, bool retry) {
+    const Rows rows = s.Run(s_.send, params);
+    const Row r = OneRow(rows, s_.send);
+    const SendProbe probe{std::nullopt, r.Bool(0)};
+    if (auto blocked = SendBlocked(probe, std::nullopt, retry)) return *blocked;
+    return r.Bool(2) ? SendResult::Delivered : SendResult::Sent;
+  }
+
+  SendResult SendCheckpointed(Session& s, const MessageWrite& message, const Params& params,
+                              bool retry) {
+    for (int pass = 1;; ++pass) {
+      const Rows rows = s.Run(s_.send_checkpointed, params);
+      const Row r = OneRow(rows, s_.send_checkpointed);
+      if (r.Bool(0)) return r.Bool(5) ? SendResult::Delivered : SendResult::Sent;
+      SendProbe probe;
+      probe.sender = StepProbe{};
+      probe.sender->workflow_exists = r.Bool(2);
+      probe.sender->cancelled = probe.sender->workflow_exists && r.Text(3) == "CANCELLED";
+      if (!r.IsNull(6)) {
+        probe.sender->step = ReadStepColumns(r, 6, message.checkpoint->function_id);
+      }
+      probe.destination_exists = r.Bool(4);
+      if (auto blocked = SendBlocked(probe, message.checkpoint, retry)) return *blocked;
+      // A concurrent insert of the same checkpoint committed during the statement: run again.
+      if (pass >= kStepRacePasses) ThrowStepRace(*message.checkpoint);
+    }
+  }
+
+  std::unique_ptr<Backend> backend_;
+  const Statements& s_;
+};
+
+}  // namespace
+
+std::unique_ptr<SystemDatabase> MakeSystemDatabase(std::unique_ptr<Backend> backend) {
+  return std::make_unique<SqlSystemDatabase>(std::move(backend));
+}
+
+}  // namespace dbos::sysdb::core

@@ -1,0 +1,100 @@
+// The statement catalog a dialect fills: one Script per step of each operation, with the
+// parameters every dialect receives (numbered as listed: $N on PostgreSQL, ?N on SQLite) and the
+// columns of the rows it must return. The operations themselves (sql_system_database.cpp) are
+// written once against this contract.
+//
+// "Step columns" are the seven columns ReadStepColumns reads: function_name, output, error,
+// child_workflow_id, started_at_epoch_ms, completed_at_epoch_ms, serialization (all NULL when no
+// step row was found). "Probe" columns describe what a checkpointed write found in the state the
+// database had before it wrote: wf_found (count or boolean), wf_status, then the step columns of
+// the row already recorded at the step ID. A "checkpoint" parameter group is the nine values
+// workflow_uuid, function_id, function_name, output, error, child_workflow_id,
+// started_at_epoch_ms, completed_at_epoch_ms, application_name (serialization: portable_json).
+// Lists of text travel as one JSON array text parameter.
+#pragma once
+
+#include <optional>
+
+#include "sysdb/core/session.hpp"
+
+namespace dbos::sysdb::core {
+
+struct Statements {
+  /// Write. $1 uuid, $2 status, $3 name, $4 class_name, $5 config_name, $6 authenticated_user,
+  /// $7 assumed_role, $8 authenticated_roles, $9 executor_id, $10 application_version,
+  /// $11 application_id, $12 application_name, $13 queue_name, $14 workflow_timeout_ms,
+  /// $15 workflow_deadline_epoch_ms, $16 deduplication_id, $17 priority, $18 queue_partition_key,
+  /// $19 parent_workflow_id, $20 inputs, $21 serialization, $22 creator_xid, $23 now.
+  /// Upserts as SystemDatabase::InsertWorkflow says. Row: created (creator_xid = $22), status,
+  /// name, queue_name, recovery_attempts, workflow_timeout_ms, workflow_deadline_epoch_ms.
+  /// A deduplication conflict is a ConstraintViolation mentioning "dedup".
+  Script insert_workflow;
+  /// Write. $1 uuid, $2 status, $3 output, $4 error, $5 now, $6 is_retry. Row (or none): true
+  /// when the PENDING row was finished now (or, on a retry, already finished as $2 at $5).
+  Script finish_workflow;
+  /// Read. $1 uuid, $2 status, $3 completed_at: a row when the workflow finished so.
+  Script finished_as;
+  /// Write. $1 uuid, $2 now. No rows.
+  Script mark_dead_letter;
+  /// Read. $1 uuid. Row: the columns of ReadWorkflowColumns (with and without values).
+  Script get_workflow;
+  Script get_workflow_meta;
+  /// Write. $1..$9 checkpoint. Row: inserted, probe columns (wf_found, wf_status, 7 step
+  /// columns). Inserts only when the workflow exists and is not CANCELLED.
+  Script record_step;
+  /// Read. $1 uuid. Rows: function_id, 7 step columns, ordered by function_id.
+  Script list_steps;
+  /// Read. $1 uuid. Row: status.
+  Script get_status;
+  /// Write. $1 executor IDs (JSON array), $2 application_version, $3 internal queue name, $4 now,
+  /// $5 application_name. Rows: workflow_uuid of each row re-enqueued.
+  Script reenqueue;
+  /// Dequeue parameters: $1 queue, $2 executor_id, $3 application_version,
+  /// $4 accept_unversioned, $5 limit (NULL: none), $6 now, $7 application_name, $8 workflow
+  /// names (JSON array), $9 claim token.
+  /// Read, optional (a dialect whose claim takes a write lock even when nothing is there sets
+  /// it): the dequeue parameters. Row: true when some row could be claimed.
+  std::optional<Script> dequeue_precheck;
+  /// Write. The dequeue parameters. Rows: the ReadDequeuedColumns columns (recovery_attempts at
+  /// 9), priority, created_at, for each row claimed (any order).
+  Script dequeue_claim;
+  /// Read. $1 executor_id, $2 claim token. Rows as dequeue_claim: the rows that token claimed.
+  Script dequeue_claimed_by_token;
+  /// Write. $1 version_name, $2 application_name ("" = none), $3 now, $4 a new version_id.
+  /// Row: the version's timestamp, the greatest timestamp of this application's (or unclaimed)
+  /// versions before this statement (NULL when none).
+  Script register_version;
+  /// Write, Send from outside a workflow. $1 message_uuid, $2 destination, $3 stored topic,
+  /// $4 message, $5 now, then the waiting receiver (all NULL when none): $6 function_id,
+  /// $7 started_at, $8 completed_at, $9 application_name, $10 function_name.
+  /// Row: destination found, message inserted, delivered (receiver checkpoint inserted).
+  Script send;
+  /// Write, Send from a workflow. $1..$5 as `send`, $6..$14 the sender's checkpoint, $15..$19
+  /// the receiver as $6..$10 of `send`. The message is written only with the checkpoint.
+  /// Row: checkpoint inserted, message inserted, then the sender's probe columns (wf_found,
+  /// wf_status), destination found, delivered, then the 7 step columns of the sender's step.
+  Script send_checkpointed;
+  /// Read. $1 uuid, $2 function_id, $3 stored topic. Row: probe columns (wf_found, wf_status,
+  /// 7 step columns), then the oldest unconsumed message of the topic: message_uuid, message,
+  /// serialization (NULL when none).
+  Script consume_peek;
+  /// Write. $1 uuid, $2 function_id, $3 function_name, $4 message_uuid, $5 started_at,
+  /// $6 completed_at, $7 application_name. Marks message $4 consumed by the step and records the
+  /// checkpoint with the message as output (and its serialization), only when the message is
+  /// still unconsumed, the step is free and the workflow is not CANCELLED. Row: taken, probe
+  /// columns.
+  Script consume_take;
+  /// Write. $1 uuid, $2 key, $3 value, $4 has_checkpoint, $5..$13 checkpoint (NULL when none),
+  /// $14 function_id for the history. Upserts the event and its history, with the checkpoint
+  /// first when there is one (nothing when it cannot be written), else when the workflow exists.
+  /// Row: written, probe columns (of the checkpoint's step when there is one).
+  Script set_event;
+  /// Read. $1 uuid, $2 key. Row: value, serialization.
+  Script get_event;
+  /// Write. $1 uuid, $2 now. Row: true when the workflow exists.
+  Script cancel_workflow;
+  /// Read. $1 workflow IDs (JSON array). Rows: the IDs whose status is CANCELLED.
+  Script filter_cancelled;
+};
+
+}  // namespace dbos::sysdb::core

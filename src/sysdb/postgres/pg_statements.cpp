@@ -1,0 +1,459 @@
+// PostgreSQL statements. Each operation is one statement, so one round trip and one transaction
+// without BEGIN/COMMIT: multi-step writes are data-modifying CTEs ending in the SELECT of the
+// result columns core/statements.hpp defines. "{s}" stands for the quoted schema; every parameter
+// carries an explicit type.
+#include "sysdb/postgres/pg_statements.hpp"
+
+#include <string_view>
+
+#include "sysdb/core/workflow_rows.hpp"
+
+namespace dbos::sysdb::pg {
+namespace {
+
+constexpr std::string_view kInsertWorkflowSql = R"SQL(
+WITH ins AS (
+  INSERT INTO {s}.workflow_status AS ws (
+      workflow_uuid, status, name, class_name, config_name, authenticated_user, assumed_role,
+      authenticated_roles, executor_id, application_version, application_id, application_name,
+      queue_name, workflow_timeout_ms, workflow_deadline_epoch_ms, deduplication_id, priority,
+      queue_partition_key, parent_workflow_id, serialization, creator_xid, created_at, updated_at,
+      recovery_attempts)
+  VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text,
+      $9::text, $10::text, $11::text, $12::text, $13::text, $14::bigint, $15::bigint, $16::text,
+      $17::integer, $18::text, $19::text, $21::text, $22::text, $23::bigint, $23::bigint,
+      CASE WHEN $2::text IN ('ENQUEUED', 'DELAYED') THEN 0 ELSE 1 END)
+  ON CONFLICT (workflow_uuid) DO UPDATE SET
+      updated_at = EXCLUDED.updated_at,
+      executor_id = CASE WHEN EXCLUDED.status IN ('ENQUEUED', 'DELAYED') THEN ws.executor_id
+                         ELSE EXCLUDED.executor_id END
+  RETURNING ws.creator_xid IS NOT DISTINCT FROM $22::text AS created, ws.status, ws.name,
+      ws.queue_name, ws.recovery_attempts, ws.workflow_timeout_ms, ws.workflow_deadline_epoch_ms
+), input AS (
+  INSERT INTO {s}.workflow_input (workflow_uuid, inputs)
+  SELECT $1::text, $20::text FROM ins WHERE ins.created
+  ON CONFLICT (workflow_uuid) DO NOTHING
+)
+SELECT created, status, name, queue_name, recovery_attempts, workflow_timeout_ms,
+       workflow_deadline_epoch_ms
+FROM ins
+)SQL";
+
+// $6 is true on a retry: a finish that already committed (same status and completed_at) then
+// counts as done instead of "no longer PENDING".
+constexpr std::string_view kFinishWorkflowSql = R"SQL(
+WITH upd AS (
+  UPDATE {s}.workflow_status
+  SET status = $2::text, completed_at = $5::bigint, updated_at = $5::bigint,
+      deduplication_id = NULL, serialization = 'portable_json'
+  WHERE workflow_uuid = $1::text AND status = 'PENDING'
+  RETURNING workflow_uuid
+), saved AS (
+  INSERT INTO {s}.workflow_output (workflow_uuid, output, error)
+  SELECT workflow_uuid, $3::text, $4::text FROM upd
+  ON CONFLICT (workflow_uuid) DO UPDATE SET output = EXCLUDED.output, error = EXCLUDED.error
+)
+SELECT EXISTS (SELECT 1 FROM upd)
+    OR ($6::boolean AND EXISTS (
+        SELECT 1 FROM {s}.workflow_status
+        WHERE workflow_uuid = $1::text AND status = $2::text AND completed_at = $5::bigint))
+)SQL";
+
+constexpr std::string_view kMarkDeadLetterSql = R"SQL(
+UPDATE {s}.workflow_status
+SET status = 'MAX_RECOVERY_ATTEMPTS_EXCEEDED', deduplication_id = NULL,
+    started_at_epoch_ms = NULL, queue_name = NULL, updated_at = $2::bigint
+WHERE workflow_uuid = $1::text AND status = 'PENDING'
+)SQL";
+
+// One row always. The CTEs share the statement's snapshot: `wf` and `prior` see the rows that
+// existed before this statement, never the row `ins` adds.
+constexpr std::string_view kRecordStepSql = R"SQL(
+WITH wf AS (
+  SELECT status FROM {s}.workflow_status WHERE workflow_uuid = $1::text
+), prior AS (
+  SELECT function_name, output, error, child_workflow_id, started_at_epoch_ms,
+         completed_at_epoch_ms, serialization
+  FROM {s}.operation_outputs WHERE workflow_uuid = $1::text AND function_id = $2::integer
+), ins AS (
+  INSERT INTO {s}.operation_outputs (
+      workflow_uuid, function_id, function_name, output, error, child_workflow_id,
+      started_at_epoch_ms, completed_at_epoch_ms, serialization, application_name)
+  SELECT $1::text, $2::integer, $3::text, $4::text, $5::text, $6::text, $7::bigint, $8::bigint,
+         'portable_json', $9::text
+  FROM wf WHERE wf.status IS DISTINCT FROM 'CANCELLED'
+  ON CONFLICT (workflow_uuid, function_id) DO NOTHING
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM ins) AS inserted, (SELECT count(*) FROM wf) AS wf_found,
+       (SELECT status FROM wf) AS wf_status, p.function_name, p.output, p.error,
+       p.child_workflow_id, p.started_at_epoch_ms, p.completed_at_epoch_ms, p.serialization
+FROM (SELECT 1) AS one LEFT JOIN prior p ON true
+)SQL";
+
+constexpr std::string_view kListStepsSql = R"SQL(
+SELECT function_id, function_name, output, error, child_workflow_id, started_at_epoch_ms,
+       completed_at_epoch_ms, serialization
+FROM {s}.operation_outputs
+WHERE workflow_uuid = $1::text
+ORDER BY function_id
+)SQL";
+
+constexpr std::string_view kGetStatusSql = R"SQL(
+SELECT status FROM {s}.workflow_status WHERE workflow_uuid = $1::text
+)SQL";
+
+constexpr std::string_view kReenqueueSql = R"SQL(
+UPDATE {s}.workflow_status
+SET status = 'ENQUEUED', queue_name = COALESCE(NULLIF(queue_name, ''), $3::text),
+    started_at_epoch_ms = NULL, updated_at = $4::bigint
+WHERE status = 'PENDING' AND executor_id IN (SELECT json_array_elements_text($1::json))
+  AND application_version = $2::text
+  AND (application_name IS NULL OR application_name = $5::text)
+RETURNING workflow_uuid
+)SQL";
+
+// One statement, so one transaction: candidates are locked with SKIP LOCKED and claimed by the
+// UPDATE. When nothing is claimed no row is locked or written and no transaction ID is used.
+constexpr std::string_view kDequeueSql = R"SQL(
+WITH candidates AS (
+  SELECT workflow_uuid
+  FROM {s}.workflow_status
+  WHERE queue_name = $1::text AND status = 'ENQUEUED'
+    AND (application_version = $3::text OR ($4::boolean AND application_version IS NULL))
+    AND (application_name IS NULL OR application_name = $7::text)
+    AND name IN (SELECT json_array_elements_text($8::json))
+  ORDER BY priority, created_at
+  LIMIT $5::bigint
+  FOR UPDATE SKIP LOCKED
+), claimed AS (
+  UPDATE {s}.workflow_status ws
+  SET status = 'PENDING', executor_id = $2::text, application_version = $3::text,
+      started_at_epoch_ms = $6::bigint, updated_at = $6::bigint,
+      recovery_attempts = COALESCE(ws.recovery_attempts, 0) + 1,
+      workflow_deadline_epoch_ms = COALESCE(ws.workflow_deadline_epoch_ms,
+                                            $6::bigint + ws.workflow_timeout_ms),
+      owner_xid = $9::text
+  FROM candidates c
+  WHERE ws.workflow_uuid = c.workflow_uuid AND ws.status = 'ENQUEUED'
+  RETURNING ws.workflow_uuid, ws.name, ws.inputs, ws.serialization, ws.authenticated_user,
+            ws.assumed_role, ws.authenticated_roles, ws.workflow_deadline_epoch_ms,
+            ws.queue_name, ws.priority, ws.created_at, ws.recovery_attempts
+)
+SELECT c.workflow_uuid, c.name, COALESCE(i.inputs, c.inputs), c.serialization,
+       c.authenticated_user, c.assumed_role, c.authenticated_roles,
+       c.workflow_deadline_epoch_ms, c.queue_name, c.recovery_attempts, c.priority, c.created_at
+FROM claimed c
+LEFT JOIN {s}.workflow_input i ON i.workflow_uuid = c.workflow_uuid
+ORDER BY c.priority, c.created_at
+)SQL";
+
+// The rows an earlier attempt of the same DequeueWorkflows call claimed (its commit may have
+// happened with the reply lost): PENDING under this executor with this call's claim token.
+constexpr std::string_view kClaimedByTokenSql = R"SQL(
+SELECT c.workflow_uuid, c.name, COALESCE(i.inputs, c.inputs), c.serialization,
+       c.authenticated_user, c.assumed_role, c.authenticated_roles,
+       c.workflow_deadline_epoch_ms, c.queue_name, c.recovery_attempts, c.priority, c.created_at
+FROM {s}.workflow_status c
+LEFT JOIN {s}.workflow_input i ON i.workflow_uuid = c.workflow_uuid
+WHERE c.status = 'PENDING' AND c.executor_id = $1::text AND c.owner_xid = $2::text
+ORDER BY c.priority, c.created_at
+)SQL";
+
+// `mine` is the timestamp of version_name (new or existing); `top` the greatest timestamp among
+// this application's and unclaimed versions as they were before this statement.
+constexpr std::string_view kRegisterVersionSql = R"SQL(
+WITH ins AS (
+  INSERT INTO {s}.application_versions (
+      version_id, version_name, version_timestamp, created_at, application_name)
+  VALUES ($4::text, $1::text, $3::bigint, $3::bigint, NULLIF($2::text, ''))
+  ON CONFLICT DO NOTHING
+  RETURNING version_timestamp
+), mine AS (
+  SELECT version_timestamp FROM ins
+  UNION ALL
+  SELECT version_timestamp FROM {s}.application_versions WHERE version_name = $1::text
+)
+SELECT (SELECT max(version_timestamp) FROM mine) AS mine,
+       (SELECT max(version_timestamp) FROM {s}.application_versions
+        WHERE application_name = NULLIF($2::text, '') OR application_name IS NULL) AS top
+)SQL";
+
+// Send from outside a workflow. $6..$10 describe a receiver waiting in this process (NULL $6:
+// none): its "DBOS.recv" checkpoint is inserted with this message as output, and the message
+// marked consumed by it, when its step is free, it is not CANCELLED and no older message waits on
+// the topic (FIFO); otherwise the message is inserted unconsumed.
+constexpr std::string_view kSendSql = R"SQL(
+WITH dest AS (
+  SELECT status FROM {s}.workflow_status WHERE workflow_uuid = $2::text
+), rck AS (
+  INSERT INTO {s}.operation_outputs (
+      workflow_uuid, function_id, function_name, output, started_at_epoch_ms,
+      completed_at_epoch_ms, serialization, application_name)
+  SELECT $2::text, $6::integer, $10::text, $4::text, $7::bigint, $8::bigint, 'portable_json',
+         $9::text
+  FROM dest
+  WHERE $6::integer IS NOT NULL AND dest.status IS DISTINCT FROM 'CANCELLED'
+    AND NOT EXISTS (SELECT 1 FROM {s}.notifications n
+                    WHERE n.destination_uuid = $2::text AND n.topic = $3::text AND NOT n.consumed)
+    AND NOT EXISTS (SELECT 1 FROM {s}.notifications WHERE message_uuid = $1::text)
+  ON CONFLICT (workflow_uuid, function_id) DO NOTHING
+  RETURNING function_id
+), msg AS (
+  INSERT INTO {s}.notifications (
+      message_uuid, destination_uuid, topic, message, created_at_epoch_ms, serialization,
+      consumed, consumed_by_function_id)
+  SELECT $1::text, $2::text, $3::text, $4::text, $5::bigint, 'portable_json',
+         EXISTS (SELECT 1 FROM rck), (SELECT function_id FROM rck)
+  FROM dest
+  ON CONFLICT (message_uuid) DO NOTHING
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM dest), (SELECT count(*) FROM msg), (SELECT count(*) FROM rck)
+)SQL";
+
+// Send from a workflow: the sender's checkpoint ($6..$14) is inserted first and the message only
+// together with it (the message INSERT reads the checkpoint's RETURNING), so a replayed or
+// concurrent duplicate send writes nothing.
+constexpr std::string_view kSendWithCheckpointSql = R"SQL(
+WITH wf AS (
+  SELECT status FROM {s}.workflow_status WHERE workflow_uuid = $6::text
+), prior AS (
+  SELECT function_name, output, error, child_workflow_id, started_at_epoch_ms,
+         completed_at_epoch_ms, serialization
+  FROM {s}.operation_outputs WHERE workflow_uuid = $6::text AND function_id = $7::integer
+), dest AS (
+  SELECT status FROM {s}.workflow_status WHERE workflow_uuid = $2::text
+), ckpt AS (
+  INSERT INTO {s}.operation_outputs (
+      workflow_uuid, function_id, function_name, output, error, child_workflow_id,
+      started_at_epoch_ms, completed_at_epoch_ms, serialization, application_name)
+  SELECT $6::text, $7::integer, $8::text, $9::text, $10::text, $11::text, $12::bigint,
+         $13::bigint, 'portable_json', $14::text
+  FROM wf
+  WHERE wf.status IS DISTINCT FROM 'CANCELLED' AND EXISTS (SELECT 1 FROM dest)
+  ON CONFLICT (workflow_uuid, function_id) DO NOTHING
+  RETURNING 1
+), rck AS (
+  INSERT INTO {s}.operation_outputs (
+      workflow_uuid, function_id, function_name, output, started_at_epoch_ms,
+      completed_at_epoch_ms, serialization, application_name)
+  SELECT $2::text, $15::integer, $19::text, $4::text, $16::bigint, $17::bigint, 'portable_json',
+         $18::text
+  FROM dest
+  WHERE $15::integer IS NOT NULL AND EXISTS (SELECT 1 FROM ckpt)
+    AND dest.status IS DISTINCT FROM 'CANCELLED'
+    AND NOT EXISTS (SELECT 1 FROM {s}.notifications n
+                    WHERE n.destination_uuid = $2::text AND n.topic = $3::text AND NOT n.consumed)
+    AND NOT EXISTS (SELECT 1 FROM {s}.notifications WHERE message_uuid = $1::text)
+  ON CONFLICT (workflow_uuid, function_id) DO NOTHING
+  RETURNING function_id
+), msg AS (
+  INSERT INTO {s}.notifications (
+      message_uuid, destination_uuid, topic, message, created_at_epoch_ms, serialization,
+      consumed, consumed_by_function_id)
+  SELECT $1::text, $2::text, $3::text, $4::text, $5::bigint, 'portable_json',
+         EXISTS (SELECT 1 FROM rck), (SELECT function_id FROM rck)
+  FROM ckpt
+  ON CONFLICT (message_uuid) DO NOTHING
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM ckpt), (SELECT count(*) FROM msg), (SELECT count(*) FROM wf),
+       (SELECT status FROM wf), (SELECT count(*) FROM dest), (SELECT count(*) FROM rck),
+       p.function_name, p.output, p.error, p.child_workflow_id, p.started_at_epoch_ms,
+       p.completed_at_epoch_ms, p.serialization
+FROM (SELECT 1) AS one LEFT JOIN prior p ON true
+)SQL";
+
+// Recv, first a read: what blocks the checkpoint, and the oldest unconsumed message of the topic.
+// ctid breaks ties between messages sent in the same millisecond (never-updated rows stay in
+// insertion order in practice).
+constexpr std::string_view kConsumePeekSql = R"SQL(
+SELECT (SELECT count(*) FROM {s}.workflow_status WHERE workflow_uuid = $1::text),
+       (SELECT status FROM {s}.workflow_status WHERE workflow_uuid = $1::text),
+       p.function_name, p.output, p.error, p.child_workflow_id, p.started_at_epoch_ms,
+       p.completed_at_epoch_ms, p.serialization, m.message_uuid, m.message, m.serialization
+FROM (SELECT 1) AS one
+LEFT JOIN {s}.operation_outputs p ON p.workflow_uuid = $1::text AND p.function_id = $2::integer
+LEFT JOIN LATERAL (
+  SELECT n.message_uuid, n.message, n.serialization
+  FROM {s}.notifications n
+  WHERE n.destination_uuid = $1::text AND n.topic = $3::text AND NOT n.consumed
+  ORDER BY n.created_at_epoch_ms, n.ctid
+  LIMIT 1
+) m ON true
+)SQL";
+
+// Recv, then: takes the message the read chose. The row lock makes a concurrent taker wait and
+// then see the message consumed; the message is marked consumed only with the checkpoint.
+constexpr std::string_view kConsumeTakeSql = R"SQL(
+WITH wf AS (
+  SELECT status FROM {s}.workflow_status WHERE workflow_uuid = $1::text
+), prior AS (
+  SELECT function_name, output, error, child_workflow_id, started_at_epoch_ms,
+         completed_at_epoch_ms, serialization
+  FROM {s}.operation_outputs WHERE workflow_uuid = $1::text AND function_id = $2::integer
+), msg AS (
+  SELECT n.message_uuid, n.message, n.serialization
+  FROM {s}.notifications n
+  WHERE n.message_uuid = $4::text AND n.destination_uuid = $1::text AND NOT n.consumed
+    AND NOT EXISTS (SELECT 1 FROM prior)
+    AND EXISTS (SELECT 1 FROM wf WHERE wf.status IS DISTINCT FROM 'CANCELLED')
+  FOR UPDATE OF n
+), ckpt AS (
+  INSERT INTO {s}.operation_outputs (
+      workflow_uuid, function_id, function_name, output, error, child_workflow_id,
+      started_at_epoch_ms, completed_at_epoch_ms, serialization, application_name)
+  SELECT $1::text, $2::integer, $3::text, msg.message, NULL, NULL, $5::bigint, $6::bigint,
+         msg.serialization, $7::text
+  FROM msg
+  ON CONFLICT (workflow_uuid, function_id) DO NOTHING
+  RETURNING 1
+), taken AS (
+  UPDATE {s}.notifications n
+  SET consumed = true, consumed_by_function_id = $2::integer
+  FROM msg
+  WHERE n.message_uuid = msg.message_uuid AND EXISTS (SELECT 1 FROM ckpt)
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM taken), (SELECT count(*) FROM wf), (SELECT status FROM wf),
+       p.function_name, p.output, p.error, p.child_workflow_id, p.started_at_epoch_ms,
+       p.completed_at_epoch_ms, p.serialization
+FROM (SELECT 1) AS one LEFT JOIN prior p ON true
+)SQL";
+
+// SetEvent. $4 says whether a checkpoint ($5..$13) comes with it. With one, the event rows are
+// written only together with the checkpoint; without one, whenever the workflow exists. The
+// NOTIFY is sent at commit.
+constexpr std::string_view kSetEventSql = R"SQL(
+WITH wf AS (
+  SELECT status FROM {s}.workflow_status WHERE workflow_uuid = $1::text
+), prior AS (
+  SELECT function_name, output, error, child_workflow_id, started_at_epoch_ms,
+         completed_at_epoch_ms, serialization
+  FROM {s}.operation_outputs
+  WHERE $4::boolean AND workflow_uuid = $5::text AND function_id = $6::integer
+), ckpt AS (
+  INSERT INTO {s}.operation_outputs (
+      workflow_uuid, function_id, function_name, output, error, child_workflow_id,
+      started_at_epoch_ms, completed_at_epoch_ms, serialization, application_name)
+  SELECT $5::text, $6::integer, $7::text, $8::text, $9::text, $10::text, $11::bigint,
+         $12::bigint, 'portable_json', $13::text
+  FROM wf
+  WHERE $4::boolean AND wf.status IS DISTINCT FROM 'CANCELLED'
+  ON CONFLICT (workflow_uuid, function_id) DO NOTHING
+  RETURNING 1
+), gate AS (
+  SELECT 1 AS go FROM ckpt
+  UNION ALL
+  SELECT 1 FROM wf WHERE NOT $4::boolean
+), ev AS (
+  INSERT INTO {s}.workflow_events (workflow_uuid, key, value, serialization)
+  SELECT $1::text, $2::text, $3::text, 'portable_json' FROM gate
+  ON CONFLICT (workflow_uuid, key)
+  DO UPDATE SET value = EXCLUDED.value, serialization = EXCLUDED.serialization
+  RETURNING 1
+), hist AS (
+  INSERT INTO {s}.workflow_events_history (workflow_uuid, function_id, key, value, serialization)
+  SELECT $1::text, $14::integer, $2::text, $3::text, 'portable_json' FROM gate
+  ON CONFLICT (workflow_uuid, function_id, key)
+  DO UPDATE SET value = EXCLUDED.value, serialization = EXCLUDED.serialization
+  RETURNING 1
+), note AS (
+  SELECT pg_catalog.pg_notify('dbos_workflow_events_channel', $1::text || '::' || $2::text)
+  FROM gate
+)
+SELECT (SELECT count(*) FROM gate) > 0 AND (SELECT count(*) FROM note) >= 0,
+       (SELECT count(*) FROM wf), (SELECT status FROM wf),
+       p.function_name, p.output, p.error, p.child_workflow_id, p.started_at_epoch_ms,
+       p.completed_at_epoch_ms, p.serialization
+FROM (SELECT 1) AS one LEFT JOIN prior p ON true
+)SQL";
+
+constexpr std::string_view kGetEventSql = R"SQL(
+SELECT value, serialization FROM {s}.workflow_events
+WHERE workflow_uuid = $1::text AND key = $2::text
+)SQL";
+
+constexpr std::string_view kCancelWorkflowSql = R"SQL(
+WITH found AS (
+  SELECT 1 FROM {s}.workflow_status WHERE workflow_uuid = $1::text
+), upd AS (
+  UPDATE {s}.workflow_status
+  SET status = 'CANCELLED', queue_name = NULL, deduplication_id = NULL,
+      started_at_epoch_ms = NULL, completed_at = $2::bigint, updated_at = $2::bigint
+  WHERE workflow_uuid = $1::text
+    AND (status IS NULL OR status NOT IN ('SUCCESS', 'ERROR', 'CANCELLED'))
+  RETURNING 1
+)
+SELECT EXISTS (SELECT 1 FROM found) OR EXISTS (SELECT 1 FROM upd)
+)SQL";
+
+// $1 is a JSON array of workflow IDs.
+constexpr std::string_view kFilterCancelledSql = R"SQL(
+SELECT workflow_uuid FROM {s}.workflow_status
+WHERE workflow_uuid IN (SELECT json_array_elements_text($1::json)) AND status = 'CANCELLED'
+)SQL";
+
+constexpr std::string_view kFinishedAsSql = R"SQL(
+SELECT 1 FROM {s}.workflow_status
+WHERE workflow_uuid = $1::text AND status = $2::text AND completed_at = $3::bigint
+)SQL";
+
+/// Replaces "{s}" in `sql` with the quoted schema name.
+std::string WithSchema(std::string_view sql, const std::string& quoted_schema) {
+  std::string out;
+  size_t pos = 0;
+  while (true) {
+    const size_t next = sql.find("{s}", pos);
+    if (next == std::string_view::npos) {
+      out.append(sql.substr(pos));
+      return out;
+    }
+    out.append(sql.substr(pos, next - pos));
+    out.append(quoted_schema);
+    pos = next + 3;
+  }
+}
+
+}  // namespace
+
+core::Statements MakeStatements(const std::string& quoted_schema) {
+  using Access = core::Script::Access;
+  // One statement per script: its rows are the result.
+  const auto one = [&](const char* name, Access access, std::string_view sql) {
+    core::Script script;
+    script.name = name;
+    script.access = access;
+    script.parts.push_back(core::Part{WithSchema(sql, quoted_schema), true, false});
+    return script;
+  };
+  core::Statements s;
+  s.insert_workflow = one("insert_workflow", Access::kWrite, kInsertWorkflowSql);
+  s.finish_workflow = one("finish_workflow", Access::kWrite, kFinishWorkflowSql);
+  s.finished_as = one("finished_as", Access::kRead, kFinishedAsSql);
+  s.mark_dead_letter = one("mark_dead_letter", Access::kWrite, kMarkDeadLetterSql);
+  s.get_workflow =
+      one("get_workflow", Access::kRead, core::SelectWorkflowSql("{s}.", "$1::text", true));
+  s.get_workflow_meta =
+      one("get_workflow_meta", Access::kRead, core::SelectWorkflowSql("{s}.", "$1::text", false));
+  s.record_step = one("record_step", Access::kWrite, kRecordStepSql);
+  s.list_steps = one("list_steps", Access::kRead, kListStepsSql);
+  s.get_status = one("get_status", Access::kRead, kGetStatusSql);
+  s.reenqueue = one("reenqueue", Access::kWrite, kReenqueueSql);
+  // No precheck: a claim that finds nothing locks and writes nothing.
+  s.dequeue_claim = one("dequeue_claim", Access::kWrite, kDequeueSql);
+  s.dequeue_claimed_by_token = one("dequeue_claimed_by_token", Access::kRead, kClaimedByTokenSql);
+  s.register_version = one("register_version", Access::kWrite, kRegisterVersionSql);
+  s.send = one("send", Access::kWrite, kSendSql);
+  s.send_checkpointed = one("send_checkpointed", Access::kWrite, kSendWithCheckpointSql);
+  s.consume_peek = one("consume_peek", Access::kRead, kConsumePeekSql);
+  s.consume_take = one("consume_take", Access::kWrite, kConsumeTakeSql);
+  s.set_event = one("set_event", Access::kWrite, kSetEventSql);
+  s.get_event = one("get_event", Access::kRead, kGetEventSql);
+  s.cancel_workflow = one("cancel_workflow", Access::kWrite, kCancelWorkflowSql);
+  s.filter_cancelled = one("filter_cancelled", Access::kRead, kFilterCancelledSql);
+  return s;
+}
+
+}  // namespace dbos::sysdb::pg
