@@ -90,6 +90,29 @@ TEST_P(SystemDatabaseTest, StoredValuesCarryTheirSerialization) {
   EXPECT_FALSE(db->GetEvent("w", "absent").has_value());
 }
 
+// Starting an existing workflow again (RunWorkflow with the same ID) takes it over: the row keeps
+// its input and status, and its executor becomes the caller's (enqueuing it again does not),
+// identically on both dialects.
+TEST_P(SystemDatabaseTest, InsertingAnExistingWorkflowTakesItOverWithoutChangingItsInput) {
+  auto db = OpenRaw();
+  ASSERT_TRUE(db->InsertWorkflow(Row("p")).created);
+  ASSERT_TRUE(db->InsertWorkflow(Row("e", "ENQUEUED")).created);
+  for (const std::string id : {"p", "e"}) {
+    auto again = Row(id, id == "p" ? "PENDING" : "ENQUEUED");  // run again / enqueue again
+    again.executor_id = "other";
+    again.inputs = "{\"changed\":true}";
+    again.creator_xid = id + "-y";
+    again.now_ms = 2;
+    const auto result = db->InsertWorkflow(again);
+    EXPECT_FALSE(result.created);
+    EXPECT_EQ(result.status, id == "p" ? "PENDING" : "ENQUEUED");
+  }
+  EXPECT_EQ(RunSql(url_, "SELECT workflow_uuid, executor_id, CAST(updated_at AS TEXT) FROM " +
+                             Table("workflow_status") + " ORDER BY workflow_uuid"),
+            (Rows{{"e", "local", "2"}, {"p", "other", "2"}}));
+  EXPECT_EQ(db->GetWorkflow("p", true)->inputs, "{}");
+}
+
 // A check accepting the messages written in one of `names` (or with a NULL serialization).
 sysdb::MessageCheck ReadableIn(std::vector<std::string> names) {
   return [names](const sysdb::StoredValue& v) -> std::optional<std::string> {

@@ -26,8 +26,12 @@ ON CONFLICT (workflow_uuid) DO UPDATE SET
 RETURNING creator_xid IS ?22, status, name, queue_name, recovery_attempts, workflow_timeout_ms,
           workflow_deadline_epoch_ms)sql";
 
+// Only by the call that created the row (an existing row keeps its input; the upsert above still
+// refreshes updated_at and executor_id, so this is no gate).
 constexpr const char* kInsertInputSql = R"sql(
-INSERT INTO workflow_input (workflow_uuid, inputs, retention_timestamp) VALUES (?1, ?20, ?23)
+INSERT INTO workflow_input (workflow_uuid, inputs, retention_timestamp)
+SELECT ?1, ?20, ?23
+WHERE (SELECT creator_xid FROM workflow_status WHERE workflow_uuid = ?1) IS ?22
 ON CONFLICT (workflow_uuid) DO NOTHING)sql";
 
 constexpr const char* kFinishWorkflowSql = R"sql(
@@ -330,7 +334,10 @@ core::Script Gated(const char* name, std::string gate, std::vector<std::string> 
 
 core::Statements MakeStatements() {
   core::Statements s;
-  s.insert_workflow = Gated("insert_workflow", kInsertWorkflowSql, {kInsertInputSql});
+  s.insert_workflow = core::Script{
+      "insert_workflow",
+      Access::kWrite,
+      {core::Part{kInsertWorkflowSql, true, false}, core::Part{kInsertInputSql, false, false}}};
   s.finish_workflow = Gated("finish_workflow", kFinishWorkflowSql, {kUpsertOutputSql});
   s.finished_as = One("finished_as", Access::kRead, kFinishedAsSql);
   s.mark_dead_letter = One("mark_dead_letter", Access::kWrite, kMarkDeadLetterSql);
