@@ -76,10 +76,9 @@ class MessageReader {
                            "); the message was left unconsumed",
                        workflow_id_);
     } catch (const DBOSError& e) {
-      refusal_.emplace(e.Code(),
-                       std::string(e.what()) + " (workflow " + workflow_id_ + ", topic '" + topic_ +
-                           "'; the message was left unconsumed)",
-                       workflow_id_);
+      Refuse(e.Code(), e.what());
+    } catch (const std::exception& e) {
+      Refuse(ErrorCode::InvalidOption, e.what());
     }
     return std::string(refusal_->what());
   }
@@ -91,6 +90,13 @@ class MessageReader {
   const DBOSError& Refusal() const { return *refusal_; }
 
  private:
+  void Refuse(ErrorCode code, const std::string& why) {
+    refusal_.emplace(code,
+                     why + " (workflow " + workflow_id_ + ", topic '" + topic_ +
+                         "'; the message was left unconsumed)",
+                     workflow_id_);
+  }
+
   std::string Convert(const nlohmann::json& value) const {
     if (convert_ == nullptr) return "";
     try {
