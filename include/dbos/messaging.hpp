@@ -34,7 +34,8 @@ std::string WhyNotConvertible(const nlohmann::json& value) {
       (void)value.template get<R>();
       return "";
     } catch (const std::exception& e) {  // nlohmann's errors, and what a from_json throws
-      return e.what();
+      const std::string why = e.what();
+      return why.empty() ? std::string("the conversion failed without saying why") : why;
     }
   }
 }

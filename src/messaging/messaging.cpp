@@ -37,8 +37,9 @@ std::string StoredTopic(const std::string& topic) {
 nlohmann::json RecordErrorOrReplay(Runtime& runtime, WorkflowState* state,
                                    sysdb::StepWrite checkpoint, const DBOSError& error) {
   if (state != nullptr) {
-    checkpoint.error = serialization::EncodeError(
-        {std::string(ErrorCodeName(error.Code())), error.what(), static_cast<int>(error.Code())});
+    checkpoint.error =
+        serialization::EncodeError({std::string(ErrorCodeName(error.Code())), error.Message(),
+                                    static_cast<int>(error.Code())});
     checkpoint.completed_at_epoch_ms = util::NowEpochMs();
     nlohmann::json replayed;
     if (HandleCheckpointResult(runtime, *state, runtime.Db().RecordStep(checkpoint),
@@ -76,7 +77,7 @@ class MessageReader {
                            "); the message was left unconsumed",
                        workflow_id_);
     } catch (const DBOSError& e) {
-      Refuse(e.Code(), e.what());
+      Refuse(e.Code(), e.Message());
     } catch (const std::exception& e) {
       Refuse(ErrorCode::InvalidOption, e.what());
     }

@@ -133,6 +133,31 @@ std::string IntThenText(DBOSContext& ctx, bool wait_for_go) {
   }
   return refused + Recv<std::string>(ctx, "t", std::chrono::seconds(10));
 }
+
+// Returns the message of its Recv's timeout, after a step that blocks while g_block is set (so a
+// test can shut down there and have the next launch replay the Recv). `g_live_message` keeps what
+// the first execution saw.
+std::string g_live_message;
+std::string TimeoutMessageThenBlock(DBOSContext& ctx, int) {
+  std::string message;
+  try {
+    Recv<int>(ctx, "t", std::chrono::milliseconds(50));
+  } catch (const DBOSError& e) {
+    message = e.Message();
+  }
+  if (g_live_message.empty()) g_live_message = message;
+  RunAsStep(
+      ctx,
+      [](std::stop_token token) {
+        while (g_block && !token.stop_requested()) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        if (token.stop_requested()) throw std::runtime_error("stopped");
+        return 0;
+      },
+      WithStepName("block"));
+  return message;
+}
 }  // namespace dbos::testing::messaging_fns
 
 namespace dbos::testing {
@@ -148,6 +173,7 @@ class MessagingTest : public DbTest {
     g_block = true;
     g_seen_set = false;
     g_seen.clear();
+    g_live_message.clear();
   }
   DBOSContext Start() {
     DBOSContext ctx = NewDBOSContext(MakeConfig());
@@ -162,6 +188,7 @@ class MessagingTest : public DbTest {
     RegisterWorkflow(ctx, ForbiddenInStep);
     RegisterWorkflow(ctx, RecordsWhatRecvSaw);
     RegisterWorkflow(ctx, IntThenText);
+    RegisterWorkflow(ctx, TimeoutMessageThenBlock);
     Launch(ctx);
     return ctx;
   }
@@ -629,6 +656,23 @@ TEST_P(MessagingTest, RecvLeavesAMalformedMessageUnconsumed) {
   EXPECT_EQ(
       RunSql(url_, "SELECT CAST(consumed AS TEXT) FROM " + table + " WHERE message_uuid = 'bad'"),
       (Rows{{IsPostgres() ? "false" : "0"}}));
+  Shutdown(ctx);
+}
+
+// A replayed error reads exactly as it did live: the recorded message is the error's own text,
+// not its what() with the "DBOS Error <code>: " prefix (which a replay would add again).
+TEST_P(MessagingTest, ARecordedTimeoutReplaysWithTheSameMessage) {
+  {
+    DBOSContext ctx = Start();
+    RunWorkflow(ctx, TimeoutMessageThenBlock, 0, WithWorkflowID("replayed-timeout"));
+    ASSERT_TRUE(Eventually([&] { return Steps("replayed-timeout").size() >= 2; }));
+    ASSERT_TRUE(Eventually([] { return !g_live_message.empty(); }));
+    Shutdown(ctx);  // the workflow stays PENDING in its blocking step
+  }
+  g_block = false;
+  DBOSContext ctx = Start();  // recovers it: the Recv replays its recorded timeout
+  EXPECT_EQ(RetrieveWorkflow<std::string>(ctx, "replayed-timeout").GetResult(), g_live_message);
+  EXPECT_EQ(g_live_message.find("DBOS Error"), std::string::npos) << g_live_message;
   Shutdown(ctx);
 }
 

@@ -2,6 +2,7 @@
 #include "sysdb/core/session.hpp"
 
 #include <charconv>
+#include <cmath>
 
 namespace dbos::sysdb::core {
 
@@ -19,11 +20,15 @@ std::optional<int64_t> Rows::Row::OptInt64(int col) const {
   int64_t value = 0;
   const char* end = cell->data() + cell->size();
   const auto [ptr, ec] = std::from_chars(cell->data(), end, value);
-  if (ec != std::errc() || ptr != end) {
-    throw std::runtime_error("system database result: column " + std::to_string(col) + " holds '" +
-                             *cell + "', not an integer");
+  if (ec == std::errc() && ptr == end) return value;
+  // SQLite's loose typing: another SDK may have stored a whole number as a REAL ("5.0").
+  double real = 0;
+  const auto [real_end, real_ec] = std::from_chars(cell->data(), end, real);
+  if (real_ec == std::errc() && real_end == end && std::isfinite(real) && std::abs(real) < 9.2e18) {
+    return static_cast<int64_t>(real);
   }
-  return value;
+  throw std::runtime_error("system database result: column " + std::to_string(col) + " holds '" +
+                           *cell + "', not an integer");
 }
 
 bool Rows::Row::Bool(int col) const {

@@ -403,10 +403,11 @@ class SqlSystemDatabase final : public SystemDatabase {
           return StepWriteResult{};  // our own in-doubt commit
         }
         if (auto blocked = Blocked(std::move(probe))) return *blocked;
-        if (!event.checkpoint || pass >= kStepRacePasses) {
+        if (!event.checkpoint) {
           throw std::logic_error("SetEvent wrote nothing for an existing workflow " +
                                  event.workflow_uuid);
         }
+        if (pass >= kStepRacePasses) ThrowStepRace(*event.checkpoint);
       }
     });
   }
