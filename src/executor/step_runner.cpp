@@ -72,6 +72,8 @@ nlohmann::json RunStepErased(DBOSContext& ctx, const StepOptions& options,
   }
   WorkflowState& state = *state_ptr;
   if (state.in_step) return body(state.stop.get_token());  // nested: part of the outer step
+  // Also when called from a thread of the workflow's own (its execution thread sets it already).
+  CurrentWorkflowScope current(&state);
   if (options.max_retries < 0) {
     throw DBOSError(ErrorCode::InvalidOption, "WithStepMaxRetries must be >= 0");
   }
