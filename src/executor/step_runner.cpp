@@ -136,7 +136,7 @@ nlohmann::json RunStepErased(DBOSContext& ctx, const StepOptions& options,
   write.completed_at_epoch_ms = util::NowEpochMs();
 
   nlohmann::json replayed;
-  if (HandleCheckpointResult(runtime, state, runtime.Db().RecordStep(write),
+  if (HandleCheckpointResult(runtime, state, write, runtime.Db().RecordStep(write),
                              ErrorCode::StepExecution, &replayed)) {
     return replayed;
   }
