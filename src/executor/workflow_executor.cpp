@@ -208,6 +208,8 @@ void Submit(Runtime& runtime, const detail::RegisteredWorkflow& workflow,
 // CANCELLED at once. When the durable write fails, the execution still runs nothing: the
 // failure is noted, so the row stays PENDING and its waiters are told.
 void CancelBeforeStart(Runtime& runtime, const std::string& id, WorkflowState& state) {
+  // A failure here is this workflow's, not its caller's (a parent carries on with its handle).
+  detail::CurrentWorkflowScope current(&state);
   try {
     runtime.Db().CancelWorkflow(id, util::NowEpochMs());
     state.Interrupt(detail::Interruption::Cancelled);
