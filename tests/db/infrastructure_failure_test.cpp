@@ -70,12 +70,17 @@ class InfrastructureFailureTest : public DbTest {
 
   // Fails the first statement of `operation` permanently, as a corrupted database page does.
   ScopedFaultInjector CorruptFirst(const std::string& operation) {
-    return ScopedFaultInjector([this, operation](const FaultSite& site) {
+    return FailFirst(operation, "XX001", SQLITE_CORRUPT);  // data_corrupted
+  }
+  // Fails the first statement of `operation` with `sqlstate` (PostgreSQL) or `sqlite_code`.
+  ScopedFaultInjector FailFirst(const std::string& operation, const std::string& sqlstate,
+                                int sqlite_code) {
+    return ScopedFaultInjector([this, operation, sqlstate, sqlite_code](const FaultSite& site) {
       if (site.operation != operation || injected_.fetch_add(1) != 0) return Fault{};
       Fault fault;
       fault.kind = Fault::Kind::kBeforeExecute;
-      fault.sqlstate = "XX001";            // PostgreSQL: data_corrupted
-      fault.sqlite_code = SQLITE_CORRUPT;  // SQLite
+      fault.sqlstate = sqlstate;
+      fault.sqlite_code = sqlite_code;
       return fault;
     });
   }
@@ -112,6 +117,21 @@ TEST_P(InfrastructureFailureTest, PermanentFailureThroughTheWorkflowLeavesItPend
   }
   EXPECT_EQ(injected_.load(), 1);
   ExpectPendingWithoutOutcome("through");
+  Shutdown(ctx);
+}
+
+// A database the process may not write (a read-only SQLite file; on PostgreSQL a revoked
+// privilege) fails at once rather than being retried forever, and is not the workflow's outcome.
+TEST_P(InfrastructureFailureTest, ReadOnlyDatabaseLeavesTheWorkflowPending) {
+  DBOSContext ctx = Start();
+  {
+    auto injector = FailFirst("RecordStep", "42501", SQLITE_READONLY);
+    const std::string message =
+        ResultError(RunWorkflow(ctx, CatchesEverything, 1, WithWorkflowID("read-only")));
+    EXPECT_NE(message.find("stays PENDING"), std::string::npos) << message;
+  }
+  EXPECT_EQ(injected_.load(), 1);  // not retried
+  ExpectPendingWithoutOutcome("read-only");
   Shutdown(ctx);
 }
 
