@@ -111,6 +111,26 @@ TEST_P(ClaimedStartTest, WorkflowResumedWhileItsCancelledExecutionUnwindsStartsA
   Shutdown(ctx);
 }
 
+// As above, but the resumed row names another workflow than the execution still unwinding here
+// (a name conflict in this process): it starts once that execution ended.
+TEST_P(ClaimedStartTest, ClaimWhoseIdExecutesHereUnderAnotherNameStartsAfterwards) {
+  DBOSContext ctx = NewDBOSContext(MakeConfig());
+  RegisterWorkflow(ctx, SlowToUnwind);
+  RegisterWorkflow(ctx, Plain);
+  Launch(ctx);
+  RunWorkflow(ctx, SlowToUnwind, 7, WithWorkflowID("renamed"));
+  ASSERT_TRUE(Await([] { return g_entered.load(); }));
+  CancelWorkflow(ctx, "renamed");
+  RunSql(url_, "UPDATE " + Table("workflow_status") +
+                   " SET status = 'ENQUEUED', name = 'dbos::testing::claimed_fns::Plain', "
+                   "queue_name = '" +
+                   sysdb::kInternalQueueName + "' WHERE workflow_uuid = 'renamed'");
+  EXPECT_TRUE(Await([&] { return logger_->Contains("Workflow already exists with a different"); }));
+  g_release = true;
+  ASSERT_EQ(AwaitStatus("renamed", "SUCCESS"), "SUCCESS");
+  Shutdown(ctx);
+}
+
 // A start that fails more rounds in a row than the runner used to allow is still retried.
 TEST_P(ClaimedStartTest, StartThatFailsManyRoundsIsRetriedUntilItRuns) {
   InsertPlain("flaky");
