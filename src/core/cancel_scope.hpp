@@ -21,9 +21,10 @@ struct CancelScope {
   std::vector<std::string> workflow_ids;
   bool cancelled = false;
 
-  /// Remembers a workflow started from the scope's context; cancels it at once if the scope was
-  /// cancelled already.
-  void Add(const std::string& workflow_id);
+  /// Remembers a workflow started from the scope's context. Returns true when the scope was
+  /// cancelled already: the caller then cancels the workflow before it runs (a later CancelAll
+  /// cancels it as it cancels the others).
+  [[nodiscard]] bool Add(const std::string& workflow_id);
   /// Forgets a workflow that ended.
   void Remove(const std::string& workflow_id);
   /// Number of workflows remembered.

@@ -20,6 +20,7 @@ Runtime::Runtime(const dbos::Config& config)
   options.startup_timeout = config.system_db_startup_timeout;
   options.logger = logger_;
   sysdb_ = sysdb::OpenSystemDatabase(options);
+  guarded_ = std::make_unique<GuardedSystemDatabase>(*sysdb_);
 }
 
 void Runtime::RefreshLatestVersion() {

@@ -15,6 +15,7 @@
 #include "core/config_resolution.hpp"
 #include "core/deadline_watcher.hpp"
 #include "core/error_types.hpp"
+#include "core/guarded_database.hpp"
 #include "core/notifier.hpp"
 #include "core/outcome.hpp"
 #include "core/registry.hpp"
@@ -54,7 +55,9 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
 
   const ResolvedConfig& Config() const noexcept { return config_; }
   Logger& Log() const noexcept { return *logger_; }
-  sysdb::SystemDatabase& Db() const noexcept { return *sysdb_; }
+  /// The system database; a failure of an operation is noted in the workflow running on the
+  /// calling thread (see guarded_database.hpp).
+  sysdb::SystemDatabase& Db() const noexcept { return *guarded_; }
   WorkflowRegistry& Registry() noexcept { return registry_; }
   const ErrorTypeRegistry& ErrorTypes() const noexcept { return error_types_; }
   ErrorTypeRegistry& MutableErrorTypes() noexcept { return error_types_; }
@@ -129,6 +132,7 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   ResolvedConfig config_;
   std::shared_ptr<Logger> logger_;
   std::unique_ptr<sysdb::SystemDatabase> sysdb_;
+  std::unique_ptr<GuardedSystemDatabase> guarded_;  ///< Over sysdb_; what Db() returns.
   WorkflowRegistry registry_;
   ErrorTypeRegistry error_types_;
   util::WorkerPool pool_;

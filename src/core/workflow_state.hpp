@@ -1,6 +1,7 @@
 // Per-execution state of one workflow: its identity, the step counter, the steps recorded by an
-// earlier execution (for replay), its deadline, and the interruption signals (cancel, shutdown)
-// that a running step or wait observes.
+// earlier execution (for replay), its deadline, the interruption signals (cancel, shutdown) that
+// a running step or wait observes, and the first system database failure it met (which decides
+// that its execution records no outcome).
 #pragma once
 
 #include <atomic>
@@ -76,6 +77,18 @@ struct WorkflowState {
     std::lock_guard lock(mutex_);
     return interruption_;
   }
+  /// Remembers that a system database operation failed for this workflow (the first one is
+  /// kept). The execution then records no outcome, whatever the workflow's code returns or
+  /// throws: the row stays PENDING for recovery.
+  void NoteInfrastructureFailure(const std::string& what) {
+    std::lock_guard lock(mutex_);
+    if (!infrastructure_failure_) infrastructure_failure_ = what;
+  }
+  /// The first system database failure this execution met, if any.
+  std::optional<std::string> InfrastructureFailure() const {
+    std::lock_guard lock(mutex_);
+    return infrastructure_failure_;
+  }
   /// Sleeps for `duration` (notifications do not cut it short); false when interrupted.
   bool WaitFor(std::chrono::milliseconds duration) {
     const auto until = std::chrono::steady_clock::now() + duration;
@@ -90,8 +103,32 @@ struct WorkflowState {
  private:
   mutable std::mutex mutex_;
   Interruption interruption_ = Interruption::None;
+  std::optional<std::string> infrastructure_failure_;
   mutable std::mutex recorded_mutex_;
   std::unordered_map<int, sysdb::StepRow> recorded_;  ///< Recorded steps not replayed yet.
 };
+
+/// The workflow whose code runs on this thread, or null: set by its execution thread (and by the
+/// DBOS calls it makes from other threads), so that a system database failure reaches its state.
+inline thread_local WorkflowState* current_workflow = nullptr;
+
+/// Makes `state` the current workflow of this thread for the scope's lifetime.
+class CurrentWorkflowScope {
+ public:
+  explicit CurrentWorkflowScope(WorkflowState* state) : previous_(current_workflow) {
+    current_workflow = state;
+  }
+  ~CurrentWorkflowScope() { current_workflow = previous_; }
+  CurrentWorkflowScope(const CurrentWorkflowScope&) = delete;
+  CurrentWorkflowScope& operator=(const CurrentWorkflowScope&) = delete;
+
+ private:
+  WorkflowState* previous_;
+};
+
+/// Notes a system database failure in the current workflow of this thread, if any.
+inline void NoteInfrastructureFailure(const std::string& what) {
+  if (current_workflow != nullptr) current_workflow->NoteInfrastructureFailure(what);
+}
 
 }  // namespace dbos::detail

@@ -71,6 +71,25 @@ sysdb::StepWrite NewCheckpoint(const Runtime& runtime, const WorkflowState& stat
   return write;
 }
 
+void CheckRecordedName(const WorkflowState& state, const sysdb::StepWrite& write,
+                       const sysdb::StepRow& existing) {
+  if (existing.function_name == write.function_name) return;
+  throw DBOSError(ErrorCode::UnexpectedStep,
+                  UnexpectedStepMessage(state.workflow_id, write.function_id,
+                                        existing.function_name, write.function_name,
+                                        /*is_workflow=*/false),
+                  state.workflow_id);
+}
+
+bool HandleCheckpointResult(const Runtime& runtime, WorkflowState& state,
+                            const sysdb::StepWrite& write, const sysdb::StepWriteResult& result,
+                            ErrorCode wrap_code, nlohmann::json* replayed) {
+  if (result.kind == sysdb::StepWriteResult::Kind::AlreadyRecorded) {
+    CheckRecordedName(state, write, *result.existing);
+  }
+  return HandleCheckpointResult(runtime, state, result, wrap_code, replayed);
+}
+
 bool HandleCheckpointResult(const Runtime& runtime, WorkflowState& state,
                             const sysdb::StepWriteResult& result, ErrorCode wrap_code,
                             nlohmann::json* replayed) {
@@ -110,7 +129,7 @@ int64_t RecordDurableDeadline(Runtime& runtime, WorkflowState& state, int step_i
   write.output = std::to_string(deadline);
   write.completed_at_epoch_ms = deadline;
   nlohmann::json replayed;
-  if (HandleCheckpointResult(runtime, state, runtime.Db().RecordStep(write),
+  if (HandleCheckpointResult(runtime, state, write, runtime.Db().RecordStep(write),
                              ErrorCode::StepExecution, &replayed)) {
     return replayed.get<int64_t>();
   }
@@ -156,6 +175,7 @@ nlohmann::json CheckpointedRead(Runtime& runtime, WorkflowState& state, const ch
     write.completed_at_epoch_ms = util::NowEpochMs();
     const auto result = runtime.Db().RecordStep(write);
     if (result.kind == sysdb::StepWriteResult::Kind::AlreadyRecorded) {
+      CheckRecordedName(state, write, *result.existing);
       recorded = result.existing;  // another execution recorded it first: that outcome wins
     } else {
       HandleCheckpointResult(runtime, state, result, wrap_code, nullptr);

@@ -42,9 +42,20 @@ nlohmann::json ReplayStep(const Runtime& runtime, const WorkflowState& state,
 sysdb::StepWrite NewCheckpoint(const Runtime& runtime, const WorkflowState& state, int step_id,
                                const std::string& name);
 
-/// Acts on the result of a checkpoint write: false for Inserted; true for AlreadyRecorded (a
-/// concurrent execution recorded it first: its value is stored in `*replayed`, or its error
-/// thrown); WorkflowCancelled interrupts the workflow and throws; WorkflowMissing throws.
+/// Throws UnexpectedStep (as a replay does) when `existing`, the row found at the step ID of
+/// `write`, was recorded by another operation: another execution took another path there.
+void CheckRecordedName(const WorkflowState& state, const sysdb::StepWrite& write,
+                       const sysdb::StepRow& existing);
+
+/// Acts on the result of writing the checkpoint `write`: false for Inserted; true for
+/// AlreadyRecorded (an earlier or concurrent execution recorded it first: its value is stored in
+/// `*replayed`, or its error thrown; UnexpectedStep when it is another operation's);
+/// WorkflowCancelled interrupts the workflow and throws; WorkflowMissing throws.
+bool HandleCheckpointResult(const Runtime& runtime, WorkflowState& state,
+                            const sysdb::StepWrite& write, const sysdb::StepWriteResult& result,
+                            ErrorCode wrap_code, nlohmann::json* replayed);
+
+/// The same without the name check, for callers that do not pass their checkpoint.
 bool HandleCheckpointResult(const Runtime& runtime, WorkflowState& state,
                             const sysdb::StepWriteResult& result, ErrorCode wrap_code,
                             nlohmann::json* replayed);

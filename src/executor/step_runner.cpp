@@ -72,6 +72,8 @@ nlohmann::json RunStepErased(DBOSContext& ctx, const StepOptions& options,
   }
   WorkflowState& state = *state_ptr;
   if (state.in_step) return body(state.stop.get_token());  // nested: part of the outer step
+  // Also when called from a thread of the workflow's own (its execution thread sets it already).
+  CurrentWorkflowScope current(&state);
   if (options.max_retries < 0) {
     throw DBOSError(ErrorCode::InvalidOption, "WithStepMaxRetries must be >= 0");
   }
@@ -134,7 +136,7 @@ nlohmann::json RunStepErased(DBOSContext& ctx, const StepOptions& options,
   write.completed_at_epoch_ms = util::NowEpochMs();
 
   nlohmann::json replayed;
-  if (HandleCheckpointResult(runtime, state, runtime.Db().RecordStep(write),
+  if (HandleCheckpointResult(runtime, state, write, runtime.Db().RecordStep(write),
                              ErrorCode::StepExecution, &replayed)) {
     return replayed;
   }

@@ -105,6 +105,8 @@ void Execute(const std::shared_ptr<Runtime>& runtime, const detail::RegisteredWo
              bool replaying) noexcept {
   const std::string id = state->workflow_id;
   runtime->AttachState(id, state);
+  // A system database failure met on this thread is noted in the state (guarded_database.hpp).
+  detail::CurrentWorkflowScope current(state.get());
   if (replaying) {
     // Without its history the workflow cannot replay: it stays PENDING (a database failure is
     // not the workflow's outcome) and its local waiters are told so.
@@ -131,16 +133,21 @@ void Execute(const std::shared_ptr<Runtime>& runtime, const detail::RegisteredWo
   }
   std::optional<nlohmann::json> result;
   std::optional<serialization::ErrorRecord> error;
-  try {
-    DBOSContext context = detail::MakeWorkflowContext(runtime, state);
-    nlohmann::json value = workflow->fn(context, input);
-    serialization::CheckRepresentable(value);  // else recorded as the workflow's error
-    result = std::move(value);
-  } catch (const detail::ShutdownInterrupt&) {
-    // Only ever thrown after the state was interrupted; decided below.
-  } catch (...) {
-    error = serialization::CaptureCurrentException();
+  // A workflow cancelled (or shut down) before it began, or whose cancellation could not be
+  // recorded, runs none of its code.
+  if (state->Pending() == detail::Interruption::None && !state->InfrastructureFailure()) {
+    try {
+      DBOSContext context = detail::MakeWorkflowContext(runtime, state);
+      nlohmann::json value = workflow->fn(context, input);
+      serialization::CheckRepresentable(value);  // else recorded as the workflow's error
+      result = std::move(value);
+    } catch (const detail::ShutdownInterrupt&) {
+      // Only ever thrown after the state was interrupted; decided below.
+    } catch (...) {
+      error = serialization::CaptureCurrentException();
+    }
   }
+  const std::optional<std::string> failure = state->InfrastructureFailure();
   switch (state->Pending()) {
     case detail::Interruption::Shutdown:
       // Stays PENDING for recovery, whatever the code returned or threw.
@@ -153,7 +160,20 @@ void Execute(const std::shared_ptr<Runtime>& runtime, const detail::RegisteredWo
           CodeRecord(ErrorCode::AwaitedWorkflowCancelled, "workflow " + id + " was cancelled"));
       break;
     case detail::Interruption::None:
-      if (result) {
+      if (failure) {
+        // The system database failed under the workflow: that is not its outcome, even when its
+        // code caught the exception and returned. It stays PENDING and runs again when recovered.
+        const std::string what = serialization::SanitizeUtf8(*failure);
+        runtime->Log().Log(LogLevel::Error, "workflow " + id + ": the system database failed (" +
+                                                what + "); it stays PENDING and will be recovered");
+        outcome->Complete(
+            WorkflowOutcome::Kind::Unrecorded, nullptr,
+            CodeRecord(ErrorCode::WorkflowExecution,
+                       "workflow " + id +
+                           " could not continue: the system database "
+                           "failed (" +
+                           what + "); it stays PENDING and runs again when recovered"));
+      } else if (result) {
         Finish(*runtime, *state, *outcome, &*result, nullptr);
       } else if (error) {
         Finish(*runtime, *state, *outcome, nullptr, &*error);
@@ -183,6 +203,97 @@ void Submit(Runtime& runtime, const detail::RegisteredWorkflow& workflow,
        replaying]() mutable { Execute(rt, wf, state, outcome, input, replaying); });
 }
 
+// Cancels a workflow that must end before any of its code runs (its WithTimeout scope was
+// cancelled, or its deadline passed already): durably, then locally, so that its execution ends
+// CANCELLED at once. When the durable write fails, the execution still runs nothing: the
+// failure is noted, so the row stays PENDING and its waiters are told.
+void CancelBeforeStart(Runtime& runtime, const std::string& id, WorkflowState& state) {
+  // A failure here is this workflow's, not its caller's (a parent carries on with its handle).
+  detail::CurrentWorkflowScope current(&state);
+  try {
+    runtime.Db().CancelWorkflow(id, util::NowEpochMs());
+    state.Interrupt(detail::Interruption::Cancelled);
+  } catch (const std::exception& e) {
+    state.NoteInfrastructureFailure(std::string("cancelling it before it started failed: ") +
+                                    e.what());
+  }
+}
+
+// Makes a claimed execution reachable before it starts (a cancellation, a shutdown and its
+// deadline find its state) and applies a cancellation that happened already. Throws nothing a
+// database failure could cause.
+void PrepareExecution(Runtime& runtime, const std::string& id,
+                      const std::shared_ptr<WorkflowState>& state, std::optional<int64_t> deadline,
+                      const std::shared_ptr<detail::CancelScope>& scope) {
+  runtime.AttachState(id, state);
+  bool cancel_now = false;
+  if (deadline) {
+    if (*deadline <= util::NowEpochMs()) {
+      cancel_now = true;
+    } else {
+      runtime.WatchDeadline(id, *deadline);
+    }
+  }
+  if (scope) {
+    state->cancel_scope = scope;
+    if (scope->Add(id)) cancel_now = true;
+  }
+  if (cancel_now) CancelBeforeStart(runtime, id, *state);
+}
+
+// Records the parent's checkpoint naming its child `child_id` at `step_id`. Returns the child
+// the parent has at that step: `child_id`, or the one another execution of the parent recorded
+// there first. Throws UnexpectedStep when another operation is recorded there, and the parent's
+// cancellation when it was cancelled (nothing is recorded then).
+std::string LinkChild(Runtime& runtime, WorkflowState& parent, int step_id,
+                      const std::string& workflow_name, const std::string& child_id,
+                      int64_t now_ms) {
+  sysdb::StepWrite link;
+  link.workflow_uuid = parent.workflow_id;
+  link.function_id = step_id;
+  link.function_name = workflow_name;
+  link.child_workflow_id = child_id;
+  link.started_at_epoch_ms = now_ms;
+  link.completed_at_epoch_ms = now_ms;
+  link.application_name = runtime.Config().app_name;
+  const sysdb::StepWriteResult result = runtime.Db().RecordStep(link);
+  using Kind = sysdb::StepWriteResult::Kind;
+  switch (result.kind) {
+    case Kind::Inserted:
+      return child_id;
+    case Kind::AlreadyRecorded:
+      if (result.existing->function_name != workflow_name) {
+        throw DBOSError(ErrorCode::UnexpectedStep,
+                        detail::UnexpectedStepMessage(parent.workflow_id, step_id,
+                                                      result.existing->function_name, workflow_name,
+                                                      /*is_workflow=*/true),
+                        parent.workflow_id);
+      }
+      return result.existing->child_workflow_id.value_or(child_id);
+    case Kind::WorkflowCancelled:
+      parent.Interrupt(detail::Interruption::Cancelled);
+      detail::ThrowInterruption(parent, detail::Interruption::Cancelled);
+    case Kind::WorkflowMissing:
+      break;
+  }
+  throw DBOSError(ErrorCode::NonExistentWorkflow,
+                  "workflow " + parent.workflow_id + " no longer exists in the system database",
+                  parent.workflow_id);
+}
+
+// A child row this call created but that its parent does not name (the parent was cancelled, or
+// names another child): it must never run, so it is cancelled before anything executes it.
+void AbandonUnlinkedChild(Runtime& runtime, const std::string& id) noexcept {
+  try {
+    runtime.Db().CancelWorkflow(id, util::NowEpochMs());
+  } catch (const std::exception& e) {
+    runtime.Log().Log(LogLevel::Error, "workflow " + id +
+                                           ": could not cancel this child its parent does not "
+                                           "name (" +
+                                           e.what() + ")");
+  }
+}
+
 void ValidateOptions(const detail::RunOptions& options) {
   if (!options.queue_name.empty()) {
     if (options.queue_name == sysdb::kInternalQueueName) {
@@ -210,6 +321,8 @@ std::shared_ptr<detail::HandleCore> StartWorkflow(Runtime& runtime, const DBOSCo
   const auto& parent = detail::WorkflowOf(caller);
   std::string id = options.workflow_id;
   std::optional<int> parent_step;
+  // A database failure while starting a child is the parent's (also from its own threads).
+  detail::CurrentWorkflowScope current(parent ? parent.get() : detail::current_workflow);
   if (parent) {
     // A parent that was cancelled or shut down starts nothing, even when its code caught the
     // interruption and carried on.
@@ -269,15 +382,24 @@ std::shared_ptr<detail::HandleCore> StartWorkflow(Runtime& runtime, const DBOSCo
                       id);
     }
     if (parent) {
-      sysdb::StepWrite link;
-      link.workflow_uuid = parent->workflow_id;
-      link.function_id = *parent_step;
-      link.function_name = workflow.name;
-      link.child_workflow_id = id;
-      link.started_at_epoch_ms = row.now_ms;
-      link.completed_at_epoch_ms = row.now_ms;
-      link.application_name = runtime.Config().app_name;
-      runtime.Db().RecordStep(link);
+      std::string linked;
+      try {
+        linked = LinkChild(runtime, *parent, *parent_step, workflow.name, id, row.now_ms);
+      } catch (...) {
+        // Not when the database failed: the parent then stays PENDING, and when it is
+        // recovered, its replay finds this child again and links it.
+        if (inserted.created && !parent->InfrastructureFailure()) {
+          AbandonUnlinkedChild(runtime, id);
+        }
+        throw;
+      }
+      if (linked != id) {
+        // Another execution of the parent started its child at this step first: that one is
+        // the parent's child, and this row never runs.
+        if (inserted.created) AbandonUnlinkedChild(runtime, id);
+        runtime.ReleaseExecution(id);
+        return MakePollingHandle(runtime.shared_from_this(), linked, parent);
+      }
     }
   } catch (...) {
     runtime.ReleaseExecution(id);
@@ -294,49 +416,63 @@ std::shared_ptr<detail::HandleCore> StartWorkflow(Runtime& runtime, const DBOSCo
   state->deadline_epoch_ms = deadline;
   if (!options.authenticated_user.empty()) state->authenticated_user = options.authenticated_user;
   if (parent && !state->authenticated_user) state->authenticated_user = parent->authenticated_user;
-  // Registered before the execution starts, so that its end always finds them to release.
-  if (deadline) runtime.WatchDeadline(id, *deadline);
-  if (const auto& scope = detail::ScopeOf(caller)) {
-    state->cancel_scope = scope;
-    scope->Add(id);
+  const auto& scope = detail::ScopeOf(caller);
+  try {
+    // Before the execution starts, so that its end always finds what to release, and so that a
+    // cancelled scope or a passed deadline ends it before any of its code runs.
+    PrepareExecution(runtime, id, state, deadline, scope);
+    Submit(runtime, workflow, state, outcome, std::move(input), /*replaying=*/false);
+  } catch (...) {
+    // Nothing runs: the row stays PENDING and is recovered like a crashed start.
+    runtime.ForgetDeadline(id);
+    if (scope) scope->Remove(id);
+    runtime.ReleaseExecution(id);
+    throw;
   }
-  Submit(runtime, workflow, state, outcome, std::move(input), /*replaying=*/false);
   return MakeLocalHandle(runtime.shared_from_this(), id, outcome, parent);
 }
 
-void StartDequeued(Runtime& runtime, sysdb::DequeuedWorkflow claimed) {
+DequeuedStart StartDequeued(Runtime& runtime, const sysdb::DequeuedWorkflow& claimed) {
   const std::string id = claimed.workflow_uuid;
   const auto* workflow = claimed.name ? runtime.Registry().FindByName(*claimed.name) : nullptr;
   if (workflow == nullptr) {
-    runtime.Log().Log(LogLevel::Error,
-                      "workflow " + id + " names '" + claimed.name.value_or("") +
-                          "', which is not registered in this process; it stays PENDING");
-    return;
+    // The claim takes only registered names; kept, so that the row is never left behind.
+    runtime.Log().Log(LogLevel::Error, "workflow " + id + " names '" + claimed.name.value_or("") +
+                                           "', which is not registered in this process");
+    return DequeuedStart::kRetryLater;
   }
   bool is_new = false;
   std::shared_ptr<detail::WorkflowOutcome> outcome;
   try {
     outcome = runtime.ClaimExecution(id, workflow->name, is_new);
   } catch (const DBOSError& e) {
+    // The ID executes here as another workflow: started when that execution ended.
     runtime.Log().Log(LogLevel::Error, e.what());
-    return;
+    return DequeuedStart::kRetryLater;
   }
-  if (!is_new) return;  // already executing here
+  if (!is_new) {
+    // An earlier execution of this ID still runs here (e.g. cancelled, then resumed before it
+    // unwound): this claim starts once it ended, unless that execution finished the row.
+    runtime.Log().Log(LogLevel::Info, "workflow " + id +
+                                          " still executes here; it starts again when that "
+                                          "execution ended");
+    return DequeuedStart::kRetryLater;
+  }
   // The claim counted this start attempt: a workflow that keeps crashing its process is
   // dead-lettered once it exceeds its maximum recovery attempts.
   const int max_retries = workflow->max_retries;
   if (max_retries > 0 && claimed.recovery_attempts > max_retries + 1) {
     try {
       runtime.Db().MarkDeadLetter(id, util::NowEpochMs());
-      runtime.Log().Log(LogLevel::Error,
-                        "workflow " + id + " exceeded its maximum of " +
-                            std::to_string(max_retries) +
-                            " recovery attempts and was moved to MAX_RECOVERY_ATTEMPTS_EXCEEDED");
-    } catch (const std::exception& e) {
-      runtime.Log().Log(LogLevel::Error, "workflow " + id + ": dead-lettering failed: " + e.what());
+    } catch (...) {
+      runtime.ReleaseExecution(id);
+      throw;  // dead-lettered at the next attempt
     }
+    runtime.Log().Log(LogLevel::Error,
+                      "workflow " + id + " exceeded its maximum of " + std::to_string(max_retries) +
+                          " recovery attempts and was moved to MAX_RECOVERY_ATTEMPTS_EXCEEDED");
     runtime.ReleaseExecution(id);
-    return;
+    return DequeuedStart::kDone;
   }
   auto state = NewState(id);
   state->authenticated_user = claimed.authenticated_user;
@@ -350,17 +486,24 @@ void StartDequeued(Runtime& runtime, sysdb::DequeuedWorkflow claimed) {
     // in ERROR with the reason, rather than being claimed again at every start.
     auto record = serialization::CaptureCurrentException();
     Finish(runtime, *state, *outcome, nullptr, &record);
+    const bool recorded = outcome->Wait() != WorkflowOutcome::Kind::Unrecorded;
     runtime.ReleaseExecution(id);
-    return;
+    return recorded ? DequeuedStart::kDone : DequeuedStart::kRetryLater;
   } catch (...) {
     runtime.ReleaseExecution(id);
     throw;
   }
-  if (claimed.workflow_deadline_epoch_ms) {
-    runtime.WatchDeadline(id, *claimed.workflow_deadline_epoch_ms);  // re-applied after recovery
+  try {
+    // A deadline that passed already (e.g. while the workflow waited for recovery) ends it
+    // before any of its code runs.
+    PrepareExecution(runtime, id, state, claimed.workflow_deadline_epoch_ms, nullptr);
+    Submit(runtime, *workflow, state, outcome, std::move(input), /*replaying=*/true);
+  } catch (...) {
+    runtime.ForgetDeadline(id);
+    runtime.ReleaseExecution(id);
+    throw;
   }
-  Submit(runtime, *workflow, std::move(state), std::move(outcome), std::move(input),
-         /*replaying=*/true);
+  return DequeuedStart::kDone;
 }
 
 }  // namespace dbos::executor

@@ -25,7 +25,16 @@ std::shared_ptr<detail::HandleCore> StartWorkflow(detail::Runtime& runtime,
                                                   nlohmann::json input,
                                                   const detail::RunOptions& options);
 
-/// Executes a workflow the queue runner claimed (it is PENDING with this executor's ID).
-void StartDequeued(detail::Runtime& runtime, sysdb::DequeuedWorkflow claimed);
+/// What became of a workflow the queue runner claimed.
+enum class DequeuedStart {
+  kDone,        ///< Executing here, or ended (finished, dead-lettered): nothing left to do.
+  kRetryLater,  ///< Not started (e.g. its ID still executes here): still PENDING under this
+                ///< executor, so the caller must start it again later.
+};
+
+/// Executes a workflow the queue runner claimed (it is PENDING with this executor's ID). Throws
+/// when it could not be started (nothing of it is left running here); the caller then starts it
+/// again later, as for kRetryLater.
+DequeuedStart StartDequeued(detail::Runtime& runtime, const sysdb::DequeuedWorkflow& claimed);
 
 }  // namespace dbos::executor

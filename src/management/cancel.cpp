@@ -19,16 +19,10 @@ void CancelWorkflowById(Runtime& runtime, const std::string& workflow_id) {
   runtime.InterruptLocal(workflow_id, Interruption::Cancelled);
 }
 
-void CancelScope::Add(const std::string& workflow_id) {
-  bool cancel_now = false;
-  {
-    std::lock_guard lock(mutex);
-    workflow_ids.push_back(workflow_id);
-    cancel_now = cancelled;
-  }
-  if (cancel_now) {
-    if (auto rt = runtime.lock()) CancelWorkflowById(*rt, workflow_id);
-  }
+bool CancelScope::Add(const std::string& workflow_id) {
+  std::lock_guard lock(mutex);
+  workflow_ids.push_back(workflow_id);
+  return cancelled;
 }
 
 void CancelScope::Remove(const std::string& workflow_id) {

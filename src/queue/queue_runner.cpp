@@ -1,7 +1,8 @@
 // Queue runner loop; see queue_runner.hpp. Each round also looks for cancellations made by other
 // processes, so a workflow sleeping or waiting here stops within a round. Database errors are
 // logged and retried at the next round with backoff, so an outage pauses dequeuing without losing
-// work.
+// work. A claimed workflow is PENDING under this executor, so nothing but this runner starts it
+// before the next launch: one that fails to start is kept until it starts or ends.
 #include "queue/queue_runner.hpp"
 
 #include <algorithm>
@@ -76,23 +77,41 @@ void QueueRunner::DequeueRound() {
   }
 }
 
+bool QueueRunner::StillClaimed(const std::string& id) {
+  try {
+    const auto row = runtime_.Db().GetWorkflow(id, /*load_values=*/false);
+    return row && row->status == "PENDING" &&
+           row->executor_id.value_or("") == runtime_.Config().executor_id;
+  } catch (const std::exception& e) {
+    runtime_.Log().Log(LogLevel::Warn, "queue runner: could not read workflow " + id + " (" +
+                                           e.what() + "); trying again at the next round");
+    return true;
+  }
+}
+
 void QueueRunner::StartClaimed(sysdb::DequeuedWorkflow workflow, int failed_attempts) {
-  // A workflow that cannot even be started after this many rounds is left PENDING under this
-  // executor: recovery at the next launch tries it again.
-  constexpr int kMaxStartAttempts = 5;
   const std::string id = workflow.workflow_uuid;
+  // A row kept from an earlier round may have been finished (by the execution that still ran
+  // here), cancelled or taken over meanwhile: then it is no longer this runner's to start.
+  if (failed_attempts > 0 && !StillClaimed(id)) return;
+  std::string why;
   try {
     if (runtime_.DequeueHook()) runtime_.DequeueHook()(id);
-    executor::StartDequeued(runtime_, workflow);
+    if (executor::StartDequeued(runtime_, workflow) == executor::DequeuedStart::kDone) return;
+    why = "it cannot start yet";
   } catch (const std::exception& e) {
-    ++failed_attempts;
-    const bool retry = failed_attempts < kMaxStartAttempts;
-    runtime_.Log().Log(LogLevel::Error,
-                       "queue runner: could not start workflow " + id + " (" + e.what() + "); " +
-                           (retry ? "trying again at the next round"
-                                  : "it stays PENDING and is recovered at the next launch"));
-    if (retry) retry_.emplace_back(std::move(workflow), failed_attempts);
+    why = e.what();
   }
+  // The row is PENDING under this executor and nothing else starts it before the next launch:
+  // it is kept and started again at the next rounds, however often that fails (logged at
+  // doubling intervals, so that a lasting failure does not flood the log).
+  ++failed_attempts;
+  if ((failed_attempts & (failed_attempts - 1)) == 0) {
+    runtime_.Log().Log(LogLevel::Error, "queue runner: could not start workflow " + id + " (" +
+                                            why + "; attempt " + std::to_string(failed_attempts) +
+                                            "); trying again at the next round");
+  }
+  retry_.emplace_back(std::move(workflow), failed_attempts);
 }
 
 }  // namespace dbos::queue

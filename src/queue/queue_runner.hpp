@@ -1,12 +1,13 @@
 // The queue runner: one background thread that claims ENQUEUED workflows from the system
 // database and starts them. It serves the internal queue (recovery re-enqueues there), polling
-// every second. A claimed workflow that fails to start is tried again at the next rounds; the
-// rest of its batch starts regardless.
+// every second. A claimed workflow that fails to start is tried again at the next rounds until it
+// starts or ends; the rest of its batch starts regardless.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -31,8 +32,11 @@ class QueueRunner final : public detail::BackgroundService {
  private:
   void Run();
   void DequeueRound();
-  /// Starts one claimed workflow; on failure keeps it for the next round (never throws).
+  /// Starts one claimed workflow; when it cannot start, keeps it for the next round (never
+  /// throws).
   void StartClaimed(sysdb::DequeuedWorkflow workflow, int failed_attempts);
+  /// True unless the row is known to be no longer PENDING under this executor.
+  bool StillClaimed(const std::string& id);
 
   detail::Runtime& runtime_;
   std::thread thread_;

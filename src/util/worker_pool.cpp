@@ -19,9 +19,11 @@ WorkerPool::~WorkerPool() {
 
 void WorkerPool::Submit(std::function<void()> task) {
   bool spawn = false;
+  uint64_t number = 0;
   {
     std::lock_guard lock(state_->mutex);
-    state_->tasks.push_back(std::move(task));
+    number = ++state_->submitted;
+    state_->tasks.emplace_back(number, std::move(task));
     ++state_->busy;
     // Each queued task needs a thread of its own: spawn unless enough threads are idle.
     if (state_->idle_threads < static_cast<int>(state_->tasks.size())) {
@@ -29,10 +31,24 @@ void WorkerPool::Submit(std::function<void()> task) {
       spawn = true;
     }
   }
-  if (spawn) {
-    std::thread(&WorkerPool::Loop, state_).detach();
-  } else {
+  if (!spawn) {
     state_->work.notify_one();
+    return;
+  }
+  try {
+    std::thread(&WorkerPool::Loop, state_).detach();
+  } catch (...) {
+    // No thread (e.g. a process thread limit): take the task back, so that the caller, told by
+    // the exception, can release what the task would have, or start it again later.
+    std::lock_guard lock(state_->mutex);
+    --state_->threads;
+    for (auto it = state_->tasks.begin(); it != state_->tasks.end(); ++it) {
+      if (it->first != number) continue;
+      state_->tasks.erase(it);
+      if (--state_->busy == 0) state_->idle_cv.notify_all();
+      throw;
+    }
+    // A running thread took it meanwhile: it runs.
   }
 }
 
@@ -53,7 +69,7 @@ void WorkerPool::Loop(std::shared_ptr<State> state) {
       if (!got_work) break;  // idle too long: retire
       continue;
     }
-    std::function<void()> task = std::move(state->tasks.front());
+    std::function<void()> task = std::move(state->tasks.front().second);
     state->tasks.pop_front();
     lock.unlock();
     task();

@@ -6,10 +6,12 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <utility>
 
 namespace dbos::util {
 
@@ -20,7 +22,9 @@ class WorkerPool {
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
 
-  /// Runs `task` on a pool thread (an idle one, or a new one). Tasks must not throw.
+  /// Runs `task` on a pool thread (an idle one, or a new one). Tasks must not throw. When no
+  /// thread can be started, throws and leaves nothing queued (the task never runs), unless a
+  /// running thread took the task meanwhile.
   void Submit(std::function<void()> task);
 
   /// Waits until no task is queued or running, up to `timeout`; returns true if idle.
@@ -31,7 +35,8 @@ class WorkerPool {
     std::mutex mutex;
     std::condition_variable work;
     std::condition_variable idle_cv;
-    std::deque<std::function<void()>> tasks;
+    std::deque<std::pair<uint64_t, std::function<void()>>> tasks;  ///< With submit numbers.
+    uint64_t submitted = 0;
     int threads = 0;
     int idle_threads = 0;
     int busy = 0;

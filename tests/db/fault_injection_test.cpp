@@ -20,6 +20,7 @@
 #include "serialization/codec.hpp"
 #include "support/db_test.hpp"
 #include "support/raw_sql.hpp"
+#include "support/workflow_rows.hpp"
 #include "util/time_util.hpp"
 
 namespace dbos::testing::fault_fns {
@@ -252,14 +253,10 @@ class ClaimFaultTest : public FaultInjectionTest {
  protected:
   void EnqueueThree(sysdb::SystemDatabase& db) {
     for (const char* id : {"a", "b", "c"}) {
-      sysdb::WorkflowInsert row;
-      row.workflow_uuid = id;
-      row.status = "ENQUEUED";
-      row.name = "wf";
+      sysdb::WorkflowInsert row = WorkflowRow(id, "wf", "ENQUEUED");
       row.queue_name = "q";
       row.executor_id = "other";
-      row.inputs = "{}";
-      row.creator_xid = std::string(id) + "-x";
+      row.application_version.reset();  // unversioned: any version may claim it
       row.now_ms = 1;
       ASSERT_TRUE(db.InsertWorkflow(row).created);
     }
@@ -334,13 +331,7 @@ TEST_P(ClaimFaultTest, DequeueRetriedAfterADroppedConnectionClaimsOnce) {
 // as "no longer PENDING"), and an idempotent step write likewise as inserted.
 TEST_P(ClaimFaultTest, WritesRetriedAfterAnInDoubtCommitReportTheirOwnEffect) {
   auto db = OpenRaw();
-  sysdb::WorkflowInsert row;
-  row.workflow_uuid = "w";
-  row.status = "PENDING";
-  row.name = "wf";
-  row.executor_id = "local";
-  row.inputs = "{}";
-  row.creator_xid = "w-x";
+  sysdb::WorkflowInsert row = WorkflowRow("w", "wf");
   row.now_ms = 1;
   ASSERT_TRUE(db->InsertWorkflow(row).created);
   std::atomic<int> injected{0};

@@ -9,6 +9,7 @@
 
 #include "support/db_test.hpp"
 #include "support/raw_sql.hpp"
+#include "support/workflow_rows.hpp"
 
 namespace dbos::testing::interop_fns {
 
@@ -64,16 +65,11 @@ class InteropTest : public DbTest {
   // would; the next Launch dequeues it.
   void Enqueue(const std::string& id, const std::string& name, const std::string& inputs,
                const std::string& serialization) {
-    sysdb::WorkflowInsert row;
-    row.workflow_uuid = id;
-    row.status = "ENQUEUED";
-    row.name = name;
+    sysdb::WorkflowInsert row = WorkflowRow(id, name, "ENQUEUED");
     row.executor_id = "another-sdk";
     row.application_version = MakeConfig().application_version;
-    row.queue_name = sysdb::kInternalQueueName;
     row.inputs = inputs;
     row.serialization = serialization;
-    row.creator_xid = UniqueName("xid");
     row.now_ms = 1;
     OpenRaw()->InsertWorkflow(row);
   }

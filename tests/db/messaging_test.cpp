@@ -10,6 +10,7 @@
 #include "core/runtime.hpp"
 #include "support/db_test.hpp"
 #include "support/raw_sql.hpp"
+#include "support/workflow_rows.hpp"
 
 namespace dbos::testing::messaging_fns {
 std::atomic<int> g_sends{0};
@@ -432,13 +433,7 @@ namespace {
 // order or the step is taken.
 TEST_P(MessagingTest, SendRecordsTheReceiptOfAWaitingReceiverOnlyWhenItIsSafe) {
   auto db = OpenRaw();
-  sysdb::WorkflowInsert row;
-  row.workflow_uuid = "receiver";
-  row.status = "PENDING";
-  row.name = "r";
-  row.executor_id = "local";
-  row.inputs = "{}";
-  row.creator_xid = "x";
+  sysdb::WorkflowInsert row = WorkflowRow("receiver", "r");
   row.now_ms = 1;
   ASSERT_TRUE(db->InsertWorkflow(row).created);
   auto send = [&](const std::string& uuid, const std::string& value, int receiver_step) {

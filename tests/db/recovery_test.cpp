@@ -13,6 +13,7 @@
 #include "serialization/codec.hpp"
 #include "support/db_test.hpp"
 #include "support/raw_sql.hpp"
+#include "support/workflow_rows.hpp"
 #include "util/time_util.hpp"
 
 namespace dbos::testing::recovery_fns {
@@ -78,15 +79,10 @@ class RecoveryTest : public DbTest {
   // Writes a PENDING TwoSteps row the way a crashed executor leaves it.
   void InsertPending(sysdb::SystemDatabase& db, const std::string& id, const std::string& executor,
                      const std::string& version) {
-    sysdb::WorkflowInsert row;
-    row.workflow_uuid = id;
-    row.status = "PENDING";
-    row.name = "dbos::testing::recovery_fns::TwoSteps";
+    sysdb::WorkflowInsert row = WorkflowRow(id, "dbos::testing::recovery_fns::TwoSteps");
     row.executor_id = executor;
     row.application_version = version;
     row.inputs = serialization::EncodeWorkflowInput("in");
-    row.creator_xid = "crashed-attempt";
-    row.now_ms = util::NowEpochMs();
     ASSERT_TRUE(db.InsertWorkflow(row).created);
   }
 

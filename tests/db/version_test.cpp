@@ -9,6 +9,7 @@
 #include "core/runtime.hpp"
 #include "support/db_test.hpp"
 #include "support/raw_sql.hpp"
+#include "support/workflow_rows.hpp"
 
 namespace dbos::testing::version_fns {
 
@@ -28,14 +29,10 @@ class VersionTest : public DbTest {
 
   // An unversioned workflow on the internal queue, as a client enqueues it.
   void EnqueueUnversioned(const std::string& id) {
-    sysdb::WorkflowInsert row;
-    row.workflow_uuid = id;
-    row.status = "ENQUEUED";
-    row.name = "Greet";
+    sysdb::WorkflowInsert row = WorkflowRow(id, "Greet", "ENQUEUED");
     row.executor_id = "client";
-    row.queue_name = sysdb::kInternalQueueName;
+    row.application_version.reset();  // unversioned
     row.inputs = R"({"positionalArgs":["x"],"namedArgs":{}})";
-    row.creator_xid = UniqueName("xid");
     row.now_ms = 1;
     OpenRaw()->InsertWorkflow(row);
   }

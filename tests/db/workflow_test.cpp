@@ -9,6 +9,7 @@
 #include "serialization/codec.hpp"
 #include "support/db_test.hpp"
 #include "support/raw_sql.hpp"
+#include "support/workflow_rows.hpp"
 #include "sysdb/core/fault_injection.hpp"
 
 namespace dbos::testing::workflow_fns {
@@ -344,14 +345,11 @@ TEST_P(WorkflowTest, ParentOfAChildWhoseOutcomeCannotBeRecordedKeepsWaiting) {
 }
 
 TEST_P(WorkflowTest, UnknownStatusInTheDatabaseIsAClearErrorInsteadOfAnEndlessWait) {
-  sysdb::WorkflowInsert row;
-  row.workflow_uuid = "bogus-status";
-  row.status = "BOGUS";  // as another tool might write it
-  row.name = "dbos::testing::workflow_fns::Other";
+  // As another tool might write it.
+  sysdb::WorkflowInsert row =
+      WorkflowRow("bogus-status", "dbos::testing::workflow_fns::Other", "BOGUS");
   row.executor_id = "elsewhere";
   row.inputs = serialization::EncodeWorkflowInput(1);
-  row.creator_xid = "other-tool";
-  row.now_ms = 1;
   ASSERT_TRUE(OpenRaw()->InsertWorkflow(row).created);
   auto handle = RetrieveWorkflow<int>(ctx_, "bogus-status");
   auto result = std::async(std::launch::async, [&] { return ResultError(handle); });

@@ -99,12 +99,19 @@ bool PgError::IsTransient() const noexcept {
   if (sqlstate_.compare(0, 2, "08") == 0) return true;
   // Server shutting down or starting, serialization failure, deadlock; and conditions of the
   // infrastructure that pass and must never become a workflow's outcome: disk full (53100), out
-  // of memory (53200), too many connections (53300), a read-only standby after a failover
-  // (25006), a statement timeout (57014).
+  // of memory (53200), too many connections (53300), a configuration limit such as too many
+  // locks or prepared transactions (53400), a read-only standby after a failover (25006), a
+  // statement timeout (57014), a lock timeout (55P03) and an I/O error on the server (58030).
+  //
+  // Data corruption (XX001 data_corrupted, XX002 index_corrupted) stays permanent on purpose:
+  // it does not heal by itself, and retrying it would stall every workflow forever without an
+  // error. It is not the workflow's outcome either: the executor leaves such a workflow PENDING
+  // (recovered once an operator repaired the database) and tells its local waiters.
   return sqlstate_ == "57P01" || sqlstate_ == "57P02" || sqlstate_ == "57P03" ||
          sqlstate_ == "40001" || sqlstate_ == "40P01" || sqlstate_ == "53100" ||
-         sqlstate_ == "53200" || sqlstate_ == "53300" || sqlstate_ == "25006" ||
-         sqlstate_ == "57014";
+         sqlstate_ == "53200" || sqlstate_ == "53300" || sqlstate_ == "53400" ||
+         sqlstate_ == "25006" || sqlstate_ == "57014" || sqlstate_ == "55P03" ||
+         sqlstate_ == "58030";
 }
 
 PgConnectError::PgConnectError(const std::string& message, ConnectFailure reason,

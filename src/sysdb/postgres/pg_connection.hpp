@@ -40,7 +40,8 @@ class PgError : public std::runtime_error {
   bool ConnectionLost() const noexcept { return connection_lost_; }
   /// True when retrying on a fresh connection may succeed: connection loss, SQLSTATE class 08,
   /// 57P01/57P02/57P03 (server shutting down or starting), 40001, 40P01, and the passing
-  /// infrastructure conditions 53100, 53200, 53300, 25006 and 57014.
+  /// infrastructure conditions 53100, 53200, 53300, 53400, 25006, 57014, 55P03 and 58030.
+  /// Corruption (XX001, XX002) is permanent.
   bool IsTransient() const noexcept;
 
  private:

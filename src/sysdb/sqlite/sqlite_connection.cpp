@@ -32,8 +32,15 @@ SqliteError::SqliteError(int code, const std::string& message)
 
 bool SqliteError::IsTransient() const noexcept {
   const int primary = PrimaryCode();
+  // SQLITE_NOMEM: memory runs short for a while; it is the machine's state, not the data's.
+  //
+  // SQLITE_READONLY stays permanent: a file or directory without write permission, a database
+  // opened read-only, or one moved or deleted underneath (SQLITE_READONLY_DBMOVED) does not
+  // become writable by itself, and retrying would stall every workflow without an error. The
+  // executor never records such a failure as a workflow's outcome: the workflow stays PENDING
+  // and is recovered once the file is writable again.
   return primary == SQLITE_BUSY || primary == SQLITE_LOCKED || primary == SQLITE_FULL ||
-         primary == SQLITE_IOERR;
+         primary == SQLITE_IOERR || primary == SQLITE_NOMEM;
 }
 
 // ---------------------------------------------------------------------------------------------

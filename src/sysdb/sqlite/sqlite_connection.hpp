@@ -35,7 +35,8 @@ class SqliteError : public std::runtime_error {
   /// The primary result code (low byte), e.g. SQLITE_BUSY.
   int PrimaryCode() const noexcept { return code_ & 0xff; }
   /// True when a retry can clear it: lock contention (SQLITE_BUSY, SQLITE_LOCKED) and passing
-  /// conditions of the machine (SQLITE_FULL: disk full; SQLITE_IOERR: an I/O error).
+  /// conditions of the machine (SQLITE_FULL: disk full; SQLITE_IOERR: an I/O error;
+  /// SQLITE_NOMEM: out of memory). SQLITE_READONLY and SQLITE_CORRUPT are permanent.
   bool IsTransient() const noexcept;
   /// The message as given, without the result code description that what() appends.
   const std::string& Message() const noexcept { return message_; }

@@ -1,0 +1,124 @@
+// Forwarding with failure notes; see guarded_database.hpp.
+#include "core/guarded_database.hpp"
+
+#include <exception>
+#include <utility>
+
+#include "core/workflow_state.hpp"
+#include "dbos/errors.hpp"
+
+namespace dbos::detail {
+namespace {
+
+// Runs one backend operation; a failure is noted in the workflow running on this thread, then
+// passed on unchanged. A deduplication conflict is an answer about the request, not a failure.
+template <typename Operation>
+auto Guard(Operation&& operation) -> decltype(operation()) {
+  try {
+    return operation();
+  } catch (const DBOSError& e) {
+    if (e.Code() != ErrorCode::QueueDeduplicated) NoteInfrastructureFailure(e.what());
+    throw;
+  } catch (const std::exception& e) {
+    NoteInfrastructureFailure(e.what());
+    throw;
+  } catch (...) {
+    NoteInfrastructureFailure("the system database failed with an unknown exception");
+    throw;
+  }
+}
+
+}  // namespace
+
+sysdb::WorkflowInsertResult GuardedSystemDatabase::InsertWorkflow(
+    const sysdb::WorkflowInsert& row) {
+  return Guard([&] { return backend_.InsertWorkflow(row); });
+}
+
+bool GuardedSystemDatabase::FinishWorkflow(const std::string& workflow_uuid,
+                                           const std::string& status,
+                                           const std::optional<std::string>& output,
+                                           const std::optional<std::string>& error,
+                                           int64_t now_ms) {
+  return Guard(
+      [&] { return backend_.FinishWorkflow(workflow_uuid, status, output, error, now_ms); });
+}
+
+void GuardedSystemDatabase::MarkDeadLetter(const std::string& workflow_uuid, int64_t now_ms) {
+  Guard([&] { backend_.MarkDeadLetter(workflow_uuid, now_ms); });
+}
+
+std::optional<sysdb::WorkflowRow> GuardedSystemDatabase::GetWorkflow(
+    const std::string& workflow_uuid, bool load_values) {
+  return Guard([&] { return backend_.GetWorkflow(workflow_uuid, load_values); });
+}
+
+sysdb::StepWriteResult GuardedSystemDatabase::RecordStep(const sysdb::StepWrite& step) {
+  return Guard([&] { return backend_.RecordStep(step); });
+}
+
+std::vector<sysdb::StepRow> GuardedSystemDatabase::ListSteps(const std::string& workflow_uuid) {
+  return Guard([&] { return backend_.ListSteps(workflow_uuid); });
+}
+
+std::optional<std::string> GuardedSystemDatabase::GetWorkflowStatusString(
+    const std::string& workflow_uuid) {
+  return Guard([&] { return backend_.GetWorkflowStatusString(workflow_uuid); });
+}
+
+std::vector<std::string> GuardedSystemDatabase::ReenqueuePendingWorkflows(
+    const std::vector<std::string>& executor_ids, const std::string& application_version,
+    const std::string& application_name, int64_t now_ms) {
+  return Guard([&] {
+    return backend_.ReenqueuePendingWorkflows(executor_ids, application_version, application_name,
+                                              now_ms);
+  });
+}
+
+std::vector<sysdb::DequeuedWorkflow> GuardedSystemDatabase::DequeueWorkflows(
+    const sysdb::DequeueRequest& request) {
+  return Guard([&] { return backend_.DequeueWorkflows(request); });
+}
+
+bool GuardedSystemDatabase::RegisterApplicationVersion(const std::string& version_name,
+                                                       const std::string& application_name,
+                                                       int64_t now_ms) {
+  return Guard(
+      [&] { return backend_.RegisterApplicationVersion(version_name, application_name, now_ms); });
+}
+
+sysdb::SendResult GuardedSystemDatabase::Send(const sysdb::MessageWrite& message) {
+  return Guard([&] { return backend_.Send(message); });
+}
+
+sysdb::ConsumeResult GuardedSystemDatabase::ConsumeMessage(
+    const std::string& topic, const sysdb::StepWrite& checkpoint,
+    const std::vector<std::string>& readable_serializations) {
+  return Guard([&] { return backend_.ConsumeMessage(topic, checkpoint, readable_serializations); });
+}
+
+sysdb::StepWriteResult GuardedSystemDatabase::SetEvent(const sysdb::EventWrite& event) {
+  return Guard([&] { return backend_.SetEvent(event); });
+}
+
+std::optional<sysdb::StoredValue> GuardedSystemDatabase::GetEvent(const std::string& workflow_uuid,
+                                                                  const std::string& key) {
+  return Guard([&] { return backend_.GetEvent(workflow_uuid, key); });
+}
+
+bool GuardedSystemDatabase::CancelWorkflow(const std::string& workflow_uuid, int64_t now_ms) {
+  return Guard([&] { return backend_.CancelWorkflow(workflow_uuid, now_ms); });
+}
+
+std::vector<std::string> GuardedSystemDatabase::FilterCancelled(
+    const std::vector<std::string>& workflow_uuids) {
+  return Guard([&] { return backend_.FilterCancelled(workflow_uuids); });
+}
+
+bool GuardedSystemDatabase::StartListening(sysdb::NotificationCallback callback) {
+  return Guard([&] { return backend_.StartListening(std::move(callback)); });
+}
+
+void GuardedSystemDatabase::StopListening() { backend_.StopListening(); }
+
+}  // namespace dbos::detail

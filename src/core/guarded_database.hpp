@@ -1,0 +1,54 @@
+// The system database as workflows see it: every operation is forwarded to the backend, and when
+// one fails (a permanent error, or the retry loop stopped at shutdown) the workflow executing on
+// the calling thread remembers it in its state. A failure of the infrastructure is never the
+// workflow's outcome, even when the workflow's code catches the exception and returns a value:
+// the execution ends without recording anything (the row stays PENDING and is recovered), and
+// its local waiters get an error saying so.
+#pragma once
+
+#include <memory>
+
+#include "sysdb/system_database.hpp"
+
+namespace dbos::detail {
+
+class GuardedSystemDatabase final : public sysdb::SystemDatabase {
+ public:
+  /// Forwards to `backend`, which must outlive this object.
+  explicit GuardedSystemDatabase(sysdb::SystemDatabase& backend) : backend_(backend) {}
+
+  sysdb::WorkflowInsertResult InsertWorkflow(const sysdb::WorkflowInsert& row) override;
+  bool FinishWorkflow(const std::string& workflow_uuid, const std::string& status,
+                      const std::optional<std::string>& output,
+                      const std::optional<std::string>& error, int64_t now_ms) override;
+  void MarkDeadLetter(const std::string& workflow_uuid, int64_t now_ms) override;
+  std::optional<sysdb::WorkflowRow> GetWorkflow(const std::string& workflow_uuid,
+                                                bool load_values) override;
+  sysdb::StepWriteResult RecordStep(const sysdb::StepWrite& step) override;
+  std::vector<sysdb::StepRow> ListSteps(const std::string& workflow_uuid) override;
+  std::optional<std::string> GetWorkflowStatusString(const std::string& workflow_uuid) override;
+  std::vector<std::string> ReenqueuePendingWorkflows(const std::vector<std::string>& executor_ids,
+                                                     const std::string& application_version,
+                                                     const std::string& application_name,
+                                                     int64_t now_ms) override;
+  std::vector<sysdb::DequeuedWorkflow> DequeueWorkflows(
+      const sysdb::DequeueRequest& request) override;
+  bool RegisterApplicationVersion(const std::string& version_name,
+                                  const std::string& application_name, int64_t now_ms) override;
+  sysdb::SendResult Send(const sysdb::MessageWrite& message) override;
+  sysdb::ConsumeResult ConsumeMessage(
+      const std::string& topic, const sysdb::StepWrite& checkpoint,
+      const std::vector<std::string>& readable_serializations) override;
+  sysdb::StepWriteResult SetEvent(const sysdb::EventWrite& event) override;
+  std::optional<sysdb::StoredValue> GetEvent(const std::string& workflow_uuid,
+                                             const std::string& key) override;
+  bool CancelWorkflow(const std::string& workflow_uuid, int64_t now_ms) override;
+  std::vector<std::string> FilterCancelled(const std::vector<std::string>& workflow_uuids) override;
+  bool StartListening(sysdb::NotificationCallback callback) override;
+  void StopListening() override;
+
+ private:
+  sysdb::SystemDatabase& backend_;
+};
+
+}  // namespace dbos::detail
