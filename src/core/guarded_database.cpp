@@ -91,10 +91,10 @@ sysdb::SendResult GuardedSystemDatabase::Send(const sysdb::MessageWrite& message
   return Guard([&] { return backend_.Send(message); });
 }
 
-sysdb::ConsumeResult GuardedSystemDatabase::ConsumeMessage(
-    const std::string& topic, const sysdb::StepWrite& checkpoint,
-    const std::vector<std::string>& readable_serializations) {
-  return Guard([&] { return backend_.ConsumeMessage(topic, checkpoint, readable_serializations); });
+sysdb::ConsumeResult GuardedSystemDatabase::ConsumeMessage(const std::string& topic,
+                                                           const sysdb::StepWrite& checkpoint,
+                                                           const sysdb::MessageCheck& check) {
+  return Guard([&] { return backend_.ConsumeMessage(topic, checkpoint, check); });
 }
 
 sysdb::StepWriteResult GuardedSystemDatabase::SetEvent(const sysdb::EventWrite& event) {

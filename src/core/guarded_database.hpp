@@ -36,9 +36,8 @@ class GuardedSystemDatabase final : public sysdb::SystemDatabase {
   bool RegisterApplicationVersion(const std::string& version_name,
                                   const std::string& application_name, int64_t now_ms) override;
   sysdb::SendResult Send(const sysdb::MessageWrite& message) override;
-  sysdb::ConsumeResult ConsumeMessage(
-      const std::string& topic, const sysdb::StepWrite& checkpoint,
-      const std::vector<std::string>& readable_serializations) override;
+  sysdb::ConsumeResult ConsumeMessage(const std::string& topic, const sysdb::StepWrite& checkpoint,
+                                      const sysdb::MessageCheck& check) override;
   sysdb::StepWriteResult SetEvent(const sysdb::EventWrite& event) override;
   std::optional<sysdb::StoredValue> GetEvent(const std::string& workflow_uuid,
                                              const std::string& key) override;

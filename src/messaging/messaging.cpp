@@ -42,7 +42,7 @@ nlohmann::json RecordErrorOrReplay(Runtime& runtime, WorkflowState* state,
                                     static_cast<int>(error.Code())});
     checkpoint.completed_at_epoch_ms = util::NowEpochMs();
     nlohmann::json replayed;
-    if (HandleCheckpointResult(runtime, *state, runtime.Db().RecordStep(checkpoint),
+    if (HandleCheckpointResult(runtime, *state, checkpoint, runtime.Db().RecordStep(checkpoint),
                                ErrorCode::StepExecution, &replayed)) {
       return replayed;
     }
@@ -217,7 +217,8 @@ nlohmann::json WaitForMessage(Runtime& runtime, WorkflowState& state, const std:
     } else {
       sysdb::StepWriteResult result{consumed.kind, consumed.existing};
       nlohmann::json replayed;
-      HandleCheckpointResult(runtime, state, result, ErrorCode::StepExecution, &replayed);
+      HandleCheckpointResult(runtime, state, checkpoint, result, ErrorCode::StepExecution,
+                             &replayed);
       return replayed;
     }
     if (util::NowEpochMs() >= deadline) {
@@ -350,8 +351,13 @@ void SetEventErased(DBOSContext& ctx, const std::string& key, const nlohmann::js
     write.checkpoint = NewCheckpoint(runtime, *state, write.function_id, kSetEventStep);
   }
   nlohmann::json replayed;
-  if (HandleCheckpointResult(runtime, *state, runtime.Db().SetEvent(write),
-                             ErrorCode::StepExecution, &replayed)) {
+  const sysdb::StepWriteResult set = runtime.Db().SetEvent(write);
+  const bool recorded_before =
+      write.checkpoint
+          ? HandleCheckpointResult(runtime, *state, *write.checkpoint, set,
+                                   ErrorCode::StepExecution, &replayed)
+          : HandleCheckpointResult(runtime, *state, set, ErrorCode::StepExecution, &replayed);
+  if (recorded_before) {
     return;
   }
   runtime.Notifications().Notify(messaging::EventKey(state->workflow_id, key));
@@ -392,8 +398,9 @@ nlohmann::json GetEventErased(DBOSContext& ctx, const std::string& workflow_id,
         checkpoint->output = serialization::EncodeValue(decoded);  // recorded as portable_json
         checkpoint->completed_at_epoch_ms = util::NowEpochMs();
         nlohmann::json replayed;
-        if (HandleCheckpointResult(runtime, *state, runtime.Db().RecordStep(*checkpoint),
-                                   ErrorCode::StepExecution, &replayed)) {
+        if (HandleCheckpointResult(runtime, *state, *checkpoint,
+                                   runtime.Db().RecordStep(*checkpoint), ErrorCode::StepExecution,
+                                   &replayed)) {
           return replayed;
         }
       }
