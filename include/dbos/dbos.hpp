@@ -4,6 +4,7 @@
 
 #include "dbos/config.hpp"
 #include "dbos/context.hpp"
+#include "dbos/delay.hpp"
 #include "dbos/errors.hpp"
 #include "dbos/handle.hpp"
 #include "dbos/logging.hpp"

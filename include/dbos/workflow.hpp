@@ -3,6 +3,7 @@
 // it from the last completed step after a crash.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <type_traits>
@@ -69,6 +70,12 @@ inline WorkflowOption WithApplicationVersion(std::string version) {
 /// Records the authenticated user on the workflow.
 inline WorkflowOption WithAuthenticatedUser(std::string user) {
   return {[u = std::move(user)](detail::RunOptions& o) { o.authenticated_user = u; }};
+}
+/// Starts the workflow `delay` from now: it is recorded DELAYED and becomes ENQUEUED on its queue
+/// (WithQueue, or DBOS's internal queue) at that time. SetWorkflowDelay moves the time. A delay
+/// is at most 10 years; a negative one means none.
+inline WorkflowOption WithDelay(std::chrono::milliseconds delay) {
+  return {[delay](detail::RunOptions& o) { o.delay = delay; }};
 }
 /// Partition key on a partitioned queue.
 inline WorkflowOption WithQueuePartitionKey(std::string key) {

@@ -115,6 +115,21 @@ std::vector<std::string> GuardedSystemDatabase::FilterCancelled(
   return Guard([&] { return backend_.FilterCancelled(workflow_uuids); });
 }
 
+sysdb::DelayedPromotion GuardedSystemDatabase::PromoteDueDelayed(int64_t now_ms) {
+  return Guard([&] { return backend_.PromoteDueDelayed(now_ms); });
+}
+
+sysdb::DelayUpdate GuardedSystemDatabase::SetWorkflowDelay(const std::string& workflow_uuid,
+                                                           int64_t delay_until_epoch_ms,
+                                                           int64_t now_ms) {
+  return Guard(
+      [&] { return backend_.SetWorkflowDelay(workflow_uuid, delay_until_epoch_ms, now_ms); });
+}
+
+std::optional<std::string> GuardedSystemDatabase::BounceDebounced(const sysdb::Bounce& bounce) {
+  return Guard([&] { return backend_.BounceDebounced(bounce); });
+}
+
 bool GuardedSystemDatabase::StartListening(sysdb::NotificationCallback callback) {
   return Guard([&] { return backend_.StartListening(std::move(callback)); });
 }

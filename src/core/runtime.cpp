@@ -143,4 +143,16 @@ size_t Runtime::ActiveCount() const {
   return active_.size();
 }
 
+// services_mutex_, not lifecycle_mutex_: Shutdown holds the latter while it waits for workflow
+// threads, which may call these.
+void Runtime::WakeQueueRunner() {
+  std::lock_guard lock(services_mutex_);
+  if (queue_runner_) queue_runner_->Wake();
+}
+
+void Runtime::WakeDelayPromoter() {
+  std::lock_guard lock(services_mutex_);
+  if (delay_promoter_) delay_promoter_->Wake();
+}
+
 }  // namespace dbos::detail

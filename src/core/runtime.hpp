@@ -34,6 +34,8 @@ class BackgroundService {
   virtual ~BackgroundService() = default;
   /// Stops and joins the loop; idempotent.
   virtual void Stop() = 0;
+  /// Asks the loop to run a round now instead of at its next scheduled time.
+  virtual void Wake() {}
 };
 
 /// A workflow executing (or about to execute) in this process.
@@ -118,6 +120,12 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   size_t WatchedDeadlineCount() const;
   /// Interrupts the workflows executing here that another process cancelled (one query).
   void PollCancellations();
+  /// Has the queue runner look for work now (an enqueue or a promotion in this process).
+  void WakeQueueRunner();
+  /// Has the delay promoter re-read when the next DELAYED workflow is due (a delayed start or a
+  /// new delay in this process).
+  void WakeDelayPromoter();
+
   /// Interrupts the workflow if it executes here; returns true if it did.
   bool InterruptLocal(const std::string& workflow_id, Interruption why);
 
@@ -136,7 +144,10 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   WorkflowRegistry registry_;
   ErrorTypeRegistry error_types_;
   util::WorkerPool pool_;
+  // Set once at Launch (under services_mutex_ too), kept until destruction.
   std::unique_ptr<BackgroundService> queue_runner_;
+  std::unique_ptr<BackgroundService> delay_promoter_;
+  std::mutex services_mutex_;
   messaging::Notifier notifier_;
   std::unique_ptr<executor::DeadlineWatcher> deadlines_;
   std::atomic<bool> listening_{false};

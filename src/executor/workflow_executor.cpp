@@ -9,6 +9,7 @@
 #include "core/context_access.hpp"
 #include "core/error_messages.hpp"
 #include "core/runtime.hpp"
+#include "core/validation.hpp"
 #include "core/workflow_state.hpp"
 #include "dbos/errors.hpp"
 #include "executor/handles.hpp"
@@ -295,6 +296,7 @@ void AbandonUnlinkedChild(Runtime& runtime, const std::string& id) noexcept {
 }
 
 void ValidateOptions(const detail::RunOptions& options) {
+  if (options.debounced) return;  // the debouncer chose its queue and key itself
   if (!options.queue_name.empty()) {
     if (options.queue_name == sysdb::kInternalQueueName) {
       throw DBOSError(ErrorCode::InvalidOption,
@@ -309,6 +311,18 @@ void ValidateOptions(const detail::RunOptions& options) {
     throw DBOSError(ErrorCode::InvalidOption,
                     "WithDeduplicationID, WithPriority and WithQueuePartitionKey need WithQueue");
   }
+}
+
+// A delayed start: the row is DELAYED on its queue (the internal one without WithQueue) until
+// delay_until; the delay promoter then makes it ENQUEUED.
+void SetDelayed(sysdb::WorkflowInsert& row, const detail::RunOptions& options) {
+  const auto delay = std::max(std::chrono::milliseconds(0), detail::ClampWait(*options.delay));
+  row.status = "DELAYED";
+  row.queue_name = options.queue_name.empty() ? sysdb::kInternalQueueName : options.queue_name;
+  row.delay_until_epoch_ms = row.now_ms + delay.count();
+  if (!options.deduplication_id.empty()) row.deduplication_id = options.deduplication_id;
+  row.is_debounced = options.debounced;
+  row.debounce_deadline_epoch_ms = options.debounce_deadline_epoch_ms;
 }
 
 }  // namespace
@@ -374,7 +388,9 @@ std::shared_ptr<detail::HandleCore> StartWorkflow(Runtime& runtime, const DBOSCo
       row.workflow_deadline_epoch_ms = deadline;
       row.workflow_timeout_ms = std::max<int64_t>(0, *deadline - row.now_ms);
     }
+    if (options.delay) SetDelayed(row, options);
     inserted = runtime.Db().InsertWorkflow(row);
+    if (row.delay_until_epoch_ms) runtime.WakeDelayPromoter();  // it may be due sooner
     if (inserted.name && *inserted.name != workflow.name) {
       throw DBOSError(ErrorCode::UnexpectedWorkflow,
                       "Workflow already exists with a different name: " + *inserted.name +

@@ -32,6 +32,14 @@ void QueueRunner::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+void QueueRunner::Wake() {
+  {
+    std::lock_guard lock(mutex_);
+    woken_ = true;
+  }
+  wake_.notify_all();
+}
+
 void QueueRunner::Run() {
   auto backoff = poll_interval_;
   for (;;) {
@@ -44,8 +52,10 @@ void QueueRunner::Run() {
     }
     backoff = failed ? std::min(backoff * 2, std::chrono::milliseconds(60000)) : poll_interval_;
     std::unique_lock lock(mutex_);
-    wake_.wait_for(lock, backoff, [&] { return stop_; });
+    // After a failure the backoff holds even when woken: the database is not ready.
+    wake_.wait_for(lock, backoff, [&] { return stop_ || (woken_ && !failed); });
     if (stop_) return;
+    woken_ = false;
   }
 }
 

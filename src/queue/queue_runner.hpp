@@ -28,6 +28,8 @@ class QueueRunner final : public detail::BackgroundService {
   void Start();
   /// Stops and joins the background thread.
   void Stop() override;
+  /// Runs a round now (work was enqueued or promoted in this process).
+  void Wake() override;
 
  private:
   void Run();
@@ -43,6 +45,7 @@ class QueueRunner final : public detail::BackgroundService {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stop_ = false;
+  bool woken_ = false;  ///< Wake() was called since the last round started.
   std::chrono::milliseconds poll_interval_{1000};
   std::chrono::steady_clock::time_point version_checked_ = std::chrono::steady_clock::now();
   /// Claimed (PENDING here) but not started yet, with their failed start attempts.

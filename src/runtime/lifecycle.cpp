@@ -2,11 +2,13 @@
 // below it.
 //
 // Launch: register the application version -> re-enqueue this executor's PENDING workflows on the
-// internal queue -> start the queue runner (which executes them). Shutdown: stop the queue
-// runner, interrupt running workflows (they stay PENDING), wait for their threads, keep the
-// system database open until the last reference goes (a stuck thread may still use it).
+// internal queue -> start the queue runner (which executes them) and the delay promoter.
+// Shutdown: stop the delay promoter and the queue runner, interrupt running workflows (they stay
+// PENDING), wait for their threads, keep the system database open until the last reference goes (a
+// stuck thread may still use it).
 #include "core/runtime.hpp"
 #include "dbos/errors.hpp"
+#include "queue/delay_promoter.hpp"
 #include "queue/queue_runner.hpp"
 #include "util/time_util.hpp"
 
@@ -47,9 +49,16 @@ void Runtime::Launch() {
   });
   auto queue_runner = std::make_unique<queue::QueueRunner>(*this);
   queue::QueueRunner& runner = *queue_runner;
-  queue_runner_ = std::move(queue_runner);
+  auto delay_promoter = std::make_unique<queue::DelayPromoter>(*this);
+  queue::DelayPromoter& promoter = *delay_promoter;
+  {
+    std::lock_guard services_lock(services_mutex_);
+    queue_runner_ = std::move(queue_runner);
+    delay_promoter_ = std::move(delay_promoter);
+  }
   launched_.store(true);
   runner.Start();
+  promoter.Start();
   logger_->Log(LogLevel::Info, "DBOS launched: app " + config_.app_name + ", executor " +
                                    config_.executor_id + ", version " +
                                    config_.application_version);
@@ -61,6 +70,7 @@ void Runtime::Shutdown(std::chrono::milliseconds timeout) noexcept {
   // Nothing below may wait for a database that stays down (the queue runner, the deadline
   // watcher and finishing workflows would otherwise retry forever).
   sysdb_->StopRetrying();
+  if (delay_promoter_) delay_promoter_->Stop();
   if (queue_runner_) queue_runner_->Stop();
   std::vector<std::shared_ptr<WorkflowState>> running;
   {

@@ -128,6 +128,35 @@ struct WorkflowInsert {
   std::string serialization = kPortableJson;
   std::string creator_xid;  ///< Random UUID identifying this start attempt.
   int64_t now_ms = 0;       ///< created_at / updated_at for a new row.
+  /// Status DELAYED: when the row becomes ENQUEUED (PromoteDueDelayed).
+  std::optional<int64_t> delay_until_epoch_ms;
+  bool is_debounced = false;  ///< A debouncer's row (its deduplication ID is the debounce key).
+  /// A debouncer's cap: bounces never delay the row past this time.
+  std::optional<int64_t> debounce_deadline_epoch_ms;
+};
+
+/// What PromoteDueDelayed did.
+struct DelayedPromotion {
+  std::vector<std::string> queues;     ///< The queues that received rows (distinct).
+  std::optional<int64_t> next_due_ms;  ///< The earliest delay_until of the rows still DELAYED.
+};
+
+/// What SetWorkflowDelay found.
+enum class DelayUpdate {
+  Updated,     ///< The DELAYED row now starts at the new time.
+  NotDelayed,  ///< The workflow exists but is no longer (or never was) DELAYED: nothing written.
+  Missing,     ///< No such workflow.
+};
+
+/// A bounce of a debounced workflow: the DELAYED, debounced row of (name, queue, key) gets a new
+/// start time (capped by its debounce deadline) and new input.
+struct Bounce {
+  std::string name;
+  std::string queue_name;
+  std::string deduplication_id;
+  int64_t delay_until_epoch_ms = 0;
+  std::string inputs;
+  int64_t now_ms = 0;
 };
 
 /// What InsertWorkflow found or made.
@@ -381,6 +410,22 @@ class SystemDatabase {
   /// cancellations made by other processes).
   virtual std::vector<std::string> FilterCancelled(
       const std::vector<std::string>& workflow_uuids) = 0;
+
+  // ---- Delays -------------------------------------------------------------------------------
+
+  /// Every DELAYED row whose delay_until_epoch_ms has passed (or is NULL) becomes ENQUEUED on its
+  /// queue; a debounced row's deduplication ID is cleared then (a later Debounce with its key
+  /// starts a new workflow). Also returns when the next DELAYED row is due. While nothing is due
+  /// it takes no write lock.
+  virtual DelayedPromotion PromoteDueDelayed(int64_t now_ms) = 0;
+
+  /// Moves the start of a DELAYED workflow to `delay_until_epoch_ms`.
+  virtual DelayUpdate SetWorkflowDelay(const std::string& workflow_uuid,
+                                       int64_t delay_until_epoch_ms, int64_t now_ms) = 0;
+
+  /// Applies `bounce` to the DELAYED debounced row of its (name, queue, key); returns the row's
+  /// workflow ID, or nullopt when there is no such row (it started already, or never existed).
+  virtual std::optional<std::string> BounceDebounced(const Bounce& bounce) = 0;
 
   /// Starts delivering notifications to `callback` (PostgreSQL: a dedicated LISTEN connection on
   /// kNotificationsChannel and kWorkflowEventsChannel, reconnecting with backoff; after a

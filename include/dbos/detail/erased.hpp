@@ -43,6 +43,10 @@ struct RunOptions {
   std::string application_version;
   std::string authenticated_user;
   std::string queue_partition_key;
+  std::optional<std::chrono::milliseconds> delay;  ///< WithDelay: start DELAYED, this much later.
+  // Set by Debounce only: the row is the debouncer's (its deduplication ID is the key).
+  bool debounced = false;
+  std::optional<int64_t> debounce_deadline_epoch_ms;
 };
 
 /// Options collected from StepOption values.

@@ -28,6 +28,9 @@ inline constexpr Operation kSetEvent{"SetEvent", kIdempotent};
 inline constexpr Operation kCancelWorkflow{"CancelWorkflow", kIdempotent};
 // A claim takes whatever is there: its retry first returns the rows carrying its token.
 inline constexpr Operation kDequeueWorkflows{"DequeueWorkflows", kClaimToken};
+inline constexpr Operation kPromoteDueDelayed{"PromoteDueDelayed", kIdempotent};
+inline constexpr Operation kSetWorkflowDelay{"SetWorkflowDelay", kIdempotent};
+inline constexpr Operation kBounceDebounced{"BounceDebounced", kIdempotent};
 // Reads.
 inline constexpr Operation kGetWorkflow{"GetWorkflow", kReadOnly};
 inline constexpr Operation kListSteps{"ListSteps", kReadOnly};

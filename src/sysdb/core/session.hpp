@@ -29,8 +29,8 @@ struct Part {
   std::string sql;
   /// The Script's rows are this part's rows (exactly one part of a Script sets it).
   bool result = false;
-  /// When this part returns no row, or its first column is false, the parts after it are skipped
-  /// and nothing the Script wrote is kept (SQLite rolls the transaction back).
+  /// When this part returns no row, or its first column is NULL, 0 or false, the parts after it
+  /// are skipped and nothing the Script wrote is kept (SQLite rolls the transaction back).
   bool gate = false;
 };
 

@@ -135,7 +135,10 @@ class SqlSystemDatabase final : public SystemDatabase {
         .Text(row.inputs)
         .Text(row.serialization)
         .Text(row.creator_xid)
-        .Int(row.now_ms);
+        .Int(row.now_ms)
+        .Int(row.delay_until_epoch_ms)
+        .Bool(row.is_debounced)
+        .Int(row.debounce_deadline_epoch_ms);
     return Run<WorkflowInsertResult>(op::kInsertWorkflow, row.workflow_uuid, [&](Session& s, bool) {
       Rows rows;
       try {
@@ -446,6 +449,60 @@ class SqlSystemDatabase final : public SystemDatabase {
       for (size_t i = 0; i < rows.Size(); ++i) out.push_back(rows[i].Text(0));
       return out;
     });
+  }
+
+  // ---- Delays
+
+  DelayedPromotion PromoteDueDelayed(int64_t now_ms) override {
+    Params none;
+    Params params;
+    params.Int(now_ms);
+    return Run<DelayedPromotion>(op::kPromoteDueDelayed, "", [&](Session& s, bool) {
+      DelayedPromotion out;
+      const Rows next = s.Run(s_.next_delayed, none);
+      // Nothing due: no write (and on SQLite no write lock).
+      if (next.Empty() || next[0].IsNull(0) || next[0].Int64(0) > now_ms) {
+        if (!next.Empty()) out.next_due_ms = next[0].OptInt64(0);
+        return out;
+      }
+      const Rows promoted = s.Run(s_.promote_delayed, params);
+      for (size_t i = 0; i < promoted.Size(); ++i) {
+        std::string queue = promoted[i].Text(0);
+        if (std::find(out.queues.begin(), out.queues.end(), queue) == out.queues.end()) {
+          out.queues.push_back(std::move(queue));
+        }
+      }
+      const Rows later = s.Run(s_.next_delayed, none);
+      if (!later.Empty()) out.next_due_ms = later[0].OptInt64(0);
+      return out;
+    });
+  }
+
+  DelayUpdate SetWorkflowDelay(const std::string& workflow_uuid, int64_t delay_until_epoch_ms,
+                               int64_t now_ms) override {
+    Params params;
+    params.Text(workflow_uuid).Int(delay_until_epoch_ms).Int(now_ms);
+    return Run<DelayUpdate>(op::kSetWorkflowDelay, workflow_uuid, [&](Session& s, bool) {
+      const Rows rows = s.Run(s_.set_workflow_delay, params);
+      if (rows.Empty() || rows[0].IsNull(0)) return DelayUpdate::Missing;
+      return rows[0].Text(0) == "DELAYED" ? DelayUpdate::Updated : DelayUpdate::NotDelayed;
+    });
+  }
+
+  std::optional<std::string> BounceDebounced(const Bounce& bounce) override {
+    Params params;
+    params.Text(bounce.name)
+        .Text(bounce.queue_name)
+        .Text(bounce.deduplication_id)
+        .Int(bounce.delay_until_epoch_ms)
+        .Text(bounce.inputs)
+        .Int(bounce.now_ms);
+    return Run<std::optional<std::string>>(op::kBounceDebounced, "",
+                                           [&](Session& s, bool) -> std::optional<std::string> {
+                                             const Rows rows = s.Run(s_.bounce_debounced, params);
+                                             if (rows.Empty()) return std::nullopt;
+                                             return rows[0].Text(0);
+                                           });
   }
 
   bool StartListening(NotificationCallback callback) override {

@@ -24,7 +24,8 @@ struct Statements {
   /// $7 assumed_role, $8 authenticated_roles, $9 executor_id, $10 application_version,
   /// $11 application_id, $12 application_name, $13 queue_name, $14 workflow_timeout_ms,
   /// $15 workflow_deadline_epoch_ms, $16 deduplication_id, $17 priority, $18 queue_partition_key,
-  /// $19 parent_workflow_id, $20 inputs, $21 serialization, $22 creator_xid, $23 now.
+  /// $19 parent_workflow_id, $20 inputs, $21 serialization, $22 creator_xid, $23 now,
+  /// $24 delay_until_epoch_ms, $25 is_debounced, $26 debounce_deadline_epoch_ms.
   /// Upserts as SystemDatabase::InsertWorkflow says. Row: created (creator_xid = $22), status,
   /// name, queue_name, recovery_attempts, workflow_timeout_ms, workflow_deadline_epoch_ms.
   /// A deduplication conflict is a ConstraintViolation mentioning "dedup".
@@ -95,6 +96,21 @@ struct Statements {
   Script cancel_workflow;
   /// Read. $1 workflow IDs (JSON array). Rows: the IDs whose status is CANCELLED.
   Script filter_cancelled;
+
+  // ---- Delays
+  /// Read. No parameters. Row: the earliest COALESCE(delay_until_epoch_ms, 0) of DELAYED rows
+  /// (NULL when none).
+  Script next_delayed;
+  /// Write. $1 now. Turns due DELAYED rows ENQUEUED (clearing a debounced row's deduplication
+  /// ID). Rows: queue_name of each row promoted.
+  Script promote_delayed;
+  /// Write. $1 uuid, $2 delay_until_epoch_ms, $3 now. Row: the status before (NULL when the
+  /// workflow is missing); the time is set only on a DELAYED row.
+  Script set_workflow_delay;
+  /// Write. $1 name, $2 queue_name, $3 deduplication_id, $4 delay_until_epoch_ms, $5 inputs,
+  /// $6 now. Rows: the workflow_uuid of the DELAYED debounced row bounced (none when absent); its
+  /// start becomes min($4, debounce_deadline_epoch_ms) and its input $5.
+  Script bounce_debounced;
 };
 
 }  // namespace dbos::sysdb::core

@@ -18,11 +18,12 @@ WITH ins AS (
       authenticated_roles, executor_id, application_version, application_id, application_name,
       queue_name, workflow_timeout_ms, workflow_deadline_epoch_ms, deduplication_id, priority,
       queue_partition_key, parent_workflow_id, serialization, creator_xid, created_at, updated_at,
-      recovery_attempts)
+      recovery_attempts, delay_until_epoch_ms, is_debounced, debounce_deadline_epoch_ms)
   VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text,
       $9::text, $10::text, $11::text, $12::text, $13::text, $14::bigint, $15::bigint, $16::text,
       $17::integer, $18::text, $19::text, $21::text, $22::text, $23::bigint, $23::bigint,
-      CASE WHEN $2::text IN ('ENQUEUED', 'DELAYED') THEN 0 ELSE 1 END)
+      CASE WHEN $2::text IN ('ENQUEUED', 'DELAYED') THEN 0 ELSE 1 END, $24::bigint, $25::boolean,
+      $26::bigint)
   ON CONFLICT (workflow_uuid) DO UPDATE SET
       updated_at = EXCLUDED.updated_at,
       executor_id = CASE WHEN EXCLUDED.status IN ('ENQUEUED', 'DELAYED') THEN ws.executor_id
@@ -395,6 +396,55 @@ SELECT workflow_uuid FROM {s}.workflow_status
 WHERE workflow_uuid IN (SELECT json_array_elements_text($1::json)) AND status = 'CANCELLED'
 )SQL";
 
+// The earliest start among DELAYED rows; a row without a time is due at once. Both subqueries use
+// the partial index on delay_until_epoch_ms.
+constexpr std::string_view kNextDelayedSql = R"SQL(
+SELECT COALESCE(
+    (SELECT 0::bigint WHERE EXISTS (SELECT 1 FROM {s}.workflow_status
+                                    WHERE status = 'DELAYED' AND delay_until_epoch_ms IS NULL)),
+    (SELECT min(delay_until_epoch_ms) FROM {s}.workflow_status WHERE status = 'DELAYED'))
+)SQL";
+
+// Concurrent promoters (other processes) serialize on the row locks; the re-checked status makes
+// each row promoted once.
+constexpr std::string_view kPromoteDelayedSql = R"SQL(
+UPDATE {s}.workflow_status
+SET status = 'ENQUEUED', updated_at = $1::bigint,
+    deduplication_id = CASE WHEN is_debounced THEN NULL ELSE deduplication_id END
+WHERE status = 'DELAYED' AND COALESCE(delay_until_epoch_ms, 0) <= $1::bigint
+RETURNING COALESCE(queue_name, '')
+)SQL";
+
+// The status the row had ('DELAYED' when this statement moved it; NULL when missing).
+constexpr std::string_view kSetWorkflowDelaySql = R"SQL(
+WITH cur AS (
+  SELECT COALESCE(status, '') AS status FROM {s}.workflow_status WHERE workflow_uuid = $1::text
+), upd AS (
+  UPDATE {s}.workflow_status SET delay_until_epoch_ms = $2::bigint, updated_at = $3::bigint
+  WHERE workflow_uuid = $1::text AND status = 'DELAYED'
+  RETURNING 1
+)
+SELECT CASE WHEN EXISTS (SELECT 1 FROM upd) THEN 'DELAYED'
+            WHEN (SELECT status FROM cur) = 'DELAYED' THEN 'ENQUEUED'  -- promoted meanwhile
+            ELSE (SELECT status FROM cur) END
+)SQL";
+
+constexpr std::string_view kBounceDebouncedSql = R"SQL(
+WITH upd AS (
+  UPDATE {s}.workflow_status
+  SET delay_until_epoch_ms = LEAST($4::bigint, COALESCE(debounce_deadline_epoch_ms, $4::bigint)),
+      updated_at = $6::bigint
+  WHERE name = $1::text AND queue_name = $2::text AND deduplication_id = $3::text
+    AND status = 'DELAYED' AND is_debounced
+  RETURNING workflow_uuid
+), input AS (
+  UPDATE {s}.workflow_input wi SET inputs = $5::text
+  FROM upd WHERE wi.workflow_uuid = upd.workflow_uuid
+  RETURNING 1
+)
+SELECT workflow_uuid FROM upd
+)SQL";
+
 constexpr std::string_view kFinishedAsSql = R"SQL(
 SELECT 1 FROM {s}.workflow_status
 WHERE workflow_uuid = $1::text AND status = $2::text AND completed_at = $3::bigint
@@ -453,6 +503,10 @@ core::Statements MakeStatements(const std::string& quoted_schema) {
   s.get_event = one("get_event", Access::kRead, kGetEventSql);
   s.cancel_workflow = one("cancel_workflow", Access::kWrite, kCancelWorkflowSql);
   s.filter_cancelled = one("filter_cancelled", Access::kRead, kFilterCancelledSql);
+  s.next_delayed = one("next_delayed", Access::kRead, kNextDelayedSql);
+  s.promote_delayed = one("promote_delayed", Access::kWrite, kPromoteDelayedSql);
+  s.set_workflow_delay = one("set_workflow_delay", Access::kWrite, kSetWorkflowDelaySql);
+  s.bounce_debounced = one("bounce_debounced", Access::kWrite, kBounceDebouncedSql);
   return s;
 }
 

@@ -16,9 +16,9 @@ INSERT INTO workflow_status (
     authenticated_roles, executor_id, application_version, application_id, application_name,
     queue_name, workflow_timeout_ms, workflow_deadline_epoch_ms, deduplication_id, priority,
     queue_partition_key, parent_workflow_id, serialization, creator_xid, created_at, updated_at,
-    recovery_attempts)
+    recovery_attempts, delay_until_epoch_ms, is_debounced, debounce_deadline_epoch_ms)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?21,
-        ?22, ?23, ?23, CASE WHEN ?2 IN ('ENQUEUED', 'DELAYED') THEN 0 ELSE 1 END)
+        ?22, ?23, ?23, CASE WHEN ?2 IN ('ENQUEUED', 'DELAYED') THEN 0 ELSE 1 END, ?24, ?25, ?26)
 ON CONFLICT (workflow_uuid) DO UPDATE SET
     updated_at = excluded.updated_at,
     executor_id = CASE WHEN excluded.status IN ('ENQUEUED', 'DELAYED')
@@ -316,6 +316,36 @@ constexpr const char* kFilterCancelledSql = R"sql(
 SELECT workflow_uuid FROM workflow_status
 WHERE workflow_uuid IN (SELECT value FROM json_each(?1)) AND status = 'CANCELLED')sql";
 
+constexpr const char* kNextDelayedSql = R"sql(
+SELECT MIN(COALESCE(delay_until_epoch_ms, 0)) FROM workflow_status WHERE status = 'DELAYED')sql";
+
+constexpr const char* kPromoteDelayedSql = R"sql(
+UPDATE workflow_status
+SET status = 'ENQUEUED', updated_at = ?1,
+    deduplication_id = CASE WHEN is_debounced THEN NULL ELSE deduplication_id END
+WHERE status = 'DELAYED' AND COALESCE(delay_until_epoch_ms, 0) <= ?1
+RETURNING COALESCE(queue_name, ''))sql";
+
+constexpr const char* kWorkflowStatusSql =
+    "SELECT COALESCE(status, '') FROM workflow_status WHERE workflow_uuid = ?1";
+
+constexpr const char* kSetWorkflowDelaySql = R"sql(
+UPDATE workflow_status SET delay_until_epoch_ms = ?2, updated_at = ?3
+WHERE workflow_uuid = ?1 AND status = 'DELAYED')sql";
+
+constexpr const char* kBounceDebouncedSql = R"sql(
+UPDATE workflow_status
+SET delay_until_epoch_ms = MIN(?4, COALESCE(debounce_deadline_epoch_ms, ?4)), updated_at = ?6
+WHERE name = ?1 AND queue_name = ?2 AND deduplication_id = ?3 AND status = 'DELAYED'
+  AND is_debounced
+RETURNING workflow_uuid)sql";
+
+constexpr const char* kBounceInputSql = R"sql(
+UPDATE workflow_input SET inputs = ?5
+WHERE workflow_uuid IN (SELECT workflow_uuid FROM workflow_status
+                        WHERE name = ?1 AND queue_name = ?2 AND deduplication_id = ?3
+                          AND status = 'DELAYED' AND is_debounced))sql";
+
 using Access = core::Script::Access;
 
 /// A script of one statement whose rows are the result.
@@ -370,6 +400,14 @@ core::Statements MakeStatements() {
       Access::kWrite,
       {core::Part{kWorkflowExistsSql, true, false}, core::Part{kCancelWorkflowSql, false, false}}};
   s.filter_cancelled = One("filter_cancelled", Access::kRead, kFilterCancelledSql);
+  s.next_delayed = One("next_delayed", Access::kRead, kNextDelayedSql);
+  s.promote_delayed = One("promote_delayed", Access::kWrite, kPromoteDelayedSql);
+  // Under the write lock the status read first is the one the update sees.
+  s.set_workflow_delay = core::Script{"set_workflow_delay",
+                                      Access::kWrite,
+                                      {core::Part{kWorkflowStatusSql, true, false},
+                                       core::Part{kSetWorkflowDelaySql, false, false}}};
+  s.bounce_debounced = Gated("bounce_debounced", kBounceDebouncedSql, {kBounceInputSql});
   return s;
 }
 

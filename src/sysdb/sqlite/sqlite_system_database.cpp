@@ -132,8 +132,13 @@ core::Rows RunPart(Connection& conn, const core::Part& part, const core::Params&
   return rows;
 }
 
-/// A gate is open when it returned a row whose first column is true.
-bool GateOpen(const core::Rows& rows) { return !rows.Empty() && rows[0].Bool(0); }
+/// A gate is open when it returned a row whose first column is neither NULL nor false/0 (an ID
+/// returned by an UPDATE … RETURNING opens it).
+bool GateOpen(const core::Rows& rows) {
+  if (rows.Empty() || rows[0].IsNull(0)) return false;
+  const std::string first = rows[0].Text(0);
+  return first != "0" && first != "f" && first != "false";
+}
 
 /// Turns SQLite's constraint errors into core::ConstraintViolation (message names the columns).
 [[noreturn]] void Rethrow(const SqliteError& e) {

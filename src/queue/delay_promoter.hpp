@@ -1,0 +1,45 @@
+// The delay promoter: one background thread that turns DELAYED workflows ENQUEUED when their time
+// comes (any process may promote any row; the update is idempotent) and then wakes the queue
+// runner. It sleeps until the earliest delay it knows of, so a delayed workflow starts on time
+// rather than at the next poll; a delayed start in this process wakes it to re-read that time,
+// and a poll every second finds the rows other processes delayed.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "core/runtime.hpp"
+
+namespace dbos::queue {
+
+class DelayPromoter final : public detail::BackgroundService {
+ public:
+  explicit DelayPromoter(detail::Runtime& runtime);
+  ~DelayPromoter() override;
+  DelayPromoter(const DelayPromoter&) = delete;
+  DelayPromoter& operator=(const DelayPromoter&) = delete;
+
+  /// Starts the background thread.
+  void Start();
+  /// Stops and joins the background thread.
+  void Stop() override;
+  /// Re-reads the next due time now.
+  void Wake() override;
+
+ private:
+  void Run();
+  /// Promotes what is due; returns when to look again.
+  std::chrono::system_clock::time_point Round();
+
+  detail::Runtime& runtime_;
+  std::thread thread_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  bool woken_ = false;
+  std::chrono::milliseconds poll_interval_{1000};
+};
+
+}  // namespace dbos::queue

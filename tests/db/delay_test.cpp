@@ -1,0 +1,226 @@
+// Delayed starts (WithDelay, SetWorkflowDelay, the enqueue_workflow SQL function's delay) and the
+// debouncer, on both backends: a delayed workflow starts at its time (pushed by the delay
+// promoter, not found by a slow poll), and a burst of Debounce calls runs one workflow with the
+// last input.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "support/db_test.hpp"
+#include "support/raw_sql.hpp"
+#include "util/time_util.hpp"
+
+namespace dbos::testing::delay_fns {
+std::atomic<int> g_runs{0};
+
+// Returns the wall-clock time (epoch ms) its body started.
+int64_t StartedAt(DBOSContext&, int) { return util::NowEpochMs(); }
+
+// Counts its executions and echoes its input.
+int Echo(DBOSContext&, int input) {
+  ++g_runs;
+  return input;
+}
+
+// Moves the start of another (delayed) workflow, as a step of its own.
+int MoveDelay(DBOSContext& ctx, std::string target) {
+  SetWorkflowDelay(ctx, target, WithDelayDuration(std::chrono::milliseconds(50)));
+  return 1;
+}
+}  // namespace dbos::testing::delay_fns
+
+namespace dbos::testing {
+namespace {
+using namespace delay_fns;
+using namespace std::chrono_literals;
+
+class DelayTest : public DbTest {
+ protected:
+  void SetUp() override {
+    DbTest::SetUp();
+    g_runs = 0;
+  }
+  DBOSContext Start() {
+    DBOSContext ctx = NewDBOSContext(MakeConfig());
+    RegisterWorkflow(ctx, StartedAt, WithWorkflowName("StartedAt"));
+    RegisterWorkflow(ctx, Echo, WithWorkflowName("Echo"));
+    RegisterWorkflow(ctx, MoveDelay, WithWorkflowName("MoveDelay"));
+    Launch(ctx);
+    return ctx;
+  }
+  std::string Table(const std::string& name) const {
+    return IsPostgres() ? schema_ + "." + name : name;
+  }
+  int64_t DelayUntil(const std::string& id) {
+    const Rows rows =
+        RunSql(url_, "SELECT CAST(delay_until_epoch_ms AS TEXT) FROM " + Table("workflow_status") +
+                         " WHERE workflow_uuid = '" + id + "'");
+    return std::stoll(rows.at(0).at(0));
+  }
+};
+
+// Each workflow starts at its time: the median lateness is under 50 ms (the promoter sleeps until
+// the earliest delay and wakes the queue runner), and none is early.
+TEST_P(DelayTest, DelayedWorkflowsStartAtTheirTime) {
+  DBOSContext ctx = Start();
+  std::vector<WorkflowHandle<int64_t>> handles;
+  for (int i = 0; i < 5; ++i) {
+    handles.push_back(RunWorkflow(ctx, StartedAt, i, WithWorkflowID("delayed-" + std::to_string(i)),
+                                  WithDelay(std::chrono::milliseconds(300 + 150 * i))));
+  }
+  EXPECT_EQ(handles[4].GetStatus().status, WorkflowStatusType::Delayed);
+  std::vector<int64_t> lateness;
+  for (auto& handle : handles) {
+    const int64_t started = handle.GetResult();
+    const int64_t due = DelayUntil(handle.GetWorkflowID());
+    EXPECT_GE(started, due) << handle.GetWorkflowID() << " started before its time";
+    lateness.push_back(started - due);
+  }
+  std::sort(lateness.begin(), lateness.end());
+  EXPECT_LT(lateness[2], 50) << "median lateness " << lateness[2] << " ms";
+  EXPECT_LT(lateness.back(), 1000) << "a delayed workflow waited for a slow poll";
+  Shutdown(ctx);
+}
+
+// A DELAYED row survives its process: the next launch on the database runs it at its time.
+TEST_P(DelayTest, ADelayedWorkflowOutlivesItsProcess) {
+  {
+    DBOSContext ctx = Start();
+    RunWorkflow(ctx, Echo, 7, WithWorkflowID("outlives"), WithDelay(300ms));
+    Shutdown(ctx);
+  }
+  EXPECT_EQ(g_runs.load(), 0);
+  DBOSContext ctx = Start();
+  EXPECT_EQ(RetrieveWorkflow<int>(ctx, "outlives").GetResult(), 7);
+  EXPECT_EQ(g_runs.load(), 1);
+  Shutdown(ctx);
+}
+
+TEST_P(DelayTest, SetWorkflowDelayMovesAWaitingStart) {
+  DBOSContext ctx = Start();
+  auto handle = RunWorkflow(ctx, Echo, 3, WithWorkflowID("moved"), WithDelay(1h));
+  const auto before = std::chrono::steady_clock::now();
+  SetWorkflowDelay(ctx, "moved", WithDelayDuration(100ms));
+  EXPECT_EQ(handle.GetResult(), 3);
+  EXPECT_LT(std::chrono::steady_clock::now() - before, 5s);
+  // Too late now, and bad requests: clear errors, nothing written.
+  auto code_of = [&](auto&& call) {
+    try {
+      call();
+    } catch (const DBOSError& e) {
+      return e.Code();
+    }
+    return ErrorCode::Initialization;  // "no error" for this test
+  };
+  EXPECT_EQ(code_of([&] { SetWorkflowDelay(ctx, "moved", WithDelayDuration(1s)); }),
+            ErrorCode::InvalidOption);
+  EXPECT_EQ(code_of([&] { SetWorkflowDelay(ctx, "no-such", WithDelayDuration(1s)); }),
+            ErrorCode::NonExistentWorkflow);
+  RunWorkflow(ctx, Echo, 4, WithWorkflowID("still-delayed"), WithDelay(1h));
+  EXPECT_EQ(code_of([&] { SetWorkflowDelay(ctx, "still-delayed"); }), ErrorCode::InvalidOption);
+  EXPECT_EQ(code_of([&] {
+              SetWorkflowDelay(ctx, "still-delayed", WithDelayDuration(1s),
+                               WithDelayUntil(std::chrono::system_clock::now()));
+            }),
+            ErrorCode::InvalidOption);
+  EXPECT_EQ(RetrieveWorkflow<int>(ctx, "still-delayed").GetStatus().status,
+            WorkflowStatusType::Delayed);
+  // From a workflow, a step: the target starts soon, and the call is recorded.
+  EXPECT_EQ(RunWorkflow(ctx, MoveDelay, std::string("still-delayed")).GetResult(), 1);
+  EXPECT_EQ(RetrieveWorkflow<int>(ctx, "still-delayed").GetResult(), 4);
+  Shutdown(ctx);
+}
+
+// 100 calls in a burst: one workflow, which runs once, with the last input; every caller gets
+// its handle.
+TEST_P(DelayTest, ABurstOfDebounceCallsRunsOneWorkflowWithTheLastInput) {
+  DBOSContext ctx = Start();
+  auto debouncer = NewDebouncer(ctx, Echo);
+  EXPECT_EQ(debouncer.WorkflowName(), "Echo");
+  std::set<std::string> ids;
+  std::vector<WorkflowHandle<int>> handles;
+  for (int i = 0; i < 100; ++i) {
+    handles.push_back(debouncer.Debounce(ctx, "user-7", 500ms, i));
+    ids.insert(handles.back().GetWorkflowID());
+  }
+  EXPECT_EQ(ids.size(), 1u);
+  EXPECT_EQ(handles.front().GetResult(), 99);
+  EXPECT_EQ(g_runs.load(), 1);
+  // The burst is over: the next call starts a new workflow.
+  auto next = debouncer.Debounce(ctx, "user-7", 10ms, 100);
+  EXPECT_NE(next.GetWorkflowID(), *ids.begin());
+  EXPECT_EQ(next.GetResult(), 100);
+  EXPECT_EQ(g_runs.load(), 2);
+  Shutdown(ctx);
+}
+
+// With a timeout, a burst that never pauses still runs the workflow once the timeout (counted from
+// its first call) has passed; later calls start the next workflow.
+TEST_P(DelayTest, DebouncerTimeoutCapsHowLongABurstHoldsTheWorkflowBack) {
+  DBOSContext ctx = Start();
+  auto debouncer = NewDebouncer(ctx, Echo, WithDebouncerTimeout(600ms));
+  auto first = debouncer.Debounce(ctx, "k", 300ms, 0);
+  std::set<std::string> ids{first.GetWorkflowID()};
+  for (int i = 1; i <= 15; ++i) {
+    std::this_thread::sleep_for(100ms);
+    ids.insert(debouncer.Debounce(ctx, "k", 300ms, i).GetWorkflowID());
+  }
+  EXPECT_GE(ids.size(), 2u) << "calls every 100 ms held the workflow back past its timeout";
+  first.GetResult();
+  // It ran while the calls went on: well before the burst ended (16 calls, 1.5 s).
+  EXPECT_EQ(
+      RunSql(url_, "SELECT count(*) FROM " + Table("workflow_status") + " WHERE workflow_uuid = '" +
+                       first.GetWorkflowID() + "' AND status = 'SUCCESS'"),
+      (Rows{{"1"}}));
+
+  Shutdown(ctx);
+}
+
+TEST_P(DelayTest, DebounceRefusesOptionsItSetsItself) {
+  DBOSContext ctx = Start();
+  auto debouncer = NewDebouncer(ctx, Echo);
+  for (auto option : {WithQueue("q"), WithDeduplicationID("d"), WithDelay(1s), WithPriority(1),
+                      WithQueuePartitionKey("p")}) {
+    try {
+      debouncer.Debounce(ctx, "k", 1s, 1, option);
+      ADD_FAILURE() << "Debounce accepted an option it sets itself";
+    } catch (const DBOSError& e) {
+      EXPECT_EQ(e.Code(), ErrorCode::InvalidOption);
+    }
+  }
+  auto unregistered = [](DBOSContext&, int x) { return x; };
+  try {
+    NewDebouncer(ctx, +unregistered);
+    ADD_FAILURE() << "NewDebouncer accepted an unregistered workflow";
+  } catch (const DBOSError& e) {
+    EXPECT_EQ(e.Code(), ErrorCode::InvalidOption);
+  }
+  EXPECT_EQ(RunSql(url_, "SELECT count(*) FROM " + Table("workflow_status")), (Rows{{"0"}}));
+  Shutdown(ctx);
+}
+
+DBOS_INSTANTIATE_ON_BOTH_BACKENDS(DelayTest);
+
+class PostgresDelayTest : public DelayTest {};
+
+// Another SDK (or psql) enqueues with the SQL function's delay argument: this executor runs it
+// at that time.
+TEST_P(PostgresDelayTest, EnqueueWorkflowSqlFunctionWithADelay) {
+  DBOSContext ctx = Start();
+  const int64_t due = util::NowEpochMs() + 300;
+  RunSql(url_, "SELECT " + schema_ +
+                   ".enqueue_workflow('Echo', '_dbos_internal_queue', ARRAY['5'::json], "
+                   "workflow_id => 'from-sql', delay_until_epoch_ms => " +
+                   std::to_string(due) + ")");
+  EXPECT_EQ(RetrieveWorkflow<int>(ctx, "from-sql").GetStatus().status, WorkflowStatusType::Delayed);
+  EXPECT_EQ(RetrieveWorkflow<int>(ctx, "from-sql").GetResult(), 5);
+  Shutdown(ctx);
+}
+
+INSTANTIATE_TEST_SUITE_P(Postgres, PostgresDelayTest, ::testing::Values("postgres"), BackendName);
+
+}  // namespace
+}  // namespace dbos::testing
