@@ -129,6 +129,7 @@ void Runtime::ReleaseExecution(const std::string& workflow_id) {
     active_.erase(it);
   }
   outcome->Complete(WorkflowOutcome::Kind::NoResultHere);
+  if (execution_released_) execution_released_(workflow_id);
 }
 
 std::shared_ptr<WorkflowOutcome> Runtime::FindExecution(const std::string& workflow_id) const {

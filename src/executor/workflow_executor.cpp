@@ -189,9 +189,7 @@ void ValidateOptions(const detail::RunOptions& options) {
       throw DBOSError(ErrorCode::InvalidOption,
                       "the queue name _dbos_internal_queue is reserved for DBOS");
     }
-    throw DBOSError(ErrorCode::QueueNotFound,
-                    "queue '" + options.queue_name +
-                        "' is not registered (queues are not available in this version)");
+    return;  // checked against the queue by CheckEnqueueOptions
   }
   if (!options.deduplication_id.empty() || options.priority ||
       !options.queue_partition_key.empty()) {
@@ -241,8 +239,16 @@ std::shared_ptr<detail::HandleCore> StartWorkflow(Runtime& runtime, const DBOSCo
   try {
     sysdb::WorkflowInsert row;
     row.workflow_uuid = id;
-    row.status = "PENDING";
+    row.status = options.queue_name.empty() ? "PENDING" : "ENQUEUED";
     row.name = workflow.name;
+    if (!options.queue_name.empty()) {
+      row.queue_name = options.queue_name;
+      if (!options.deduplication_id.empty()) row.deduplication_id = options.deduplication_id;
+      row.priority = options.priority.value_or(0);
+      if (!options.queue_partition_key.empty()) {
+        row.queue_partition_key = options.queue_partition_key;
+      }
+    }
     row.executor_id = runtime.Config().executor_id;
     row.application_version = options.application_version.empty()
                                   ? runtime.Config().application_version
@@ -288,6 +294,7 @@ std::shared_ptr<detail::HandleCore> StartWorkflow(Runtime& runtime, const DBOSCo
   // another execution (here after a crash: recovery resumes it), so the handle polls it.
   if (!inserted.created || inserted.status != "PENDING") {
     runtime.ReleaseExecution(id);
+    if (inserted.created) runtime.WakeQueueRunner();  // enqueued: start it without waiting
     return MakePollingHandle(runtime.shared_from_this(), id, parent);
   }
   auto state = NewState(id);

@@ -312,6 +312,73 @@ constexpr const char* kFilterCancelledSql = R"sql(
 SELECT workflow_uuid FROM workflow_status
 WHERE workflow_uuid IN (SELECT value FROM json_each(?1)) AND status = 'CANCELLED')sql";
 
+// ---- Queues
+
+constexpr const char* kUpsertQueueSql = R"sql(
+INSERT INTO queues (
+    queue_id, name, concurrency, worker_concurrency, rate_limit_max, rate_limit_period_sec,
+    priority_enabled, partition_queue, application_name, created_at, updated_at)
+VALUES (?10, ?1, ?2, ?3, ?4, ?5 / 1000.0, ?6, ?7, ?8, ?9, ?9)
+ON CONFLICT (name) DO UPDATE SET
+    concurrency = excluded.concurrency, worker_concurrency = excluded.worker_concurrency,
+    rate_limit_max = excluded.rate_limit_max,
+    rate_limit_period_sec = excluded.rate_limit_period_sec,
+    priority_enabled = excluded.priority_enabled, partition_queue = excluded.partition_queue,
+    application_name = excluded.application_name, updated_at = excluded.updated_at)sql";
+
+constexpr const char* kGetQueueSql = R"sql(
+SELECT name, concurrency, worker_concurrency, rate_limit_max,
+       CAST(round(rate_limit_period_sec * 1000.0) AS INTEGER), priority_enabled, partition_queue,
+       application_name
+FROM queues WHERE name = ?1)sql";
+
+constexpr const char* kListQueuePartitionsSql = R"sql(
+SELECT DISTINCT queue_partition_key FROM workflow_status
+WHERE queue_name = ?1 AND status = 'ENQUEUED' AND queue_partition_key IS NOT NULL)sql";
+
+// How many rows the queue's limits let this claim take (the write transaction makes the counts
+// exact: no other claimer runs between this read and the claim).
+#define DBOS_SQLITE_QUEUE_BUDGET                                                            \
+  "MAX(0, MIN(COALESCE(?5, 2147483647),"                                                    \
+  " COALESCE(?11 - (SELECT COUNT(*) FROM workflow_status WHERE queue_name = ?1"             \
+  "   AND status = 'PENDING' AND (?10 IS NULL OR queue_partition_key = ?10)), 2147483647)," \
+  " COALESCE(?12 - (SELECT COUNT(*) FROM workflow_status WHERE queue_name = ?1"             \
+  "   AND rate_limited = 1 AND started_at_epoch_ms > ?13"                                   \
+  "   AND status NOT IN ('ENQUEUED', 'DELAYED')"                                            \
+  "   AND (?10 IS NULL OR queue_partition_key = ?10)), 2147483647)))"
+
+#define DBOS_SQLITE_QUEUE_CANDIDATES                                          \
+  "SELECT workflow_uuid FROM workflow_status"                                 \
+  " WHERE queue_name = ?1 AND status IN ('ENQUEUED', 'PENDING')"              \
+  "   AND status = 'ENQUEUED'"                                                \
+  "   AND (application_version = ?3 OR (?4 AND application_version IS NULL))" \
+  "   AND (application_name IS NULL OR application_name = ?7)"                \
+  "   AND name IN (SELECT value FROM json_each(?8))"                          \
+  "   AND (?10 IS NULL OR queue_partition_key = ?10)"
+
+constexpr const char* kQueueHasCandidatesSql =
+    "SELECT " DBOS_SQLITE_QUEUE_BUDGET " > 0 AND EXISTS (" DBOS_SQLITE_QUEUE_CANDIDATES ")";
+
+constexpr const char* kQueueClaimSql =
+    "UPDATE workflow_status"
+    " SET status = 'PENDING', executor_id = ?2, application_version = ?3,"
+    "   started_at_epoch_ms = ?6, updated_at = ?6,"
+    "   recovery_attempts = COALESCE(recovery_attempts, 0) + 1,"
+    "   workflow_deadline_epoch_ms = COALESCE(workflow_deadline_epoch_ms,"
+    "                                         ?6 + workflow_timeout_ms),"
+    "   owner_xid = ?9, rate_limited = (?12 IS NOT NULL)"
+    " WHERE status = 'ENQUEUED' AND workflow_uuid IN (" DBOS_SQLITE_QUEUE_CANDIDATES
+    "   ORDER BY priority, created_at LIMIT " DBOS_SQLITE_QUEUE_BUDGET
+    ")"
+    " RETURNING workflow_uuid, name,"
+    "   COALESCE((SELECT wi.inputs FROM workflow_input AS wi"
+    "             WHERE wi.workflow_uuid = workflow_status.workflow_uuid), inputs),"
+    "   serialization, authenticated_user, assumed_role, authenticated_roles,"
+    "   workflow_deadline_epoch_ms, queue_name, recovery_attempts, priority, created_at, 0";
+
+#undef DBOS_SQLITE_QUEUE_BUDGET
+#undef DBOS_SQLITE_QUEUE_CANDIDATES
+
 using Access = core::Script::Access;
 
 /// A script of one statement whose rows are the result.
@@ -363,6 +430,15 @@ core::Statements MakeStatements() {
       Access::kWrite,
       {core::Part{kWorkflowExistsSql, true, false}, core::Part{kCancelWorkflowSql, false, false}}};
   s.filter_cancelled = One("filter_cancelled", Access::kRead, kFilterCancelledSql);
+  s.upsert_queue = One("upsert_queue", Access::kWrite, kUpsertQueueSql);
+  s.get_queue = One("get_queue", Access::kRead, kGetQueueSql);
+  s.list_queue_partitions = One("list_queue_partitions", Access::kRead, kListQueuePartitionsSql);
+  s.queue_claim_precheck = One("queue_claim_precheck", Access::kRead, kQueueHasCandidatesSql);
+  // The gate re-reads the limits inside the write transaction; the claim is the result.
+  s.queue_claim = core::Script{
+      "queue_claim",
+      Access::kWrite,
+      {core::Part{kQueueHasCandidatesSql, false, true}, core::Part{kQueueClaimSql, true, false}}};
   return s;
 }
 
