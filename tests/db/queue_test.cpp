@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <iostream>
 #include <map>
 #include <mutex>
 #include <string>
@@ -439,6 +440,72 @@ TEST_P(QueueTest, ClaimCountsGlobalConcurrencyAndTheRateWindowInTheDatabase) {
   EXPECT_TRUE(db->ClaimFromQueue(request).claimed.empty());  // w4 started 400 ms ago
   request.base.now_ms = 2501;
   EXPECT_EQ(ids(db->ClaimFromQueue(request)), (std::vector<std::string>{"w5"}));
+}
+
+// Claimers on separate connections race on one queue with a global limit: after every claim,
+// the PENDING rows (which only claims add) are within the limit, and every row is claimed once.
+TEST_P(QueueTest, ConcurrentClaimersNeverExceedGlobalConcurrency) {
+  constexpr int kRows = 120;
+  constexpr int kLimit = 3;
+  {
+    auto db = OpenRaw();
+    sysdb::QueueRow row;
+    row.name = "q";
+    row.concurrency = kLimit;
+    db->UpsertQueue(row, 1);
+    for (int i = 0; i < kRows; ++i) {
+      sysdb::WorkflowInsert w;
+      w.workflow_uuid = "w" + std::to_string(i);
+      w.status = "ENQUEUED";
+      w.name = "work";
+      w.queue_name = "q";
+      w.executor_id = "x";
+      w.inputs = serialization::EncodeWorkflowInput("x");
+      w.creator_xid = w.workflow_uuid;
+      w.now_ms = 10 + i;
+      ASSERT_TRUE(db->InsertWorkflow(w).created);
+    }
+  }
+  std::atomic<int> claimed{0};
+  std::atomic<int> over{0};
+  std::atomic<int> contended{0};
+  std::mutex mutex;
+  std::map<std::string, int> claims;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      auto db = OpenRaw();
+      sysdb::QueueClaimRequest request;
+      request.base.queue_name = "q";
+      request.base.executor_id = "exec-" + std::to_string(t);
+      request.base.application_version = "v1";
+      request.base.accept_unversioned = true;
+      request.base.workflow_names = {"work"};
+      request.global_concurrency = kLimit;
+      const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+      while (claimed.load() < kRows && std::chrono::steady_clock::now() < until) {
+        request.base.now_ms = util::NowEpochMs();
+        const sysdb::QueueClaim claim = db->ClaimFromQueue(request);
+        if (claim.contended) ++contended;
+        const auto pending = RunSql(
+            url_, "SELECT count(*) FROM " + Table("workflow_status") + " WHERE status = 'PENDING'");
+        if (std::stoi(pending[0][0]) > kLimit) ++over;
+        for (const auto& wf : claim.claimed) {
+          {
+            std::lock_guard lock(mutex);
+            ++claims[wf.workflow_uuid];
+          }
+          ++claimed;
+          db->FinishWorkflow(wf.workflow_uuid, "SUCCESS", "1", std::nullopt, util::NowEpochMs());
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(over.load(), 0);
+  EXPECT_EQ(claims.size(), static_cast<size_t>(kRows));
+  for (const auto& [id, n] : claims) EXPECT_EQ(n, 1) << id;
+  std::cout << "contended claims: " << contended.load() << std::endl;
 }
 
 DBOS_INSTANTIATE_ON_BOTH_BACKENDS(QueueTest);
