@@ -5,6 +5,8 @@
 // core/statements.hpp; a statement may leave some unused.
 #include "sysdb/sqlite/sqlite_statements.hpp"
 
+#include <string>
+
 #include "sysdb/core/workflow_rows.hpp"
 
 namespace dbos::sysdb::sqlite {
@@ -338,46 +340,40 @@ WHERE queue_name = ?1 AND status = 'ENQUEUED' AND queue_partition_key IS NOT NUL
 
 // How many rows the queue's limits let this claim take (the write transaction makes the counts
 // exact: no other claimer runs between this read and the claim).
-#define DBOS_SQLITE_QUEUE_BUDGET                                                            \
-  "MAX(0, MIN(COALESCE(?5, 2147483647),"                                                    \
-  " COALESCE(?11 - (SELECT COUNT(*) FROM workflow_status WHERE queue_name = ?1"             \
-  "   AND status = 'PENDING' AND (?10 IS NULL OR queue_partition_key = ?10)), 2147483647)," \
-  " COALESCE(?12 - (SELECT COUNT(*) FROM workflow_status WHERE queue_name = ?1"             \
-  "   AND rate_limited = 1 AND started_at_epoch_ms > ?13"                                   \
-  "   AND status NOT IN ('ENQUEUED', 'DELAYED')"                                            \
-  "   AND (?10 IS NULL OR queue_partition_key = ?10)), 2147483647)))"
+constexpr const char* kQueueBudgetSql = R"sql(MAX(0, MIN(COALESCE(?5, 2147483647),
+    COALESCE(?11 - (SELECT COUNT(*) FROM workflow_status WHERE queue_name = ?1
+        AND status = 'PENDING' AND (?10 IS NULL OR queue_partition_key = ?10)), 2147483647),
+    COALESCE(?12 - (SELECT COUNT(*) FROM workflow_status WHERE queue_name = ?1
+        AND rate_limited = 1 AND started_at_epoch_ms > ?13
+        AND status NOT IN ('ENQUEUED', 'DELAYED')
+        AND (?10 IS NULL OR queue_partition_key = ?10)), 2147483647))))sql";
 
-#define DBOS_SQLITE_QUEUE_CANDIDATES                                          \
-  "SELECT workflow_uuid FROM workflow_status"                                 \
-  " WHERE queue_name = ?1 AND status IN ('ENQUEUED', 'PENDING')"              \
-  "   AND status = 'ENQUEUED'"                                                \
-  "   AND (application_version = ?3 OR (?4 AND application_version IS NULL))" \
-  "   AND (application_name IS NULL OR application_name = ?7)"                \
-  "   AND name IN (SELECT value FROM json_each(?8))"                          \
-  "   AND (?10 IS NULL OR queue_partition_key = ?10)"
+constexpr const char* kQueueCandidatesSql = R"sql(SELECT workflow_uuid FROM workflow_status
+WHERE queue_name = ?1 AND status IN ('ENQUEUED', 'PENDING') AND status = 'ENQUEUED'
+  AND (application_version = ?3 OR (?4 AND application_version IS NULL))
+  AND (application_name IS NULL OR application_name = ?7)
+  AND name IN (SELECT value FROM json_each(?8))
+  AND (?10 IS NULL OR queue_partition_key = ?10))sql";
 
-constexpr const char* kQueueHasCandidatesSql =
-    "SELECT " DBOS_SQLITE_QUEUE_BUDGET " > 0 AND EXISTS (" DBOS_SQLITE_QUEUE_CANDIDATES ")";
+std::string QueueHasCandidatesSql() {
+  return std::string("SELECT ") + kQueueBudgetSql + " > 0 AND EXISTS (" + kQueueCandidatesSql + ")";
+}
 
-constexpr const char* kQueueClaimSql =
-    "UPDATE workflow_status"
-    " SET status = 'PENDING', executor_id = ?2, application_version = ?3,"
-    "   started_at_epoch_ms = ?6, updated_at = ?6,"
-    "   recovery_attempts = COALESCE(recovery_attempts, 0) + 1,"
-    "   workflow_deadline_epoch_ms = COALESCE(workflow_deadline_epoch_ms,"
-    "                                         ?6 + workflow_timeout_ms),"
-    "   owner_xid = ?9, rate_limited = (?12 IS NOT NULL)"
-    " WHERE status = 'ENQUEUED' AND workflow_uuid IN (" DBOS_SQLITE_QUEUE_CANDIDATES
-    "   ORDER BY priority, created_at LIMIT " DBOS_SQLITE_QUEUE_BUDGET
-    ")"
-    " RETURNING workflow_uuid, name,"
-    "   COALESCE((SELECT wi.inputs FROM workflow_input AS wi"
-    "             WHERE wi.workflow_uuid = workflow_status.workflow_uuid), inputs),"
-    "   serialization, authenticated_user, assumed_role, authenticated_roles,"
-    "   workflow_deadline_epoch_ms, queue_name, recovery_attempts, priority, created_at, 0";
-
-#undef DBOS_SQLITE_QUEUE_BUDGET
-#undef DBOS_SQLITE_QUEUE_CANDIDATES
+std::string QueueClaimSql() {
+  return std::string(R"sql(UPDATE workflow_status
+SET status = 'PENDING', executor_id = ?2, application_version = ?3, started_at_epoch_ms = ?6,
+    updated_at = ?6, recovery_attempts = COALESCE(recovery_attempts, 0) + 1,
+    workflow_deadline_epoch_ms = COALESCE(workflow_deadline_epoch_ms, ?6 + workflow_timeout_ms),
+    owner_xid = ?9, rate_limited = (?12 IS NOT NULL)
+WHERE status = 'ENQUEUED' AND workflow_uuid IN ()sql") +
+         kQueueCandidatesSql + "\n  ORDER BY priority, created_at LIMIT " + kQueueBudgetSql +
+         R"sql()
+RETURNING workflow_uuid, name,
+    COALESCE((SELECT wi.inputs FROM workflow_input AS wi
+              WHERE wi.workflow_uuid = workflow_status.workflow_uuid), inputs),
+    serialization, authenticated_user, assumed_role, authenticated_roles,
+    workflow_deadline_epoch_ms, queue_name, recovery_attempts, priority, created_at, 0)sql";
+}
 
 using Access = core::Script::Access;
 
@@ -433,12 +429,12 @@ core::Statements MakeStatements() {
   s.upsert_queue = One("upsert_queue", Access::kWrite, kUpsertQueueSql);
   s.get_queue = One("get_queue", Access::kRead, kGetQueueSql);
   s.list_queue_partitions = One("list_queue_partitions", Access::kRead, kListQueuePartitionsSql);
-  s.queue_claim_precheck = One("queue_claim_precheck", Access::kRead, kQueueHasCandidatesSql);
+  s.queue_claim_precheck = One("queue_claim_precheck", Access::kRead, QueueHasCandidatesSql());
   // The gate re-reads the limits inside the write transaction; the claim is the result.
   s.queue_claim = core::Script{
       "queue_claim",
       Access::kWrite,
-      {core::Part{kQueueHasCandidatesSql, false, true}, core::Part{kQueueClaimSql, true, false}}};
+      {core::Part{QueueHasCandidatesSql(), false, true}, core::Part{QueueClaimSql(), true, false}}};
   return s;
 }
 
