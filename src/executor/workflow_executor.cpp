@@ -231,9 +231,16 @@ std::shared_ptr<detail::HandleCore> StartWorkflow(Runtime& runtime, const DBOSCo
         deadline ? std::min(*deadline, *parent->deadline_epoch_ms) : parent->deadline_epoch_ms;
   }
 
+  // An enqueued workflow is not executed by this call: claiming it here would make the queue
+  // runner, which may claim the row as soon as it is committed, find it "already executing" and
+  // leave it PENDING.
+  const bool enqueue = !options.queue_name.empty();
   bool claimed = false;
-  auto outcome = runtime.ClaimExecution(id, workflow.name, claimed);
-  if (!claimed) return MakeLocalHandle(runtime.shared_from_this(), id, outcome, parent);
+  std::shared_ptr<WorkflowOutcome> outcome;
+  if (!enqueue) {
+    outcome = runtime.ClaimExecution(id, workflow.name, claimed);
+    if (!claimed) return MakeLocalHandle(runtime.shared_from_this(), id, outcome, parent);
+  }
 
   sysdb::WorkflowInsertResult inserted;
   try {
@@ -286,14 +293,14 @@ std::shared_ptr<detail::HandleCore> StartWorkflow(Runtime& runtime, const DBOSCo
       runtime.Db().RecordStep(link);
     }
   } catch (...) {
-    runtime.ReleaseExecution(id);
+    if (claimed) runtime.ReleaseExecution(id);
     throw;
   }
 
   // Execute only a row this call created. An existing row is finished, queued, or owned by
   // another execution (here after a crash: recovery resumes it), so the handle polls it.
   if (!inserted.created || inserted.status != "PENDING") {
-    runtime.ReleaseExecution(id);
+    if (claimed) runtime.ReleaseExecution(id);
     if (inserted.created) runtime.WakeQueueRunner();  // enqueued: start it without waiting
     return MakePollingHandle(runtime.shared_from_this(), id, parent);
   }

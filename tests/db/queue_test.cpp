@@ -16,6 +16,7 @@
 #include "serialization/codec.hpp"
 #include "support/db_test.hpp"
 #include "support/raw_sql.hpp"
+#include "sysdb/core/fault_injection.hpp"
 #include "util/time_util.hpp"
 
 namespace dbos::testing::queue_fns {
@@ -87,9 +88,14 @@ Gate g_gate;
 std::string Work(DBOSContext&, std::string input) {
   const std::string group = input.substr(0, input.find('/'));
   g_gauge.Enter(group, input);
-  std::this_thread::sleep_for(std::chrono::milliseconds(15));  // the workload, not a wait
+  std::this_thread::sleep_for(std::chrono::milliseconds(40));  // the workload, not a wait
   g_gauge.Leave(group);
   return input;
+}
+
+// Enqueues a child on queue "q" and returns its result.
+std::string EnqueuesChild(DBOSContext& ctx, std::string input) {
+  return RunWorkflow(ctx, Work, input, WithQueue("q"), WithWorkflowID("child")).GetResult();
 }
 
 std::string Blocker(DBOSContext&, std::string input) {
@@ -242,16 +248,51 @@ TEST_P(QueueTest, EnqueuedWorkflowsStartWithoutWaitingForAPoll) {
   Shutdown(ctx);
 }
 
+// The runner may claim an enqueued row the moment it is committed, before the enqueuing call
+// has returned (here: while a parent records the link to its enqueued child, held up past a
+// poll round). The claimed workflow must still run, not stay PENDING as "already executing".
+TEST_P(QueueTest, AWorkflowClaimedBeforeItsEnqueueReturnedStillRuns) {
+  DBOSContext ctx = Context();
+  RegisterWorkflow(ctx, EnqueuesChild, WithWorkflowName("parent"));
+  NewWorkflowQueue(ctx, "q");
+  Launch(ctx);
+  std::atomic<int> held{0};
+  sysdb::testing::ScopedFaultInjector injector([&](const sysdb::testing::FaultSite& site) {
+    if (std::string(site.operation) == "RecordStep" && held.fetch_add(1) == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // spans a 1 s poll round
+    }
+    return sysdb::testing::Fault{};
+  });
+  auto parent = RunWorkflow(ctx, EnqueuesChild, std::string("c/1"), WithWorkflowID("parent"));
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(8);
+  std::string status;
+  while (std::chrono::steady_clock::now() < until) {
+    status = OpenRaw()->GetWorkflow("child", false).value_or(sysdb::WorkflowRow{}).status;
+    if (status == "SUCCESS") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(status, "SUCCESS");
+  EXPECT_GE(held.load(), 1);
+  if (status == "SUCCESS") {
+    EXPECT_EQ(parent.GetResult(), "c/1");
+  }
+  Shutdown(ctx);
+}
+
 TEST_P(QueueTest, WorkerConcurrencyIsNeverExceeded) {
   DBOSContext ctx = Context();
   NewWorkflowQueue(ctx, "q", WithWorkerConcurrency(3));
   Launch(ctx);
   std::vector<WorkflowHandle<std::string>> handles;
+  const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < 24; ++i) {
     handles.push_back(RunWorkflow(ctx, Work, "a/" + std::to_string(i), WithQueue("q")));
   }
   for (auto& h : handles) h.GetResult();
   EXPECT_EQ(g_gauge.Max("*"), 3);  // never more, and the limit was used
+  // Eight waves of 40 ms: a finished workflow frees its slot and starts the next one at once
+  // (waiting for the 1 s poll instead would take at least 7 s).
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4));
   Shutdown(ctx);
 }
 
@@ -421,7 +462,10 @@ TEST_P(QueueTest, ClaimCountsGlobalConcurrencyAndTheRateWindowInTheDatabase) {
     for (const auto& wf : claim.claimed) out.push_back(wf.workflow_uuid);
     return out;
   };
-  EXPECT_EQ(ids(db->ClaimFromQueue(request)), (std::vector<std::string>{"w0", "w1"}));
+  request.base.max_tasks = 1;  // this process's own cap (worker slots, tasks per iteration)
+  EXPECT_EQ(ids(db->ClaimFromQueue(request)), (std::vector<std::string>{"w0"}));
+  request.base.max_tasks = 0;
+  EXPECT_EQ(ids(db->ClaimFromQueue(request)), (std::vector<std::string>{"w1"}));
   EXPECT_TRUE(db->ClaimFromQueue(request).claimed.empty());  // two PENDING: full
   ASSERT_TRUE(db->FinishWorkflow("w0", "SUCCESS", "1", std::nullopt, 1001));
   EXPECT_EQ(ids(db->ClaimFromQueue(request)), (std::vector<std::string>{"w2"}));
