@@ -10,6 +10,7 @@
 #include "dbos/logging.hpp"
 #include "dbos/management.hpp"
 #include "dbos/messaging.hpp"
+#include "dbos/queue.hpp"
 #include "dbos/serialization.hpp"
 #include "dbos/step.hpp"
 #include "dbos/workflow.hpp"

@@ -130,6 +130,25 @@ std::optional<std::string> GuardedSystemDatabase::BounceDebounced(const sysdb::B
   return Guard([&] { return backend_.BounceDebounced(bounce); });
 }
 
+void GuardedSystemDatabase::UpsertQueue(const sysdb::QueueRow& queue, int64_t now_ms) {
+  Guard([&] {
+    backend_.UpsertQueue(queue, now_ms);
+    return true;
+  });
+}
+
+std::optional<sysdb::QueueRow> GuardedSystemDatabase::GetQueue(const std::string& name) {
+  return Guard([&] { return backend_.GetQueue(name); });
+}
+
+std::vector<std::string> GuardedSystemDatabase::ListQueuePartitions(const std::string& queue_name) {
+  return Guard([&] { return backend_.ListQueuePartitions(queue_name); });
+}
+
+sysdb::QueueClaim GuardedSystemDatabase::ClaimFromQueue(const sysdb::QueueClaimRequest& request) {
+  return Guard([&] { return backend_.ClaimFromQueue(request); });
+}
+
 bool GuardedSystemDatabase::StartListening(sysdb::NotificationCallback callback) {
   return Guard([&] { return backend_.StartListening(std::move(callback)); });
 }

@@ -47,6 +47,10 @@ class GuardedSystemDatabase final : public sysdb::SystemDatabase {
   sysdb::DelayUpdate SetWorkflowDelay(const std::string& workflow_uuid,
                                       int64_t delay_until_epoch_ms, int64_t now_ms) override;
   std::optional<std::string> BounceDebounced(const sysdb::Bounce& bounce) override;
+  void UpsertQueue(const sysdb::QueueRow& queue, int64_t now_ms) override;
+  std::optional<sysdb::QueueRow> GetQueue(const std::string& name) override;
+  std::vector<std::string> ListQueuePartitions(const std::string& queue_name) override;
+  sysdb::QueueClaim ClaimFromQueue(const sysdb::QueueClaimRequest& request) override;
   bool StartListening(sysdb::NotificationCallback callback) override;
   void StopListening() override;
 

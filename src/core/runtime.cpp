@@ -130,6 +130,7 @@ void Runtime::ReleaseExecution(const std::string& workflow_id) {
     active_.erase(it);
   }
   outcome->Complete(WorkflowOutcome::Kind::NoResultHere);
+  if (execution_released_) execution_released_(workflow_id);
 }
 
 std::shared_ptr<WorkflowOutcome> Runtime::FindExecution(const std::string& workflow_id) const {
@@ -144,12 +145,7 @@ size_t Runtime::ActiveCount() const {
 }
 
 // services_mutex_, not lifecycle_mutex_: Shutdown holds the latter while it waits for workflow
-// threads, which may call these.
-void Runtime::WakeQueueRunner() {
-  std::lock_guard lock(services_mutex_);
-  if (queue_runner_) queue_runner_->Wake();
-}
-
+// threads, which may call this.
 void Runtime::WakeDelayPromoter() {
   std::lock_guard lock(services_mutex_);
   if (delay_promoter_) delay_promoter_->Wake();

@@ -18,6 +18,7 @@
 #include "core/guarded_database.hpp"
 #include "core/notifier.hpp"
 #include "core/outcome.hpp"
+#include "core/queue_registry.hpp"
 #include "core/registry.hpp"
 #include "core/workflow_state.hpp"
 #include "dbos/config.hpp"
@@ -64,6 +65,21 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   const ErrorTypeRegistry& ErrorTypes() const noexcept { return error_types_; }
   ErrorTypeRegistry& MutableErrorTypes() noexcept { return error_types_; }
   util::WorkerPool& Pool() noexcept { return pool_; }
+  /// The queues declared in this process.
+  QueueRegistry& Queues() noexcept { return queues_; }
+
+  /// Set once by the queue runner before it starts: `wake` runs a dequeue round soon (a
+  /// workflow was enqueued here), `released` learns of every execution that ended here (a queue
+  /// slot may be free).
+  void SetQueueRunnerSignals(std::function<void()> wake,
+                             std::function<void(const std::string&)> released) {
+    queue_wake_ = std::move(wake);
+    execution_released_ = std::move(released);
+  }
+  /// Wakes the queue runner (an enqueue in this process); does nothing before Launch.
+  void WakeQueueRunner() const {
+    if (queue_wake_) queue_wake_();
+  }
 
   bool Launched() const noexcept { return launched_.load(); }
   bool ShuttingDown() const noexcept { return shutting_down_.load(); }
@@ -120,8 +136,6 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   size_t WatchedDeadlineCount() const;
   /// Interrupts the workflows executing here that another process cancelled (one query).
   void PollCancellations();
-  /// Has the queue runner look for work now (an enqueue or a promotion in this process).
-  void WakeQueueRunner();
   /// Has the delay promoter re-read when the next DELAYED workflow is due (a delayed start or a
   /// new delay in this process).
   void WakeDelayPromoter();
@@ -154,6 +168,9 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   std::mutex listen_mutex_;
   bool listen_attempted_ = false;  ///< Guarded by listen_mutex_.
   std::function<void(const std::string&)> dequeue_hook_;
+  QueueRegistry queues_;
+  std::function<void()> queue_wake_;
+  std::function<void(const std::string&)> execution_released_;
 
   std::atomic<bool> launched_{false};
   std::atomic<bool> shutting_down_{false};

@@ -302,9 +302,7 @@ void ValidateOptions(const detail::RunOptions& options) {
       throw DBOSError(ErrorCode::InvalidOption,
                       "the queue name _dbos_internal_queue is reserved for DBOS");
     }
-    throw DBOSError(ErrorCode::QueueNotFound,
-                    "queue '" + options.queue_name +
-                        "' is not registered (queues are not available in this version)");
+    return;  // checked against the queue by CheckEnqueueOptions
   }
   if (!options.deduplication_id.empty() || options.priority ||
       !options.queue_partition_key.empty()) {
@@ -360,16 +358,31 @@ std::shared_ptr<detail::HandleCore> StartWorkflow(Runtime& runtime, const DBOSCo
         deadline ? std::min(*deadline, *parent->deadline_epoch_ms) : parent->deadline_epoch_ms;
   }
 
+  // An enqueued workflow is not executed by this call: claiming it here would make the queue
+  // runner, which may claim the row as soon as it is committed, find it "already executing" and
+  // leave it PENDING.
+  const bool enqueue = !options.queue_name.empty() || options.delay.has_value();
   bool claimed = false;
-  auto outcome = runtime.ClaimExecution(id, workflow.name, claimed);
-  if (!claimed) return MakeLocalHandle(runtime.shared_from_this(), id, outcome, parent);
+  std::shared_ptr<WorkflowOutcome> outcome;
+  if (!enqueue) {
+    outcome = runtime.ClaimExecution(id, workflow.name, claimed);
+    if (!claimed) return MakeLocalHandle(runtime.shared_from_this(), id, outcome, parent);
+  }
 
   sysdb::WorkflowInsertResult inserted;
   try {
     sysdb::WorkflowInsert row;
     row.workflow_uuid = id;
-    row.status = "PENDING";
+    row.status = options.queue_name.empty() ? "PENDING" : "ENQUEUED";
     row.name = workflow.name;
+    if (!options.queue_name.empty()) {
+      row.queue_name = options.queue_name;
+      if (!options.deduplication_id.empty()) row.deduplication_id = options.deduplication_id;
+      row.priority = options.priority.value_or(0);
+      if (!options.queue_partition_key.empty()) {
+        row.queue_partition_key = options.queue_partition_key;
+      }
+    }
     row.executor_id = runtime.Config().executor_id;
     row.application_version = options.application_version.empty()
                                   ? runtime.Config().application_version
@@ -418,14 +431,15 @@ std::shared_ptr<detail::HandleCore> StartWorkflow(Runtime& runtime, const DBOSCo
       }
     }
   } catch (...) {
-    runtime.ReleaseExecution(id);
+    if (claimed) runtime.ReleaseExecution(id);
     throw;
   }
 
   // Execute only a row this call created. An existing row is finished, queued, or owned by
   // another execution (here after a crash: recovery resumes it), so the handle polls it.
   if (!inserted.created || inserted.status != "PENDING") {
-    runtime.ReleaseExecution(id);
+    if (claimed) runtime.ReleaseExecution(id);
+    if (inserted.created) runtime.WakeQueueRunner();  // enqueued: start it without waiting
     return MakePollingHandle(runtime.shared_from_this(), id, parent);
   }
   auto state = NewState(id);

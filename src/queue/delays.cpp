@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "core/context_access.hpp"
+#include "core/queue_registry.hpp"
 #include "core/runtime.hpp"
 #include "core/validation.hpp"
 #include "dbos/delay.hpp"
@@ -118,6 +119,13 @@ std::string CheckDebouncerErased(DBOSContext& ctx, const std::string& callable_k
     throw DBOSError(ErrorCode::InvalidOption,
                     "WithDebouncerQueue: _dbos_internal_queue is the default already; name a "
                     "queue of your own or leave the option out");
+  }
+  if (!settings.queue_name.empty()) {
+    // The queue must exist here or in the database; a partitioned one cannot take the key-less
+    // enqueues of a debouncer.
+    RunOptions probe;
+    probe.queue_name = settings.queue_name;
+    CheckEnqueueOptions(runtime.Queues(), runtime.Db(), probe);
   }
   if (settings.timeout.count() < 0) {
     throw DBOSError(ErrorCode::InvalidOption,

@@ -20,6 +20,8 @@ QueueRunner::QueueRunner(detail::Runtime& runtime) : runtime_(runtime) {}
 QueueRunner::~QueueRunner() { Stop(); }
 
 void QueueRunner::Start() {
+  runtime_.SetQueueRunnerSignals([this] { Wake(); },
+                                 [this](const std::string& id) { Released(id); });
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -51,9 +53,12 @@ void QueueRunner::Run() {
       runtime_.Log().Log(LogLevel::Error, std::string("queue runner: ") + e.what());
     }
     backoff = failed ? std::min(backoff * 2, std::chrono::milliseconds(60000)) : poll_interval_;
+    const auto wait = failed ? backoff : contended_ ? ContentionDelay() : poll_interval_;
+    if (!contended_) contention_streak_ = 0;
     std::unique_lock lock(mutex_);
-    // After a failure the backoff holds even when woken: the database is not ready.
-    wake_.wait_for(lock, backoff, [&] { return stop_ || (woken_ && !failed); });
+    // After a failure only the backoff (or Stop) ends the wait: wake-ups must not hammer a
+    // database that is failing.
+    wake_.wait_for(lock, wait, [&] { return stop_ || (woken_ && !failed); });
     if (stop_) return;
     woken_ = false;
   }
@@ -85,6 +90,8 @@ void QueueRunner::DequeueRound() {
     if (runtime_.ShuttingDown()) return;  // claimed rows stay PENDING: recovered next launch
     StartClaimed(std::move(workflow), failed_attempts);
   }
+  contended_ = ClaimDeclaredQueues(request);
+  ReconcileSlots();
 }
 
 bool QueueRunner::StillClaimed(const std::string& id) {

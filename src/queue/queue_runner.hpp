@@ -1,14 +1,20 @@
 // The queue runner: one background thread that claims ENQUEUED workflows from the system
-// database and starts them. It serves the internal queue (recovery re-enqueues there), polling
-// every second. A claimed workflow that fails to start is tried again at the next rounds until it
-// starts or ends; the rest of its batch starts regardless.
+// database and starts them. It serves the internal queue (recovery re-enqueues there) and every
+// queue declared in this process (queue_claims.cpp: their limits). A round runs at once when a
+// workflow is enqueued here or a queued workflow ends here, and every second otherwise (the
+// safety net for work enqueued or freed by other processes). A claimed workflow that fails to
+// start is tried again at the next rounds; the rest of its batch starts regardless.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <mutex>
+#include <optional>
+#include <random>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -40,16 +46,38 @@ class QueueRunner final : public detail::BackgroundService {
   /// True unless the row is known to be no longer PENDING under this executor.
   bool StillClaimed(const std::string& id);
 
+  // ---- Declared queues (queue_claims.cpp)
+  /// Claims from every declared queue (each partition of a partitioned one) within its limits
+  /// and starts what it claimed. Returns true when a claim met another executor's.
+  bool ClaimDeclaredQueues(const sysdb::DequeueRequest& base);
+  /// An execution ended here: frees its queue slot (if it had one) and wakes the runner.
+  void Released(const std::string& workflow_id);
+  /// Workflows of (queue, partition) this process claimed and has not seen end.
+  int Running(const std::string& queue, const std::string& partition);
+  /// Forgets slots of workflows that neither execute here nor wait to be started again (a
+  /// claimed workflow that could not start).
+  void ReconcileSlots();
+  /// The wait after a round that met another claimer: short, growing, jittered.
+  std::chrono::milliseconds ContentionDelay();
+
   detail::Runtime& runtime_;
   std::thread thread_;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stop_ = false;
-  bool woken_ = false;  ///< Wake() was called since the last round started.
   std::chrono::milliseconds poll_interval_{1000};
   std::chrono::steady_clock::time_point version_checked_ = std::chrono::steady_clock::now();
   /// Claimed (PENDING here) but not started yet, with their failed start attempts.
   std::vector<std::pair<sysdb::DequeuedWorkflow, int>> retry_;
+
+  bool woken_ = false;      ///< Guarded by mutex_.
+  bool contended_ = false;  ///< The last round met another claimer (runner thread only).
+  int contention_streak_ = 0;
+  std::minstd_rand jitter_{std::random_device{}()};
+  /// Worker-concurrency accounting, per (queue, partition) ("" when not partitioned).
+  std::mutex slots_mutex_;
+  std::unordered_map<std::string, std::pair<std::string, std::string>> slot_of_;
+  std::map<std::pair<std::string, std::string>, int> running_;
 };
 
 }  // namespace dbos::queue

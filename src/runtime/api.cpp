@@ -125,7 +125,17 @@ std::shared_ptr<HandleCore> RunWorkflowErased(DBOSContext& ctx, const std::strin
                     "this workflow function is not registered: call dbos::RegisterWorkflow on it "
                     "before Launch");
   }
+  CheckEnqueueOptions(runtime.Queues(), runtime.Db(), options);
   return executor::StartWorkflow(runtime, ctx, *workflow, std::move(input), options);
+}
+
+WorkflowQueue RegisterQueueErased(DBOSContext& ctx, WorkflowQueue queue) {
+  auto& runtime = detail::RuntimeOf(ctx);
+  if (runtime.Launched()) {
+    throw DBOSError(ErrorCode::InvalidOption,
+                    "NewWorkflowQueue must be called before Launch (queue '" + queue.name + "')");
+  }
+  return runtime.Queues().Add(std::move(queue));
 }
 
 std::shared_ptr<HandleCore> RetrieveWorkflowErased(DBOSContext& ctx, const std::string& workflow_id,

@@ -28,6 +28,14 @@ void Runtime::Launch() {
   const int64_t now = util::NowEpochMs();
   is_latest_version_.store(true);
   RefreshLatestVersion();
+  // Declared queues become rows other processes (and DBOS languages) see; the internal queue
+  // always has one.
+  sysdb::QueueRow internal;
+  internal.name = sysdb::kInternalQueueName;
+  sysdb_->UpsertQueue(internal, now);
+  for (const auto& queue : queues_.All()) {
+    sysdb_->UpsertQueue(ToQueueRow(queue, config_.app_name), now);
+  }
   const auto recovered = sysdb_->ReenqueuePendingWorkflows(
       {config_.executor_id}, config_.application_version, config_.app_name, now);
   if (!recovered.empty()) {

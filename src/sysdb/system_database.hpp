@@ -284,6 +284,36 @@ struct DequeueRequest {
   std::vector<std::string> workflow_names;
 };
 
+/// A row of the `queues` table (the limits DBOS languages share; a partitioned queue applies
+/// them per partition key).
+struct QueueRow {
+  std::string name;
+  std::optional<int64_t> concurrency;  ///< Global concurrency.
+  std::optional<int64_t> worker_concurrency;
+  std::optional<int64_t> rate_limit_max;
+  std::optional<int64_t> rate_limit_period_ms;  ///< Stored as rate_limit_period_sec.
+  bool priority_enabled = false;
+  bool partition_queue = false;
+  std::optional<std::string> application_name;
+};
+
+/// What ClaimFromQueue claims: DequeueWorkflows' rows, within the limits the database counts.
+struct QueueClaimRequest {
+  DequeueRequest base;                       ///< Queue, executor, version rules, max_tasks.
+  std::optional<std::string> partition_key;  ///< Only rows of this partition (nullopt: any).
+  std::optional<int> global_concurrency;     ///< PENDING rows of the queue (and partition).
+  std::optional<int> rate_limit_max;         ///< Starts within the window…
+  int64_t rate_limit_period_ms = 0;          ///< …of this length, ending now.
+};
+
+/// What ClaimFromQueue did.
+struct QueueClaim {
+  std::vector<DequeuedWorkflow> claimed;
+  /// True when nothing was claimed because another executor was claiming from the queue at the
+  /// same moment (the caller backs off briefly and tries again).
+  bool contended = false;
+};
+
 /// An event value to publish.
 struct EventWrite {
   std::string workflow_uuid;
@@ -426,6 +456,26 @@ class SystemDatabase {
   /// Applies `bounce` to the DELAYED debounced row of its (name, queue, key); returns the row's
   /// workflow ID, or nullopt when there is no such row (it started already, or never existed).
   virtual std::optional<std::string> BounceDebounced(const Bounce& bounce) = 0;
+
+  // ---- Queues ------------------------------------------------------------------------------
+
+  /// Inserts or updates (by name) the queue's row; the definition given here wins.
+  virtual void UpsertQueue(const QueueRow& queue, int64_t now_ms) = 0;
+
+  /// The row of a queue, or nullopt when no queue has that name.
+  virtual std::optional<QueueRow> GetQueue(const std::string& name) = 0;
+
+  /// The partition keys that have ENQUEUED workflows on `queue_name`.
+  virtual std::vector<std::string> ListQueuePartitions(const std::string& queue_name) = 0;
+
+  /// DequeueWorkflows on one queue (and partition), claiming no more than its global
+  /// concurrency (PENDING rows of the queue across all executors) and its rate limit (rows
+  /// started on the queue within the window, by started_at_epoch_ms) allow, counted in the
+  /// claiming transaction. With either limit, claimers of one queue serialize on its `queues`
+  /// row (PostgreSQL: a claimer that finds it locked, or changed since its snapshot, claims
+  /// nothing and reports `contended`); claimed rows get rate_limited when a rate limit is set.
+  /// Same claim token and in-doubt-commit handling as DequeueWorkflows.
+  virtual QueueClaim ClaimFromQueue(const QueueClaimRequest& request) = 0;
 
   /// Starts delivering notifications to `callback` (PostgreSQL: a dedicated LISTEN connection on
   /// kNotificationsChannel and kWorkflowEventsChannel, reconnecting with backoff; after a

@@ -18,6 +18,11 @@
 //   dbos_crash_worker URL SCHEMA MARKER_FILE poison ID
 //       runs (or recovers) workflow ID, registered WithMaxRetries(2), whose step kills the
 //       process every time; prints the workflow's final status if it is dead-lettered
+//   dbos_crash_worker URL SCHEMA MARKER_FILE queue EXECUTOR_ID EXECUTORS COUNT
+//       as executor EXECUTOR_ID, enqueues COUNT workflows q-<EXECUTOR_ID>-<i> on queue "shared"
+//       (worker concurrency 2, global 3), each marking "start <id> <ns>" and "end <id> <ns>"
+//       (steady clock) around 30 ms of work; exits once every workflow of every executor in the
+//       comma-separated EXECUTORS list has finished
 //   dbos_crash_worker URL SCHEMA MARKER_FILE poke DESTINATION | publish ID
 //       sends "ping" on topic "topic" to DESTINATION from outside a workflow, or runs workflow
 //       ID, which sets event "key" to "value"; then exits
@@ -27,6 +32,7 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -109,6 +115,19 @@ int PoisonStep(dbos::DBOSContext& ctx, int) {
       dbos::WithStepName("poison"));
 }
 
+std::string QueuedWork(dbos::DBOSContext& ctx, int) {
+  const auto now = [] {
+    return std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                              std::chrono::steady_clock::now().time_since_epoch())
+                              .count());
+  };
+  const std::string id = dbos::GetWorkflowID(ctx);
+  Mark("start " + id + " " + now());
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  Mark("end " + id + " " + now());
+  return id;
+}
+
 int Publish(dbos::DBOSContext& ctx, int) {
   dbos::SetEvent(ctx, "key", std::string("value"));
   return 0;
@@ -133,7 +152,11 @@ int main(int argc, char** argv) {
     config.database_schema = schema;
     config.application_version = "crash-v1";
     config.logger = dbos::NewConsoleLogger(dbos::LogLevel::Warn);
+    if (mode == "queue" && argc >= 8) config.executor_id = argv[5];
     dbos::DBOSContext ctx = dbos::NewDBOSContext(config);
+    dbos::RegisterWorkflow(ctx, crash::QueuedWork);
+    dbos::NewWorkflowQueue(ctx, "shared", dbos::WithWorkerConcurrency(2),
+                           dbos::WithGlobalConcurrency(3));
     dbos::RegisterWorkflow(ctx, crash::ThreeSteps);
     dbos::RegisterWorkflow(ctx, crash::SleepWorkflow);
     dbos::RegisterWorkflow(ctx, crash::RecvWorkflow);
@@ -195,6 +218,30 @@ int main(int argc, char** argv) {
         std::cout << "STATUS " << dbos::ToString(handle.GetStatus().status) << " "
                   << dbos::ErrorCodeName(e.Code()) << std::endl;
       }
+    } else if (mode == "queue" && argc >= 8) {
+      const int count = std::stoi(argv[7]);
+      for (int i = 0; i < count; ++i) {
+        dbos::RunWorkflow(
+            ctx, crash::QueuedWork, i, dbos::WithQueue("shared"),
+            dbos::WithWorkflowID("q-" + std::string(argv[5]) + "-" + std::to_string(i)));
+      }
+      std::stringstream executors(argv[6]);
+      std::string executor;
+      while (std::getline(executors, executor, ',')) {
+        for (int i = 0; i < count; ++i) {
+          const std::string id = "q-" + executor + "-" + std::to_string(i);
+          for (;;) {  // the other executors may not have enqueued it yet
+            try {
+              dbos::RetrieveWorkflow<std::string>(ctx, id).GetResult();
+              break;
+            } catch (const dbos::DBOSError& e) {
+              if (e.Code() != dbos::ErrorCode::NonExistentWorkflow) throw;
+              std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            }
+          }
+        }
+      }
+      std::cout << "DONE" << std::endl;
     } else if (mode == "poke" && argc >= 6) {
       dbos::Send(ctx, argv[5], std::string("ping"), "topic");
     } else if (mode == "publish" && argc >= 6) {

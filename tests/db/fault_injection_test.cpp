@@ -327,6 +327,73 @@ TEST_P(ClaimFaultTest, DequeueRetriedAfterADroppedConnectionClaimsOnce) {
             (Rows{{"3"}}));
 }
 
+// The same for a claim from a declared queue whose global concurrency is counted in the claim
+// (the path that also locks and bumps the queue's row).
+sysdb::QueueClaimRequest LimitedRequest() {
+  sysdb::QueueClaimRequest request;
+  request.base.queue_name = "q";
+  request.base.executor_id = "local";
+  request.base.application_version = "v1";
+  request.base.accept_unversioned = true;
+  request.base.now_ms = 100;
+  request.base.workflow_names = {"wf"};
+  request.global_concurrency = 3;
+  return request;
+}
+
+ScopedFaultInjector FailFirstQueueClaim(Fault::Kind kind, std::atomic<int>& injected) {
+  return ScopedFaultInjector([kind, &injected](const FaultSite& site) {
+    const std::string statement = site.statement;
+    if (std::string(site.operation) == "ClaimFromQueue" && statement == "queue_claim" &&
+        injected.fetch_add(1) == 0) {
+      Fault fault;
+      fault.kind = kind;
+      return fault;
+    }
+    return Fault{};
+  });
+}
+
+TEST_P(ClaimFaultTest, QueueClaimRetriedAfterAnInDoubtCommitReturnsTheClaimedRows) {
+  auto db = OpenRaw();
+  sysdb::QueueRow queue;
+  queue.name = "q";
+  queue.concurrency = 3;
+  db->UpsertQueue(queue, 1);
+  EnqueueThree(*db);
+  std::atomic<int> injected{0};
+  sysdb::QueueClaim claim;
+  {
+    auto injector = FailFirstQueueClaim(Fault::Kind::kAfterCommit, injected);
+    claim = db->ClaimFromQueue(LimitedRequest());
+  }
+  EXPECT_GE(injected.load(), 1);
+  EXPECT_EQ(Ids(claim.claimed), (std::vector<std::string>{"a", "b", "c"}));
+  for (const auto& wf : claim.claimed) EXPECT_EQ(wf.recovery_attempts, 1) << wf.workflow_uuid;
+  EXPECT_TRUE(db->ClaimFromQueue(LimitedRequest()).claimed.empty());
+}
+
+TEST_P(ClaimFaultTest, QueueClaimRetriedAfterADroppedConnectionClaimsOnce) {
+  auto db = OpenRaw();
+  sysdb::QueueRow queue;
+  queue.name = "q";
+  queue.concurrency = 3;
+  db->UpsertQueue(queue, 1);
+  EnqueueThree(*db);
+  std::atomic<int> injected{0};
+  sysdb::QueueClaim claim;
+  {
+    auto injector = FailFirstQueueClaim(Fault::Kind::kDropConnection, injected);
+    claim = db->ClaimFromQueue(LimitedRequest());
+  }
+  EXPECT_GE(injected.load(), 2);
+  EXPECT_EQ(Ids(claim.claimed), (std::vector<std::string>{"a", "b", "c"}));
+  for (const auto& wf : claim.claimed) EXPECT_EQ(wf.recovery_attempts, 1) << wf.workflow_uuid;
+  EXPECT_EQ(RunSql(url_, "SELECT count(*) FROM " + Table("workflow_status") +
+                             " WHERE status = 'PENDING' AND executor_id = 'local'"),
+            (Rows{{"3"}}));
+}
+
 // A finish whose commit happened with the reply lost is reported as written by its retry (not
 // as "no longer PENDING"), and an idempotent step write likewise as inserted.
 TEST_P(ClaimFaultTest, WritesRetriedAfterAnInDoubtCommitReportTheirOwnEffect) {

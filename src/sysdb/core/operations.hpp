@@ -26,17 +26,22 @@ inline constexpr Operation kSend{"Send", kIdempotent};
 inline constexpr Operation kConsumeMessage{"ConsumeMessage", kIdempotent};
 inline constexpr Operation kSetEvent{"SetEvent", kIdempotent};
 inline constexpr Operation kCancelWorkflow{"CancelWorkflow", kIdempotent};
+inline constexpr Operation kUpsertQueue{"UpsertQueue", kIdempotent};
 // A claim takes whatever is there: its retry first returns the rows carrying its token.
 inline constexpr Operation kDequeueWorkflows{"DequeueWorkflows", kClaimToken};
 inline constexpr Operation kPromoteDueDelayed{"PromoteDueDelayed", kIdempotent};
 inline constexpr Operation kSetWorkflowDelay{"SetWorkflowDelay", kIdempotent};
 inline constexpr Operation kBounceDebounced{"BounceDebounced", kIdempotent};
+
+inline constexpr Operation kClaimFromQueue{"ClaimFromQueue", kClaimToken};
 // Reads.
 inline constexpr Operation kGetWorkflow{"GetWorkflow", kReadOnly};
 inline constexpr Operation kListSteps{"ListSteps", kReadOnly};
 inline constexpr Operation kGetWorkflowStatusString{"GetWorkflowStatusString", kReadOnly};
 inline constexpr Operation kGetEvent{"GetEvent", kReadOnly};
 inline constexpr Operation kFilterCancelled{"FilterCancelled", kReadOnly};
+inline constexpr Operation kGetQueue{"GetQueue", kReadOnly};
+inline constexpr Operation kListQueuePartitions{"ListQueuePartitions", kReadOnly};
 }  // namespace op
 
 }  // namespace dbos::sysdb::core

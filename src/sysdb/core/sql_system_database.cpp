@@ -551,6 +551,112 @@ class SqlSystemDatabase final : public SystemDatabase {
 
   std::unique_ptr<Backend> backend_;
   const Statements& s_;
+
+ public:
+  // ---- Queues
+
+  void UpsertQueue(const QueueRow& queue, int64_t now_ms) override {
+    const std::string queue_id = util::NewUuid();
+    Params params;
+    params.Text(queue.name)
+        .Int(queue.concurrency)
+        .Int(queue.worker_concurrency)
+        .Int(queue.rate_limit_max)
+        .Int(queue.rate_limit_period_ms)
+        .Bool(queue.priority_enabled)
+        .Bool(queue.partition_queue)
+        .Text(queue.application_name)
+        .Int(now_ms)
+        .Text(queue_id);
+    Run<bool>(op::kUpsertQueue, "", [&](Session& s, bool) {
+      s.Run(s_.upsert_queue, params);
+      return true;
+    });
+  }
+
+  std::optional<QueueRow> GetQueue(const std::string& name) override {
+    Params params;
+    params.Text(name);
+    return Run<std::optional<QueueRow>>(op::kGetQueue, "",
+                                        [&](Session& s, bool) -> std::optional<QueueRow> {
+                                          const Rows rows = s.Run(s_.get_queue, params);
+                                          if (rows.Empty()) return std::nullopt;
+                                          const Row r = rows[0];
+                                          QueueRow out;
+                                          out.name = r.Text(0);
+                                          out.concurrency = r.OptInt64(1);
+                                          out.worker_concurrency = r.OptInt64(2);
+                                          out.rate_limit_max = r.OptInt64(3);
+                                          out.rate_limit_period_ms = r.OptInt64(4);
+                                          out.priority_enabled = r.Bool(5);
+                                          out.partition_queue = r.Bool(6);
+                                          out.application_name = r.OptText(7);
+                                          return out;
+                                        });
+  }
+
+  std::vector<std::string> ListQueuePartitions(const std::string& queue_name) override {
+    Params params;
+    params.Text(queue_name);
+    return Run<std::vector<std::string>>(op::kListQueuePartitions, "", [&](Session& s, bool) {
+      const Rows rows = s.Run(s_.list_queue_partitions, params);
+      std::vector<std::string> out;
+      out.reserve(rows.Size());
+      for (size_t i = 0; i < rows.Size(); ++i) out.push_back(rows[i].Text(0));
+      return out;
+    });
+  }
+
+  QueueClaim ClaimFromQueue(const QueueClaimRequest& request) override {
+    const DequeueRequest& base = request.base;
+    if (base.max_tasks < 0 || base.workflow_names.empty()) return {};
+    const std::string names = nlohmann::json(base.workflow_names).dump();
+    const std::string token = util::NewUuid();
+    Params params;
+    params.Text(base.queue_name)
+        .Text(base.executor_id)
+        .Text(base.application_version)
+        .Bool(base.accept_unversioned);
+    if (base.max_tasks == 0) {
+      params.Null();  // no limit
+    } else {
+      params.Int(base.max_tasks);
+    }
+    params.Int(base.now_ms).Text(base.application_name).Text(names).Text(token);
+    params.Text(request.partition_key);
+    params.Int(request.global_concurrency ? std::optional<int64_t>(*request.global_concurrency)
+                                          : std::nullopt);
+    params.Int(request.rate_limit_max ? std::optional<int64_t>(*request.rate_limit_max)
+                                      : std::nullopt);
+    params.Int(base.now_ms - request.rate_limit_period_ms);
+    Params by_token;
+    by_token.Text(base.executor_id).Text(token);
+    return Run<QueueClaim>(op::kClaimFromQueue, "", [&](Session& s, bool retry) -> QueueClaim {
+      // After an in-doubt commit the rows an earlier attempt claimed carry the token.
+      if (retry) {
+        QueueClaim earlier;
+        earlier.claimed = ReadClaimed(s.Run(s_.dequeue_claimed_by_token, by_token));
+        if (!earlier.claimed.empty()) return earlier;
+      }
+      if (s_.queue_claim_precheck) {
+        const Rows look = s.Run(*s_.queue_claim_precheck, params);
+        if (look.Empty() || !look[0].Bool(0)) return {};
+      }
+      const Rows rows = s.Run(s_.queue_claim, params);
+      QueueClaim out;
+      Rows claimed(rows.Columns());
+      for (size_t i = 0; i < rows.Size(); ++i) {
+        const Row r = rows[i];
+        if (r.IsNull(0)) {
+          out.contended = out.contended || r.Bool(12);
+          continue;
+        }
+        for (int c = 0; c < rows.Columns(); ++c) claimed.Add(r.OptText(c));
+      }
+      out.claimed = ReadClaimed(claimed);
+      return out;
+    });
+  }
 };
 
 }  // namespace

@@ -111,6 +111,30 @@ struct Statements {
   /// $6 now. Rows: the workflow_uuid of the DELAYED debounced row bounced (none when absent); its
   /// start becomes min($4, debounce_deadline_epoch_ms) and its input $5.
   Script bounce_debounced;
+
+  // ---- Queues
+  /// Write. $1 name, $2 concurrency, $3 worker_concurrency, $4 rate_limit_max,
+  /// $5 rate limit period in ms (stored as rate_limit_period_sec), $6 priority_enabled,
+  /// $7 partition_queue, $8 application_name, $9 now, $10 a new queue_id. Upserts by name.
+  /// No rows.
+  Script upsert_queue;
+  /// Read. $1 name. Row: name, concurrency, worker_concurrency, rate_limit_max, rate limit
+  /// period in ms, priority_enabled, partition_queue, application_name.
+  Script get_queue;
+  /// Read. $1 queue name. Rows: each distinct non-NULL queue_partition_key of its ENQUEUED rows.
+  Script list_queue_partitions;
+  /// Queue claim parameters: the dequeue parameters $1..$9, then $10 partition key (NULL: any),
+  /// $11 global concurrency (NULL: none), $12 rate limit (NULL: none), $13 start of the rate
+  /// window (rows started after it count).
+  /// Read, optional (as dequeue_precheck): the queue claim parameters. Row: true when some row
+  /// could be claimed.
+  std::optional<Script> queue_claim_precheck;
+  /// Write. The queue claim parameters. Claims at most min($5, $11 - PENDING rows, $12 - rows
+  /// started in the window), counted on the queue and partition. Rows: the dequeue_claim columns
+  /// then `contended` (false), one per row claimed; when none was claimed, no row or one row
+  /// whose workflow_uuid is NULL and whose `contended` says another claimer held or had just
+  /// changed the queue's row.
+  Script queue_claim;
 };
 
 }  // namespace dbos::sysdb::core

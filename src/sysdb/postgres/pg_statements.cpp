@@ -466,6 +466,115 @@ std::string WithSchema(std::string_view sql, const std::string& quoted_schema) {
   }
 }
 
+// ---- Queues
+
+constexpr std::string_view kUpsertQueueSql = R"SQL(
+INSERT INTO {s}.queues (
+    queue_id, name, concurrency, worker_concurrency, rate_limit_max, rate_limit_period_sec,
+    priority_enabled, partition_queue, application_name, created_at, updated_at)
+VALUES ($10::text, $1::text, $2::integer, $3::integer, $4::integer, $5::bigint / 1000.0,
+        $6::boolean, $7::boolean, $8::text, $9::bigint, $9::bigint)
+ON CONFLICT (name) DO UPDATE SET
+    concurrency = EXCLUDED.concurrency, worker_concurrency = EXCLUDED.worker_concurrency,
+    rate_limit_max = EXCLUDED.rate_limit_max,
+    rate_limit_period_sec = EXCLUDED.rate_limit_period_sec,
+    priority_enabled = EXCLUDED.priority_enabled, partition_queue = EXCLUDED.partition_queue,
+    application_name = EXCLUDED.application_name, updated_at = EXCLUDED.updated_at
+)SQL";
+
+constexpr std::string_view kGetQueueSql = R"SQL(
+SELECT name, concurrency, worker_concurrency, rate_limit_max,
+       round(rate_limit_period_sec * 1000.0)::bigint, priority_enabled, partition_queue,
+       application_name
+FROM {s}.queues WHERE name = $1::text
+)SQL";
+
+constexpr std::string_view kListQueuePartitionsSql = R"SQL(
+SELECT DISTINCT queue_partition_key FROM {s}.workflow_status
+WHERE queue_name = $1::text AND status = 'ENQUEUED' AND queue_partition_key IS NOT NULL
+)SQL";
+
+// A claim within limits counted in the database. The counts are read from this statement's
+// snapshot, so claimers of a limited queue take turns on the queue's `queues` row: `lk` locks it
+// (SKIP LOCKED: a busy row means another claimer is at work, so claim nothing and report
+// contention), and the row must still be the version the snapshot sees (every claim that takes
+// something bumps it), else another claimer committed after the snapshot and the counts are
+// stale. Without a limit counted here, no row is locked and rows are claimed as by
+// dequeue_claim.
+constexpr std::string_view kQueueClaimSql = R"SQL(
+WITH pre AS (
+  SELECT GREATEST(0, LEAST(
+      COALESCE($5::bigint, 2147483647),
+      COALESCE($11::bigint - (
+          SELECT count(*) FROM {s}.workflow_status
+          WHERE queue_name = $1::text AND status = 'PENDING'
+            AND ($10::text IS NULL OR queue_partition_key = $10::text)), 2147483647),
+      COALESCE($12::bigint - (
+          SELECT count(*) FROM {s}.workflow_status
+          WHERE queue_name = $1::text AND rate_limited AND started_at_epoch_ms > $13::bigint
+            AND status NOT IN ('ENQUEUED', 'DELAYED')
+            AND ($10::text IS NULL OR queue_partition_key = $10::text)), 2147483647))) AS n,
+    EXISTS (
+      SELECT 1 FROM {s}.workflow_status
+      WHERE queue_name = $1::text AND status = 'ENQUEUED'
+        AND ($10::text IS NULL OR queue_partition_key = $10::text)) AS waiting,
+    ($11::bigint IS NOT NULL OR $12::bigint IS NOT NULL) AS limited
+), snap AS (
+  SELECT q.xmin::text AS v FROM {s}.queues q WHERE q.name = $1::text
+), lk AS (
+  -- Only when the snapshot says something could be claimed: no lock (and no transaction ID)
+  -- for a round that would take nothing.
+  SELECT q.xmin::text AS v FROM {s}.queues q, pre
+  WHERE q.name = $1::text AND pre.limited AND pre.n > 0 AND pre.waiting
+  FOR UPDATE OF q SKIP LOCKED
+), gate AS (
+  SELECT NOT pre.limited OR EXISTS (SELECT 1 FROM lk JOIN snap ON lk.v = snap.v) AS open,
+         pre.limited AND pre.n > 0 AND pre.waiting AS wanted
+  FROM pre
+), budget AS (
+  SELECT CASE WHEN g.open THEN p.n ELSE 0 END AS n FROM gate g, pre p
+), candidates AS (
+  SELECT workflow_uuid
+  FROM {s}.workflow_status
+  WHERE queue_name = $1::text AND status = 'ENQUEUED'
+    AND (application_version = $3::text OR ($4::boolean AND application_version IS NULL))
+    AND (application_name IS NULL OR application_name = $7::text)
+    AND name IN (SELECT json_array_elements_text($8::json))
+    AND ($10::text IS NULL OR queue_partition_key = $10::text)
+  ORDER BY priority, created_at
+  LIMIT (SELECT n FROM budget)
+  FOR UPDATE SKIP LOCKED
+), claimed AS (
+  UPDATE {s}.workflow_status ws
+  SET status = 'PENDING', executor_id = $2::text, application_version = $3::text,
+      started_at_epoch_ms = $6::bigint, updated_at = $6::bigint,
+      recovery_attempts = COALESCE(ws.recovery_attempts, 0) + 1,
+      workflow_deadline_epoch_ms = COALESCE(ws.workflow_deadline_epoch_ms,
+                                            $6::bigint + ws.workflow_timeout_ms),
+      owner_xid = $9::text, rate_limited = ($12::bigint IS NOT NULL)
+  FROM candidates c
+  WHERE ws.workflow_uuid = c.workflow_uuid AND ws.status = 'ENQUEUED'
+  RETURNING ws.workflow_uuid, ws.name, ws.inputs, ws.serialization, ws.authenticated_user,
+            ws.assumed_role, ws.authenticated_roles, ws.workflow_deadline_epoch_ms,
+            ws.queue_name, ws.priority, ws.created_at, ws.recovery_attempts
+), bump AS (
+  UPDATE {s}.queues SET updated_at = $6::bigint
+  WHERE name = $1::text AND ($11::bigint IS NOT NULL OR $12::bigint IS NOT NULL)
+    AND EXISTS (SELECT 1 FROM claimed)
+)
+SELECT c.workflow_uuid, c.name, COALESCE(i.inputs, c.inputs), c.serialization,
+       c.authenticated_user, c.assumed_role, c.authenticated_roles,
+       c.workflow_deadline_epoch_ms, c.queue_name, c.recovery_attempts, c.priority, c.created_at,
+       false AS contended
+FROM claimed c
+LEFT JOIN {s}.workflow_input i ON i.workflow_uuid = c.workflow_uuid
+UNION ALL
+SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       g.wanted AND NOT g.open
+FROM gate g
+WHERE NOT EXISTS (SELECT 1 FROM claimed)
+)SQL";
+
 }  // namespace
 
 core::Statements MakeStatements(const std::string& quoted_schema) {
@@ -507,6 +616,12 @@ core::Statements MakeStatements(const std::string& quoted_schema) {
   s.promote_delayed = one("promote_delayed", Access::kWrite, kPromoteDelayedSql);
   s.set_workflow_delay = one("set_workflow_delay", Access::kWrite, kSetWorkflowDelaySql);
   s.bounce_debounced = one("bounce_debounced", Access::kWrite, kBounceDebouncedSql);
+
+  s.upsert_queue = one("upsert_queue", Access::kWrite, kUpsertQueueSql);
+  s.get_queue = one("get_queue", Access::kRead, kGetQueueSql);
+  s.list_queue_partitions = one("list_queue_partitions", Access::kRead, kListQueuePartitionsSql);
+  // No precheck: a claim that finds nothing locks and writes nothing.
+  s.queue_claim = one("queue_claim", Access::kWrite, kQueueClaimSql);
   return s;
 }
 

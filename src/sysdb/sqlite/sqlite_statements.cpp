@@ -5,6 +5,8 @@
 // core/statements.hpp; a statement may leave some unused.
 #include "sysdb/sqlite/sqlite_statements.hpp"
 
+#include <string>
+
 #include "sysdb/core/workflow_rows.hpp"
 
 namespace dbos::sysdb::sqlite {
@@ -346,6 +348,67 @@ WHERE workflow_uuid IN (SELECT workflow_uuid FROM workflow_status
                         WHERE name = ?1 AND queue_name = ?2 AND deduplication_id = ?3
                           AND status = 'DELAYED' AND is_debounced))sql";
 
+// ---- Queues
+
+constexpr const char* kUpsertQueueSql = R"sql(
+INSERT INTO queues (
+    queue_id, name, concurrency, worker_concurrency, rate_limit_max, rate_limit_period_sec,
+    priority_enabled, partition_queue, application_name, created_at, updated_at)
+VALUES (?10, ?1, ?2, ?3, ?4, ?5 / 1000.0, ?6, ?7, ?8, ?9, ?9)
+ON CONFLICT (name) DO UPDATE SET
+    concurrency = excluded.concurrency, worker_concurrency = excluded.worker_concurrency,
+    rate_limit_max = excluded.rate_limit_max,
+    rate_limit_period_sec = excluded.rate_limit_period_sec,
+    priority_enabled = excluded.priority_enabled, partition_queue = excluded.partition_queue,
+    application_name = excluded.application_name, updated_at = excluded.updated_at)sql";
+
+constexpr const char* kGetQueueSql = R"sql(
+SELECT name, concurrency, worker_concurrency, rate_limit_max,
+       CAST(round(rate_limit_period_sec * 1000.0) AS INTEGER), priority_enabled, partition_queue,
+       application_name
+FROM queues WHERE name = ?1)sql";
+
+constexpr const char* kListQueuePartitionsSql = R"sql(
+SELECT DISTINCT queue_partition_key FROM workflow_status
+WHERE queue_name = ?1 AND status = 'ENQUEUED' AND queue_partition_key IS NOT NULL)sql";
+
+// How many rows the queue's limits let this claim take (the write transaction makes the counts
+// exact: no other claimer runs between this read and the claim).
+constexpr const char* kQueueBudgetSql = R"sql(MAX(0, MIN(COALESCE(?5, 2147483647),
+    COALESCE(?11 - (SELECT COUNT(*) FROM workflow_status WHERE queue_name = ?1
+        AND status = 'PENDING' AND (?10 IS NULL OR queue_partition_key = ?10)), 2147483647),
+    COALESCE(?12 - (SELECT COUNT(*) FROM workflow_status WHERE queue_name = ?1
+        AND rate_limited = 1 AND started_at_epoch_ms > ?13
+        AND status NOT IN ('ENQUEUED', 'DELAYED')
+        AND (?10 IS NULL OR queue_partition_key = ?10)), 2147483647))))sql";
+
+constexpr const char* kQueueCandidatesSql = R"sql(SELECT workflow_uuid FROM workflow_status
+WHERE queue_name = ?1 AND status IN ('ENQUEUED', 'PENDING') AND status = 'ENQUEUED'
+  AND (application_version = ?3 OR (?4 AND application_version IS NULL))
+  AND (application_name IS NULL OR application_name = ?7)
+  AND name IN (SELECT value FROM json_each(?8))
+  AND (?10 IS NULL OR queue_partition_key = ?10))sql";
+
+std::string QueueHasCandidatesSql() {
+  return std::string("SELECT ") + kQueueBudgetSql + " > 0 AND EXISTS (" + kQueueCandidatesSql + ")";
+}
+
+std::string QueueClaimSql() {
+  return std::string(R"sql(UPDATE workflow_status
+SET status = 'PENDING', executor_id = ?2, application_version = ?3, started_at_epoch_ms = ?6,
+    updated_at = ?6, recovery_attempts = COALESCE(recovery_attempts, 0) + 1,
+    workflow_deadline_epoch_ms = COALESCE(workflow_deadline_epoch_ms, ?6 + workflow_timeout_ms),
+    owner_xid = ?9, rate_limited = (?12 IS NOT NULL)
+WHERE status = 'ENQUEUED' AND workflow_uuid IN ()sql") +
+         kQueueCandidatesSql + "\n  ORDER BY priority, created_at LIMIT " + kQueueBudgetSql +
+         R"sql()
+RETURNING workflow_uuid, name,
+    COALESCE((SELECT wi.inputs FROM workflow_input AS wi
+              WHERE wi.workflow_uuid = workflow_status.workflow_uuid), inputs),
+    serialization, authenticated_user, assumed_role, authenticated_roles,
+    workflow_deadline_epoch_ms, queue_name, recovery_attempts, priority, created_at, 0)sql";
+}
+
 using Access = core::Script::Access;
 
 /// A script of one statement whose rows are the result.
@@ -408,6 +471,16 @@ core::Statements MakeStatements() {
                                       {core::Part{kWorkflowStatusSql, true, false},
                                        core::Part{kSetWorkflowDelaySql, false, false}}};
   s.bounce_debounced = Gated("bounce_debounced", kBounceDebouncedSql, {kBounceInputSql});
+
+  s.upsert_queue = One("upsert_queue", Access::kWrite, kUpsertQueueSql);
+  s.get_queue = One("get_queue", Access::kRead, kGetQueueSql);
+  s.list_queue_partitions = One("list_queue_partitions", Access::kRead, kListQueuePartitionsSql);
+  s.queue_claim_precheck = One("queue_claim_precheck", Access::kRead, QueueHasCandidatesSql());
+  // The gate re-reads the limits inside the write transaction; the claim is the result.
+  s.queue_claim = core::Script{
+      "queue_claim",
+      Access::kWrite,
+      {core::Part{QueueHasCandidatesSql(), false, true}, core::Part{QueueClaimSql(), true, false}}};
   return s;
 }
 
