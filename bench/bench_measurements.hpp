@@ -24,6 +24,10 @@ nlohmann::json MeasureRecovery(const Options& options);
 /// to each, all returned).
 nlohmann::json MeasureWaiters(const Options& options);
 
+/// QUEUE_N one-step workflows on a queue with worker concurrency 50: enqueue and drain rates;
+/// enqueue -> start latency on an idle runner (QUEUE_LAT_N samples).
+nlohmann::json MeasureQueue(const Options& options);
+
 /// The body of a child process (--child rec-setup|rec-check|rec-run); returns the exit code.
 int RunRecoveryChild(const Options& options);
 
