@@ -13,11 +13,12 @@ namespace {
   if (!problem.empty()) std::cerr << "dbos_bench: " << problem << "\n";
   std::cerr
       << "usage: dbos_bench --backend sqlite|postgres [--url URL]"
-         " [--only seq,conc,msg,recovery,wait] [--wait-n N] [--json FILE]\n"
+         " [--only seq,conc,msg,recovery,wait,queue] [--wait-n N] [--json FILE]\n"
          "  --url   PostgreSQL URL (required for postgres); for sqlite an optional folder\n"
          "          in which fresh database files are created (default $TMPDIR or /tmp)\n"
          "  --wait-n  workflows waiting in Recv at once for 'wait' (default 20000; env WAIT_N)\n"
-         "  env     SEQ_N WARMUP CONC_N CONC_RUNS REC_N REC_TIMEOUT_S WAIT_N WAIT_TIMEOUT_S\n";
+         "  env     SEQ_N WARMUP CONC_N CONC_RUNS REC_N REC_TIMEOUT_S WAIT_N WAIT_TIMEOUT_S\n"
+         "          QUEUE_N QUEUE_WC QUEUE_LAT_N\n";
   std::exit(2);
 }
 
@@ -38,8 +39,9 @@ std::set<std::string> SplitList(const std::string& text) {
   std::string item;
   while (std::getline(stream, item, ',')) {
     if (item.empty()) continue;
-    if (item != "seq" && item != "conc" && item != "msg" && item != "recovery" && item != "wait") {
-      Usage("--only takes seq, conc, msg, recovery and wait, not '" + item + "'");
+    if (item != "seq" && item != "conc" && item != "msg" && item != "recovery" && item != "wait" &&
+        item != "queue") {
+      Usage("--only takes seq, conc, msg, recovery, wait and queue, not '" + item + "'");
     }
     out.insert(item);
   }
@@ -58,6 +60,9 @@ Options ParseOptions(int argc, char** argv) {
   o.rec_timeout_s = EnvInt("REC_TIMEOUT_S", o.rec_timeout_s);
   o.wait_n = EnvInt("WAIT_N", o.wait_n);
   o.wait_timeout_s = EnvInt("WAIT_TIMEOUT_S", o.wait_timeout_s);
+  o.queue_n = EnvInt("QUEUE_N", o.queue_n);
+  o.queue_wc = EnvInt("QUEUE_WC", o.queue_wc);
+  o.queue_lat_n = EnvInt("QUEUE_LAT_N", o.queue_lat_n);
 
   for (int i = 1; i < argc; ++i) {
     const std::string_view flag = argv[i];
@@ -93,8 +98,9 @@ Options ParseOptions(int argc, char** argv) {
   if (o.child.empty() && o.backend == "postgres" && o.url.empty()) {
     Usage("--url is required with --backend postgres");
   }
-  if (o.seq_n < 1 || o.conc_n < 1 || o.conc_runs < 1 || o.rec_n < 1 || o.wait_n < 1) {
-    Usage("SEQ_N, CONC_N, CONC_RUNS, REC_N and WAIT_N must be at least 1");
+  if (o.seq_n < 1 || o.conc_n < 1 || o.conc_runs < 1 || o.rec_n < 1 || o.wait_n < 1 ||
+      o.queue_n < 1 || o.queue_wc < 1 || o.queue_lat_n < 1) {
+    Usage("SEQ_N, CONC_N, CONC_RUNS, REC_N, WAIT_N and the QUEUE_ knobs must be at least 1");
   }
   return o;
 }

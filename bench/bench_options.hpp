@@ -11,7 +11,7 @@ namespace bench {
 struct Options {
   std::string backend;  ///< "sqlite" or "postgres".
   std::string url;      ///< PostgreSQL URL; for SQLite an optional folder for the temp files.
-  std::set<std::string> only{"seq", "conc", "msg", "recovery", "wait"};  ///< Measurements.
+  std::set<std::string> only{"seq", "conc", "msg", "recovery", "wait", "queue"};  ///< Measurements.
   std::string json_file;  ///< Where to write the RESULT JSON too ("" = nowhere).
 
   int seq_n = 500;           ///< SEQ_N: timed workflows per sequential series.
@@ -22,6 +22,9 @@ struct Options {
   int rec_timeout_s = 300;   ///< REC_TIMEOUT_S: give up on a recovery child after this long.
   int wait_n = 20000;        ///< WAIT_N or --wait-n: workflows waiting in Recv at once.
   int wait_timeout_s = 900;  ///< WAIT_TIMEOUT_S: give up when not all wait after this long.
+  int queue_n = 5000;        ///< QUEUE_N: workflows enqueued for the queue drain.
+  int queue_wc = 50;         ///< QUEUE_WC: the queue's worker concurrency.
+  int queue_lat_n = 200;     ///< QUEUE_LAT_N: single enqueues timed to their start.
 
   // Child modes (recovery): --child rec-setup|rec-check|rec-run --db-url U --db-schema S --n N.
   std::string child;      ///< "" in the driver process.

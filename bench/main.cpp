@@ -2,7 +2,7 @@
 // throughput, messaging, recovery after a crash, many workflows waiting in Recv, peak RSS),
 // prints a table and a final `RESULT <json>` line.
 //
-//   dbos_bench --backend sqlite|postgres [--url URL] [--only seq,conc,msg,recovery,wait]
+//   dbos_bench --backend sqlite|postgres [--url URL] [--only seq,conc,msg,recovery,wait,queue]
 //              [--wait-n N] [--json FILE]
 //
 // See docs/benchmarks.md and bench/run.sh, which runs it side by side with the TypeScript peer.
@@ -35,13 +35,14 @@ int main(int argc, char** argv) {
                              {"CONC_N", options.conc_n},
                              {"CONC_RUNS", options.conc_runs},
                              {"REC_N", options.rec_n},
-                             {"WAIT_N", options.wait_n}}}};
+                             {"WAIT_N", options.wait_n},
+                             {"QUEUE_N", options.queue_n},
+                             {"QUEUE_WC", options.queue_wc},
+                             {"QUEUE_LAT_N", options.queue_lat_n}}}};
   const std::pair<const char*, std::function<nlohmann::json(const bench::Options&)>> steps[] = {
-      {"seq", bench::MeasureSequential},
-      {"conc", bench::MeasureConcurrent},
-      {"msg", bench::MeasureMessaging},
-      {"recovery", bench::MeasureRecovery},
-      {"wait", bench::MeasureWaiters}};
+      {"seq", bench::MeasureSequential}, {"conc", bench::MeasureConcurrent},
+      {"msg", bench::MeasureMessaging},  {"recovery", bench::MeasureRecovery},
+      {"wait", bench::MeasureWaiters},   {"queue", bench::MeasureQueue}};
   bool failed = false;
   for (const auto& [name, measure] : steps) {
     if (!options.only.contains(name)) continue;
