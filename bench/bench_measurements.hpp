@@ -24,8 +24,8 @@ nlohmann::json MeasureRecovery(const Options& options);
 /// to each, all returned).
 nlohmann::json MeasureWaiters(const Options& options);
 
-/// QUEUE_N one-step workflows on a queue with worker concurrency 50: enqueue and drain rates;
-/// enqueue -> start latency on an idle runner (QUEUE_LAT_N samples).
+/// QUEUE_N one-step workflows through a queue of worker concurrency QUEUE_WC: enqueue and drain
+/// rates; then enqueue -> start latency of QUEUE_LAT_N single enqueues on the idle runner.
 nlohmann::json MeasureQueue(const Options& options);
 
 /// The body of a child process (--child rec-setup|rec-check|rec-run); returns the exit code.

@@ -17,7 +17,8 @@ namespace {
          "  --url   PostgreSQL URL (required for postgres); for sqlite an optional folder\n"
          "          in which fresh database files are created (default $TMPDIR or /tmp)\n"
          "  --wait-n  workflows waiting in Recv at once for 'wait' (default 20000; env WAIT_N)\n"
-         "  env     SEQ_N WARMUP CONC_N CONC_RUNS REC_N REC_TIMEOUT_S WAIT_N WAIT_TIMEOUT_S\n";
+         "  env     SEQ_N WARMUP CONC_N CONC_RUNS REC_N REC_TIMEOUT_S WAIT_N WAIT_TIMEOUT_S\n"
+         "          QUEUE_N QUEUE_WC QUEUE_LAT_N\n";
   std::exit(2);
 }
 
@@ -60,6 +61,7 @@ Options ParseOptions(int argc, char** argv) {
   o.wait_n = EnvInt("WAIT_N", o.wait_n);
   o.wait_timeout_s = EnvInt("WAIT_TIMEOUT_S", o.wait_timeout_s);
   o.queue_n = EnvInt("QUEUE_N", o.queue_n);
+  o.queue_wc = EnvInt("QUEUE_WC", o.queue_wc);
   o.queue_lat_n = EnvInt("QUEUE_LAT_N", o.queue_lat_n);
 
   for (int i = 1; i < argc; ++i) {
@@ -96,8 +98,9 @@ Options ParseOptions(int argc, char** argv) {
   if (o.child.empty() && o.backend == "postgres" && o.url.empty()) {
     Usage("--url is required with --backend postgres");
   }
-  if (o.seq_n < 1 || o.conc_n < 1 || o.conc_runs < 1 || o.rec_n < 1 || o.wait_n < 1) {
-    Usage("SEQ_N, CONC_N, CONC_RUNS, REC_N and WAIT_N must be at least 1");
+  if (o.seq_n < 1 || o.conc_n < 1 || o.conc_runs < 1 || o.rec_n < 1 || o.wait_n < 1 ||
+      o.queue_n < 1 || o.queue_wc < 1 || o.queue_lat_n < 1) {
+    Usage("SEQ_N, CONC_N, CONC_RUNS, REC_N, WAIT_N and the QUEUE_ knobs must be at least 1");
   }
   return o;
 }

@@ -22,8 +22,9 @@ struct Options {
   int rec_timeout_s = 300;   ///< REC_TIMEOUT_S: give up on a recovery child after this long.
   int wait_n = 20000;        ///< WAIT_N or --wait-n: workflows waiting in Recv at once.
   int wait_timeout_s = 900;  ///< WAIT_TIMEOUT_S: give up when not all wait after this long.
-  int queue_n = 5000;        ///< QUEUE_N: workflows enqueued for the queue measurement.
-  int queue_lat_n = 200;     ///< QUEUE_LAT_N: enqueue -> start latency samples.
+  int queue_n = 5000;        ///< QUEUE_N: workflows enqueued for the queue drain.
+  int queue_wc = 50;         ///< QUEUE_WC: the queue's worker concurrency.
+  int queue_lat_n = 200;     ///< QUEUE_LAT_N: single enqueues timed to their start.
 
   // Child modes (recovery): --child rec-setup|rec-check|rec-run --db-url U --db-schema S --n N.
   std::string child;      ///< "" in the driver process.

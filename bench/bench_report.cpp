@@ -97,6 +97,20 @@ void PrintWaiters(const nlohmann::json& wait) {
               static_cast<int>(Num(wait, "wrong_results")), Num(wait, "peak_rss_mb"));
 }
 
+void PrintQueue(const nlohmann::json& queue) {
+  if (queue.contains("error")) return PrintError("queue", queue);
+  std::printf("queue, %d workflows x 1 step, worker concurrency %d (%s)\n",
+              static_cast<int>(Num(queue, "n")), static_cast<int>(Num(queue, "worker_concurrency")),
+              queue["database"].get<std::string>().c_str());
+  std::printf("  enqueue: %.0f ms, %.0f workflows/s\n", Num(queue, "enqueue_ms"),
+              Num(queue, "enqueue_per_s"));
+  std::printf("  drain (first enqueue to last result): %.0f ms, %.0f workflows/s\n",
+              Num(queue, "drain_ms"), Num(queue, "drain_per_s"));
+  const nlohmann::json& latency = queue["enqueue_to_start"];
+  std::printf("  enqueue -> start on an idle runner: p50 %.3f ms, p99 %.3f ms (n %d)\n\n",
+              Num(latency, "p50_ms"), Num(latency, "p99_ms"), static_cast<int>(Num(latency, "n")));
+}
+
 }  // namespace
 
 void PrintReport(const nlohmann::json& result) {

@@ -50,6 +50,12 @@ PostgreSQL schema):
   queries per workflow); for the peer, until its in-memory count reached 1000 and one SQL query saw
   1000 SUCCESS rows. "last body returned": C++ only up to its in-memory count (the peer's column
   repeats its one figure), the closest C++ match of what the peer times.
+- **queue**: 5000 workflows of one no-op step enqueued (`RunWorkflow` with `WithQueue`) on a queue
+  with worker concurrency 50, after a 100-workflow warm-up. Enqueue rate: the 5000 calls; drain
+  rate: from the first enqueue to the last result. The peer enqueues with `DBOS.startWorkflow` on
+  a queue with the same concurrency; its column shows its run with 10 ms polling (its default is
+  1 s). Enqueue → start: 200 single enqueues on the idle runner, one after the other, timed from
+  the call to the workflow's first line (C++ only).
 - **peak RSS**: VmHWM of the benchmark process at the end of the concurrent test (the peer: Node's
   maxRSS at the same point), and of the recovering process.
 
@@ -96,6 +102,10 @@ def cpp_metrics(result):
         "event_p99": dig(result, "msg", "setEvent_to_waiting_getEvent", "p99_ms"),
         "wait_start": dig(result, "wait", "start_per_s"),
         "wait_release": dig(result, "wait", "release_per_s"),
+        "queue_enqueue": dig(result, "queue", "enqueue_per_s"),
+        "queue_drain": dig(result, "queue", "drain_per_s"),
+        "queue_start_p50": dig(result, "queue", "enqueue_to_start", "p50_ms"),
+        "queue_start_p99": dig(result, "queue", "enqueue_to_start", "p99_ms"),
     }
 
 
@@ -120,7 +130,18 @@ def peer_metrics(peer):
         "event_p99": dig(peer, "main", "messaging", "setEvent_to_waiting_getEvent", "p99_ms"),
         "wait_start": None,
         "wait_release": None,
+        "queue_enqueue": dig(peer_queue(peer), "enqueue_per_s"),
+        "queue_drain": dig(peer_queue(peer), "e2e_wf_per_s"),
+        "queue_start_p50": None,
+        "queue_start_p99": None,
     }
+
+
+def peer_queue(peer):
+    """The peer's queue run with the shortest polling interval (its best case)."""
+    runs = dig(peer, "main", "queue") or []
+    runs = [r for r in runs if isinstance(r, dict) and "min_polling_interval_ms" in r]
+    return min(runs, key=lambda r: r["min_polling_interval_ms"]) if runs else None
 
 
 # (key, label, number format, target as (comparison, value, text) or None)
@@ -143,10 +164,16 @@ ROWS = [
     ("wait_start", "{w:,} waiting in Recv: start rate (workflows/s, all waiting)", "{:,.0f}", None),
     ("wait_release", "{w:,} waiting in Recv: release rate (workflows/s, all returned)", "{:,.0f}",
      None),
+    ("queue_enqueue", "queue: enqueue rate (workflows/s)", "{:,.0f}", (">=", 5000, "≥ 5,000/s")),
+    ("queue_drain", "queue: {q:,} × 1 step, concurrency 50, drain rate (workflows/s)", "{:,.0f}",
+     (">=", 3000, "≥ 3,000/s")),
+    ("queue_start_p50", "queue: enqueue → start on an idle runner, p50 (ms)", "{:.3f}",
+     ("<=", 5.0, "≤ 5 ms")),
+    ("queue_start_p99", "queue: enqueue → start on an idle runner, p99 (ms)", "{:.3f}", None),
 ]
 
 
-HIGHER_IS_BETTER = {"steps_s", "wf_s", "wait_start", "wait_release"}
+HIGHER_IS_BETTER = {"steps_s", "wf_s", "wait_start", "wait_release", "queue_enqueue", "queue_drain"}
 
 
 def fmt(value, pattern):
@@ -167,6 +194,7 @@ def table(sqlite, postgres, peer, peer_label):
     s, p, t = cpp_metrics(sqlite or {}), cpp_metrics(postgres or {}), peer_metrics(peer or {})
     n = dig(postgres, "recovery", "n") or dig(sqlite, "recovery", "n") or 1000
     w = dig(postgres, "wait", "n") or dig(sqlite, "wait", "n") or 20000
+    q = dig(postgres, "queue", "n") or dig(sqlite, "queue", "n") or 5000
     lines = [
         f"| metric | C++ SQLite | C++ PostgreSQL | {peer_label} | C++ PG advantage | target |",
         "|---|---:|---:|---:|---:|---|",
@@ -179,7 +207,7 @@ def table(sqlite, postgres, peer, peer_label):
             higher_is_better = key in HIGHER_IS_BETTER
             ratio = f"{(p[key] / t[key]) if higher_is_better else (t[key] / p[key]):.2f}×"
         lines.append(
-            f"| {label.format(n=n, w=w)} | {fmt(s[key], pattern)} | {fmt(p[key], pattern)} | "
+            f"| {label.format(n=n, w=w, q=q)} | {fmt(s[key], pattern)} | {fmt(p[key], pattern)} | "
             f"{fmt(t[key], pattern)} | {ratio} | {target_cell(target, p[key])} |"
         )
     return "\n".join(lines)
@@ -187,7 +215,7 @@ def table(sqlite, postgres, peer, peer_label):
 
 def errors(name, result):
     out = []
-    for section in ("seq", "conc", "msg", "recovery", "wait"):
+    for section in ("seq", "conc", "msg", "recovery", "wait", "queue"):
         err = dig(result, section, "error")
         if err:
             out.append(f"- {name} {section} failed: {err}")

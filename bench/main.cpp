@@ -36,7 +36,9 @@ int main(int argc, char** argv) {
                              {"CONC_RUNS", options.conc_runs},
                              {"REC_N", options.rec_n},
                              {"WAIT_N", options.wait_n},
-                             {"QUEUE_N", options.queue_n}}}};
+                             {"QUEUE_N", options.queue_n},
+                             {"QUEUE_WC", options.queue_wc},
+                             {"QUEUE_LAT_N", options.queue_lat_n}}}};
   const std::pair<const char*, std::function<nlohmann::json(const bench::Options&)>> steps[] = {
       {"seq", bench::MeasureSequential}, {"conc", bench::MeasureConcurrent},
       {"msg", bench::MeasureMessaging},  {"recovery", bench::MeasureRecovery},

@@ -8,9 +8,9 @@
 #   SEQ_N=100 CONC_N=500 REC_N=200 bash bench/run.sh     # smaller counts (the peer gets them too)
 #
 # Env: SEQ_N WARMUP CONC_N CONC_RUNS REC_N (passed to both programs); WAIT_N (C++ only: workflows
-# waiting in Recv at once, default 20000); SKIP_PEER=1 reuses the peer's
-# latest result; PEER_TESTS (default seq,conc,msg: the peer's tests the table needs; "seq,conc,queue,msg"
-# runs all of them); PEER_DIR (default bench/peers/dbos-ts); BUILD_DIR (default build/bench).
+# waiting in Recv at once, default 20000); QUEUE_N QUEUE_WC QUEUE_LAT_N (C++ queue measurement);
+# SKIP_PEER=1 reuses the peer's latest result; PEER_TESTS (default seq,conc,queue,msg: the peer's
+# tests the table needs); PEER_DIR (default bench/peers/dbos-ts); BUILD_DIR (default build/bench).
 # Raw outputs: build/bench-results/.
 set -euo pipefail
 
@@ -28,7 +28,7 @@ log() { echo "bench/run.sh: $*" >&2; }
 # The command line that reproduces this run, with the knobs that were set.
 command_line() {
   local knobs=() name
-  for name in SEQ_N WARMUP CONC_N CONC_RUNS REC_N WAIT_N SKIP_PEER PEER_TESTS; do
+  for name in SEQ_N WARMUP CONC_N CONC_RUNS REC_N WAIT_N QUEUE_N QUEUE_WC QUEUE_LAT_N SKIP_PEER PEER_TESTS; do
     [[ -n "${!name:-}" ]] && knobs+=("$name=${!name}")
   done
   echo "${knobs[*]}${knobs[*]:+ }bash bench/run.sh"
@@ -64,8 +64,8 @@ bash scripts/pg_cluster.sh stop "$PG_AREA" >/dev/null 2>&1 || true # do not comp
 peer_note=""
 if [[ "${SKIP_PEER:-0}" != 1 ]]; then
   log "DBOS Transact TypeScript peer ($PEER_DIR/run.sh)"
-  if TESTS="${PEER_TESTS:-seq,conc,msg}" bash "$PEER_DIR/run.sh" >"$OUT/peer.log" 2>&1; then
-    peer_note="run now with TESTS=${PEER_TESTS:-seq,conc,msg} (log: $OUT/peer.log)."
+  if TESTS="${PEER_TESTS:-seq,conc,queue,msg}" bash "$PEER_DIR/run.sh" >"$OUT/peer.log" 2>&1; then
+    peer_note="run now with TESTS=${PEER_TESTS:-seq,conc,queue,msg} (log: $OUT/peer.log)."
   else
     log "the peer failed (see $OUT/peer.log); reusing its latest result if any"
     peer_note="this run failed; figures reused from an earlier run."
