@@ -74,17 +74,6 @@ void PrintMessaging(const nlohmann::json& msg) {
   std::printf("\n");
 }
 
-void PrintQueue(const nlohmann::json& queue) {
-  if (queue.contains("error")) return PrintError("queue", queue);
-  std::printf("%d one-step workflows on a queue, worker concurrency 50 (%s)\n",
-              static_cast<int>(Num(queue, "n")), queue["database"].get<std::string>().c_str());
-  std::printf("  enqueue: %.0f workflows/s; drain: %.0f workflows/s (%.0f ms in all)\n",
-              Num(queue, "enqueue_per_s"), Num(queue, "drain_per_s"), Num(queue, "drain_ms"));
-  const auto& lat = queue["enqueue_to_start_ms"];
-  std::printf("  enqueue -> start on an idle runner: p50 %.2f ms, p99 %.2f ms\n",
-              lat.value("p50_ms", 0.0), lat.value("p99_ms", 0.0));
-}
-
 void PrintWaiters(const nlohmann::json& wait) {
   if (wait.contains("error")) return PrintError("waiters", wait);
   std::printf("%d workflows waiting in Recv at once (%s)\n", static_cast<int>(Num(wait, "n")),

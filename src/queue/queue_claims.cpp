@@ -60,14 +60,6 @@ bool QueueRunner::ClaimDeclaredQueues(const sysdb::DequeueRequest& base) {
   return contended;
 }
 
-void QueueRunner::Wake() {
-  {
-    std::lock_guard lock(mutex_);
-    woken_ = true;
-  }
-  wake_.notify_all();
-}
-
 void QueueRunner::Released(const std::string& workflow_id) {
   {
     std::lock_guard lock(slots_mutex_);
