@@ -138,7 +138,12 @@ std::string IntThenText(DBOSContext& ctx, bool wait_for_go) {
 // Returns the message of its Recv's timeout, after a step that blocks while g_block is set (so a
 // test can shut down there and have the next launch replay the Recv). `g_live_message` keeps what
 // the first execution saw.
-std::string g_live_message;
+std::mutex g_live_mutex;
+std::string g_live_message;  // guarded by g_live_mutex
+std::string LiveMessage() {
+  std::lock_guard lock(g_live_mutex);
+  return g_live_message;
+}
 std::string TimeoutMessageThenBlock(DBOSContext& ctx, int) {
   std::string message;
   try {
@@ -146,7 +151,10 @@ std::string TimeoutMessageThenBlock(DBOSContext& ctx, int) {
   } catch (const DBOSError& e) {
     message = e.Message();
   }
-  if (g_live_message.empty()) g_live_message = message;
+  {
+    std::lock_guard lock(g_live_mutex);
+    if (g_live_message.empty()) g_live_message = message;
+  }
   RunAsStep(
       ctx,
       [](std::stop_token token) {
@@ -174,6 +182,7 @@ class MessagingTest : public DbTest {
     g_block = true;
     g_seen_set = false;
     g_seen.clear();
+    std::lock_guard lock(g_live_mutex);
     g_live_message.clear();
   }
   DBOSContext Start() {
@@ -661,13 +670,14 @@ TEST_P(MessagingTest, ARecordedTimeoutReplaysWithTheSameMessage) {
     DBOSContext ctx = Start();
     RunWorkflow(ctx, TimeoutMessageThenBlock, 0, WithWorkflowID("replayed-timeout"));
     ASSERT_TRUE(Eventually([&] { return Steps("replayed-timeout").size() >= 2; }));
-    ASSERT_TRUE(Eventually([] { return !g_live_message.empty(); }));
+    ASSERT_TRUE(Eventually([] { return !LiveMessage().empty(); }));
     Shutdown(ctx);  // the workflow stays PENDING in its blocking step
   }
   g_block = false;
   DBOSContext ctx = Start();  // recovers it: the Recv replays its recorded timeout
-  EXPECT_EQ(RetrieveWorkflow<std::string>(ctx, "replayed-timeout").GetResult(), g_live_message);
-  EXPECT_EQ(g_live_message.find("DBOS Error"), std::string::npos) << g_live_message;
+  const std::string live = LiveMessage();
+  EXPECT_EQ(RetrieveWorkflow<std::string>(ctx, "replayed-timeout").GetResult(), live);
+  EXPECT_EQ(live.find("DBOS Error"), std::string::npos) << live;
   Shutdown(ctx);
 }
 
