@@ -202,6 +202,39 @@ TEST_P(DelayTest, DebounceRefusesOptionsItSetsItself) {
   Shutdown(ctx);
 }
 
+// A delay on a declared queue: the row waits DELAYED on that queue (its deduplication ID held),
+// then runs there under the queue's limits; a debouncer can use the queue too, and an unknown
+// one is refused when the debouncer is made.
+TEST_P(DelayTest, DelayedStartsAndDebouncingOnADeclaredQueue) {
+  DBOSContext ctx = NewDBOSContext(MakeConfig());
+  RegisterWorkflow(ctx, Echo, WithWorkflowName("Echo"));
+  const WorkflowQueue queue = NewWorkflowQueue(ctx, "slow-lane", WithWorkerConcurrency(1));
+  Launch(ctx);
+  auto handle = RunWorkflow(ctx, Echo, 11, WithQueue(queue.name), WithDeduplicationID("once"),
+                            WithDelay(200ms));
+  EXPECT_EQ(RunSql(url_, "SELECT status, queue_name FROM " + Table("workflow_status") +
+                             " WHERE workflow_uuid = '" + handle.GetWorkflowID() + "'"),
+            (Rows{{"DELAYED", "slow-lane"}}));
+  try {
+    RunWorkflow(ctx, Echo, 12, WithQueue(queue.name), WithDeduplicationID("once"));
+    ADD_FAILURE() << "the delayed workflow's deduplication ID was not held";
+  } catch (const DBOSError& e) {
+    EXPECT_EQ(e.Code(), ErrorCode::QueueDeduplicated);
+  }
+  EXPECT_EQ(handle.GetResult(), 11);
+  auto debouncer = NewDebouncer(ctx, Echo, WithDebouncerQueue(queue.name));
+  auto first = debouncer.Debounce(ctx, "k", 200ms, 1);
+  EXPECT_EQ(debouncer.Debounce(ctx, "k", 200ms, 2).GetWorkflowID(), first.GetWorkflowID());
+  EXPECT_EQ(first.GetResult(), 2);
+  try {
+    NewDebouncer(ctx, Echo, WithDebouncerQueue("no-such-queue"));
+    ADD_FAILURE() << "a debouncer accepted an unknown queue";
+  } catch (const DBOSError& e) {
+    EXPECT_EQ(e.Code(), ErrorCode::QueueNotFound);
+  }
+  Shutdown(ctx);
+}
+
 DBOS_INSTANTIATE_ON_BOTH_BACKENDS(DelayTest);
 
 class PostgresDelayTest : public DelayTest {};
