@@ -32,6 +32,9 @@ struct Part {
   /// When this part returns no row, or its first column is NULL, 0 or false, the parts after it
   /// are skipped and nothing the Script wrote is kept (SQLite rolls the transaction back).
   bool gate = false;
+  /// Runs only after a gate closed (instead of being skipped): e.g. the read that says why a
+  /// write did not happen, so the common case costs one statement.
+  bool when_closed = false;
 };
 
 /// The statements one transaction of an operation runs, in order.

@@ -1,8 +1,9 @@
 // SQLite statements. A write Script runs as one BEGIN IMMEDIATE transaction: the writer holds the
 // write lock from its first statement, so a Script first reads what blocks the write (its gate and
 // result: the same probe columns PostgreSQL computes from its snapshot) and then writes
-// unconditionally; when the gate is closed nothing is written. Parameters are numbered as in
-// core/statements.hpp; a statement may leave some unused.
+// unconditionally; when the gate is closed nothing is written. RecordStep, the hot path, turns
+// this around: its insert is the gate, and the probe runs only when the insert did not happen.
+// Parameters are numbered as in core/statements.hpp; a statement may leave some unused.
 #include "sysdb/sqlite/sqlite_statements.hpp"
 
 #include <string>
@@ -67,13 +68,18 @@ FROM (SELECT ?1 AS id, ?2 AS function_id) AS k
 LEFT JOIN workflow_status AS ws ON ws.workflow_uuid = k.id
 LEFT JOIN operation_outputs AS oo ON oo.workflow_uuid = k.id AND oo.function_id = k.function_id)sql";
 
-// No ON CONFLICT: the gate checked the step is free under the write lock, so a conflict here is
-// a bug to report, never a row to skip silently.
+// RecordStep in one statement on the hot path: the insert is its own gate and returns the result
+// row of an inserted checkpoint (the probe columns are not needed then). When it inserts nothing
+// (workflow missing or CANCELLED, step taken), the probe above runs as the result instead.
 constexpr const char* kInsertStepSql = R"sql(
 INSERT INTO operation_outputs (
     workflow_uuid, function_id, function_name, output, error, child_workflow_id,
     started_at_epoch_ms, completed_at_epoch_ms, serialization, application_name)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'portable_json', ?9))sql";
+SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'portable_json', ?9
+WHERE EXISTS (SELECT 1 FROM workflow_status
+              WHERE workflow_uuid = ?1 AND status IS NOT 'CANCELLED')
+ON CONFLICT (workflow_uuid, function_id) DO NOTHING
+RETURNING 1, 1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)sql";
 
 constexpr const char* kListStepsSql = R"sql(
 SELECT function_id, function_name, output, error, child_workflow_id, started_at_epoch_ms,
@@ -437,7 +443,10 @@ core::Statements MakeStatements() {
   s.get_workflow = One("get_workflow", Access::kRead, core::SelectWorkflowSql("", "?1", true));
   s.get_workflow_meta =
       One("get_workflow_meta", Access::kRead, core::SelectWorkflowSql("", "?1", false));
-  s.record_step = Gated("record_step", kRecordStepProbeSql, {kInsertStepSql});
+  s.record_step = core::Script{"record_step",
+                               Access::kWrite,
+                               {core::Part{kInsertStepSql, true, true, false},
+                                core::Part{kRecordStepProbeSql, true, false, true}}};
   s.list_steps = One("list_steps", Access::kRead, kListStepsSql);
   s.get_status = One("get_status", Access::kRead, kGetStatusSql);
   s.reenqueue = One("reenqueue", Access::kWrite, kReenqueueSql);

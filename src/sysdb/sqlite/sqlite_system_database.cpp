@@ -200,13 +200,15 @@ class SqliteSession final : public core::Session {
     // A connection lost inside the transaction: SQLite rolls it back.
     ThrowIfFault(fault, testing::Fault::Kind::kDropConnection);
     core::Rows result;
+    bool closed = false;
     for (const core::Part& part : script.parts) {
+      if (part.when_closed != closed) continue;
       core::Rows rows = RunPart(*lease, part, params);
-      const bool open = !part.gate || GateOpen(rows);
+      if (part.gate && !GateOpen(rows)) closed = true;
       if (part.result) result = std::move(rows);
-      if (!open) return result;  // nothing written: the destructor rolls back
     }
-    txn.Commit();
+    // A closed gate wrote nothing: the destructor rolls back.
+    if (!closed) txn.Commit();
     return result;
   }
 
