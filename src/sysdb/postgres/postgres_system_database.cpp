@@ -368,6 +368,10 @@ std::unique_ptr<SystemDatabase> OpenPostgres(const Options& options) {
   if (!options.app_name.empty()) spec.Set("application_name", options.app_name);
   pg::WithKeepalives(spec);
   spec.Set("client_encoding", "UTF8");
+  // GSS encryption needs a Kerberos setup; trying it by default costs every connection a krb5
+  // initialization (whose library state also races at process exit). A URL that asks for it
+  // (gssencmode=prefer or require) still gets it.
+  spec.SetDefault("gssencmode", "disable");
   // libpq's own bound on each connection attempt (whole seconds, at least 2); the loop below also
   // enforces the overall deadline to the millisecond.
   spec.SetDefault("connect_timeout",
