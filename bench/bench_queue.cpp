@@ -1,10 +1,13 @@
 // Measurement 6: a queue. QUEUE_N workflows of one no-op step are enqueued on a queue with worker
-// concurrency QUEUE_WC (RunWorkflow with WithQueue in a loop), then awaited: the enqueue rate and
-// the drain rate (all QUEUE_N from the first enqueue to the last result). Then, on the idle runner,
+// concurrency QUEUE_WC by QUEUE_ENQ_THREADS threads at once (RunWorkflow with WithQueue; a service
+// enqueues from many request threads, and the TypeScript peer starts all of its enqueues at once
+// over its connection pool), then awaited: the enqueue rate and the drain rate (all QUEUE_N from
+// the first enqueue to the last result). Then, on the idle runner,
 // QUEUE_LAT_N single enqueues one after the other: the time from the enqueue call to the
 // workflow's first line (p50/p99).
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 #include <utility>
@@ -44,15 +47,23 @@ nlohmann::json MeasureQueue(const Options& options) {
   // Warm-up: connections, prepared statements, worker threads.
   for (int i = 0; i < 100; ++i) dbos::RunWorkflow(ctx, Wf1, i, dbos::WithQueue(queue.name));
 
-  std::vector<dbos::WorkflowHandle<int>> handles;
-  handles.reserve(static_cast<size_t>(options.queue_n));
+  std::vector<std::optional<dbos::WorkflowHandle<int>>> handles(
+      static_cast<size_t>(options.queue_n));
+  std::atomic<int> next{0};
+  std::vector<std::thread> enqueuers;
   const double start = NowMs();
-  for (int i = 0; i < options.queue_n; ++i) {
-    handles.push_back(dbos::RunWorkflow(ctx, Wf1, i, dbos::WithQueue(queue.name)));
+  for (int t = 0; t < options.queue_enq_threads; ++t) {
+    enqueuers.emplace_back([&] {
+      for (int i = next++; i < options.queue_n; i = next++) {
+        handles[static_cast<size_t>(i)] =
+            dbos::RunWorkflow(ctx, Wf1, i, dbos::WithQueue(queue.name));
+      }
+    });
   }
+  for (auto& thread : enqueuers) thread.join();
   const double enqueued = NowMs();
   for (const auto& handle : handles) {
-    if (handle.GetResult() != 1)
+    if (handle->GetResult() != 1)
       throw std::runtime_error("a queued workflow returned another value");
   }
   const double drained = NowMs();
@@ -74,6 +85,7 @@ nlohmann::json MeasureQueue(const Options& options) {
   return {{"database", target.Describe()},
           {"n", options.queue_n},
           {"worker_concurrency", options.queue_wc},
+          {"enqueue_threads", options.queue_enq_threads},
           {"enqueue_ms", Round3(enqueued - start)},
           {"enqueue_per_s", Round3(options.queue_n / enqueue_s)},
           {"drain_ms", Round3(drained - start)},

@@ -88,9 +88,9 @@ void PrintWaiters(const nlohmann::json& wait) {
 
 void PrintQueue(const nlohmann::json& queue) {
   if (queue.contains("error")) return PrintError("queue", queue);
-  std::printf("queue, %d workflows x 1 step, worker concurrency %d (%s)\n",
+  std::printf("queue, %d workflows x 1 step, worker concurrency %d, enqueued by %d threads (%s)\n",
               static_cast<int>(Num(queue, "n")), static_cast<int>(Num(queue, "worker_concurrency")),
-              queue["database"].get<std::string>().c_str());
+              queue.value("enqueue_threads", 1), queue["database"].get<std::string>().c_str());
   std::printf("  enqueue: %.0f ms, %.0f workflows/s\n", Num(queue, "enqueue_ms"),
               Num(queue, "enqueue_per_s"));
   std::printf("  drain (first enqueue to last result): %.0f ms, %.0f workflows/s\n",

@@ -51,7 +51,8 @@ PostgreSQL schema):
   1000 SUCCESS rows. "last body returned": C++ only up to its in-memory count (the peer's column
   repeats its one figure), the closest C++ match of what the peer times.
 - **queue**: 5000 workflows of one no-op step enqueued (`RunWorkflow` with `WithQueue`) on a queue
-  with worker concurrency 50, after a 100-workflow warm-up. Enqueue rate: the 5000 calls; drain
+  with worker concurrency 50, after a 100-workflow warm-up. Enqueue rate: the 5000 calls (C++: from 10
+  threads at once; the peer: all 5000 started at once over its pool of 10 connections); drain
   rate: from the first enqueue to the last result. The peer enqueues with `DBOS.startWorkflow` on
   a queue with the same concurrency; its column shows its run with 10 ms polling (its default is
   1 s). Enqueue → start: 200 single enqueues on the idle runner, one after the other, timed from

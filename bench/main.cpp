@@ -38,7 +38,8 @@ int main(int argc, char** argv) {
                              {"WAIT_N", options.wait_n},
                              {"QUEUE_N", options.queue_n},
                              {"QUEUE_WC", options.queue_wc},
-                             {"QUEUE_LAT_N", options.queue_lat_n}}}};
+                             {"QUEUE_LAT_N", options.queue_lat_n},
+                             {"QUEUE_ENQ_THREADS", options.queue_enq_threads}}}};
   const std::pair<const char*, std::function<nlohmann::json(const bench::Options&)>> steps[] = {
       {"seq", bench::MeasureSequential}, {"conc", bench::MeasureConcurrent},
       {"msg", bench::MeasureMessaging},  {"recovery", bench::MeasureRecovery},
