@@ -210,8 +210,9 @@ TEST_P(DelayTest, DelayedStartsAndDebouncingOnADeclaredQueue) {
   RegisterWorkflow(ctx, Echo, WithWorkflowName("Echo"));
   const WorkflowQueue queue = NewWorkflowQueue(ctx, "slow-lane", WithWorkerConcurrency(1));
   Launch(ctx);
-  auto handle = RunWorkflow(ctx, Echo, 11, WithQueue(queue.name), WithDeduplicationID("once"),
-                            WithDelay(200ms));
+  // Long enough that the row is still DELAYED when read back on a busy machine.
+  auto handle =
+      RunWorkflow(ctx, Echo, 11, WithQueue(queue.name), WithDeduplicationID("once"), WithDelay(1s));
   EXPECT_EQ(RunSql(url_, "SELECT status, queue_name FROM " + Table("workflow_status") +
                              " WHERE workflow_uuid = '" + handle.GetWorkflowID() + "'"),
             (Rows{{"DELAYED", "slow-lane"}}));

@@ -46,6 +46,10 @@ struct Script {
   std::string name;  ///< Names the prepared statements and the fault-injection site.
   Access access = Access::kRead;
   std::vector<Part> parts;
+  /// May commit in one transaction with other operations' scripts (group commit): a write whose
+  /// result and effect are the same whether it commits alone or after others' writes, so the
+  /// backend may batch it with whatever else is ready (see postgres/pg_commit_group.hpp).
+  bool shares_commit = false;
 };
 
 /// Statement parameters, $1.. / ?1.. in order. Text() refers to the caller's string, which must

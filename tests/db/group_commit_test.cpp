@@ -1,0 +1,197 @@
+// Group commit: on PostgreSQL, checkpoints of different workflows that are ready at the same
+// moment share one transaction (sysdb/postgres/pg_commit_group.*). Many workflows run at once,
+// and each must keep its own outcome: its own result, every step body run once, a conflict in a
+// shared transaction belonging to its own statement only, and a shared transaction whose commit
+// is in doubt, or whose connection breaks before it commits, losing nothing and running nothing
+// twice. SQLite does not share commits (each write is its own transaction); there the same
+// workloads check concurrent writes, and the PostgreSQL-only checks say that groups did form.
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "serialization/codec.hpp"
+#include "support/db_test.hpp"
+#include "support/raw_sql.hpp"
+#include "support/workflow_rows.hpp"
+#include "sysdb/core/fault_injection.hpp"
+#include "sysdb/postgres/pg_commit_group.hpp"
+
+namespace dbos::testing {
+namespace group_commit_fns {
+
+std::mutex g_mutex;
+std::map<std::string, int> g_runs;  // "<workflow>/<step>" -> times the step body ran
+
+int StepValue(int seed, int i) { return seed * 10 + i; }
+
+/// Three counted steps; returns their sum.
+int ThreeSteps(DBOSContext& ctx, int seed) {
+  const std::string id = GetWorkflowID(ctx);
+  int sum = 0;
+  for (int i = 0; i < 3; ++i) {
+    sum += RunAsStep(
+        ctx,
+        [&] {
+          std::lock_guard lock(g_mutex);
+          ++g_runs[id + "/" + std::to_string(i)];
+          return StepValue(seed, i);
+        },
+        WithStepName("step" + std::to_string(i)));
+  }
+  return sum;
+}
+
+}  // namespace group_commit_fns
+
+namespace {
+
+using namespace group_commit_fns;
+using sysdb::pg::PgCommitGroup;
+using sysdb::testing::Fault;
+using sysdb::testing::FaultSite;
+using sysdb::testing::ScopedFaultInjector;
+
+constexpr int kThreads = 16;
+constexpr int kPerThread = 25;
+
+class GroupCommitTest : public DbTest {
+ protected:
+  void SetUp() override {
+    DbTest::SetUp();
+    std::lock_guard lock(g_mutex);
+    g_runs.clear();
+  }
+  void TearDown() override {
+    sysdb::testing::SetFaultInjector(nullptr);
+    DbTest::TearDown();
+  }
+
+  DBOSContext Start() {
+    DBOSContext ctx = NewDBOSContext(MakeConfig());
+    RegisterWorkflow(ctx, ThreeSteps, WithWorkflowName("ThreeSteps"));
+    Launch(ctx);
+    return ctx;
+  }
+
+  /// kThreads threads each start kPerThread workflows one after the other and await them.
+  void RunManyAtOnce(DBOSContext& ctx) {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&ctx, t] {
+        for (int i = 0; i < kPerThread; ++i) {
+          const int seed = t * kPerThread + i;
+          auto handle =
+              RunWorkflow(ctx, ThreeSteps, seed, WithWorkflowID("wf-" + std::to_string(seed)));
+          EXPECT_EQ(handle.GetResult(),
+                    StepValue(seed, 0) + StepValue(seed, 1) + StepValue(seed, 2));
+        }
+      });
+    }
+    for (auto& thread : threads) thread.join();
+  }
+
+  /// Every workflow ended SUCCESS with its own output, and every step body ran exactly once.
+  void ExpectEachWorkflowOnce() {
+    auto db = OpenRaw();
+    for (int seed = 0; seed < kThreads * kPerThread; ++seed) {
+      const std::string id = "wf-" + std::to_string(seed);
+      const auto row = db->GetWorkflow(id, /*load_values=*/true);
+      ASSERT_TRUE(row.has_value()) << id;
+      EXPECT_EQ(row->status, "SUCCESS") << id;
+      EXPECT_EQ(serialization::DecodeValue(row->output),
+                StepValue(seed, 0) + StepValue(seed, 1) + StepValue(seed, 2))
+          << id;
+      EXPECT_EQ(db->ListSteps(id).size(), 3u) << id;
+      std::lock_guard lock(g_mutex);
+      for (int i = 0; i < 3; ++i) EXPECT_EQ(g_runs[id + "/" + std::to_string(i)], 1) << id << i;
+    }
+  }
+};
+
+TEST_P(GroupCommitTest, ConcurrentCheckpointsShareCommitsAndEachKeepsItsOwnOutcome) {
+  const uint64_t shared_before = PgCommitGroup::SharedCommits();
+  DBOSContext ctx = Start();
+  RunManyAtOnce(ctx);
+  Shutdown(ctx);
+  ExpectEachWorkflowOnce();
+  // 400 workflows from 16 threads: on PostgreSQL many of their checkpoints shared a commit.
+  if (IsPostgres()) {
+    EXPECT_GT(PgCommitGroup::SharedCommits(), shared_before);
+  }
+}
+
+// The first shared transactions fail in turn: every third one breaks before it commits, every
+// third one commits with the reply lost (in doubt for each of its statements). Each caller's retry
+// sorts out its own write: nothing is lost, no step body runs twice.
+TEST_P(GroupCommitTest, ASharedTransactionInDoubtOrBrokenLosesNothingAndRunsNothingTwice) {
+  std::atomic<int> groups{0};
+  std::atomic<int> in_doubt{0};
+  std::atomic<int> broken{0};
+  ScopedFaultInjector injector([&](const FaultSite& site) {
+    Fault fault;
+    if (std::string(site.operation) != "GroupCommit") return fault;
+    const int group = groups++;
+    if (group >= 30) return fault;
+    switch (group % 3) {
+      case 0:
+        fault.kind = Fault::Kind::kAfterCommit;
+        ++in_doubt;
+        break;
+      case 1:
+        fault.kind = Fault::Kind::kDropConnection;
+        ++broken;
+        break;
+      default:
+        break;
+    }
+    return fault;
+  });
+  DBOSContext ctx = Start();
+  RunManyAtOnce(ctx);
+  Shutdown(ctx);
+  ExpectEachWorkflowOnce();
+  if (IsPostgres()) {
+    EXPECT_GT(in_doubt.load(), 0);
+    EXPECT_GT(broken.load(), 0);
+  } else {
+    EXPECT_EQ(groups.load(), 0);  // SQLite shares no commits
+  }
+}
+
+// Enqueues with the same deduplication IDs at once: a unique conflict in a shared transaction
+// fails only its own statement; the others of the group are created.
+TEST_P(GroupCommitTest, AConflictInASharedTransactionIsOnlyItsOwnStatements) {
+  auto db = OpenRaw();
+  constexpr int kIds = 8;
+  constexpr int kCallers = 64;
+  std::atomic<int> created{0};
+  std::atomic<int> deduplicated{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kCallers; ++t) {
+    threads.emplace_back([&, t] {
+      sysdb::WorkflowInsert row = WorkflowRow("e-" + std::to_string(t), "ThreeSteps", "ENQUEUED");
+      row.queue_name = "q";
+      row.deduplication_id = "d-" + std::to_string(t % kIds);
+      try {
+        if (db->InsertWorkflow(row).created) ++created;
+      } catch (const DBOSError& e) {
+        EXPECT_EQ(e.Code(), ErrorCode::QueueDeduplicated) << e.what();
+        ++deduplicated;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(created.load(), kIds);
+  EXPECT_EQ(deduplicated.load(), kCallers - kIds);
+  const std::string table = IsPostgres() ? schema_ + ".workflow_status" : "workflow_status";
+  EXPECT_EQ(RunSql(url_, "SELECT count(DISTINCT deduplication_id), count(*) FROM " + table),
+            (Rows{{std::to_string(kIds), std::to_string(kIds)}}));
+}
+
+DBOS_INSTANTIATE_ON_BOTH_BACKENDS(GroupCommitTest);
+
+}  // namespace
+}  // namespace dbos::testing
