@@ -31,12 +31,13 @@ PgCommitGroup::PgCommitGroup(int lanes) : lanes_(std::max(lanes, 1)) {}
 
 PgResult PgCommitGroup::Run(PgPool& pool, const std::string& name, const std::string& sql,
                             const PgParams& params) {
-  Request own{PgPipelined{&name, &sql, &params}, std::nullopt, nullptr};
+  Request own;
+  own.statement = PgPipelined{&name, &sql, &params};
   std::unique_lock lock(mutex_);
   queued_.push_back(&own);
   while (!own.done) {
     if (own.taken || in_flight_ >= lanes_) {
-      changed_.wait(lock);
+      own.wake.wait(lock);
       continue;
     }
     // A lane is free and this request still waits: lead a group of everything queued.
@@ -46,8 +47,13 @@ PgResult PgCommitGroup::Run(PgPool& pool, const std::string& name, const std::st
     Execute(pool, group);
     lock.lock();
     --in_flight_;
-    for (Request* request : group) request->done = true;
-    changed_.notify_all();
+    for (Request* request : group) {
+      request->done = true;
+      if (request != &own) request->wake.notify_one();
+    }
+    // The lane is free: the oldest waiter leads the next group (it may find the lane taken by
+    // a newcomer; then the end of that group wakes the oldest again).
+    if (!queued_.empty()) queued_.front()->wake.notify_one();
   }
   if (own.error) std::rethrow_exception(own.error);
   return std::move(*own.result);

@@ -49,11 +49,13 @@ class PgCommitGroup {
 
  private:
   struct Request {
-    PgPipelined statement;
+    PgPipelined statement{};
     std::optional<PgResult> result;
     std::exception_ptr error;
     bool taken = false;  // a leader has it
     bool done = false;
+    // Woken when done, or to lead when a lane frees (one waiter at a time: no stampede).
+    std::condition_variable wake;
   };
 
   /// Takes `own` and up to kMaxGroup - 1 other queued requests, oldest first.
@@ -63,7 +65,6 @@ class PgCommitGroup {
 
   const int lanes_;
   std::mutex mutex_;
-  std::condition_variable changed_;
   std::deque<Request*> queued_;  // guarded by mutex_
   int in_flight_ = 0;            // guarded by mutex_
 };
