@@ -15,6 +15,8 @@ std::string EventKey(const std::string& workflow_id, const std::string& key) {
   return "evt:" + workflow_id + "::" + key;
 }
 
+std::string ExecutionKey(const std::string& workflow_id) { return "run:" + workflow_id; }
+
 Notifier::Registration::Registration(Notifier& notifier, std::string key, Waiter& waiter)
     : notifier_(notifier), key_(std::move(key)), waiter_(waiter) {
   std::lock_guard lock(notifier_.mutex_);

@@ -1,7 +1,7 @@
-// Routes wake-ups to waiters by key: "msg:<workflow>::<topic>" for messages and
-// "evt:<workflow>::<key>" for events. Fed by this process's own writes (signalled right after
-// commit) and, on PostgreSQL, by LISTEN/NOTIFY for writes made by other processes. Also enforces
-// one receiver per (workflow, topic).
+// Routes wake-ups to waiters by key: "msg:<workflow>::<topic>" for messages,
+// "evt:<workflow>::<key>" for events, "run:<workflow>" for a local execution's start. Fed by this
+// process's own writes (signalled right after commit) and, on PostgreSQL, by LISTEN/NOTIFY for
+// writes made by other processes. Also enforces one receiver per (workflow, topic).
 #pragma once
 
 #include <condition_variable>
@@ -21,6 +21,9 @@ namespace dbos::messaging {
 std::string MessageKey(const std::string& workflow_id, const std::string& stored_topic);
 /// Key of event `key` of `workflow_id`.
 std::string EventKey(const std::string& workflow_id, const std::string& key);
+/// Key signalled when an execution of `workflow_id` begins in this process (a handle polling the
+/// database for it then waits on the execution instead).
+std::string ExecutionKey(const std::string& workflow_id);
 
 class Notifier {
  public:

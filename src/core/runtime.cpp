@@ -93,19 +93,25 @@ bool Runtime::InterruptLocal(const std::string& workflow_id, Interruption why) {
 std::shared_ptr<WorkflowOutcome> Runtime::ClaimExecution(const std::string& workflow_id,
                                                          const std::string& workflow_name,
                                                          bool& claimed) {
-  std::lock_guard lock(active_mutex_);
-  auto [it, inserted] = active_.try_emplace(workflow_id);
-  claimed = inserted;
-  if (inserted) {
-    it->second.workflow_name = workflow_name;
-    it->second.outcome = std::make_shared<WorkflowOutcome>();
-  } else if (it->second.workflow_name != workflow_name) {
-    throw DBOSError(ErrorCode::UnexpectedWorkflow,
-                    "Workflow already exists with a different name: " + it->second.workflow_name +
-                        ", but the provided name is: " + workflow_name,
-                    workflow_id);
+  std::shared_ptr<WorkflowOutcome> outcome;
+  {
+    std::lock_guard lock(active_mutex_);
+    auto [it, inserted] = active_.try_emplace(workflow_id);
+    claimed = inserted;
+    if (inserted) {
+      it->second.workflow_name = workflow_name;
+      it->second.outcome = std::make_shared<WorkflowOutcome>();
+    } else if (it->second.workflow_name != workflow_name) {
+      throw DBOSError(ErrorCode::UnexpectedWorkflow,
+                      "Workflow already exists with a different name: " + it->second.workflow_name +
+                          ", but the provided name is: " + workflow_name,
+                      workflow_id);
+    }
+    outcome = it->second.outcome;
   }
-  return it->second.outcome;
+  // Handles polling for this ID (e.g. an enqueued workflow's) now wait on the execution.
+  if (claimed) notifier_.Notify(messaging::ExecutionKey(workflow_id));
+  return outcome;
 }
 
 void Runtime::AttachState(const std::string& workflow_id,

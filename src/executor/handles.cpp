@@ -2,8 +2,9 @@
 #include "executor/handles.hpp"
 
 #include <algorithm>
-#include <thread>
+#include <optional>
 
+#include "core/notifier.hpp"
 #include "core/runtime.hpp"
 #include "dbos/errors.hpp"
 #include "executor/operation.hpp"
@@ -54,9 +55,17 @@ Awaited RecordedOutcome(const std::string& id, const sysdb::WorkflowRow& row) {
 }
 
 // Waits until `id` ends: on its local execution when it runs here, else by polling the database
-// with a backoff from 2 ms to 500 ms. A waiting workflow (`caller`) stays interruptible.
+// with a backoff from 2 ms to 500 ms. A waiting workflow (`caller`) stays interruptible. An
+// application thread's poll also ends when an execution of `id` begins here (e.g. the queue
+// runner started it), so that it waits on that execution rather than up to a poll interval.
 Awaited AwaitOutcome(Runtime& runtime, const std::string& id,
                      const std::shared_ptr<WorkflowOutcome>& known, WorkflowState* caller) {
+  std::optional<messaging::Waiter> started;
+  std::optional<messaging::Notifier::Registration> registration;
+  if (caller == nullptr) {
+    started.emplace();
+    registration.emplace(runtime.Notifications(), messaging::ExecutionKey(id), *started);
+  }
   auto wait_local = [&](WorkflowOutcome& outcome) {
     if (caller == nullptr) return outcome.Wait();
     for (;;) {
@@ -67,6 +76,7 @@ Awaited AwaitOutcome(Runtime& runtime, const std::string& id,
   };
   auto delay = std::chrono::milliseconds(2);
   for (bool first = true;; first = false) {
+    if (started) started->Arm();
     auto local = first && known ? known : runtime.FindExecution(id);
     if (local) {
       const auto kind = wait_local(*local);
@@ -112,7 +122,7 @@ Awaited AwaitOutcome(Runtime& runtime, const std::string& id,
     if (caller != nullptr) {
       if (!caller->WaitFor(delay)) detail::ThrowInterruption(*caller, caller->Pending());
     } else {
-      std::this_thread::sleep_for(delay);
+      started->WaitUntil(std::chrono::steady_clock::now() + delay);
     }
     delay = std::min(delay * 2, std::chrono::milliseconds(500));
   }
