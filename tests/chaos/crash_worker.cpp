@@ -143,7 +143,8 @@ int main(int argc, char** argv) {
     config.database_schema = schema;
     config.application_version = "crash-v1";
     config.logger = dbos::NewConsoleLogger(dbos::LogLevel::Warn);
-    if (crash::IsQueueMode(mode) && argc >= 6) config.executor_id = argv[5];
+    const std::vector<std::string> rest(argv + 5, argv + argc);
+    if (crash::IsQueueMode(mode)) crash::ConfigureQueueMode(config, mode, rest);
     dbos::DBOSContext ctx = dbos::NewDBOSContext(config);
     crash::RegisterQueueWorkflows(ctx);
     dbos::RegisterWorkflow(ctx, crash::ThreeSteps);
@@ -154,8 +155,7 @@ int main(int argc, char** argv) {
     dbos::RegisterWorkflow(ctx, crash::Publish);
     dbos::Launch(ctx);
     if (crash::IsQueueMode(mode)) {
-      const int code =
-          crash::RunQueueMode(ctx, mode, std::vector<std::string>(argv + 5, argv + argc));
+      const int code = crash::RunQueueMode(ctx, mode, rest);
       dbos::Shutdown(ctx, std::chrono::seconds(5));
       return code;
     }

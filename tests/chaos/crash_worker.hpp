@@ -20,6 +20,10 @@ std::string NowNs();
 void RegisterQueueWorkflows(dbos::DBOSContext& ctx);
 /// True when `mode` is a queue mode (its first argument is the process's executor ID).
 bool IsQueueMode(const std::string& mode);
+/// Sets what a queue mode changes in the process's configuration: the executor ID (its first
+/// argument), and the application version of prio's enqueuer.
+void ConfigureQueueMode(dbos::Config& config, const std::string& mode,
+                        const std::vector<std::string>& args);
 /// Runs queue mode `mode` with the arguments that follow it; returns the process's exit code.
 int RunQueueMode(dbos::DBOSContext& ctx, const std::string& mode,
                  const std::vector<std::string>& args);

@@ -18,7 +18,8 @@
 //       exits once prio-gate and w<99-i> (i < COUNT) have finished. Given PRIORITIES (COUNT
 //       comma-separated numbers, 0 for none), it first enqueues prio-gate, a held workflow (below)
 //       that keeps the queue's only slot, then w<99-i> (marking as in "queue") with priority
-//       PRIORITIES[i], in order of i, then releases prio-gate
+//       PRIORITIES[i], in order of i, then releases prio-gate; it runs application version
+//       crash-enqueuer and pins these workflows to crash-v1, so that it runs none of them
 //   dedup EXECUTOR_ID THREADS
 //       prints READY and waits for a line on stdin; then THREADS threads at once enqueue held
 //       workflow dd-<EXECUTOR_ID>-<t> on "dedup" with deduplication ID "same"; prints
@@ -127,11 +128,17 @@ int QueueMode(dbos::DBOSContext& ctx, const std::vector<std::string>& args) {
 
 std::string PrioId(int i) { return "w" + std::to_string(99 - i); }
 
+// prio's enqueuer runs another application version than the workflows it enqueues, so that only
+// the other processes run them.
+constexpr const char* kEnqueuerVersion = "crash-enqueuer";
+constexpr const char* kWorkerVersion = "crash-v1";
+
 int PrioMode(dbos::DBOSContext& ctx, const std::vector<std::string>& args) {
   const int count = std::stoi(args.at(1));
   if (args.size() > 2) {
     const auto priorities = Split(args[2]);
-    dbos::RunWorkflow(ctx, Held, 0, dbos::WithQueue("prio"), dbos::WithWorkflowID("prio-gate"));
+    dbos::RunWorkflow(ctx, Held, 0, dbos::WithQueue("prio"), dbos::WithWorkflowID("prio-gate"),
+                      dbos::WithApplicationVersion(kWorkerVersion));
     for (int i = 0; i < count; ++i) {
       // FIFO is by created_at, in milliseconds: distinct times make the enqueue order the
       // expected one.
@@ -139,10 +146,12 @@ int PrioMode(dbos::DBOSContext& ctx, const std::vector<std::string>& args) {
       const int priority = std::stoi(priorities.at(static_cast<size_t>(i)));
       if (priority > 0) {
         dbos::RunWorkflow(ctx, QueuedWork, i, dbos::WithQueue("prio"),
-                          dbos::WithWorkflowID(PrioId(i)), dbos::WithPriority(priority));
+                          dbos::WithWorkflowID(PrioId(i)), dbos::WithPriority(priority),
+                          dbos::WithApplicationVersion(kWorkerVersion));
       } else {
         dbos::RunWorkflow(ctx, QueuedWork, i, dbos::WithQueue("prio"),
-                          dbos::WithWorkflowID(PrioId(i)));
+                          dbos::WithWorkflowID(PrioId(i)),
+                          dbos::WithApplicationVersion(kWorkerVersion));
       }
     }
     dbos::Send(ctx, "prio-gate", std::string("go"), "release");
@@ -233,6 +242,12 @@ void RegisterQueueWorkflows(dbos::DBOSContext& ctx) {
   dbos::NewWorkflowQueue(ctx, "prio", dbos::WithPriorityEnabled(), dbos::WithGlobalConcurrency(1));
   dbos::NewWorkflowQueue(ctx, "dedup");
   dbos::NewWorkflowQueue(ctx, "drain", dbos::WithWorkerConcurrency(2));
+}
+
+void ConfigureQueueMode(dbos::Config& config, const std::string& mode,
+                        const std::vector<std::string>& args) {
+  if (!args.empty()) config.executor_id = args[0];
+  if (mode == "prio" && args.size() > 2) config.application_version = kEnqueuerVersion;
 }
 
 bool IsQueueMode(const std::string& mode) {
