@@ -93,6 +93,12 @@ TEST_P(QueueKillTest, KilledExecutorLosesNothingAndTheOthersKeepDraining) {
   // The victim comes back under the same executor ID: its launch recovers what it had claimed.
   workers[victim] = start(victim);
   workers[victim]->WriteLine("go");  // enqueuing its share again changes nothing: same IDs
+  ASSERT_TRUE(WaitUntil(std::chrono::seconds(60), [&] {
+    for (const auto& id : stranded) {
+      if (db->GetWorkflowStatusString(id).value_or("") != "SUCCESS") return false;
+    }
+    return true;
+  })) << "the workflows the victim had claimed did not complete after its restart";
   for (auto& [executor, worker] : workers) {
     EXPECT_TRUE(worker->ExitedCleanly()) << executor << ": " << worker->Output();
     EXPECT_NE(worker->Output().find("DONE"), std::string::npos) << executor;
