@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -120,8 +121,13 @@ class WorkerProcess {
     if (stdout_ < 0) return false;
     pollfd fd{stdout_, POLLIN, 0};
     const int ready = poll(&fd, 1, timeout_ms);
-    if (ready == 0) return true;  // nothing yet
-    if (ready < 0) return false;
+    if (ready == 0 || (ready < 0 && errno == EINTR)) return true;  // nothing yet
+    if (ready < 0) {
+      ADD_FAILURE() << "poll on the output of worker " << pid_ << " failed: errno " << errno;
+      close(stdout_);
+      stdout_ = -1;
+      return false;
+    }
     char buffer[4096];
     const ssize_t n = read(stdout_, buffer, sizeof(buffer));
     if (n <= 0) {
