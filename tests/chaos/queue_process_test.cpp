@@ -91,11 +91,12 @@ TEST_P(QueueProcessTest, RateLimitHoldsAcrossProcessesInEverySlidingWindow) {
         << "claims " << i << " to " << i + kLimit << " fall within one window";
   }
   // The starts, as the workflows marked them across the processes. A body starts some time after
-  // its claim (a thread, the input, scheduling: hundreds of milliseconds on a loaded machine with
-  // sanitizers), so the window checked here is half the period; a limit that some executor
-  // ignores still shows as 6 and more starts within milliseconds.
+  // its claim (a pool thread, scheduling: over half a second on a loaded machine with
+  // sanitizers), so the window checked here is a quarter of the period: an executor that ignores
+  // the limit, or counts only its own starts, still shows 6 and more starts within milliseconds.
+  // The exact window is checked above, on the claims.
   std::sort(started_ns.begin(), started_ns.end());
-  constexpr long long kWindowNs = kPeriodMs / 2 * 1000000;
+  constexpr long long kWindowNs = kPeriodMs / 4 * 1000000;
   for (size_t i = 0; i + kLimit < started_ns.size(); ++i) {
     EXPECT_GE(started_ns[i + kLimit] - started_ns[i], kWindowNs)
         << "starts " << i << " to " << i + kLimit << " fall within one window";
