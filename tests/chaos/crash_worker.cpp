@@ -18,21 +18,19 @@
 //   dbos_crash_worker URL SCHEMA MARKER_FILE poison ID
 //       runs (or recovers) workflow ID, registered WithMaxRetries(2), whose step kills the
 //       process every time; prints the workflow's final status if it is dead-lettered
-//   dbos_crash_worker URL SCHEMA MARKER_FILE queue EXECUTOR_ID EXECUTORS COUNT
-//       as executor EXECUTOR_ID, enqueues COUNT workflows q-<EXECUTOR_ID>-<i> on queue "shared"
-//       (worker concurrency 2, global 3), each marking "start <id> <ns>" and "end <id> <ns>"
-//       (steady clock) around 30 ms of work; exits once every workflow of every executor in the
-//       comma-separated EXECUTORS list has finished
+//   dbos_crash_worker URL SCHEMA MARKER_FILE queue|prio|dedup|drain EXECUTOR_ID …
+//       an executor of shared queues (queue_worker.cpp)
 //   dbos_crash_worker URL SCHEMA MARKER_FILE poke DESTINATION | publish ID
 //       sends "ping" on topic "topic" to DESTINATION from outside a workflow, or runs workflow
 //       ID, which sets event "key" to "value"; then exits
+#include "chaos/crash_worker.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
 #include <iostream>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -53,6 +51,12 @@ void Mark(const std::string& line) {
     (void)written;
     close(fd);
   }
+}
+
+std::string NowNs() {
+  return std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                            std::chrono::steady_clock::now().time_since_epoch())
+                            .count());
 }
 
 void MaybeDie(const std::string& point) {
@@ -115,19 +119,6 @@ int PoisonStep(dbos::DBOSContext& ctx, int) {
       dbos::WithStepName("poison"));
 }
 
-std::string QueuedWork(dbos::DBOSContext& ctx, int) {
-  const auto now = [] {
-    return std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                              std::chrono::steady_clock::now().time_since_epoch())
-                              .count());
-  };
-  const std::string id = dbos::GetWorkflowID(ctx);
-  Mark("start " + id + " " + now());
-  std::this_thread::sleep_for(std::chrono::milliseconds(30));
-  Mark("end " + id + " " + now());
-  return id;
-}
-
 int Publish(dbos::DBOSContext& ctx, int) {
   dbos::SetEvent(ctx, "key", std::string("value"));
   return 0;
@@ -137,7 +128,7 @@ int Publish(dbos::DBOSContext& ctx, int) {
 
 int main(int argc, char** argv) {
   if (argc < 5) {
-    std::cerr << "usage: dbos_crash_worker URL SCHEMA MARKER_FILE run|many|recover ARGS…\n";
+    std::cerr << "usage: dbos_crash_worker URL SCHEMA MARKER_FILE MODE ARGS… (see above)\n";
     return 2;
   }
   alarm(120);  // a stuck worker must never outlive the test that started it
@@ -152,11 +143,10 @@ int main(int argc, char** argv) {
     config.database_schema = schema;
     config.application_version = "crash-v1";
     config.logger = dbos::NewConsoleLogger(dbos::LogLevel::Warn);
-    if (mode == "queue" && argc >= 8) config.executor_id = argv[5];
+    const std::vector<std::string> rest(argv + 5, argv + argc);
+    if (crash::IsQueueMode(mode)) crash::ConfigureQueueMode(config, mode, rest);
     dbos::DBOSContext ctx = dbos::NewDBOSContext(config);
-    dbos::RegisterWorkflow(ctx, crash::QueuedWork);
-    dbos::NewWorkflowQueue(ctx, "shared", dbos::WithWorkerConcurrency(2),
-                           dbos::WithGlobalConcurrency(3));
+    crash::RegisterQueueWorkflows(ctx);
     dbos::RegisterWorkflow(ctx, crash::ThreeSteps);
     dbos::RegisterWorkflow(ctx, crash::SleepWorkflow);
     dbos::RegisterWorkflow(ctx, crash::RecvWorkflow);
@@ -164,6 +154,11 @@ int main(int argc, char** argv) {
     dbos::RegisterWorkflow(ctx, crash::PoisonStep, dbos::WithMaxRetries(2));
     dbos::RegisterWorkflow(ctx, crash::Publish);
     dbos::Launch(ctx);
+    if (crash::IsQueueMode(mode)) {
+      const int code = crash::RunQueueMode(ctx, mode, rest);
+      dbos::Shutdown(ctx, std::chrono::seconds(5));
+      return code;
+    }
     if (mode == "run" && argc >= 6) {
       if (argc >= 7) crash::g_kill_point = argv[6];
       auto handle = dbos::RunWorkflow(ctx, crash::ThreeSteps, std::string("in"),
@@ -218,30 +213,6 @@ int main(int argc, char** argv) {
         std::cout << "STATUS " << dbos::ToString(handle.GetStatus().status) << " "
                   << dbos::ErrorCodeName(e.Code()) << std::endl;
       }
-    } else if (mode == "queue" && argc >= 8) {
-      const int count = std::stoi(argv[7]);
-      for (int i = 0; i < count; ++i) {
-        dbos::RunWorkflow(
-            ctx, crash::QueuedWork, i, dbos::WithQueue("shared"),
-            dbos::WithWorkflowID("q-" + std::string(argv[5]) + "-" + std::to_string(i)));
-      }
-      std::stringstream executors(argv[6]);
-      std::string executor;
-      while (std::getline(executors, executor, ',')) {
-        for (int i = 0; i < count; ++i) {
-          const std::string id = "q-" + executor + "-" + std::to_string(i);
-          for (;;) {  // the other executors may not have enqueued it yet
-            try {
-              dbos::RetrieveWorkflow<std::string>(ctx, id).GetResult();
-              break;
-            } catch (const dbos::DBOSError& e) {
-              if (e.Code() != dbos::ErrorCode::NonExistentWorkflow) throw;
-              std::this_thread::sleep_for(std::chrono::milliseconds(20));
-            }
-          }
-        }
-      }
-      std::cout << "DONE" << std::endl;
     } else if (mode == "poke" && argc >= 6) {
       dbos::Send(ctx, argv[5], std::string("ping"), "topic");
     } else if (mode == "publish" && argc >= 6) {
