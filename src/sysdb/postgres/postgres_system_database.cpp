@@ -191,7 +191,9 @@ class PgBackend final : public core::Backend {
     if (listener_) return true;
     ConnectionSpec spec = spec_;  // carries the keepalives (see WithKeepalives)
     auto listener = std::make_unique<pg::PgListener>(
-        std::move(spec), std::vector<std::string>{kNotificationsChannel, kWorkflowEventsChannel},
+        std::move(spec),
+        std::vector<std::string>{kNotificationsChannel, kWorkflowEventsChannel, kQueueChannel,
+                                 kDelayChannel},
         std::move(callback), logger_, connect_timeout_);
     listener->Start();
     listener_ = std::move(listener);
