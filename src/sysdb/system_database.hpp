@@ -356,8 +356,8 @@ class SystemDatabase {
   /// `created` tells whether the row is new (compare creator_xid). A new row starts with
   /// recovery_attempts 1 when PENDING (a direct run is the first attempt) and 0 when ENQUEUED.
   /// Never changes an existing row's status. A unique violation on (queue_name, deduplication_id)
-  /// throws DBOSError(QueueDeduplicated). On PostgreSQL a new ENQUEUED row NOTIFYs kQueueChannel
-  /// and a new DELAYED row kDelayChannel, in the same statement.
+  /// throws DBOSError(QueueDeduplicated). On PostgreSQL a new ENQUEUED row is announced on
+  /// kQueueChannel and a new DELAYED row on kDelayChannel (a NOTIFY soon after the commit).
   virtual WorkflowInsertResult InsertWorkflow(const WorkflowInsert& row) = 0;
 
   /// Records a workflow's final outcome: UPDATE workflow_status SET status, completed_at,
@@ -366,8 +366,8 @@ class SystemDatabase {
   /// the outcome is written in (a workflow enqueued by another SDK may have said otherwise for its
   /// input), so that other SDKs decode the outcome. One round trip. Returns false when the row was
   /// no longer PENDING (cancelled, or finished elsewhere), in which case nothing is written. On
-  /// PostgreSQL, when the row is on a queue with a global concurrency, the statement NOTIFYs
-  /// kQueueChannel (a slot is free for every executor).
+  /// PostgreSQL, when the row is on a queue with a global concurrency, the statement itself
+  /// NOTIFYs kQueueChannel (a slot is free for every executor).
   virtual bool FinishWorkflow(const std::string& workflow_uuid, const std::string& status,
                               const std::optional<std::string>& output,
                               const std::optional<std::string>& error, int64_t now_ms) = 0;
@@ -456,12 +456,12 @@ class SystemDatabase {
   /// Every DELAYED row whose delay_until_epoch_ms has passed (or is NULL) becomes ENQUEUED on its
   /// queue; a debounced row's deduplication ID is cleared then (a later Debounce with its key
   /// starts a new workflow). Also returns when the next DELAYED row is due. While nothing is due
-  /// it takes no write lock. On PostgreSQL it NOTIFYs kQueueChannel once per queue that received
-  /// rows, in the same statement.
+  /// it takes no write lock. On PostgreSQL each queue that received rows is announced on
+  /// kQueueChannel after the commit.
   virtual DelayedPromotion PromoteDueDelayed(int64_t now_ms) = 0;
 
-  /// Moves the start of a DELAYED workflow to `delay_until_epoch_ms`; on PostgreSQL a move
-  /// NOTIFYs kDelayChannel in the same statement.
+  /// Moves the start of a DELAYED workflow to `delay_until_epoch_ms`; on PostgreSQL a move is
+  /// announced on kDelayChannel after the commit.
   virtual DelayUpdate SetWorkflowDelay(const std::string& workflow_uuid,
                                        int64_t delay_until_epoch_ms, int64_t now_ms) = 0;
 

@@ -11,8 +11,6 @@
 namespace dbos::sysdb::pg {
 namespace {
 
-// A new ENQUEUED row wakes the queue runners of other processes, a new DELAYED row their delay
-// promoters (NOTIFY, sent at commit; an existing row sends nothing).
 constexpr std::string_view kInsertWorkflowSql = R"SQL(
 WITH ins AS (
   INSERT INTO {s}.workflow_status AS ws (
@@ -36,21 +34,18 @@ WITH ins AS (
   INSERT INTO {s}.workflow_input (workflow_uuid, inputs)
   SELECT $1::text, $20::text FROM ins WHERE ins.created
   ON CONFLICT (workflow_uuid) DO NOTHING
-), note AS (
-  SELECT pg_catalog.pg_notify(CASE WHEN ins.status = 'ENQUEUED' THEN 'dbos_queue_channel'
-                                   ELSE 'dbos_delay_channel' END, COALESCE(ins.queue_name, ''))
-  FROM ins WHERE ins.created AND ins.status IN ('ENQUEUED', 'DELAYED')
 )
 SELECT created, status, name, queue_name, recovery_attempts, workflow_timeout_ms,
        workflow_deadline_epoch_ms
 FROM ins
-WHERE (SELECT count(*) FROM note) >= 0
 )SQL";
 
 // $6 is true on a retry: a finish that already committed (same status and completed_at) then
 // counts as done instead of "no longer PENDING". The end of a workflow of a queue with a global
-// concurrency frees a slot every executor counts: it wakes their queue runners (NOTIFY at commit).
-// A rate limit counts starts, which an end does not undo: no NOTIFY for it.
+// concurrency frees a slot every executor counts: it wakes their queue runners (NOTIFY at commit;
+// only such a queue knows it, and its ends are as rare as its global concurrency makes them, so
+// the notification lock this holds through the commit costs little, unlike on every enqueue: see
+// pg_announcer.hpp). A rate limit counts starts, which an end does not undo: no NOTIFY for it.
 constexpr std::string_view kFinishWorkflowSql = R"SQL(
 WITH upd AS (
   UPDATE {s}.workflow_status
@@ -420,24 +415,16 @@ SELECT COALESCE(
 )SQL";
 
 // Concurrent promoters (other processes) serialize on the row locks; the re-checked status makes
-// each row promoted once. Each queue that received rows wakes the queue runners of other
-// processes (one NOTIFY per queue, at commit).
+// each row promoted once.
 constexpr std::string_view kPromoteDelayedSql = R"SQL(
-WITH upd AS (
-  UPDATE {s}.workflow_status
-  SET status = 'ENQUEUED', updated_at = $1::bigint,
-      deduplication_id = CASE WHEN is_debounced THEN NULL ELSE deduplication_id END
-  WHERE status = 'DELAYED' AND COALESCE(delay_until_epoch_ms, 0) <= $1::bigint
-  RETURNING COALESCE(queue_name, '') AS queue_name
-), note AS (
-  SELECT pg_catalog.pg_notify('dbos_queue_channel', d.queue_name)
-  FROM (SELECT DISTINCT queue_name FROM upd) d
-)
-SELECT queue_name FROM upd WHERE (SELECT count(*) FROM note) >= 0
+UPDATE {s}.workflow_status
+SET status = 'ENQUEUED', updated_at = $1::bigint,
+    deduplication_id = CASE WHEN is_debounced THEN NULL ELSE deduplication_id END
+WHERE status = 'DELAYED' AND COALESCE(delay_until_epoch_ms, 0) <= $1::bigint
+RETURNING COALESCE(queue_name, '')
 )SQL";
 
-// The status the row had ('DELAYED' when this statement moved it; NULL when missing). A move wakes
-// the delay promoters of other processes (NOTIFY at commit): the start may now be sooner.
+// The status the row had ('DELAYED' when this statement moved it; NULL when missing).
 constexpr std::string_view kSetWorkflowDelaySql = R"SQL(
 WITH cur AS (
   SELECT COALESCE(status, '') AS status FROM {s}.workflow_status WHERE workflow_uuid = $1::text
@@ -445,13 +432,10 @@ WITH cur AS (
   UPDATE {s}.workflow_status SET delay_until_epoch_ms = $2::bigint, updated_at = $3::bigint
   WHERE workflow_uuid = $1::text AND status = 'DELAYED'
   RETURNING 1
-), note AS (
-  SELECT pg_catalog.pg_notify('dbos_delay_channel', $1::text) FROM upd
 )
 SELECT CASE WHEN EXISTS (SELECT 1 FROM upd) THEN 'DELAYED'
             WHEN (SELECT status FROM cur) = 'DELAYED' THEN 'ENQUEUED'  -- promoted meanwhile
             ELSE (SELECT status FROM cur) END
-WHERE (SELECT count(*) FROM note) >= 0
 )SQL";
 
 constexpr std::string_view kBounceDebouncedSql = R"SQL(
