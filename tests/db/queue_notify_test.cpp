@@ -1,8 +1,9 @@
 // Queue and delay wake-ups across processes, on PostgreSQL only: there an enqueue, a promotion, a
-// new or moved delay and the end of a workflow holding a global-concurrency slot NOTIFY the other
-// processes in the statement that commits them. SQLite has no LISTEN/NOTIFY: there other processes'
-// work is found by the queue runner's and the delay promoter's poll, so these tests do not apply
-// (queue_test.cpp covers the in-process wake-ups on both backends).
+// new or moved delay (NOTIFY just after their commit) and the end of a workflow holding a
+// global-concurrency slot (NOTIFY in its statement) wake the other processes. SQLite has no
+// LISTEN/NOTIFY: there other processes' work is found by the queue runner's and the delay
+// promoter's poll, so these tests do not apply (queue_test.cpp covers the in-process wake-ups on
+// both backends).
 //
 // Each test has a "runner" context that serves the queues and polls only every 5 s; the other
 // side is a second context (another executor ID) or a raw connection to the same system database,
