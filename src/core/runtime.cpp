@@ -47,7 +47,7 @@ void Runtime::EnsureListening() noexcept {
   try {
     listening_.store(
         sysdb_->StartListening([this](const std::string& channel, const std::string& payload) {
-          notifier_.OnDatabaseNotification(channel, payload);
+          OnDatabaseNotification(channel, payload);
         }));
   } catch (const std::exception& e) {
     logger_->Log(LogLevel::Warn, std::string("could not listen for database notifications (") +
@@ -151,10 +151,32 @@ size_t Runtime::ActiveCount() const {
 }
 
 // services_mutex_, not lifecycle_mutex_: Shutdown holds the latter while it waits for workflow
-// threads, which may call this.
+// threads, which may call these.
 void Runtime::WakeDelayPromoter() {
   std::lock_guard lock(services_mutex_);
   if (delay_promoter_) delay_promoter_->Wake();
+}
+
+void Runtime::WakeQueueRunner() {
+  std::lock_guard lock(services_mutex_);
+  if (queue_runner_) queue_runner_->Wake();
+}
+
+// Runs on the listener thread. Queue work announced on a queue this process does not serve is
+// none of its business; this process's own announcements wake it a second time (it woke itself
+// in-process already), which costs one empty round.
+void Runtime::OnDatabaseNotification(const std::string& channel, const std::string& payload) {
+  if (channel == sysdb::kQueueChannel) {
+    if (payload == sysdb::kInternalQueueName || queues_.Find(payload)) WakeQueueRunner();
+  } else if (channel == sysdb::kDelayChannel) {
+    WakeDelayPromoter();
+  } else {
+    if (channel.empty()) {  // the listener reconnected: any announcement may have been missed
+      WakeQueueRunner();
+      WakeDelayPromoter();
+    }
+    notifier_.OnDatabaseNotification(channel, payload);
+  }
 }
 
 }  // namespace dbos::detail

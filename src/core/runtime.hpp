@@ -68,17 +68,23 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   /// The queues declared in this process.
   QueueRegistry& Queues() noexcept { return queues_; }
 
-  /// Set once by the queue runner before it starts: `wake` runs a dequeue round soon (a
-  /// workflow was enqueued here), `released` learns of every execution that ended here (a queue
-  /// slot may be free).
-  void SetQueueRunnerSignals(std::function<void()> wake,
-                             std::function<void(const std::string&)> released) {
-    queue_wake_ = std::move(wake);
+  /// Set once by the queue runner before it starts: `released` learns of every execution that
+  /// ended here (a queue slot may be free).
+  void SetQueueRunnerSignals(std::function<void(const std::string&)> released) {
     execution_released_ = std::move(released);
   }
-  /// Wakes the queue runner (an enqueue in this process); does nothing before Launch.
-  void WakeQueueRunner() const {
-    if (queue_wake_) queue_wake_();
+  /// Has the queue runner run a dequeue round now (work was enqueued or promoted, here or, on
+  /// PostgreSQL, in another process); does nothing before Launch.
+  void WakeQueueRunner();
+  /// How often the queue runner and the delay promoter look at the database when nothing wakes
+  /// them (the safety net for changes nobody announces, such as other DBOS SDKs' enqueues).
+  std::chrono::milliseconds BackgroundPollInterval() const noexcept {
+    return background_poll_interval_.load();
+  }
+  /// Test seam: a longer poll shows that wake-ups, not the poll, start the work (set before
+  /// Launch).
+  void SetBackgroundPollIntervalForTesting(std::chrono::milliseconds interval) {
+    background_poll_interval_.store(interval);
   }
 
   bool Launched() const noexcept { return launched_.load(); }
@@ -151,6 +157,10 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   const std::function<void(const std::string&)>& DequeueHook() const { return dequeue_hook_; }
 
  private:
+  /// Routes a database notification: queue and delay announcements to the background services,
+  /// messages and events to the notifier.
+  void OnDatabaseNotification(const std::string& channel, const std::string& payload);
+
   ResolvedConfig config_;
   std::shared_ptr<Logger> logger_;
   std::unique_ptr<sysdb::SystemDatabase> sysdb_;
@@ -169,8 +179,8 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   bool listen_attempted_ = false;  ///< Guarded by listen_mutex_.
   std::function<void(const std::string&)> dequeue_hook_;
   QueueRegistry queues_;
-  std::function<void()> queue_wake_;
   std::function<void(const std::string&)> execution_released_;
+  std::atomic<std::chrono::milliseconds> background_poll_interval_{std::chrono::seconds(1)};
 
   std::atomic<bool> launched_{false};
   std::atomic<bool> shutting_down_{false};

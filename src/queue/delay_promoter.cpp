@@ -11,7 +11,8 @@ namespace dbos::queue {
 
 using SystemClock = std::chrono::system_clock;
 
-DelayPromoter::DelayPromoter(detail::Runtime& runtime) : runtime_(runtime) {}
+DelayPromoter::DelayPromoter(detail::Runtime& runtime)
+    : runtime_(runtime), poll_interval_(runtime.BackgroundPollInterval()) {}
 
 DelayPromoter::~DelayPromoter() { Stop(); }
 

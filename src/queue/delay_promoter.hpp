@@ -1,8 +1,9 @@
 // The delay promoter: one background thread that turns DELAYED workflows ENQUEUED when their time
 // comes (any process may promote any row; the update is idempotent) and then wakes the queue
 // runner. It sleeps until the earliest delay it knows of, so a delayed workflow starts on time
-// rather than at the next poll; a delayed start in this process wakes it to re-read that time,
-// and a poll every second finds the rows other processes delayed.
+// rather than at the next poll; a delayed start in this process wakes it to re-read that time, so
+// does (on PostgreSQL) a NOTIFY from another process that delayed a workflow or moved a delay, and
+// a poll every second finds the rows nobody announced.
 #pragma once
 
 #include <chrono>
@@ -39,7 +40,7 @@ class DelayPromoter final : public detail::BackgroundService {
   std::condition_variable wake_;
   bool stop_ = false;
   bool woken_ = false;
-  std::chrono::milliseconds poll_interval_{1000};
+  const std::chrono::milliseconds poll_interval_;  ///< Runtime::BackgroundPollInterval()
 };
 
 }  // namespace dbos::queue

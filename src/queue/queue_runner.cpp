@@ -15,13 +15,13 @@
 
 namespace dbos::queue {
 
-QueueRunner::QueueRunner(detail::Runtime& runtime) : runtime_(runtime) {}
+QueueRunner::QueueRunner(detail::Runtime& runtime)
+    : runtime_(runtime), poll_interval_(runtime.BackgroundPollInterval()) {}
 
 QueueRunner::~QueueRunner() { Stop(); }
 
 void QueueRunner::Start() {
-  runtime_.SetQueueRunnerSignals([this] { Wake(); },
-                                 [this](const std::string& id) { Released(id); });
+  runtime_.SetQueueRunnerSignals([this](const std::string& id) { Released(id); });
   thread_ = std::thread([this] { Run(); });
 }
 

@@ -1,9 +1,11 @@
 // The queue runner: one background thread that claims ENQUEUED workflows from the system
 // database and starts them. It serves the internal queue (recovery re-enqueues there) and every
 // queue declared in this process (queue_claims.cpp: their limits). A round runs at once when a
-// workflow is enqueued here or a queued workflow ends here, and every second otherwise (the
-// safety net for work enqueued or freed by other processes). A claimed workflow that fails to
-// start is tried again at the next rounds; the rest of its batch starts regardless.
+// workflow is enqueued here or a queued workflow ends here, and, on PostgreSQL, when another
+// process announces work on a queue served here (a NOTIFY: an enqueue, a promoted delayed
+// workflow, a free global-concurrency slot); otherwise every second (the safety net for work
+// nobody announces, such as other DBOS SDKs' enqueues). A claimed workflow that fails to start is
+// tried again at the next rounds; the rest of its batch starts regardless.
 #pragma once
 
 #include <chrono>
@@ -65,7 +67,7 @@ class QueueRunner final : public detail::BackgroundService {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stop_ = false;
-  std::chrono::milliseconds poll_interval_{1000};
+  const std::chrono::milliseconds poll_interval_;  ///< Runtime::BackgroundPollInterval()
   std::chrono::steady_clock::time_point version_checked_ = std::chrono::steady_clock::now();
   /// Claimed (PENDING here) but not started yet, with their failed start attempts.
   std::vector<std::pair<sysdb::DequeuedWorkflow, int>> retry_;

@@ -226,6 +226,13 @@ inline constexpr const char* kNullTopic = "__null__topic__";
 /// LISTEN/NOTIFY channels (PostgreSQL); payloads are "<workflow_id>::<topic or key>".
 inline constexpr const char* kNotificationsChannel = "dbos_notifications_channel";
 inline constexpr const char* kWorkflowEventsChannel = "dbos_workflow_events_channel";
+/// Queue work became available: a workflow was enqueued or promoted from DELAYED, or one of a
+/// queue with global concurrency ended (a slot is free). Payload: the queue name. Sent by this
+/// library only (other DBOS SDKs' enqueues are found by the queue runner's poll).
+inline constexpr const char* kQueueChannel = "dbos_queue_channel";
+/// A DELAYED workflow was created or given a new start time: delay promoters re-read the next due
+/// time. Payload: the queue name (insert) or the workflow ID (SetWorkflowDelay).
+inline constexpr const char* kDelayChannel = "dbos_delay_channel";
 
 /// A message to insert into notifications.
 struct MessageWrite {
@@ -349,7 +356,8 @@ class SystemDatabase {
   /// `created` tells whether the row is new (compare creator_xid). A new row starts with
   /// recovery_attempts 1 when PENDING (a direct run is the first attempt) and 0 when ENQUEUED.
   /// Never changes an existing row's status. A unique violation on (queue_name, deduplication_id)
-  /// throws DBOSError(QueueDeduplicated).
+  /// throws DBOSError(QueueDeduplicated). On PostgreSQL a new ENQUEUED row is announced on
+  /// kQueueChannel and a new DELAYED row on kDelayChannel (a NOTIFY soon after the commit).
   virtual WorkflowInsertResult InsertWorkflow(const WorkflowInsert& row) = 0;
 
   /// Records a workflow's final outcome: UPDATE workflow_status SET status, completed_at,
@@ -357,7 +365,9 @@ class SystemDatabase {
   /// workflow_output (output or error). The row's serialization becomes portable_json, the format
   /// the outcome is written in (a workflow enqueued by another SDK may have said otherwise for its
   /// input), so that other SDKs decode the outcome. One round trip. Returns false when the row was
-  /// no longer PENDING (cancelled, or finished elsewhere), in which case nothing is written.
+  /// no longer PENDING (cancelled, or finished elsewhere), in which case nothing is written. On
+  /// PostgreSQL, when the row is on a queue with a global concurrency, the statement itself
+  /// NOTIFYs kQueueChannel (a slot is free for every executor).
   virtual bool FinishWorkflow(const std::string& workflow_uuid, const std::string& status,
                               const std::optional<std::string>& output,
                               const std::optional<std::string>& error, int64_t now_ms) = 0;
@@ -446,10 +456,12 @@ class SystemDatabase {
   /// Every DELAYED row whose delay_until_epoch_ms has passed (or is NULL) becomes ENQUEUED on its
   /// queue; a debounced row's deduplication ID is cleared then (a later Debounce with its key
   /// starts a new workflow). Also returns when the next DELAYED row is due. While nothing is due
-  /// it takes no write lock.
+  /// it takes no write lock. On PostgreSQL each queue that received rows is announced on
+  /// kQueueChannel after the commit.
   virtual DelayedPromotion PromoteDueDelayed(int64_t now_ms) = 0;
 
-  /// Moves the start of a DELAYED workflow to `delay_until_epoch_ms`.
+  /// Moves the start of a DELAYED workflow to `delay_until_epoch_ms`; on PostgreSQL a move is
+  /// announced on kDelayChannel after the commit.
   virtual DelayUpdate SetWorkflowDelay(const std::string& workflow_uuid,
                                        int64_t delay_until_epoch_ms, int64_t now_ms) = 0;
 
@@ -478,9 +490,9 @@ class SystemDatabase {
   virtual QueueClaim ClaimFromQueue(const QueueClaimRequest& request) = 0;
 
   /// Starts delivering notifications to `callback` (PostgreSQL: a dedicated LISTEN connection on
-  /// kNotificationsChannel and kWorkflowEventsChannel, reconnecting with backoff; after a
-  /// reconnect it calls callback("", "") so waiters re-check). SQLite: does nothing and returns
-  /// false (the runtime signals in-process and polls).
+  /// kNotificationsChannel, kWorkflowEventsChannel, kQueueChannel and kDelayChannel, reconnecting
+  /// with backoff; after a reconnect it calls callback("", "") so waiters re-check). SQLite: does
+  /// nothing and returns false (the runtime signals in-process and polls).
   virtual bool StartListening(NotificationCallback callback) = 0;
   /// Stops the listener started by StartListening (idempotent; also done by the destructor).
   virtual void StopListening() = 0;

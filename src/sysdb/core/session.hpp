@@ -182,6 +182,10 @@ class Backend {
   /// See SystemDatabase::StartListening / StopListening.
   virtual bool StartListening(NotificationCallback callback) = 0;
   virtual void StopListening() = 0;
+  /// Called after a committed write made queue work available: tells other processes
+  /// (PostgreSQL: a NOTIFY sent soon after, outside the write; SQLite: nothing, they poll).
+  /// Never throws.
+  virtual void Announce(const char* /*channel*/, const std::string& /*payload*/) noexcept {}
 };
 
 }  // namespace dbos::sysdb::core

@@ -139,29 +139,37 @@ class SqlSystemDatabase final : public SystemDatabase {
         .Int(row.delay_until_epoch_ms)
         .Bool(row.is_debounced)
         .Int(row.debounce_deadline_epoch_ms);
-    return Run<WorkflowInsertResult>(op::kInsertWorkflow, row.workflow_uuid, [&](Session& s, bool) {
-      Rows rows;
-      try {
-        rows = s.Run(s_.insert_workflow, params);
-      } catch (const ConstraintViolation& e) {
-        if (e.GetKind() != ConstraintViolation::Kind::kUnique || !e.Mentions("dedup")) throw;
-        throw DBOSError(ErrorCode::QueueDeduplicated,
-                        "workflow " + row.workflow_uuid + " was not enqueued: queue '" +
-                            row.queue_name.value_or("") + "' already holds a workflow with " +
-                            "deduplication ID '" + row.deduplication_id.value_or("") + "'",
-                        row.workflow_uuid);
-      }
-      const Row r = OneRow(rows, s_.insert_workflow);
-      WorkflowInsertResult out;
-      out.created = r.Bool(0);
-      out.status = r.Text(1);
-      out.name = r.OptText(2);
-      out.queue_name = r.OptText(3);
-      out.recovery_attempts = r.Int64(4);
-      out.workflow_timeout_ms = r.OptInt64(5);
-      out.workflow_deadline_epoch_ms = r.OptInt64(6);
-      return out;
-    });
+    const auto result =
+        Run<WorkflowInsertResult>(op::kInsertWorkflow, row.workflow_uuid, [&](Session& s, bool) {
+          Rows rows;
+          try {
+            rows = s.Run(s_.insert_workflow, params);
+          } catch (const ConstraintViolation& e) {
+            if (e.GetKind() != ConstraintViolation::Kind::kUnique || !e.Mentions("dedup")) throw;
+            throw DBOSError(ErrorCode::QueueDeduplicated,
+                            "workflow " + row.workflow_uuid + " was not enqueued: queue '" +
+                                row.queue_name.value_or("") + "' already holds a workflow with " +
+                                "deduplication ID '" + row.deduplication_id.value_or("") + "'",
+                            row.workflow_uuid);
+          }
+          const Row r = OneRow(rows, s_.insert_workflow);
+          WorkflowInsertResult out;
+          out.created = r.Bool(0);
+          out.status = r.Text(1);
+          out.name = r.OptText(2);
+          out.queue_name = r.OptText(3);
+          out.recovery_attempts = r.Int64(4);
+          out.workflow_timeout_ms = r.OptInt64(5);
+          out.workflow_deadline_epoch_ms = r.OptInt64(6);
+          return out;
+        });
+    // A new ENQUEUED row is work for other processes' queue runners; a new DELAYED row changes
+    // when their delay promoters must look next.
+    if (result.created && (result.status == "ENQUEUED" || result.status == "DELAYED")) {
+      backend_->Announce(result.status == "ENQUEUED" ? kQueueChannel : kDelayChannel,
+                         result.queue_name.value_or(""));
+    }
+    return result;
   }
 
   bool FinishWorkflow(const std::string& workflow_uuid, const std::string& status,
@@ -457,36 +465,42 @@ class SqlSystemDatabase final : public SystemDatabase {
     Params none;
     Params params;
     params.Int(now_ms);
-    return Run<DelayedPromotion>(op::kPromoteDueDelayed, "", [&](Session& s, bool) {
-      DelayedPromotion out;
-      const Rows next = s.Run(s_.next_delayed, none);
-      // Nothing due: no write (and on SQLite no write lock).
-      if (next.Empty() || next[0].IsNull(0) || next[0].Int64(0) > now_ms) {
-        if (!next.Empty()) out.next_due_ms = next[0].OptInt64(0);
-        return out;
-      }
-      const Rows promoted = s.Run(s_.promote_delayed, params);
-      for (size_t i = 0; i < promoted.Size(); ++i) {
-        std::string queue = promoted[i].Text(0);
-        if (std::find(out.queues.begin(), out.queues.end(), queue) == out.queues.end()) {
-          out.queues.push_back(std::move(queue));
-        }
-      }
-      const Rows later = s.Run(s_.next_delayed, none);
-      if (!later.Empty()) out.next_due_ms = later[0].OptInt64(0);
-      return out;
-    });
+    DelayedPromotion result =
+        Run<DelayedPromotion>(op::kPromoteDueDelayed, "", [&](Session& s, bool) {
+          DelayedPromotion out;
+          const Rows next = s.Run(s_.next_delayed, none);
+          // Nothing due: no write (and on SQLite no write lock).
+          if (next.Empty() || next[0].IsNull(0) || next[0].Int64(0) > now_ms) {
+            if (!next.Empty()) out.next_due_ms = next[0].OptInt64(0);
+            return out;
+          }
+          const Rows promoted = s.Run(s_.promote_delayed, params);
+          for (size_t i = 0; i < promoted.Size(); ++i) {
+            std::string queue = promoted[i].Text(0);
+            if (std::find(out.queues.begin(), out.queues.end(), queue) == out.queues.end()) {
+              out.queues.push_back(std::move(queue));
+            }
+          }
+          const Rows later = s.Run(s_.next_delayed, none);
+          if (!later.Empty()) out.next_due_ms = later[0].OptInt64(0);
+          return out;
+        });
+    for (const auto& queue : result.queues) backend_->Announce(kQueueChannel, queue);
+    return result;
   }
 
   DelayUpdate SetWorkflowDelay(const std::string& workflow_uuid, int64_t delay_until_epoch_ms,
                                int64_t now_ms) override {
     Params params;
     params.Text(workflow_uuid).Int(delay_until_epoch_ms).Int(now_ms);
-    return Run<DelayUpdate>(op::kSetWorkflowDelay, workflow_uuid, [&](Session& s, bool) {
-      const Rows rows = s.Run(s_.set_workflow_delay, params);
-      if (rows.Empty() || rows[0].IsNull(0)) return DelayUpdate::Missing;
-      return rows[0].Text(0) == "DELAYED" ? DelayUpdate::Updated : DelayUpdate::NotDelayed;
-    });
+    const DelayUpdate result =
+        Run<DelayUpdate>(op::kSetWorkflowDelay, workflow_uuid, [&](Session& s, bool) {
+          const Rows rows = s.Run(s_.set_workflow_delay, params);
+          if (rows.Empty() || rows[0].IsNull(0)) return DelayUpdate::Missing;
+          return rows[0].Text(0) == "DELAYED" ? DelayUpdate::Updated : DelayUpdate::NotDelayed;
+        });
+    if (result == DelayUpdate::Updated) backend_->Announce(kDelayChannel, workflow_uuid);
+    return result;
   }
 
   std::optional<std::string> BounceDebounced(const Bounce& bounce) override {

@@ -1,6 +1,7 @@
 // A background LISTEN connection for the PostgreSQL system database. It listens on the DBOS
 // notification channels and hands every NOTIFY to a callback on its own thread, so workflows
-// waiting in Recv / GetEvent wake up as soon as a message or event is committed instead of polling.
+// waiting in Recv / GetEvent wake up as soon as a message or event is committed, and queue runners
+// as soon as another process enqueues, instead of polling.
 // A broken connection is replaced with capped exponential backoff; after each reconnect the
 // callback receives ("", "") so waiters re-check anything they may have missed. The thread sleeps
 // in poll() on the connection socket plus an eventfd, so Stop() returns promptly.

@@ -41,23 +41,32 @@ FROM ins
 )SQL";
 
 // $6 is true on a retry: a finish that already committed (same status and completed_at) then
-// counts as done instead of "no longer PENDING".
+// counts as done instead of "no longer PENDING". The end of a workflow of a queue with a global
+// concurrency frees a slot every executor counts: it wakes their queue runners (NOTIFY at commit;
+// only such a queue knows it, and its ends are as rare as its global concurrency makes them, so
+// the notification lock this holds through the commit costs little, unlike on every enqueue: see
+// pg_announcer.hpp). A rate limit counts starts, which an end does not undo: no NOTIFY for it.
 constexpr std::string_view kFinishWorkflowSql = R"SQL(
 WITH upd AS (
   UPDATE {s}.workflow_status
   SET status = $2::text, completed_at = $5::bigint, updated_at = $5::bigint,
       deduplication_id = NULL, serialization = 'portable_json'
   WHERE workflow_uuid = $1::text AND status = 'PENDING'
-  RETURNING workflow_uuid
+  RETURNING workflow_uuid, queue_name
 ), saved AS (
   INSERT INTO {s}.workflow_output (workflow_uuid, output, error)
   SELECT workflow_uuid, $3::text, $4::text FROM upd
   ON CONFLICT (workflow_uuid) DO UPDATE SET output = EXCLUDED.output, error = EXCLUDED.error
+), note AS (
+  SELECT pg_catalog.pg_notify('dbos_queue_channel', q.name)
+  FROM upd JOIN {s}.queues q ON q.name = upd.queue_name
+  WHERE q.concurrency IS NOT NULL OR q.partition_concurrency IS NOT NULL
 )
-SELECT EXISTS (SELECT 1 FROM upd)
-    OR ($6::boolean AND EXISTS (
-        SELECT 1 FROM {s}.workflow_status
-        WHERE workflow_uuid = $1::text AND status = $2::text AND completed_at = $5::bigint))
+SELECT (EXISTS (SELECT 1 FROM upd)
+        OR ($6::boolean AND EXISTS (
+            SELECT 1 FROM {s}.workflow_status
+            WHERE workflow_uuid = $1::text AND status = $2::text AND completed_at = $5::bigint)))
+   AND (SELECT count(*) FROM note) >= 0
 )SQL";
 
 constexpr std::string_view kMarkDeadLetterSql = R"SQL(

@@ -21,6 +21,7 @@
 #include "sysdb/core/session.hpp"
 #include "sysdb/core/sql_system_database.hpp"
 #include "sysdb/core/statements.hpp"
+#include "sysdb/postgres/pg_announcer.hpp"
 #include "sysdb/postgres/pg_commit_group.hpp"
 #include "sysdb/postgres/pg_connection.hpp"
 #include "sysdb/postgres/pg_listener.hpp"
@@ -197,11 +198,25 @@ class PgBackend final : public core::Backend {
         spec_(spec),
         connect_timeout_(connect_timeout),
         pool_(std::move(spec), pool_size, connect_timeout),
-        statements_(pg::MakeStatements(pg::QuoteIdent(schema))) {
+        statements_(pg::MakeStatements(pg::QuoteIdent(schema))),
+        announcer_([this](const pg::PgAnnouncer::Batch& batch) { SendNotifications(batch); },
+                   [this](const std::string& why) {
+                     logger_->Log(LogLevel::Debug,
+                                  "could not announce queue work (other processes find it at "
+                                  "their next poll): " +
+                                      why);
+                   }) {
     pool_.Adopt(std::move(first_connection));
   }
 
-  ~PgBackend() override { StopListening(); }
+  ~PgBackend() override {
+    announcer_.Stop();
+    StopListening();
+  }
+
+  void Announce(const char* channel, const std::string& payload) noexcept override {
+    announcer_.Announce(channel, payload);
+  }
 
   const core::Statements& GetStatements() const override { return statements_; }
 
@@ -220,11 +235,32 @@ class PgBackend final : public core::Backend {
     if (listener_) return true;
     ConnectionSpec spec = spec_;  // carries the keepalives (see WithKeepalives)
     auto listener = std::make_unique<pg::PgListener>(
-        std::move(spec), std::vector<std::string>{kNotificationsChannel, kWorkflowEventsChannel},
+        std::move(spec),
+        std::vector<std::string>{kNotificationsChannel, kWorkflowEventsChannel, kQueueChannel,
+                                 kDelayChannel},
         std::move(callback), logger_, connect_timeout_);
     listener->Start();
     listener_ = std::move(listener);
     return true;
+  }
+
+  /// One NOTIFY per (channel, payload), in one statement that writes nothing.
+  void SendNotifications(const pg::PgAnnouncer::Batch& batch) {
+    std::vector<std::string> channels;
+    std::vector<std::string> payloads;
+    for (const auto& [channel, payload] : batch) {
+      channels.push_back(channel);
+      payloads.push_back(payload);
+    }
+    const std::string channel_array = pg::TextArrayLiteral(channels);
+    const std::string payload_array = pg::TextArrayLiteral(payloads);
+    PgParams params;
+    params.Text(channel_array).Text(payload_array);
+    PgPool::Lease lease = pool_.Acquire();
+    lease->ExecPrepared("announce",
+                        "SELECT pg_catalog.pg_notify(c, p) "
+                        "FROM unnest($1::text[], $2::text[]) AS t(c, p)",
+                        params);
   }
 
   void StopListening() override {
@@ -267,6 +303,7 @@ class PgBackend final : public core::Backend {
   const core::Statements statements_;
   std::mutex listener_mutex_;
   std::unique_ptr<pg::PgListener> listener_;  // guarded by listener_mutex_
+  pg::PgAnnouncer announcer_;                 // after pool_: stopped before the pool goes
 };
 
 // ---- Startup ----
