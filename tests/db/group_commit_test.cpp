@@ -161,6 +161,31 @@ TEST_P(GroupCommitTest, ASharedTransactionInDoubtOrBrokenLosesNothingAndRunsNoth
   }
 }
 
+// Every shared transaction fails before it runs, as a statement error would fail it (a
+// deadlock victim, SQLSTATE 40P01): the group keeps nothing and each statement runs again alone,
+// so every workflow still ends with its own outcome and no statement commits in a shared
+// transaction. A fault that named the site and did nothing would let the groups commit.
+TEST_P(GroupCommitTest, ASharedTransactionThatFailsBeforeItRunsFallsBackToEachStatementAlone) {
+  std::atomic<int> groups{0};
+  ScopedFaultInjector injector([&](const FaultSite& site) {
+    Fault fault;
+    if (std::string(site.operation) != "GroupCommit") return fault;
+    ++groups;
+    fault.kind = Fault::Kind::kBeforeExecute;
+    fault.sqlstate = "40P01";
+    return fault;
+  });
+  const uint64_t shared_before = PgCommitGroup::SharedCommits();
+  DBOSContext ctx = Start();
+  RunManyAtOnce(ctx);
+  Shutdown(ctx);
+  ExpectEachWorkflowOnce();
+  EXPECT_EQ(PgCommitGroup::SharedCommits(), shared_before);
+  if (IsPostgres()) {
+    EXPECT_GT(groups.load(), 0);
+  }
+}
+
 // Enqueues with the same deduplication IDs at once: a unique conflict in a shared transaction
 // fails only its own statement; the others of the group are created.
 TEST_P(GroupCommitTest, AConflictInASharedTransactionIsOnlyItsOwnStatements) {

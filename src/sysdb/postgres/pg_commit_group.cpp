@@ -14,11 +14,13 @@ namespace {
 
 std::atomic<uint64_t> g_shared_commits{0};
 
-/// A test's fault for a shared transaction: kDropConnection breaks it before it commits,
-/// kAfterCommit after (the commit is then in doubt for every statement of it).
-testing::Fault::Kind GroupFault() {
-  if (!testing::FaultInjectionOn()) return testing::Fault::Kind::kNone;
-  return testing::NextFault({"postgres", "GroupCommit", "group_commit"}).kind;
+/// A test's fault for a shared transaction: kBeforeExecute fails it before it runs (with its
+/// SQLSTATE, as a statement error would, so each statement runs again alone; without one, as a
+/// lost connection), kDropConnection breaks it before it commits, kAfterCommit after (the commit
+/// is then in doubt for every statement of it).
+testing::Fault GroupFault() {
+  if (!testing::FaultInjectionOn()) return {};
+  return testing::NextFault({"postgres", "GroupCommit", "group_commit"});
 }
 
 }  // namespace
@@ -89,10 +91,20 @@ void PgCommitGroup::Execute(PgPool& pool, const std::vector<Request*>& group) {
     statements.reserve(group.size());
     for (const Request* request : group) statements.push_back(request->statement);
     try {
-      const testing::Fault::Kind fault = GroupFault();
-      if (fault == testing::Fault::Kind::kDropConnection) ::shutdown(conn->Socket(), SHUT_RDWR);
+      const testing::Fault fault = GroupFault();
+      if (fault.kind == testing::Fault::Kind::kBeforeExecute) {
+        if (!fault.sqlstate.empty()) {
+          throw PgError("injected fault: SQLSTATE " + fault.sqlstate, fault.sqlstate, "", false);
+        }
+        ::shutdown(conn->Socket(), SHUT_RDWR);
+        throw PgError("injected fault: connection lost before a shared transaction ran", "", "",
+                      true);
+      }
+      if (fault.kind == testing::Fault::Kind::kDropConnection) {
+        ::shutdown(conn->Socket(), SHUT_RDWR);
+      }
       std::vector<PgResult> results = conn->ExecInOneTransaction(statements);
-      if (fault == testing::Fault::Kind::kAfterCommit) {
+      if (fault.kind == testing::Fault::Kind::kAfterCommit) {
         ::shutdown(conn->Socket(), SHUT_RDWR);
         throw PgError("injected fault: connection lost after a shared transaction committed", "",
                       "", true);
