@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <string_view>
 #include <utility>
 
 #include "sysdb/core/fault_injection.hpp"
@@ -13,6 +14,15 @@ namespace dbos::sysdb::pg {
 namespace {
 
 std::atomic<uint64_t> g_shared_commits{0};
+
+// Every transaction of the group starts by bounding its lock waits: a statement that waits on a
+// row lock someone else holds (another process's open transaction) fails the transaction after
+// this long instead of keeping a lane, and with it every other workflow's checkpoints, waiting;
+// it then waits alone, outside the lanes, as it did with a connection of its own.
+const std::string kLockTimeoutName = "group_commit_lock_timeout";
+const std::string kLockTimeoutSql = "SELECT pg_catalog.set_config('lock_timeout', '100ms', true)";
+const PgParams kNoParams;
+constexpr std::string_view kLockNotAvailable = "55P03";
 
 /// A test's fault for a shared transaction: kBeforeExecute fails it before it runs (with its
 /// SQLSTATE, as a statement error would, so each statement runs again alone; without one, as a
@@ -51,7 +61,13 @@ PgResult PgCommitGroup::Run(PgPool& pool, const std::string& name, const std::st
     for (Request* request : group) request->done = true;
     changed_.notify_all();
   }
+  lock.unlock();
   if (own.error) std::rethrow_exception(own.error);
+  if (own.alone) {
+    // Outside every lane: a statement that waits long on a row lock holds up no one else.
+    PgPool::Lease conn = pool.Acquire();
+    return conn->ExecPrepared(name, sql, params);
+  }
   return std::move(*own.result);
 }
 
@@ -78,20 +94,13 @@ void PgCommitGroup::Execute(PgPool& pool, const std::vector<Request*>& group) {
   };
   try {
     PgPool::Lease conn = pool.Acquire();
-    const auto run_alone = [&conn](Request& request) {
-      try {
-        request.result = conn->ExecPrepared(*request.statement.name, *request.statement.sql,
-                                            *request.statement.params);
-      } catch (...) {
-        request.error = std::current_exception();
-      }
-    };
-    if (group.size() == 1) return run_alone(*group.front());
     std::vector<PgPipelined> statements;
-    statements.reserve(group.size());
+    statements.reserve(group.size() + 1);
+    statements.push_back(PgPipelined{&kLockTimeoutName, &kLockTimeoutSql, &kNoParams});
     for (const Request* request : group) statements.push_back(request->statement);
     try {
-      const testing::Fault fault = GroupFault();
+      const testing::Fault fault =
+          group.size() > 1 ? GroupFault() : testing::Fault{};  // a lone statement: its own site
       if (fault.kind == testing::Fault::Kind::kBeforeExecute) {
         if (!fault.sqlstate.empty()) {
           throw PgError("injected fault: SQLSTATE " + fault.sqlstate, fault.sqlstate, "", false);
@@ -109,15 +118,17 @@ void PgCommitGroup::Execute(PgPool& pool, const std::vector<Request*>& group) {
         throw PgError("injected fault: connection lost after a shared transaction committed", "",
                       "", true);
       }
-      g_shared_commits.fetch_add(group.size(), std::memory_order_relaxed);
-      for (size_t i = 0; i < group.size(); ++i) group[i]->result = std::move(results[i]);
+      if (group.size() > 1) g_shared_commits.fetch_add(group.size(), std::memory_order_relaxed);
+      for (size_t i = 0; i < group.size(); ++i) group[i]->result = std::move(results[i + 1]);
     } catch (const PgError& e) {
       // Lost connection: in doubt for every statement of the group, and each caller's retry
       // sorts out its own write.
       if (e.ConnectionLost()) return fail_all();
-      // One statement failed and the shared transaction kept nothing: each runs alone, so that
-      // a failure belongs to its own statement only.
-      for (Request* request : group) run_alone(*request);
+      // A lone statement's own failure is its outcome, unless it only waited too long on a lock.
+      if (group.size() == 1 && e.SqlState() != kLockNotAvailable) return fail_all();
+      // The transaction kept nothing: each statement runs again alone, outside the lanes (by
+      // its own caller), so that a failure belongs to its own statement only.
+      for (Request* request : group) request->alone = true;
     }
   } catch (...) {
     fail_all();  // no connection, or out of memory: nothing ran
