@@ -210,11 +210,17 @@ TEST_P(GroupCommitTest, CheckpointsWaitingOnLockedRowsDoNotStallOtherWorkflows) 
       EXPECT_TRUE(db->FinishWorkflow("w-" + std::to_string(i), "SUCCESS", "1", std::nullopt, 5));
     });
   }
-  // Until every finish waits on its row lock.
+  // Until every finish waits on its row lock (the server's view; bounded, so that a failure
+  // still releases the locks and joins the threads).
   const std::string waiting =
       "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE "
       "'%workflow_status%'";
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (std::stoi(RunSql(url_, waiting).at(0).at(0)) < kLocked) {
+    if (std::chrono::steady_clock::now() > give_up) {
+      ADD_FAILURE() << "the finishes never waited on their row locks";
+      break;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   auto unrelated = std::async(std::launch::async, [&db] {
