@@ -6,6 +6,8 @@
 // twice. SQLite does not share commits (each write is its own transaction); there the same
 // workloads check concurrent writes, and the PostgreSQL-only checks say that groups did form.
 #include <atomic>
+#include <chrono>
+#include <future>
 #include <map>
 #include <mutex>
 #include <string>
@@ -18,6 +20,7 @@
 #include "support/workflow_rows.hpp"
 #include "sysdb/core/fault_injection.hpp"
 #include "sysdb/postgres/pg_commit_group.hpp"
+#include "sysdb/postgres/pg_connection.hpp"
 
 namespace dbos::testing {
 namespace group_commit_fns {
@@ -159,6 +162,80 @@ TEST_P(GroupCommitTest, ASharedTransactionInDoubtOrBrokenLosesNothingAndRunsNoth
   } else {
     EXPECT_EQ(groups.load(), 0);  // SQLite shares no commits
   }
+}
+
+// Every shared transaction fails before it runs, as a statement error would fail it (a
+// deadlock victim, SQLSTATE 40P01): the group keeps nothing and each statement runs again alone,
+// so every workflow still ends with its own outcome and no statement commits in a shared
+// transaction. A fault that named the site and did nothing would let the groups commit.
+TEST_P(GroupCommitTest, ASharedTransactionThatFailsBeforeItRunsFallsBackToEachStatementAlone) {
+  std::atomic<int> groups{0};
+  ScopedFaultInjector injector([&](const FaultSite& site) {
+    Fault fault;
+    if (std::string(site.operation) != "GroupCommit") return fault;
+    ++groups;
+    fault.kind = Fault::Kind::kBeforeExecute;
+    fault.sqlstate = "40P01";
+    return fault;
+  });
+  const uint64_t shared_before = PgCommitGroup::SharedCommits();
+  DBOSContext ctx = Start();
+  RunManyAtOnce(ctx);
+  Shutdown(ctx);
+  ExpectEachWorkflowOnce();
+  EXPECT_EQ(PgCommitGroup::SharedCommits(), shared_before);
+  if (IsPostgres()) {
+    EXPECT_GT(groups.load(), 0);
+  }
+}
+
+// Checkpoints that wait on row locks someone else holds (an administrator's open transaction)
+// stall only their own workflows: an unrelated workflow's checkpoint still commits, as it did
+// when every checkpoint had a connection of its own.
+TEST_P(GroupCommitTest, CheckpointsWaitingOnLockedRowsDoNotStallOtherWorkflows) {
+  auto db = OpenRaw();
+  constexpr int kLocked = 4;
+  for (int i = 0; i <= kLocked; ++i) db->InsertWorkflow(WorkflowRow("w-" + std::to_string(i), "F"));
+  if (!IsPostgres()) return;  // SQLite has no row locks
+  auto holder =
+      sysdb::pg::PgConnection::Connect(sysdb::pg::ConnectionSpec::Parse(url_),
+                                       std::chrono::steady_clock::now() + std::chrono::seconds(10));
+  holder->Exec("BEGIN");
+  holder->Exec("SELECT 1 FROM " + schema_ +
+               ".workflow_status WHERE workflow_uuid LIKE 'w-%' AND workflow_uuid <> 'w-" +
+               std::to_string(kLocked) + "' FOR UPDATE");
+  std::vector<std::thread> blocked;
+  for (int i = 0; i < kLocked; ++i) {
+    blocked.emplace_back([&db, i] {
+      EXPECT_TRUE(db->FinishWorkflow("w-" + std::to_string(i), "SUCCESS", "1", std::nullopt, 5));
+    });
+  }
+  // Until every finish waits on its row lock (the server's view; bounded, so that a failure
+  // still releases the locks and joins the threads).
+  const std::string waiting =
+      "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE "
+      "'%workflow_status%'";
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::stoi(RunSql(url_, waiting).at(0).at(0)) < kLocked) {
+    if (std::chrono::steady_clock::now() > give_up) {
+      ADD_FAILURE() << "the finishes never waited on their row locks";
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  auto unrelated = std::async(std::launch::async, [&db] {
+    sysdb::StepWrite step;
+    step.workflow_uuid = "w-" + std::to_string(kLocked);
+    step.function_id = 0;
+    step.function_name = "s";
+    step.output = "1";
+    return db->RecordStep(step).kind;
+  });
+  const bool finished = unrelated.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
+  holder->Exec("ROLLBACK");
+  for (auto& thread : blocked) thread.join();
+  EXPECT_TRUE(finished) << "an unrelated checkpoint waited for other workflows' row locks";
+  EXPECT_EQ(unrelated.get(), sysdb::StepWriteResult::Kind::Inserted);
 }
 
 // Enqueues with the same deduplication IDs at once: a unique conflict in a shared transaction

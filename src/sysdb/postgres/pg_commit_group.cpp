@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <string_view>
 #include <utility>
 
 #include "sysdb/core/fault_injection.hpp"
@@ -14,11 +15,22 @@ namespace {
 
 std::atomic<uint64_t> g_shared_commits{0};
 
-/// A test's fault for a shared transaction: kDropConnection breaks it before it commits,
-/// kAfterCommit after (the commit is then in doubt for every statement of it).
-testing::Fault::Kind GroupFault() {
-  if (!testing::FaultInjectionOn()) return testing::Fault::Kind::kNone;
-  return testing::NextFault({"postgres", "GroupCommit", "group_commit"}).kind;
+// Every transaction of the group starts by bounding its lock waits: a statement that waits on a
+// row lock someone else holds (another process's open transaction) fails the transaction after
+// this long instead of keeping a lane, and with it every other workflow's checkpoints, waiting;
+// it then waits alone, outside the lanes, as it did with a connection of its own.
+const std::string kLockTimeoutName = "group_commit_lock_timeout";
+const std::string kLockTimeoutSql = "SELECT pg_catalog.set_config('lock_timeout', '100ms', true)";
+const PgParams kNoParams;
+constexpr std::string_view kLockNotAvailable = "55P03";
+
+/// A test's fault for a shared transaction: kBeforeExecute fails it before it runs (with its
+/// SQLSTATE, as a statement error would, so each statement runs again alone; without one, as a
+/// lost connection), kDropConnection breaks it before it commits, kAfterCommit after (the commit
+/// is then in doubt for every statement of it).
+testing::Fault GroupFault() {
+  if (!testing::FaultInjectionOn()) return {};
+  return testing::NextFault({"postgres", "GroupCommit", "group_commit"});
 }
 
 }  // namespace
@@ -33,6 +45,10 @@ PgResult PgCommitGroup::Run(PgPool& pool, const std::string& name, const std::st
                             const PgParams& params) {
   Request own;
   own.statement = PgPipelined{&name, &sql, &params};
+  // Allocated before this request is queued: nothing under the lock may throw and leave a
+  // request of a caller's stack in the queue.
+  std::vector<Request*> group;
+  group.reserve(kMaxGroup);
   std::unique_lock lock(mutex_);
   queued_.push_back(&own);
   while (!own.done) {
@@ -41,7 +57,7 @@ PgResult PgCommitGroup::Run(PgPool& pool, const std::string& name, const std::st
       continue;
     }
     // A lane is free and this request still waits: lead a group of everything queued.
-    std::vector<Request*> group = TakeGroup(own);
+    TakeGroup(own, group);
     ++in_flight_;
     lock.unlock();
     Execute(pool, group);
@@ -55,12 +71,18 @@ PgResult PgCommitGroup::Run(PgPool& pool, const std::string& name, const std::st
     // a newcomer; then the end of that group wakes the oldest again).
     if (!queued_.empty()) queued_.front()->wake.notify_one();
   }
+  lock.unlock();
   if (own.error) std::rethrow_exception(own.error);
+  if (own.alone) {
+    // Outside every lane: a statement that waits long on a row lock holds up no one else.
+    PgPool::Lease conn = pool.Acquire();
+    return conn->ExecPrepared(name, sql, params);
+  }
   return std::move(*own.result);
 }
 
-std::vector<PgCommitGroup::Request*> PgCommitGroup::TakeGroup(Request& own) {
-  std::vector<Request*> group{&own};
+void PgCommitGroup::TakeGroup(Request& own, std::vector<Request*>& group) {
+  group.assign(1, &own);
   own.taken = true;
   for (auto it = queued_.begin(); it != queued_.end();) {
     if (*it == &own) {
@@ -73,7 +95,6 @@ std::vector<PgCommitGroup::Request*> PgCommitGroup::TakeGroup(Request& own) {
       ++it;
     }
   }
-  return group;
 }
 
 void PgCommitGroup::Execute(PgPool& pool, const std::vector<Request*>& group) {
@@ -82,36 +103,41 @@ void PgCommitGroup::Execute(PgPool& pool, const std::vector<Request*>& group) {
   };
   try {
     PgPool::Lease conn = pool.Acquire();
-    const auto run_alone = [&conn](Request& request) {
-      try {
-        request.result = conn->ExecPrepared(*request.statement.name, *request.statement.sql,
-                                            *request.statement.params);
-      } catch (...) {
-        request.error = std::current_exception();
-      }
-    };
-    if (group.size() == 1) return run_alone(*group.front());
     std::vector<PgPipelined> statements;
-    statements.reserve(group.size());
+    statements.reserve(group.size() + 1);
+    statements.push_back(PgPipelined{&kLockTimeoutName, &kLockTimeoutSql, &kNoParams});
     for (const Request* request : group) statements.push_back(request->statement);
     try {
-      const testing::Fault::Kind fault = GroupFault();
-      if (fault == testing::Fault::Kind::kDropConnection) ::shutdown(conn->Socket(), SHUT_RDWR);
+      const testing::Fault fault =
+          group.size() > 1 ? GroupFault() : testing::Fault{};  // a lone statement: its own site
+      if (fault.kind == testing::Fault::Kind::kBeforeExecute) {
+        if (!fault.sqlstate.empty()) {
+          throw PgError("injected fault: SQLSTATE " + fault.sqlstate, fault.sqlstate, "", false);
+        }
+        ::shutdown(conn->Socket(), SHUT_RDWR);
+        throw PgError("injected fault: connection lost before a shared transaction ran", "", "",
+                      true);
+      }
+      if (fault.kind == testing::Fault::Kind::kDropConnection) {
+        ::shutdown(conn->Socket(), SHUT_RDWR);
+      }
       std::vector<PgResult> results = conn->ExecInOneTransaction(statements);
-      if (fault == testing::Fault::Kind::kAfterCommit) {
+      if (fault.kind == testing::Fault::Kind::kAfterCommit) {
         ::shutdown(conn->Socket(), SHUT_RDWR);
         throw PgError("injected fault: connection lost after a shared transaction committed", "",
                       "", true);
       }
-      g_shared_commits.fetch_add(group.size(), std::memory_order_relaxed);
-      for (size_t i = 0; i < group.size(); ++i) group[i]->result = std::move(results[i]);
+      if (group.size() > 1) g_shared_commits.fetch_add(group.size(), std::memory_order_relaxed);
+      for (size_t i = 0; i < group.size(); ++i) group[i]->result = std::move(results[i + 1]);
     } catch (const PgError& e) {
       // Lost connection: in doubt for every statement of the group, and each caller's retry
       // sorts out its own write.
       if (e.ConnectionLost()) return fail_all();
-      // One statement failed and the shared transaction kept nothing: each runs alone, so that
-      // a failure belongs to its own statement only.
-      for (Request* request : group) run_alone(*request);
+      // A lone statement's own failure is its outcome, unless it only waited too long on a lock.
+      if (group.size() == 1 && e.SqlState() != kLockNotAvailable) return fail_all();
+      // The transaction kept nothing: each statement runs again alone, outside the lanes (by
+      // its own caller), so that a failure belongs to its own statement only.
+      for (Request* request : group) request->alone = true;
     }
   } catch (...) {
     fail_all();  // no connection, or out of memory: nothing ran

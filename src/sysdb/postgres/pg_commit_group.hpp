@@ -7,10 +7,13 @@
 // previous commit was in flight: no timer.
 //
 // Each statement keeps its own outcome. When one fails (a unique conflict, a deadlock), the
-// shared transaction kept nothing, and each statement is run again alone, so that the failure is
-// only its own. When the connection breaks, every statement of the group gets that error: each
-// caller's retry then treats its write as in doubt, as it would for a commit of its own. The
-// fault-injection site of a shared transaction is operation "GroupCommit", script "group_commit".
+// shared transaction kept nothing, and each statement is run again alone by its own caller,
+// outside the lanes, so that the failure is only its own. A transaction of the group waits at
+// most 100 ms for a row lock: a statement held up by someone else's lock (another process's open
+// transaction) then waits alone, and its lane serves other workflows meanwhile. When the connection
+// breaks, every statement of the group gets that error: each caller's retry then treats its write
+// as in doubt, as it would for a commit of its own. The fault-injection site of a shared
+// transaction is operation "GroupCommit", script "group_commit".
 #pragma once
 
 #include <condition_variable>
@@ -54,12 +57,14 @@ class PgCommitGroup {
     std::exception_ptr error;
     bool taken = false;  // a leader has it
     bool done = false;
+    bool alone = false;  // the group failed: its caller runs the statement alone
     // Woken when done, or to lead when a lane frees (one waiter at a time: no stampede).
     std::condition_variable wake;
   };
 
-  /// Takes `own` and up to kMaxGroup - 1 other queued requests, oldest first.
-  std::vector<Request*> TakeGroup(Request& own);
+  /// Takes `own` and up to kMaxGroup - 1 other queued requests, oldest first, into `group`
+  /// (whose capacity is kMaxGroup already, so this never allocates).
+  void TakeGroup(Request& own, std::vector<Request*>& group);
   /// Runs `group` on a connection of `pool` and fills in each request's outcome.
   static void Execute(PgPool& pool, const std::vector<Request*>& group);
 

@@ -419,7 +419,11 @@ std::vector<PgResult> PgConnection::ExecInOneTransaction(
 }
 
 bool PgConnection::Healthy() const noexcept {
-  return PQstatus(conn_.get()) == CONNECTION_OK && PQtransactionStatus(conn_.get()) == PQTRANS_IDLE;
+  // A pipelined transaction left early (a statement libpq would not send, out of memory) can
+  // leave the connection in pipeline mode, where every ordinary statement fails.
+  return PQstatus(conn_.get()) == CONNECTION_OK &&
+         PQtransactionStatus(conn_.get()) == PQTRANS_IDLE &&
+         PQpipelineStatus(conn_.get()) == PQ_PIPELINE_OFF;
 }
 
 void PgConnection::RollbackQuietly() noexcept {

@@ -237,7 +237,7 @@ class PgConnection {
   /// connection breaks, the PgError says so, and the commit is in doubt.
   std::vector<PgResult> ExecInOneTransaction(const std::vector<PgPipelined>& statements);
 
-  /// True when the connection is open and idle (not inside a transaction).
+  /// True when the connection is open and idle (not inside a transaction, not in pipeline mode).
   bool Healthy() const noexcept;
   /// Rolls back an open transaction, if any; never throws.
   void RollbackQuietly() noexcept;
