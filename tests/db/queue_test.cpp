@@ -9,13 +9,17 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "core/context_access.hpp"
+#include "core/runtime.hpp"
 #include "serialization/codec.hpp"
 #include "support/db_test.hpp"
 #include "support/raw_sql.hpp"
+#include "support/workflow_rows.hpp"
 #include "sysdb/core/fault_injection.hpp"
 #include "util/time_util.hpp"
 
@@ -103,6 +107,23 @@ std::string Blocker(DBOSContext&, std::string input) {
   return input;
 }
 
+// Waits for the gate, then enqueues (mode "enqueue") or debounces (mode "debounce") a Work and
+// catches whatever that throws, as code that must not fail might.
+std::string CatchesAll(DBOSContext& ctx, std::string mode) {
+  g_gate.Wait();
+  try {
+    if (mode == "enqueue") {
+      RunWorkflow(ctx, Work, std::string("late/enqueued"), WithQueue("q"));
+    } else {
+      NewDebouncer(ctx, Work).Debounce(ctx, "k", std::chrono::seconds(1),
+                                       std::string("late/debounced"));
+    }
+  } catch (...) {
+    return "caught";
+  }
+  return "started";
+}
+
 }  // namespace dbos::testing::queue_fns
 
 namespace dbos::testing {
@@ -129,7 +150,36 @@ class QueueTest : public DbTest {
     DBOSContext ctx = NewDBOSContext(config);
     RegisterWorkflow(ctx, Work, WithWorkflowName("work"));
     RegisterWorkflow(ctx, Blocker, WithWorkflowName("blocker"));
+    RegisterWorkflow(ctx, CatchesAll, WithWorkflowName("catches-all"));
     return ctx;
+  }
+  // An ENQUEUED Work("<group>/<id>") on `queue`, written before Launch as another process would.
+  void InsertQueued(const std::string& queue, const std::string& id, int64_t created) {
+    sysdb::WorkflowInsert row = WorkflowRow(id, "work", "ENQUEUED");
+    row.queue_name = queue;
+    row.inputs = serialization::EncodeWorkflowInput(std::string("g/" + id));
+    row.now_ms = created;
+    ASSERT_TRUE(OpenRaw()->InsertWorkflow(row).created);
+  }
+  std::string StatusOf(const std::string& id) {
+    const Rows rows = RunSql(url_, "SELECT status FROM " + Table("workflow_status") +
+                                       " WHERE workflow_uuid = '" + id + "'");
+    return rows.empty() ? "" : rows[0][0];
+  }
+  int CountPending(const std::string& queue) {
+    return std::stoi(RunSql(url_, "SELECT count(*) FROM " + Table("workflow_status") +
+                                      " WHERE queue_name = '" + queue + "' AND status = 'PENDING'")
+                         .at(0)
+                         .at(0));
+  }
+  // Waits (bounded) until `pred` holds.
+  template <typename Pred>
+  static bool Await(Pred pred) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!pred() && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return pred();
   }
 };
 
@@ -550,6 +600,81 @@ TEST_P(QueueTest, ConcurrentClaimersNeverExceedGlobalConcurrency) {
   EXPECT_EQ(claims.size(), static_cast<size_t>(kRows));
   for (const auto& [id, n] : claims) EXPECT_EQ(n, 1) << id;
   std::cout << "contended claims: " << contended.load() << std::endl;
+}
+
+// One round of the runner claims at most WithMaxTasksPerIteration workflows of the queue: when
+// the first of them starts, the round's claim is all that is PENDING.
+TEST_P(QueueTest, OneRoundClaimsAtMostMaxTasksPerIteration) {
+  for (int i = 0; i < 5; ++i) InsertQueued("mq", "m" + std::to_string(i), 1 + i);
+  DBOSContext ctx = Context();
+  NewWorkflowQueue(ctx, "mq", WithMaxTasksPerIteration(2));
+  std::atomic<int> pending_at_first_start{-1};
+  detail::RuntimeOf(ctx).SetDequeueHookForTesting([&](const std::string& id) {
+    if (id == "m0") pending_at_first_start = CountPending("mq");
+  });
+  Launch(ctx);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(RetrieveWorkflow<std::string>(ctx, "m" + std::to_string(i)).GetResult(),
+              "g/m" + std::to_string(i));
+  }
+  EXPECT_EQ(pending_at_first_start.load(), 2);
+  Shutdown(ctx);
+}
+
+// A claimed workflow of a queue with worker concurrency 1 whose start keeps failing holds the
+// queue's slot while it is retried (the next one does not start), and frees it when it ends
+// (cancelled here): the queue then goes on.
+TEST_P(QueueTest, AClaimRetriedAfterAFailedStartHoldsItsSlotUntilItEnds) {
+  InsertQueued("wq", "stuck", 1);
+  InsertQueued("wq", "next", 2);
+  DBOSContext ctx = Context();
+  NewWorkflowQueue(ctx, "wq", WithWorkerConcurrency(1));
+  std::atomic<int> attempts{0};
+  detail::RuntimeOf(ctx).SetDequeueHookForTesting([&](const std::string& id) {
+    if (id == "stuck") {
+      ++attempts;
+      throw std::runtime_error("start refused by the test");
+    }
+  });
+  Launch(ctx);
+  ASSERT_TRUE(Await([&] { return attempts.load() >= 3; }));
+  EXPECT_EQ(StatusOf("next"), "ENQUEUED") << "the queue exceeded its worker concurrency";
+  CancelWorkflow(ctx, "stuck");
+  EXPECT_EQ(RetrieveWorkflow<std::string>(ctx, "next").GetResult(), "g/next");
+  EXPECT_EQ(StatusOf("stuck"), "CANCELLED");
+  EXPECT_EQ(g_gauge.Max("*"), 1);
+  Shutdown(ctx);
+}
+
+// Workflow code that catches everything around an enqueue or a Debounce while DBOS shuts down
+// records no outcome: the refusal is the workflow's shutdown, so it stays PENDING for recovery
+// (recording "caught" would be an outcome the workflow never had). The queue runner is held in
+// a start so that Shutdown has begun but not yet interrupted the workflows.
+TEST_P(QueueTest, CatchingAllAroundAnEnqueueDuringShutdownRecordsNoOutcome) {
+  DBOSContext ctx = Context();
+  NewWorkflowQueue(ctx, "q");
+  std::atomic<bool> held{false};
+  std::atomic<bool> release{false};
+  detail::Runtime& runtime = detail::RuntimeOf(ctx);
+  runtime.SetDequeueHookForTesting([&](const std::string& id) {
+    if (id != "hold") return;
+    held = true;
+    while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  });
+  Launch(ctx);
+  RunWorkflow(ctx, CatchesAll, std::string("enqueue"), WithWorkflowID("catch-enqueue"));
+  RunWorkflow(ctx, CatchesAll, std::string("debounce"), WithWorkflowID("catch-debounce"));
+  ASSERT_TRUE(g_gate.AwaitWaiting(2));
+  RunWorkflow(ctx, Work, std::string("h/hold"), WithQueue("q"), WithWorkflowID("hold"));
+  ASSERT_TRUE(Await([&] { return held.load(); }));
+  std::thread stopper([&] { Shutdown(ctx); });
+  EXPECT_TRUE(Await([&] { return runtime.ShuttingDown(); }));
+  g_gate.Open();
+  EXPECT_TRUE(Await([&] { return runtime.ActiveCount() == 0; }));
+  release = true;
+  stopper.join();
+  EXPECT_EQ(StatusOf("catch-enqueue"), "PENDING");
+  EXPECT_EQ(StatusOf("catch-debounce"), "PENDING");
 }
 
 DBOS_INSTANTIATE_ON_BOTH_BACKENDS(QueueTest);
