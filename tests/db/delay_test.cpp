@@ -13,6 +13,7 @@
 
 #include "support/db_test.hpp"
 #include "support/raw_sql.hpp"
+#include "support/workflow_rows.hpp"
 #include "util/time_util.hpp"
 
 namespace dbos::testing::delay_fns {
@@ -231,8 +232,9 @@ TEST_P(DelayTest, DelayedStartsAndDebouncingOnADeclaredQueue) {
   RegisterWorkflow(ctx, Echo, WithWorkflowName("Echo"));
   const WorkflowQueue queue = NewWorkflowQueue(ctx, "slow-lane", WithWorkerConcurrency(1));
   Launch(ctx);
-  auto handle = RunWorkflow(ctx, Echo, 11, WithQueue(queue.name), WithDeduplicationID("once"),
-                            WithDelay(200ms));
+  auto handle =
+      RunWorkflow(ctx, Echo, 11, WithQueue(queue.name), WithDeduplicationID("once"),
+                  WithDelay(1s));  // read back well before it is due, even on a loaded machine
   EXPECT_EQ(RunSql(url_, "SELECT status, queue_name FROM " + Table("workflow_status") +
                              " WHERE workflow_uuid = '" + handle.GetWorkflowID() + "'"),
             (Rows{{"DELAYED", "slow-lane"}}));
@@ -319,6 +321,19 @@ TEST_P(DelayTest, DebounceWithAWorkflowIdAlreadyUsedIsRefused) {
     EXPECT_EQ(e.Code(), ErrorCode::ConflictingID) << e.what();
   }
   EXPECT_EQ(g_runs.load(), 1);
+  Shutdown(ctx);
+}
+
+// A DELAYED row due past the year 2262 (any time may be stored, e.g. by another SDK) neither
+// crashes nor stalls the delay promoter: a workflow delayed by 50 ms still runs.
+TEST_P(DelayTest, AFarFutureDelayDoesNotStopThePromoter) {
+  sysdb::WorkflowInsert row = WorkflowRow("far", "Echo", "ENQUEUED");
+  row.status = "DELAYED";
+  row.delay_until_epoch_ms = int64_t{9'000'000'000'000'000'000};
+  ASSERT_TRUE(OpenRaw()->InsertWorkflow(row).created);
+  DBOSContext ctx = Start();
+  EXPECT_EQ(RunWorkflow(ctx, Echo, 5, WithDelay(50ms)).GetResult(), 5);
+  EXPECT_EQ(StatusOf("far"), "DELAYED");
   Shutdown(ctx);
 }
 
