@@ -170,15 +170,15 @@ std::shared_ptr<HandleCore> DebounceErased(DBOSContext& ctx, const std::string& 
         runtime.WakeDelayPromoter();  // a capped start may be sooner than it knew
         return *id;
       }
-      if (options.workflow_id_given && attempt < kDebounceAttempts) {
+      if (options.workflow_id_given) {
         // The ID names one workflow: once that one no longer waits, starting "it" again would
         // return the old workflow and drop this input. A DELAYED row may be a concurrent call's
         // new one, which the next bounce finds.
         if (const auto row = runtime.Db().GetWorkflow(options.workflow_id, false)) {
-          if (row->status != "DELAYED") {
+          if (row->status != "DELAYED" || attempt >= kDebounceAttempts) {
             throw DBOSError(ErrorCode::ConflictingID,
                             "Debounce: workflow ID " + options.workflow_id +
-                                " already names a workflow that is no longer waiting (" +
+                                " already names a workflow that is not this key's waiting one (" +
                                 row->status +
                                 "), so it cannot run this input; give each Debounce call a new "
                                 "workflow ID, or none",

@@ -107,6 +107,12 @@ std::string Blocker(DBOSContext&, std::string input) {
   return input;
 }
 
+// Sleeps for a minute (durably, so a cancellation or a timeout ends it at once).
+std::string Sleeper(DBOSContext& ctx, std::string input) {
+  Sleep(ctx, std::chrono::minutes(1));
+  return input;
+}
+
 // Waits for the gate, then enqueues (mode "enqueue") or debounces (mode "debounce") a Work and
 // catches whatever that throws, as code that must not fail might.
 std::string CatchesAll(DBOSContext& ctx, std::string mode) {
@@ -151,6 +157,7 @@ class QueueTest : public DbTest {
     RegisterWorkflow(ctx, Work, WithWorkflowName("work"));
     RegisterWorkflow(ctx, Blocker, WithWorkflowName("blocker"));
     RegisterWorkflow(ctx, CatchesAll, WithWorkflowName("catches-all"));
+    RegisterWorkflow(ctx, Sleeper, WithWorkflowName("sleeper"));
     return ctx;
   }
   // An ENQUEUED Work("<group>/<id>") on `queue`, written before Launch as another process would.
@@ -675,6 +682,29 @@ TEST_P(QueueTest, CatchingAllAroundAnEnqueueDuringShutdownRecordsNoOutcome) {
   stopper.join();
   EXPECT_EQ(StatusOf("catch-enqueue"), "PENDING");
   EXPECT_EQ(StatusOf("catch-debounce"), "PENDING");
+}
+
+// A workflow of a queue with worker concurrency 1 holds the slot while it runs; cancelled, or
+// timed out, it frees it when its execution ends, and the next one starts.
+TEST_P(QueueTest, ACancelledOrTimedOutWorkflowFreesItsWorkerSlot) {
+  DBOSContext ctx = Context();
+  NewWorkflowQueue(ctx, "wq", WithWorkerConcurrency(1));
+  Launch(ctx);
+  RunWorkflow(ctx, Sleeper, std::string("s"), WithQueue("wq"), WithWorkflowID("cancelled"));
+  ASSERT_TRUE(Await([&] { return StatusOf("cancelled") == "PENDING"; }));
+  auto after_cancel =
+      RunWorkflow(ctx, Work, std::string("a/1"), WithQueue("wq"), WithWorkflowID("after-cancel"));
+  EXPECT_EQ(StatusOf("after-cancel"), "ENQUEUED");
+  CancelWorkflow(ctx, "cancelled");
+  EXPECT_EQ(after_cancel.GetResult(), "a/1");
+  auto [timed, cancel_all] = WithTimeout(ctx, std::chrono::milliseconds(300));
+  RunWorkflow(timed, Sleeper, std::string("s"), WithQueue("wq"), WithWorkflowID("timed-out"));
+  auto after_timeout =
+      RunWorkflow(ctx, Work, std::string("a/2"), WithQueue("wq"), WithWorkflowID("after-timeout"));
+  EXPECT_EQ(after_timeout.GetResult(), "a/2");
+  EXPECT_EQ(StatusOf("timed-out"), "CANCELLED");
+  EXPECT_EQ(g_gauge.Max("*"), 1);
+  Shutdown(ctx);
 }
 
 DBOS_INSTANTIATE_ON_BOTH_BACKENDS(QueueTest);
