@@ -110,14 +110,24 @@ void QueueRunner::StartClaimed(sysdb::DequeuedWorkflow workflow, int failed_atte
   const std::string id = workflow.workflow_uuid;
   // A row kept from an earlier round may have been finished (by the execution that still ran
   // here), cancelled or taken over meanwhile: then it is no longer this runner's to start.
-  if (failed_attempts > 0 && !StillClaimed(id)) return;
+  const auto not_awaiting = [&] {
+    std::lock_guard lock(slots_mutex_);
+    awaiting_start_.erase(id);
+  };
+  if (failed_attempts > 0 && !StillClaimed(id)) return not_awaiting();
   std::string why;
   try {
     if (runtime_.DequeueHook()) runtime_.DequeueHook()(id);
-    if (executor::StartDequeued(runtime_, workflow) == executor::DequeuedStart::kDone) return;
+    if (executor::StartDequeued(runtime_, workflow) == executor::DequeuedStart::kDone) {
+      return not_awaiting();
+    }
     why = "it cannot start yet";
   } catch (const std::exception& e) {
     why = e.what();
+  }
+  {
+    std::lock_guard lock(slots_mutex_);
+    awaiting_start_.insert(id);
   }
   // The row is PENDING under this executor and nothing else starts it before the next launch:
   // it is kept and started again at the next rounds, however often that fails (logged at

@@ -107,6 +107,24 @@ std::string Blocker(DBOSContext&, std::string input) {
   return input;
 }
 
+std::atomic<int> g_unwind_runs{0};
+std::atomic<int> g_unwind_released{0};
+
+// A step that ignores cancellation until the test releases its run (the first run, the second…),
+// as slow code that does not check its stop token does.
+std::string Unwinder(DBOSContext& ctx, std::string input) {
+  return RunAsStep(
+      ctx,
+      [input] {
+        const int run = ++g_unwind_runs;
+        while (g_unwind_released.load() < run) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+        return input;
+      },
+      WithStepName("unwind"));
+}
+
 // Sleeps for a minute (durably, so a cancellation or a timeout ends it at once).
 std::string Sleeper(DBOSContext& ctx, std::string input) {
   Sleep(ctx, std::chrono::minutes(1));
@@ -142,9 +160,12 @@ class QueueTest : public DbTest {
     DbTest::SetUp();
     g_gauge.Reset();
     g_gate.Reset();
+    g_unwind_runs = 0;
+    g_unwind_released = 0;
   }
   void TearDown() override {
     g_gate.Open();
+    g_unwind_released = 1000;
     DbTest::TearDown();
   }
   std::string Table(const std::string& name) const {
@@ -158,11 +179,13 @@ class QueueTest : public DbTest {
     RegisterWorkflow(ctx, Blocker, WithWorkflowName("blocker"));
     RegisterWorkflow(ctx, CatchesAll, WithWorkflowName("catches-all"));
     RegisterWorkflow(ctx, Sleeper, WithWorkflowName("sleeper"));
+    RegisterWorkflow(ctx, Unwinder, WithWorkflowName("unwinder"));
     return ctx;
   }
   // An ENQUEUED Work("<group>/<id>") on `queue`, written before Launch as another process would.
-  void InsertQueued(const std::string& queue, const std::string& id, int64_t created) {
-    sysdb::WorkflowInsert row = WorkflowRow(id, "work", "ENQUEUED");
+  void InsertQueued(const std::string& queue, const std::string& id, int64_t created,
+                    const std::string& name = "work") {
+    sysdb::WorkflowInsert row = WorkflowRow(id, name, "ENQUEUED");
     row.queue_name = queue;
     row.inputs = serialization::EncodeWorkflowInput(std::string("g/" + id));
     row.now_ms = created;
@@ -704,6 +727,34 @@ TEST_P(QueueTest, ACancelledOrTimedOutWorkflowFreesItsWorkerSlot) {
   EXPECT_EQ(after_timeout.GetResult(), "a/2");
   EXPECT_EQ(StatusOf("timed-out"), "CANCELLED");
   EXPECT_EQ(g_gauge.Max("*"), 1);
+  Shutdown(ctx);
+}
+
+// A claim that cannot start while an earlier execution of its ID unwinds here (cancelled, then
+// re-enqueued on its queue, as another process's recovery would) takes that execution's worker
+// slot over when it ends: the queue still runs at most its worker concurrency.
+TEST_P(QueueTest, AClaimWaitingForItsOldExecutionKeepsTheSlotWhenThatEnds) {
+  for (int i = 1; i <= 3; ++i) InsertQueued("parking", "y" + std::to_string(i), i, "blocker");
+  DBOSContext ctx = Context();
+  NewWorkflowQueue(ctx, "wq", WithWorkerConcurrency(2));
+  Launch(ctx);
+  RunWorkflow(ctx, Unwinder, std::string("x"), WithQueue("wq"), WithWorkflowID("x"));
+  ASSERT_TRUE(Await([] { return g_unwind_runs.load() >= 1; }));
+  CancelWorkflow(ctx, "x");
+  RunSql(url_, "UPDATE " + Table("workflow_status") +
+                   " SET status = 'ENQUEUED', queue_name = 'wq', started_at_epoch_ms = NULL WHERE "
+                   "workflow_uuid = 'x'");
+  ASSERT_TRUE(Await([&] { return logger_->Contains("workflow x still executes here"); }));
+  g_unwind_released = 1;
+  ASSERT_TRUE(Await([] { return g_unwind_runs.load() >= 2; }));  // x runs again
+  // Three waiting workflows reach the queue at once: one round claims what the slots allow.
+  RunSql(url_, "UPDATE " + Table("workflow_status") +
+                   " SET queue_name = 'wq' WHERE queue_name = 'parking'");
+  ASSERT_TRUE(g_gate.AwaitWaiting(1));
+  EXPECT_EQ(CountPending("wq"), 2) << "x and one more, not x and two more";
+  g_unwind_released = 2;
+  g_gate.Open();
+  EXPECT_EQ(RetrieveWorkflow<std::string>(ctx, "x").GetResult(), "x");
   Shutdown(ctx);
 }
 
