@@ -415,7 +415,8 @@ WHERE status = 'DELAYED' AND COALESCE(delay_until_epoch_ms, 0) <= $1::bigint
 RETURNING COALESCE(queue_name, '')
 )SQL";
 
-// The status the row had ('DELAYED' when this statement moved it; NULL when missing).
+// The status the row had ('DELAYED' when this statement moved it; NULL when missing), and its
+// delay_until_epoch_ms before (a retry recognises its own earlier move by it).
 constexpr std::string_view kSetWorkflowDelaySql = R"SQL(
 WITH cur AS (
   SELECT COALESCE(status, '') AS status, delay_until_epoch_ms
