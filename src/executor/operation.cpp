@@ -36,7 +36,7 @@ void ThrowInterruption(const WorkflowState& state, Interruption why) {
 void ThrowShutDown(WorkflowState* caller) {
   if (caller != nullptr) {
     caller->Interrupt(Interruption::Shutdown);
-    ThrowInterruption(*caller, Interruption::Shutdown);
+    ThrowInterruption(*caller, caller->Pending());  // a cancellation that came first stays
   }
   throw DBOSError(ErrorCode::Initialization, "DBOS is shut down; no new workflows can start");
 }
