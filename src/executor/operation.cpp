@@ -33,6 +33,14 @@ void ThrowInterruption(const WorkflowState& state, Interruption why) {
                   state.workflow_id);
 }
 
+void ThrowShutDown(WorkflowState* caller) {
+  if (caller != nullptr) {
+    caller->Interrupt(Interruption::Shutdown);
+    ThrowInterruption(*caller, caller->Pending());  // a cancellation that came first stays
+  }
+  throw DBOSError(ErrorCode::Initialization, "DBOS is shut down; no new workflows can start");
+}
+
 void ThrowIfInterrupted(const WorkflowState& state) {
   const auto why = state.Pending();
   if (why != Interruption::None) ThrowInterruption(state, why);

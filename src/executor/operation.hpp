@@ -27,6 +27,10 @@ WorkflowState* CallingWorkflow(const DBOSContext& ctx, const char* operation, bo
 /// Throws the pending interruption: ShutdownInterrupt or DBOSError(WorkflowCancelled).
 void ThrowIfInterrupted(const WorkflowState& state);
 [[noreturn]] void ThrowInterruption(const WorkflowState& state, Interruption why);
+/// Throws why no workflow can start while DBOS shuts down. From a workflow (`caller`) that is
+/// the workflow's own shutdown, so that it stays PENDING however its code handles the throw
+/// (an error it caught could otherwise end it with an outcome it never had).
+[[noreturn]] void ThrowShutDown(WorkflowState* caller);
 
 /// Takes the row recorded at `step_id` by an earlier execution (released from memory then), or
 /// nullopt. Throws UnexpectedStep when a step with another name is recorded there.

@@ -63,12 +63,11 @@ SystemClock::time_point DelayPromoter::Round() {
   const int64_t now_ms = util::NowEpochMs();
   const sysdb::DelayedPromotion promoted = runtime_.Db().PromoteDueDelayed(now_ms);
   if (!promoted.queues.empty()) runtime_.WakeQueueRunner();
-  auto next = SystemClock::now() + poll_interval_;
-  if (promoted.next_due_ms) {
-    const SystemClock::time_point due{std::chrono::milliseconds(*promoted.next_due_ms)};
-    next = std::min(next, due);
-  }
-  return next;
+  // Compared in epoch ms: any time may be stored (another SDK, the SQL function), and one past
+  // the year 2262 overflows the clock's nanoseconds.
+  const int64_t poll_ms = util::NowEpochMs() + poll_interval_.count();
+  const int64_t due_ms = std::clamp<int64_t>(promoted.next_due_ms.value_or(poll_ms), 0, poll_ms);
+  return SystemClock::time_point(std::chrono::milliseconds(due_ms));
 }
 
 }  // namespace dbos::queue

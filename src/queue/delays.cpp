@@ -43,14 +43,12 @@ int64_t RequestedStart(const DelaySpec& spec, int64_t now_ms) {
 }
 
 // Throws the errors Debounce and RunWorkflow share before anything is written.
-void CheckCanStart(Runtime& runtime) {
+void CheckCanStart(Runtime& runtime, WorkflowState* caller) {
   if (!runtime.Launched()) {
     throw DBOSError(ErrorCode::Initialization,
                     "DBOS must be launched before running workflows; call Launch first");
   }
-  if (runtime.ShuttingDown()) {
-    throw DBOSError(ErrorCode::Initialization, "DBOS is shut down; no new workflows can start");
-  }
+  if (runtime.ShuttingDown()) ThrowShutDown(caller);
 }
 
 const RegisteredWorkflow& DebouncedWorkflow(Runtime& runtime, const std::string& callable_key) {
@@ -152,7 +150,7 @@ std::shared_ptr<HandleCore> DebounceErased(DBOSContext& ctx, const std::string& 
   }
   ValidateJsonText("Debounce's input", input);
   WorkflowState* caller = CallingWorkflow(ctx, "Debounce", /*required=*/false);
-  CheckCanStart(runtime);
+  CheckCanStart(runtime, caller);
   const RegisteredWorkflow& workflow = DebouncedWorkflow(runtime, callable_key);
   const std::string queue =
       settings.queue_name.empty() ? sysdb::kInternalQueueName : settings.queue_name;
@@ -171,6 +169,24 @@ std::shared_ptr<HandleCore> DebounceErased(DBOSContext& ctx, const std::string& 
       if (auto id = runtime.Db().BounceDebounced(bounce)) {
         runtime.WakeDelayPromoter();  // a capped start may be sooner than it knew
         return *id;
+      }
+      if (options.workflow_id_given) {
+        // The ID names one workflow: once that one no longer waits, starting "it" again would
+        // return the old workflow and drop this input. A DELAYED row may be a concurrent call's
+        // new one, which the next bounce finds.
+        if (const auto row = runtime.Db().GetWorkflow(options.workflow_id, false)) {
+          if (row->status != "DELAYED" || attempt >= kDebounceAttempts) {
+            throw DBOSError(ErrorCode::ConflictingID,
+                            "Debounce: workflow ID " + options.workflow_id +
+                                " already names a workflow that is not this key's waiting one (" +
+                                row->status +
+                                "), so it cannot run this input; give each Debounce call a new "
+                                "workflow ID, or none",
+                            options.workflow_id);
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+          continue;
+        }
       }
       RunOptions start = options;
       start.queue_name = queue;

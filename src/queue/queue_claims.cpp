@@ -65,8 +65,12 @@ void QueueRunner::Released(const std::string& workflow_id) {
     std::lock_guard lock(slots_mutex_);
     auto it = slot_of_.find(workflow_id);
     if (it == slot_of_.end()) return;  // not from a declared queue: no slot to free
-    if (--running_[it->second] <= 0) running_.erase(it->second);
-    slot_of_.erase(it);
+    // An earlier execution of a claim still waiting to start (it could not start while that
+    // one ran): the slot passes to the claim, which frees it when it ends.
+    if (awaiting_start_.count(workflow_id) == 0) {
+      if (--running_[it->second] <= 0) running_.erase(it->second);
+      slot_of_.erase(it);
+    }
   }
   Wake();
 }

@@ -108,13 +108,29 @@ bool QueueRunner::StillClaimed(const std::string& id) {
 
 void QueueRunner::StartClaimed(sysdb::DequeuedWorkflow workflow, int failed_attempts) {
   const std::string id = workflow.workflow_uuid;
+  // While the claim waits to start, an earlier execution of its ID that ends here hands its
+  // worker slot over (Released) rather than freeing it. Only a claim from the queue whose slot
+  // the ID holds takes it (one resumed onto the internal queue has none to take). Set before
+  // the start, so that an execution ending during it cannot free the slot first.
+  const auto awaiting = [&](bool waits) {
+    std::lock_guard lock(slots_mutex_);
+    auto slot = slot_of_.find(id);
+    if (waits && slot != slot_of_.end() && slot->second.first == workflow.queue_name.value_or("")) {
+      awaiting_start_.insert(id);
+    } else {
+      awaiting_start_.erase(id);
+    }
+  };
   // A row kept from an earlier round may have been finished (by the execution that still ran
   // here), cancelled or taken over meanwhile: then it is no longer this runner's to start.
-  if (failed_attempts > 0 && !StillClaimed(id)) return;
+  if (failed_attempts > 0 && !StillClaimed(id)) return awaiting(false);
+  awaiting(true);
   std::string why;
   try {
     if (runtime_.DequeueHook()) runtime_.DequeueHook()(id);
-    if (executor::StartDequeued(runtime_, workflow) == executor::DequeuedStart::kDone) return;
+    if (executor::StartDequeued(runtime_, workflow) == executor::DequeuedStart::kDone) {
+      return awaiting(false);
+    }
     why = "it cannot start yet";
   } catch (const std::exception& e) {
     why = e.what();

@@ -17,6 +17,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -80,6 +81,9 @@ class QueueRunner final : public detail::BackgroundService {
   std::mutex slots_mutex_;
   std::unordered_map<std::string, std::pair<std::string, std::string>> slot_of_;
   std::map<std::pair<std::string, std::string>, int> running_;
+  /// Claimed workflows waiting in retry_ to be started again: an earlier execution of theirs
+  /// that ends meanwhile hands its slot over instead of freeing it.
+  std::unordered_set<std::string> awaiting_start_;
 };
 
 }  // namespace dbos::queue

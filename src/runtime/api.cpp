@@ -111,14 +111,12 @@ std::shared_ptr<HandleCore> RunWorkflowErased(DBOSContext& ctx, const std::strin
   ValidateName("WithApplicationVersion", options.application_version, true);
   ValidateName("WithAuthenticatedUser", options.authenticated_user, true);
   ValidateJsonText("RunWorkflow's input", input);
-  CallingWorkflow(ctx, "RunWorkflow", /*required=*/false);
+  WorkflowState* caller = CallingWorkflow(ctx, "RunWorkflow", /*required=*/false);
   if (!runtime.Launched()) {
     throw DBOSError(ErrorCode::Initialization,
                     "DBOS must be launched before running workflows; call Launch first");
   }
-  if (runtime.ShuttingDown()) {
-    throw DBOSError(ErrorCode::Initialization, "DBOS is shut down; no new workflows can start");
-  }
+  if (runtime.ShuttingDown()) ThrowShutDown(caller);
   const auto* workflow = runtime.Registry().FindByKey(key);
   if (workflow == nullptr) {
     throw DBOSError(ErrorCode::InvalidOption,

@@ -456,17 +456,21 @@ class SystemDatabase {
   /// Every DELAYED row whose delay_until_epoch_ms has passed (or is NULL) becomes ENQUEUED on its
   /// queue; a debounced row's deduplication ID is cleared then (a later Debounce with its key
   /// starts a new workflow). Also returns when the next DELAYED row is due. While nothing is due
-  /// it takes no write lock. On PostgreSQL each queue that received rows is announced on
+  /// it takes no write lock. Retried after an in-doubt commit, it still reports the queues of
+  /// the rows that commit promoted. On PostgreSQL each queue that received rows is announced on
   /// kQueueChannel after the commit.
   virtual DelayedPromotion PromoteDueDelayed(int64_t now_ms) = 0;
 
-  /// Moves the start of a DELAYED workflow to `delay_until_epoch_ms`; on PostgreSQL a move is
-  /// announced on kDelayChannel after the commit.
+  /// Moves the start of a DELAYED workflow to `delay_until_epoch_ms`. Retried after an in-doubt
+  /// commit, it reports Updated when that commit moved the row, even if it was promoted since. On
+  /// PostgreSQL a move is announced on kDelayChannel after the commit.
   virtual DelayUpdate SetWorkflowDelay(const std::string& workflow_uuid,
                                        int64_t delay_until_epoch_ms, int64_t now_ms) = 0;
 
   /// Applies `bounce` to the DELAYED debounced row of its (name, queue, key); returns the row's
   /// workflow ID, or nullopt when there is no such row (it started already, or never existed).
+  /// Retried after an in-doubt commit, it returns the row that commit bounced, even if it was
+  /// promoted since (its input is this bounce's, so no new workflow may start for it).
   virtual std::optional<std::string> BounceDebounced(const Bounce& bounce) = 0;
 
   // ---- Queues ------------------------------------------------------------------------------

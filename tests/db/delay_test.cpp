@@ -5,12 +5,15 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <set>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include "support/db_test.hpp"
 #include "support/raw_sql.hpp"
+#include "support/workflow_rows.hpp"
 #include "util/time_util.hpp"
 
 namespace dbos::testing::delay_fns {
@@ -22,6 +25,14 @@ int64_t StartedAt(DBOSContext&, int) { return util::NowEpochMs(); }
 // Counts its executions and echoes its input.
 int Echo(DBOSContext&, int input) {
   ++g_runs;
+  return input;
+}
+
+std::atomic<bool> g_release{false};
+
+// Echoes its input once released (a debounced workflow that has started and not ended).
+int Held(DBOSContext&, int input) {
+  while (!g_release) std::this_thread::sleep_for(std::chrono::milliseconds(2));
   return input;
 }
 
@@ -42,17 +53,28 @@ class DelayTest : public DbTest {
   void SetUp() override {
     DbTest::SetUp();
     g_runs = 0;
+    g_release = false;
+  }
+  void TearDown() override {
+    g_release = true;
+    DbTest::TearDown();
   }
   DBOSContext Start() {
     DBOSContext ctx = NewDBOSContext(MakeConfig());
     RegisterWorkflow(ctx, StartedAt, WithWorkflowName("StartedAt"));
     RegisterWorkflow(ctx, Echo, WithWorkflowName("Echo"));
     RegisterWorkflow(ctx, MoveDelay, WithWorkflowName("MoveDelay"));
+    RegisterWorkflow(ctx, Held, WithWorkflowName("Held"));
     Launch(ctx);
     return ctx;
   }
   std::string Table(const std::string& name) const {
     return IsPostgres() ? schema_ + "." + name : name;
+  }
+  std::string StatusOf(const std::string& id) {
+    const Rows rows = RunSql(url_, "SELECT status FROM " + Table("workflow_status") +
+                                       " WHERE workflow_uuid = '" + id + "'");
+    return rows.empty() ? "" : rows[0][0];
   }
   int64_t DelayUntil(const std::string& id) {
     const Rows rows =
@@ -210,9 +232,9 @@ TEST_P(DelayTest, DelayedStartsAndDebouncingOnADeclaredQueue) {
   RegisterWorkflow(ctx, Echo, WithWorkflowName("Echo"));
   const WorkflowQueue queue = NewWorkflowQueue(ctx, "slow-lane", WithWorkerConcurrency(1));
   Launch(ctx);
-  // Long enough that the row is still DELAYED when read back on a busy machine.
   auto handle =
-      RunWorkflow(ctx, Echo, 11, WithQueue(queue.name), WithDeduplicationID("once"), WithDelay(1s));
+      RunWorkflow(ctx, Echo, 11, WithQueue(queue.name), WithDeduplicationID("once"),
+                  WithDelay(1s));  // read back well before it is due, even on a loaded machine
   EXPECT_EQ(RunSql(url_, "SELECT status, queue_name FROM " + Table("workflow_status") +
                              " WHERE workflow_uuid = '" + handle.GetWorkflowID() + "'"),
             (Rows{{"DELAYED", "slow-lane"}}));
@@ -233,6 +255,85 @@ TEST_P(DelayTest, DelayedStartsAndDebouncingOnADeclaredQueue) {
   } catch (const DBOSError& e) {
     EXPECT_EQ(e.Code(), ErrorCode::QueueNotFound);
   }
+  Shutdown(ctx);
+}
+
+// A Debounce after the debounced workflow started (it is no longer DELAYED) starts a new
+// workflow with its input rather than losing it.
+TEST_P(DelayTest, DebounceAfterTheWorkflowStartedStartsANewOne) {
+  DBOSContext ctx = Start();
+  auto debouncer = NewDebouncer(ctx, Held);
+  auto first = debouncer.Debounce(ctx, "k", 10ms, 1);
+  const auto until = std::chrono::steady_clock::now() + 20s;
+  while (StatusOf(first.GetWorkflowID()) != "PENDING" && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(5ms);
+  }
+  ASSERT_EQ(StatusOf(first.GetWorkflowID()), "PENDING");
+  auto second = debouncer.Debounce(ctx, "k", 10ms, 2);
+  EXPECT_NE(second.GetWorkflowID(), first.GetWorkflowID());
+  g_release = true;
+  EXPECT_EQ(first.GetResult(), 1);
+  EXPECT_EQ(second.GetResult(), 2);
+  Shutdown(ctx);
+}
+
+// Debounce calls with one key from several threads at once run one workflow; a call after them
+// all (still within the delay) gives it the last input.
+TEST_P(DelayTest, ConcurrentDebounceCallsWithOneKeyRunOneWorkflow) {
+  DBOSContext ctx = Start();
+  auto debouncer = NewDebouncer(ctx, Echo);
+  std::mutex mutex;
+  std::set<std::string> ids;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 5; ++i) {
+        const std::string id = debouncer.Debounce(ctx, "k", 3s, t * 10 + i).GetWorkflowID();
+        std::lock_guard lock(mutex);
+        ids.insert(id);
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  auto last = debouncer.Debounce(ctx, "k", 200ms, 999);
+  ids.insert(last.GetWorkflowID());
+  EXPECT_EQ(ids.size(), 1u);
+  EXPECT_EQ(last.GetResult(), 999);
+  EXPECT_EQ(g_runs.load(), 1);
+  Shutdown(ctx);
+}
+
+// A Debounce given a workflow ID that already names a workflow no longer waiting cannot start
+// one with its input: it says so instead of returning the old workflow (whose result is not
+// this input's).
+TEST_P(DelayTest, DebounceWithAWorkflowIdAlreadyUsedIsRefused) {
+  DBOSContext ctx = Start();
+  auto debouncer = NewDebouncer(ctx, Echo);
+  auto first = debouncer.Debounce(ctx, "k", 5s, 1, WithWorkflowID("fixed"));
+  EXPECT_EQ(debouncer.Debounce(ctx, "k", 10ms, 2, WithWorkflowID("fixed")).GetWorkflowID(),
+            "fixed");  // still waiting: bounced
+  EXPECT_EQ(first.GetResult(), 2);
+  try {
+    auto late = debouncer.Debounce(ctx, "k", 10ms, 3, WithWorkflowID("fixed"));
+    ADD_FAILURE() << "a Debounce reused the ID of a finished workflow; its result is "
+                  << late.GetResult();
+  } catch (const DBOSError& e) {
+    EXPECT_EQ(e.Code(), ErrorCode::ConflictingID) << e.what();
+  }
+  EXPECT_EQ(g_runs.load(), 1);
+  Shutdown(ctx);
+}
+
+// A DELAYED row due past the year 2262 (any time may be stored, e.g. by another SDK) neither
+// crashes nor stalls the delay promoter: a workflow delayed by 50 ms still runs.
+TEST_P(DelayTest, AFarFutureDelayDoesNotStopThePromoter) {
+  sysdb::WorkflowInsert row = WorkflowRow("far", "Echo", "ENQUEUED");
+  row.status = "DELAYED";
+  row.delay_until_epoch_ms = int64_t{9'000'000'000'000'000'000};
+  ASSERT_TRUE(OpenRaw()->InsertWorkflow(row).created);
+  DBOSContext ctx = Start();
+  EXPECT_EQ(RunWorkflow(ctx, Echo, 5, WithDelay(50ms)).GetResult(), 5);
+  EXPECT_EQ(StatusOf("far"), "DELAYED");
   Shutdown(ctx);
 }
 

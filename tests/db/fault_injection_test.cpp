@@ -11,11 +11,15 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <random>
 #include <set>
+#include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "serialization/codec.hpp"
 #include "support/db_test.hpp"
@@ -444,8 +448,220 @@ TEST_P(ClaimFaultTest, WritesRetriedAfterAnInDoubtCommitReportTheirOwnEffect) {
   EXPECT_EQ(db->GetWorkflow("w", true)->output, "1");
 }
 
+// ---- In-doubt commits and dropped connections of the delay and queue writes ----
+
+// Fails the first run of `statement` in `operation` with `kind`; `before_retry` (if given) runs
+// just before the second run, as another process acting between the two attempts.
+ScopedFaultInjector FailFirstRun(std::string operation, std::string statement, Fault::Kind kind,
+                                 std::atomic<int>& injected,
+                                 std::function<void()> before_retry = {}) {
+  return ScopedFaultInjector([=, &injected](const FaultSite& site) {
+    if (operation != site.operation || statement != site.statement) return Fault{};
+    const int run = injected.fetch_add(1);
+    if (run == 1 && before_retry) before_retry();
+    Fault fault;
+    if (run == 0) fault.kind = kind;
+    return fault;
+  });
+}
+
+class DelayFaultTest : public ClaimFaultTest {
+ protected:
+  // A DELAYED row of "wf" on queue "q", due at `due`; a debounced one holds the key "wf-k".
+  static void InsertDelayed(sysdb::SystemDatabase& db, const std::string& id, int64_t due,
+                            bool debounced) {
+    sysdb::WorkflowInsert row = WorkflowRow(id, "wf", "ENQUEUED");
+    row.status = "DELAYED";
+    row.queue_name = "q";
+    row.delay_until_epoch_ms = due;
+    row.is_debounced = debounced;
+    if (debounced) row.deduplication_id = "wf-k";
+    row.now_ms = 1;
+    ASSERT_TRUE(db.InsertWorkflow(row).created);
+  }
+  Rows StatusAndKey(const std::string& id) {
+    return RunSql(url_, "SELECT status, COALESCE(deduplication_id, '-') FROM " +
+                            Table("workflow_status") + " WHERE workflow_uuid = '" + id + "'");
+  }
+  // What a promoter in another process does to `id`.
+  void PromoteElsewhere(const std::string& id) {
+    RunSql(url_, "UPDATE " + Table("workflow_status") +
+                     " SET status = 'ENQUEUED', deduplication_id = CASE WHEN is_debounced THEN "
+                     "NULL ELSE deduplication_id END WHERE workflow_uuid = '" +
+                     id + "'");
+  }
+};
+
+// Each due row is promoted once (a debounced one releases its key), none is left DELAYED or
+// promoted early, and the queues that received rows are reported even when the reply of the
+// commit that promoted them was lost (the runner is woken for them).
+TEST_P(DelayFaultTest, PromotionRetriedAfterAFaultPromotesOnceAndReportsItsQueues) {
+  for (const auto kind : {Fault::Kind::kAfterCommit, Fault::Kind::kDropConnection}) {
+    SCOPED_TRACE(kind == Fault::Kind::kAfterCommit ? "in-doubt commit" : "dropped connection");
+    auto db = OpenRaw();
+    RunSql(url_, "DELETE FROM " + Table("workflow_status"));
+    InsertDelayed(*db, "due-debounced", 50, true);
+    InsertDelayed(*db, "due", 60, false);
+    InsertDelayed(*db, "later", 10'000, false);
+    std::atomic<int> injected{0};
+    sysdb::DelayedPromotion promoted;
+    {
+      auto injector = FailFirstRun("PromoteDueDelayed", "promote_delayed", kind, injected);
+      promoted = db->PromoteDueDelayed(100);
+    }
+    EXPECT_GE(injected.load(), 1);
+    EXPECT_EQ(StatusAndKey("due-debounced"), (Rows{{"ENQUEUED", "-"}}));
+    EXPECT_EQ(StatusAndKey("due"), (Rows{{"ENQUEUED", "-"}}));
+    EXPECT_EQ(StatusAndKey("later"), (Rows{{"DELAYED", "-"}}));
+    EXPECT_EQ(promoted.queues, (std::vector<std::string>{"q"}));
+    EXPECT_EQ(promoted.next_due_ms, std::optional<int64_t>(10'000));
+  }
+}
+
+// The move committed with its reply lost, and another process promoted the row (at its new
+// time) before the retry: the move happened, so the caller must not be told it came too late.
+TEST_P(DelayFaultTest, DelayMoveRetriedAfterAnInDoubtCommitReportsItsOwnMove) {
+  auto db = OpenRaw();
+  InsertDelayed(*db, "plain", 10'000, false);
+  InsertDelayed(*db, "promoted", 10'000, false);
+  std::atomic<int> injected{0};
+  {
+    auto injector =
+        FailFirstRun("SetWorkflowDelay", "set_workflow_delay", Fault::Kind::kAfterCommit, injected);
+    EXPECT_EQ(db->SetWorkflowDelay("plain", 500, 100), sysdb::DelayUpdate::Updated);
+  }
+  EXPECT_EQ(injected.load(), 2);
+  injected = 0;
+  {
+    auto injector =
+        FailFirstRun("SetWorkflowDelay", "set_workflow_delay", Fault::Kind::kAfterCommit, injected,
+                     [&] { PromoteElsewhere("promoted"); });
+    EXPECT_EQ(db->SetWorkflowDelay("promoted", 500, 100), sysdb::DelayUpdate::Updated);
+  }
+  EXPECT_EQ(injected.load(), 2);
+  // Without a fault the same promoted row is refused: it is the retry that recognises its move.
+  EXPECT_EQ(db->SetWorkflowDelay("promoted", 500, 200), sysdb::DelayUpdate::NotDelayed);
+  EXPECT_EQ(
+      RunSql(url_, "SELECT CAST(delay_until_epoch_ms AS TEXT) FROM " + Table("workflow_status") +
+                       " WHERE workflow_uuid IN ('plain', "
+                       "'promoted') ORDER BY workflow_uuid"),
+      (Rows{{"500"}, {"500"}}));
+}
+
+// The bounce committed with its reply lost (the row took the new input), and the row was
+// promoted before the retry: the retry must name that row, or Debounce starts a second workflow
+// with the same input.
+TEST_P(DelayFaultTest, BounceRetriedAfterAnInDoubtCommitNamesTheBouncedRow) {
+  auto db = OpenRaw();
+  InsertDelayed(*db, "debounced", 10'000, true);
+  sysdb::Bounce bounce{"wf", "q", "wf-k", 500, serialization::EncodeWorkflowInput(42), 100};
+  std::atomic<int> injected{0};
+  {
+    auto injector = FailFirstRun("BounceDebounced", "bounce_debounced", Fault::Kind::kAfterCommit,
+                                 injected, [&] { PromoteElsewhere("debounced"); });
+    EXPECT_EQ(db->BounceDebounced(bounce), std::optional<std::string>("debounced"));
+  }
+  EXPECT_EQ(injected.load(), 2);
+  EXPECT_EQ(db->GetWorkflow("debounced", true)->inputs, bounce.inputs);
+  // Without a fault nothing waits under the key any more: the next Debounce starts a new one.
+  EXPECT_EQ(db->BounceDebounced(bounce), std::nullopt);
+}
+
+// A queue's row written with the reply lost, or over a dropped connection: one row, with the
+// limits asked for.
+TEST_P(DelayFaultTest, QueueUpsertRetriedAfterAFaultWritesOneRow) {
+  auto db = OpenRaw();
+  for (const auto kind : {Fault::Kind::kAfterCommit, Fault::Kind::kDropConnection}) {
+    sysdb::QueueRow queue;
+    queue.name = "limits";
+    queue.concurrency = kind == Fault::Kind::kAfterCommit ? 4 : 5;
+    queue.worker_concurrency = 2;
+    queue.rate_limit_max = 3;
+    queue.rate_limit_period_ms = 1500;
+    queue.partition_queue = true;
+    std::atomic<int> injected{0};
+    {
+      auto injector = FailFirstRun("UpsertQueue", "upsert_queue", kind, injected);
+      db->UpsertQueue(queue, 10);
+    }
+    EXPECT_EQ(injected.load(), 2);
+    const auto row = db->GetQueue("limits");
+    ASSERT_TRUE(row.has_value());
+    EXPECT_EQ(row->concurrency, queue.concurrency);
+    EXPECT_EQ(row->worker_concurrency, queue.worker_concurrency);
+    EXPECT_EQ(row->rate_limit_max, queue.rate_limit_max);
+    EXPECT_EQ(row->rate_limit_period_ms, queue.rate_limit_period_ms);
+    EXPECT_TRUE(row->partition_queue);
+    EXPECT_EQ(RunSql(url_, "SELECT count(*) FROM " + Table("queues") + " WHERE name = 'limits'"),
+              (Rows{{"1"}}));
+  }
+}
+
+// A claim from one partition, with the reply of its commit lost: the retry returns exactly the
+// rows of that partition it claimed, and the other partition's rows stay ENQUEUED.
+TEST_P(DelayFaultTest, PartitionClaimRetriedAfterAnInDoubtCommitReturnsItsRows) {
+  auto db = OpenRaw();
+  sysdb::QueueRow queue;
+  queue.name = "q";
+  queue.concurrency = 5;
+  queue.partition_queue = true;
+  db->UpsertQueue(queue, 1);
+  for (const auto& [id, key] : std::vector<std::pair<std::string, std::string>>{
+           {"p1-a", "p1"}, {"p1-b", "p1"}, {"p2-a", "p2"}}) {
+    sysdb::WorkflowInsert row = WorkflowRow(id, "wf", "ENQUEUED");
+    row.queue_name = "q";
+    row.queue_partition_key = key;
+    row.application_version.reset();
+    row.now_ms = 1;
+    ASSERT_TRUE(db->InsertWorkflow(row).created);
+  }
+  sysdb::QueueClaimRequest request = LimitedRequest();
+  request.global_concurrency = 5;
+  request.partition_key = "p1";
+  std::atomic<int> injected{0};
+  sysdb::QueueClaim claim;
+  {
+    auto injector = FailFirstQueueClaim(Fault::Kind::kAfterCommit, injected);
+    claim = db->ClaimFromQueue(request);
+  }
+  EXPECT_EQ(Ids(claim.claimed), (std::vector<std::string>{"p1-a", "p1-b"}));
+  EXPECT_TRUE(db->ClaimFromQueue(request).claimed.empty());
+  EXPECT_EQ(StatusAndKey("p2-a"), (Rows{{"ENQUEUED", "-"}}));
+}
+
+// A rate-limited claim after a fault: the window counts the first attempt's starts exactly once,
+// so the retry (and the next claim) take no more than the limit.
+TEST_P(DelayFaultTest, RateLimitedClaimRetriedAfterAFaultTakesTheLimitOnce) {
+  for (const auto kind : {Fault::Kind::kAfterCommit, Fault::Kind::kDropConnection}) {
+    SCOPED_TRACE(kind == Fault::Kind::kAfterCommit ? "in-doubt commit" : "dropped connection");
+    auto db = OpenRaw();
+    RunSql(url_, "DELETE FROM " + Table("workflow_status"));
+    sysdb::QueueRow queue;
+    queue.name = "q";
+    queue.rate_limit_max = 2;
+    queue.rate_limit_period_ms = 60'000;
+    db->UpsertQueue(queue, 1);
+    EnqueueThree(*db);
+    sysdb::QueueClaimRequest request = LimitedRequest();
+    request.global_concurrency.reset();
+    request.rate_limit_max = 2;
+    request.rate_limit_period_ms = 60'000;
+    std::atomic<int> injected{0};
+    sysdb::QueueClaim claim;
+    {
+      auto injector = FailFirstQueueClaim(kind, injected);
+      claim = db->ClaimFromQueue(request);
+    }
+    EXPECT_EQ(Ids(claim.claimed), (std::vector<std::string>{"a", "b"}));
+    request.base.now_ms = 200;
+    EXPECT_TRUE(db->ClaimFromQueue(request).claimed.empty());
+    EXPECT_EQ(StatusAndKey("c"), (Rows{{"ENQUEUED", "-"}}));
+  }
+}
+
 DBOS_INSTANTIATE_ON_BOTH_BACKENDS(FaultInjectionTest);
 DBOS_INSTANTIATE_ON_BOTH_BACKENDS(ClaimFaultTest);
+DBOS_INSTANTIATE_ON_BOTH_BACKENDS(DelayFaultTest);
 
 }  // namespace
 }  // namespace dbos::testing

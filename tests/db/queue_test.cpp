@@ -9,13 +9,17 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "core/context_access.hpp"
+#include "core/runtime.hpp"
 #include "serialization/codec.hpp"
 #include "support/db_test.hpp"
 #include "support/raw_sql.hpp"
+#include "support/workflow_rows.hpp"
 #include "sysdb/core/fault_injection.hpp"
 #include "util/time_util.hpp"
 
@@ -103,6 +107,47 @@ std::string Blocker(DBOSContext&, std::string input) {
   return input;
 }
 
+std::atomic<int> g_unwind_runs{0};
+std::atomic<int> g_unwind_released{0};
+
+// A step that ignores cancellation until the test releases its run (the first run, the second…),
+// as slow code that does not check its stop token does.
+std::string Unwinder(DBOSContext& ctx, std::string input) {
+  return RunAsStep(
+      ctx,
+      [input] {
+        const int run = ++g_unwind_runs;
+        while (g_unwind_released.load() < run) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+        return input;
+      },
+      WithStepName("unwind"));
+}
+
+// Sleeps for a minute (durably, so a cancellation or a timeout ends it at once).
+std::string Sleeper(DBOSContext& ctx, std::string input) {
+  Sleep(ctx, std::chrono::minutes(1));
+  return input;
+}
+
+// Waits for the gate, then enqueues (mode "enqueue") or debounces (mode "debounce") a Work and
+// catches whatever that throws, as code that must not fail might.
+std::string CatchesAll(DBOSContext& ctx, std::string mode) {
+  g_gate.Wait();
+  try {
+    if (mode == "enqueue") {
+      RunWorkflow(ctx, Work, std::string("late/enqueued"), WithQueue("q"));
+    } else {
+      NewDebouncer(ctx, Work).Debounce(ctx, "k", std::chrono::seconds(1),
+                                       std::string("late/debounced"));
+    }
+  } catch (...) {
+    return "caught";
+  }
+  return "started";
+}
+
 }  // namespace dbos::testing::queue_fns
 
 namespace dbos::testing {
@@ -115,9 +160,12 @@ class QueueTest : public DbTest {
     DbTest::SetUp();
     g_gauge.Reset();
     g_gate.Reset();
+    g_unwind_runs = 0;
+    g_unwind_released = 0;
   }
   void TearDown() override {
     g_gate.Open();
+    g_unwind_released = 1000;
     DbTest::TearDown();
   }
   std::string Table(const std::string& name) const {
@@ -129,7 +177,39 @@ class QueueTest : public DbTest {
     DBOSContext ctx = NewDBOSContext(config);
     RegisterWorkflow(ctx, Work, WithWorkflowName("work"));
     RegisterWorkflow(ctx, Blocker, WithWorkflowName("blocker"));
+    RegisterWorkflow(ctx, CatchesAll, WithWorkflowName("catches-all"));
+    RegisterWorkflow(ctx, Sleeper, WithWorkflowName("sleeper"));
+    RegisterWorkflow(ctx, Unwinder, WithWorkflowName("unwinder"));
     return ctx;
+  }
+  // An ENQUEUED Work("<group>/<id>") on `queue`, written before Launch as another process would.
+  void InsertQueued(const std::string& queue, const std::string& id, int64_t created,
+                    const std::string& name = "work") {
+    sysdb::WorkflowInsert row = WorkflowRow(id, name, "ENQUEUED");
+    row.queue_name = queue;
+    row.inputs = serialization::EncodeWorkflowInput(std::string("g/" + id));
+    row.now_ms = created;
+    ASSERT_TRUE(OpenRaw()->InsertWorkflow(row).created);
+  }
+  std::string StatusOf(const std::string& id) {
+    const Rows rows = RunSql(url_, "SELECT status FROM " + Table("workflow_status") +
+                                       " WHERE workflow_uuid = '" + id + "'");
+    return rows.empty() ? "" : rows[0][0];
+  }
+  int CountPending(const std::string& queue) {
+    return std::stoi(RunSql(url_, "SELECT count(*) FROM " + Table("workflow_status") +
+                                      " WHERE queue_name = '" + queue + "' AND status = 'PENDING'")
+                         .at(0)
+                         .at(0));
+  }
+  // Waits (bounded) until `pred` holds.
+  template <typename Pred>
+  static bool Await(Pred pred) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!pred() && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return pred();
   }
 };
 
@@ -550,6 +630,132 @@ TEST_P(QueueTest, ConcurrentClaimersNeverExceedGlobalConcurrency) {
   EXPECT_EQ(claims.size(), static_cast<size_t>(kRows));
   for (const auto& [id, n] : claims) EXPECT_EQ(n, 1) << id;
   std::cout << "contended claims: " << contended.load() << std::endl;
+}
+
+// One round of the runner claims at most WithMaxTasksPerIteration workflows of the queue: when
+// the first of them starts, the round's claim is all that is PENDING.
+TEST_P(QueueTest, OneRoundClaimsAtMostMaxTasksPerIteration) {
+  for (int i = 0; i < 5; ++i) InsertQueued("mq", "m" + std::to_string(i), 1 + i);
+  DBOSContext ctx = Context();
+  NewWorkflowQueue(ctx, "mq", WithMaxTasksPerIteration(2));
+  std::atomic<int> pending_at_first_start{-1};
+  detail::RuntimeOf(ctx).SetDequeueHookForTesting([&](const std::string& id) {
+    if (id == "m0") pending_at_first_start = CountPending("mq");
+  });
+  Launch(ctx);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(RetrieveWorkflow<std::string>(ctx, "m" + std::to_string(i)).GetResult(),
+              "g/m" + std::to_string(i));
+  }
+  EXPECT_EQ(pending_at_first_start.load(), 2);
+  Shutdown(ctx);
+}
+
+// A claimed workflow of a queue with worker concurrency 1 whose start keeps failing holds the
+// queue's slot while it is retried (the next one does not start), and frees it when it ends
+// (cancelled here): the queue then goes on.
+TEST_P(QueueTest, AClaimRetriedAfterAFailedStartHoldsItsSlotUntilItEnds) {
+  InsertQueued("wq", "stuck", 1);
+  InsertQueued("wq", "next", 2);
+  DBOSContext ctx = Context();
+  NewWorkflowQueue(ctx, "wq", WithWorkerConcurrency(1));
+  std::atomic<int> attempts{0};
+  detail::RuntimeOf(ctx).SetDequeueHookForTesting([&](const std::string& id) {
+    if (id == "stuck") {
+      ++attempts;
+      throw std::runtime_error("start refused by the test");
+    }
+  });
+  Launch(ctx);
+  ASSERT_TRUE(Await([&] { return attempts.load() >= 3; }));
+  EXPECT_EQ(StatusOf("next"), "ENQUEUED") << "the queue exceeded its worker concurrency";
+  CancelWorkflow(ctx, "stuck");
+  EXPECT_EQ(RetrieveWorkflow<std::string>(ctx, "next").GetResult(), "g/next");
+  EXPECT_EQ(StatusOf("stuck"), "CANCELLED");
+  EXPECT_EQ(g_gauge.Max("*"), 1);
+  Shutdown(ctx);
+}
+
+// Workflow code that catches everything around an enqueue or a Debounce while DBOS shuts down
+// records no outcome: the refusal is the workflow's shutdown, so it stays PENDING for recovery
+// (recording "caught" would be an outcome the workflow never had). The queue runner is held in
+// a start so that Shutdown has begun but not yet interrupted the workflows.
+TEST_P(QueueTest, CatchingAllAroundAnEnqueueDuringShutdownRecordsNoOutcome) {
+  DBOSContext ctx = Context();
+  NewWorkflowQueue(ctx, "q");
+  std::atomic<bool> held{false};
+  std::atomic<bool> release{false};
+  detail::Runtime& runtime = detail::RuntimeOf(ctx);
+  runtime.SetDequeueHookForTesting([&](const std::string& id) {
+    if (id != "hold") return;
+    held = true;
+    while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  });
+  Launch(ctx);
+  RunWorkflow(ctx, CatchesAll, std::string("enqueue"), WithWorkflowID("catch-enqueue"));
+  RunWorkflow(ctx, CatchesAll, std::string("debounce"), WithWorkflowID("catch-debounce"));
+  ASSERT_TRUE(g_gate.AwaitWaiting(2));
+  RunWorkflow(ctx, Work, std::string("h/hold"), WithQueue("q"), WithWorkflowID("hold"));
+  ASSERT_TRUE(Await([&] { return held.load(); }));
+  std::thread stopper([&] { Shutdown(ctx); });
+  EXPECT_TRUE(Await([&] { return runtime.ShuttingDown(); }));
+  g_gate.Open();
+  EXPECT_TRUE(Await([&] { return runtime.ActiveCount() == 0; }));
+  release = true;
+  stopper.join();
+  EXPECT_EQ(StatusOf("catch-enqueue"), "PENDING");
+  EXPECT_EQ(StatusOf("catch-debounce"), "PENDING");
+}
+
+// A workflow of a queue with worker concurrency 1 holds the slot while it runs; cancelled, or
+// timed out, it frees it when its execution ends, and the next one starts.
+TEST_P(QueueTest, ACancelledOrTimedOutWorkflowFreesItsWorkerSlot) {
+  DBOSContext ctx = Context();
+  NewWorkflowQueue(ctx, "wq", WithWorkerConcurrency(1));
+  Launch(ctx);
+  RunWorkflow(ctx, Sleeper, std::string("s"), WithQueue("wq"), WithWorkflowID("cancelled"));
+  ASSERT_TRUE(Await([&] { return StatusOf("cancelled") == "PENDING"; }));
+  auto after_cancel =
+      RunWorkflow(ctx, Work, std::string("a/1"), WithQueue("wq"), WithWorkflowID("after-cancel"));
+  EXPECT_EQ(StatusOf("after-cancel"), "ENQUEUED");
+  CancelWorkflow(ctx, "cancelled");
+  EXPECT_EQ(after_cancel.GetResult(), "a/1");
+  auto [timed, cancel_all] = WithTimeout(ctx, std::chrono::milliseconds(300));
+  RunWorkflow(timed, Sleeper, std::string("s"), WithQueue("wq"), WithWorkflowID("timed-out"));
+  auto after_timeout =
+      RunWorkflow(ctx, Work, std::string("a/2"), WithQueue("wq"), WithWorkflowID("after-timeout"));
+  EXPECT_EQ(after_timeout.GetResult(), "a/2");
+  EXPECT_EQ(StatusOf("timed-out"), "CANCELLED");
+  EXPECT_EQ(g_gauge.Max("*"), 1);
+  Shutdown(ctx);
+}
+
+// A claim that cannot start while an earlier execution of its ID unwinds here (cancelled, then
+// re-enqueued on its queue, as another process's recovery would) takes that execution's worker
+// slot over when it ends: the queue still runs at most its worker concurrency.
+TEST_P(QueueTest, AClaimWaitingForItsOldExecutionKeepsTheSlotWhenThatEnds) {
+  for (int i = 1; i <= 3; ++i) InsertQueued("parking", "y" + std::to_string(i), i, "blocker");
+  DBOSContext ctx = Context();
+  NewWorkflowQueue(ctx, "wq", WithWorkerConcurrency(2));
+  Launch(ctx);
+  RunWorkflow(ctx, Unwinder, std::string("x"), WithQueue("wq"), WithWorkflowID("x"));
+  ASSERT_TRUE(Await([] { return g_unwind_runs.load() >= 1; }));
+  CancelWorkflow(ctx, "x");
+  RunSql(url_, "UPDATE " + Table("workflow_status") +
+                   " SET status = 'ENQUEUED', queue_name = 'wq', started_at_epoch_ms = NULL WHERE "
+                   "workflow_uuid = 'x'");
+  ASSERT_TRUE(Await([&] { return logger_->Contains("workflow x still executes here"); }));
+  g_unwind_released = 1;
+  ASSERT_TRUE(Await([] { return g_unwind_runs.load() >= 2; }));  // x runs again
+  // Three waiting workflows reach the queue at once: one round claims what the slots allow.
+  RunSql(url_, "UPDATE " + Table("workflow_status") +
+                   " SET queue_name = 'wq' WHERE queue_name = 'parking'");
+  ASSERT_TRUE(g_gate.AwaitWaiting(1));
+  EXPECT_EQ(CountPending("wq"), 2) << "x and one more, not x and two more";
+  g_unwind_released = 2;
+  g_gate.Open();
+  EXPECT_EQ(RetrieveWorkflow<std::string>(ctx, "x").GetResult(), "x");
+  Shutdown(ctx);
 }
 
 DBOS_INSTANTIATE_ON_BOTH_BACKENDS(QueueTest);

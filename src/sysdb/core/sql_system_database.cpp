@@ -466,21 +466,26 @@ class SqlSystemDatabase final : public SystemDatabase {
     Params params;
     params.Int(now_ms);
     DelayedPromotion result =
-        Run<DelayedPromotion>(op::kPromoteDueDelayed, "", [&](Session& s, bool) {
+        Run<DelayedPromotion>(op::kPromoteDueDelayed, "", [&](Session& s, bool retry) {
           DelayedPromotion out;
+          const auto add_queues = [&](const Rows& rows) {
+            for (size_t i = 0; i < rows.Size(); ++i) {
+              std::string queue = rows[i].Text(0);
+              if (std::find(out.queues.begin(), out.queues.end(), queue) == out.queues.end()) {
+                out.queues.push_back(std::move(queue));
+              }
+            }
+          };
+          // An earlier attempt may have promoted rows with its reply lost: their queues are still
+          // reported, so that the caller wakes the runner for them.
+          if (retry) add_queues(s.Run(s_.promoted_at, params));
           const Rows next = s.Run(s_.next_delayed, none);
           // Nothing due: no write (and on SQLite no write lock).
           if (next.Empty() || next[0].IsNull(0) || next[0].Int64(0) > now_ms) {
             if (!next.Empty()) out.next_due_ms = next[0].OptInt64(0);
             return out;
           }
-          const Rows promoted = s.Run(s_.promote_delayed, params);
-          for (size_t i = 0; i < promoted.Size(); ++i) {
-            std::string queue = promoted[i].Text(0);
-            if (std::find(out.queues.begin(), out.queues.end(), queue) == out.queues.end()) {
-              out.queues.push_back(std::move(queue));
-            }
-          }
+          add_queues(s.Run(s_.promote_delayed, params));
           const Rows later = s.Run(s_.next_delayed, none);
           if (!later.Empty()) out.next_due_ms = later[0].OptInt64(0);
           return out;
@@ -494,10 +499,16 @@ class SqlSystemDatabase final : public SystemDatabase {
     Params params;
     params.Text(workflow_uuid).Int(delay_until_epoch_ms).Int(now_ms);
     const DelayUpdate result =
-        Run<DelayUpdate>(op::kSetWorkflowDelay, workflow_uuid, [&](Session& s, bool) {
+        Run<DelayUpdate>(op::kSetWorkflowDelay, workflow_uuid, [&](Session& s, bool retry) {
           const Rows rows = s.Run(s_.set_workflow_delay, params);
           if (rows.Empty() || rows[0].IsNull(0)) return DelayUpdate::Missing;
-          return rows[0].Text(0) == "DELAYED" ? DelayUpdate::Updated : DelayUpdate::NotDelayed;
+          if (rows[0].Text(0) == "DELAYED") return DelayUpdate::Updated;
+          // An earlier attempt set this time with its reply lost, and the row was promoted since:
+          // the move happened.
+          if (retry && !rows[0].IsNull(1) && rows[0].Int64(1) == delay_until_epoch_ms) {
+            return DelayUpdate::Updated;
+          }
+          return DelayUpdate::NotDelayed;
         });
     if (result == DelayUpdate::Updated) backend_->Announce(kDelayChannel, workflow_uuid);
     return result;
@@ -511,12 +522,23 @@ class SqlSystemDatabase final : public SystemDatabase {
         .Int(bounce.delay_until_epoch_ms)
         .Text(bounce.inputs)
         .Int(bounce.now_ms);
-    return Run<std::optional<std::string>>(op::kBounceDebounced, "",
-                                           [&](Session& s, bool) -> std::optional<std::string> {
-                                             const Rows rows = s.Run(s_.bounce_debounced, params);
-                                             if (rows.Empty()) return std::nullopt;
-                                             return rows[0].Text(0);
-                                           });
+    Params earlier;
+    earlier.Text(bounce.name)
+        .Text(bounce.queue_name)
+        .Int(bounce.delay_until_epoch_ms)
+        .Text(bounce.inputs);
+    return Run<std::optional<std::string>>(
+        op::kBounceDebounced, "", [&](Session& s, bool retry) -> std::optional<std::string> {
+          const Rows rows = s.Run(s_.bounce_debounced, params);
+          if (!rows.Empty()) return rows[0].Text(0);
+          // An earlier attempt bounced the row with its reply lost, and it was promoted since:
+          // that row runs this input, so no new workflow may start for it.
+          if (retry) {
+            const Rows bounced = s.Run(s_.bounced_earlier, earlier);
+            if (!bounced.Empty()) return bounced[0].Text(0);
+          }
+          return std::nullopt;
+        });
   }
 
   bool StartListening(NotificationCallback callback) override {

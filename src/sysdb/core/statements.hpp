@@ -104,13 +104,20 @@ struct Statements {
   /// Write. $1 now. Turns due DELAYED rows ENQUEUED (clearing a debounced row's deduplication
   /// ID). Rows: queue_name of each row promoted.
   Script promote_delayed;
+  /// Read. $1 now. Rows: the queue_name (or '') of ENQUEUED rows last written at $1: what a
+  /// promotion at $1 whose reply was lost may have promoted.
+  Script promoted_at;
   /// Write. $1 uuid, $2 delay_until_epoch_ms, $3 now. Row: the status before (NULL when the
-  /// workflow is missing); the time is set only on a DELAYED row.
+  /// workflow is missing) and delay_until_epoch_ms before; the time is set only on a DELAYED row.
   Script set_workflow_delay;
   /// Write. $1 name, $2 queue_name, $3 deduplication_id, $4 delay_until_epoch_ms, $5 inputs,
   /// $6 now. Rows: the workflow_uuid of the DELAYED debounced row bounced (none when absent); its
   /// start becomes min($4, debounce_deadline_epoch_ms) and its input $5.
   Script bounce_debounced;
+  /// Read. $1 name, $2 queue_name, $3 delay_until_epoch_ms, $4 inputs. Rows: the workflow_uuid
+  /// of a debounced row no longer DELAYED that such a bounce left (start min($3, its deadline),
+  /// input $4): a bounce whose reply was lost, promoted since.
+  Script bounced_earlier;
 
   // ---- Queues
   /// Write. $1 name, $2 concurrency, $3 worker_concurrency, $4 rate_limit_max,

@@ -424,10 +424,12 @@ WHERE status = 'DELAYED' AND COALESCE(delay_until_epoch_ms, 0) <= $1::bigint
 RETURNING COALESCE(queue_name, '')
 )SQL";
 
-// The status the row had ('DELAYED' when this statement moved it; NULL when missing).
+// The status the row had ('DELAYED' when this statement moved it; NULL when missing), and its
+// delay_until_epoch_ms before (a retry recognises its own earlier move by it).
 constexpr std::string_view kSetWorkflowDelaySql = R"SQL(
 WITH cur AS (
-  SELECT COALESCE(status, '') AS status FROM {s}.workflow_status WHERE workflow_uuid = $1::text
+  SELECT COALESCE(status, '') AS status, delay_until_epoch_ms
+  FROM {s}.workflow_status WHERE workflow_uuid = $1::text
 ), upd AS (
   UPDATE {s}.workflow_status SET delay_until_epoch_ms = $2::bigint, updated_at = $3::bigint
   WHERE workflow_uuid = $1::text AND status = 'DELAYED'
@@ -435,7 +437,22 @@ WITH cur AS (
 )
 SELECT CASE WHEN EXISTS (SELECT 1 FROM upd) THEN 'DELAYED'
             WHEN (SELECT status FROM cur) = 'DELAYED' THEN 'ENQUEUED'  -- promoted meanwhile
-            ELSE (SELECT status FROM cur) END
+            ELSE (SELECT status FROM cur) END,
+       (SELECT delay_until_epoch_ms FROM cur)
+)SQL";
+
+constexpr std::string_view kPromotedAtSql = R"SQL(
+SELECT DISTINCT COALESCE(queue_name, '') FROM {s}.workflow_status
+WHERE status = 'ENQUEUED' AND updated_at = $1::bigint
+)SQL";
+
+constexpr std::string_view kBouncedEarlierSql = R"SQL(
+SELECT ws.workflow_uuid FROM {s}.workflow_status ws
+JOIN {s}.workflow_input wi ON wi.workflow_uuid = ws.workflow_uuid
+WHERE ws.name = $1::text AND ws.queue_name = $2::text AND ws.is_debounced
+  AND ws.status <> 'DELAYED' AND wi.inputs = $4::text
+  AND ws.delay_until_epoch_ms = LEAST($3::bigint, COALESCE(ws.debounce_deadline_epoch_ms, $3::bigint))
+ORDER BY ws.created_at DESC LIMIT 1
 )SQL";
 
 constexpr std::string_view kBounceDebouncedSql = R"SQL(
@@ -631,6 +648,8 @@ core::Statements MakeStatements(const std::string& quoted_schema) {
   s.promote_delayed = one("promote_delayed", Access::kWrite, kPromoteDelayedSql);
   s.set_workflow_delay = one("set_workflow_delay", Access::kWrite, kSetWorkflowDelaySql);
   s.bounce_debounced = one("bounce_debounced", Access::kWrite, kBounceDebouncedSql);
+  s.bounced_earlier = one("bounced_earlier", Access::kRead, kBouncedEarlierSql);
+  s.promoted_at = one("promoted_at", Access::kRead, kPromotedAtSql);
 
   s.upsert_queue = one("upsert_queue", Access::kWrite, kUpsertQueueSql);
   s.get_queue = one("get_queue", Access::kRead, kGetQueueSql);

@@ -348,6 +348,22 @@ WHERE name = ?1 AND queue_name = ?2 AND deduplication_id = ?3 AND status = 'DELA
   AND is_debounced
 RETURNING workflow_uuid)sql";
 
+constexpr const char* kDelayStatusSql =
+    "SELECT COALESCE(status, ''), delay_until_epoch_ms FROM workflow_status WHERE workflow_uuid = "
+    "?1";
+
+constexpr const char* kPromotedAtSql = R"sql(
+SELECT DISTINCT COALESCE(queue_name, '') FROM workflow_status
+WHERE status = 'ENQUEUED' AND updated_at = ?1)sql";
+
+constexpr const char* kBouncedEarlierSql = R"sql(
+SELECT ws.workflow_uuid FROM workflow_status AS ws
+JOIN workflow_input AS wi ON wi.workflow_uuid = ws.workflow_uuid
+WHERE ws.name = ?1 AND ws.queue_name = ?2 AND ws.is_debounced AND ws.status <> 'DELAYED'
+  AND wi.inputs = ?4
+  AND ws.delay_until_epoch_ms = MIN(?3, COALESCE(ws.debounce_deadline_epoch_ms, ?3))
+ORDER BY ws.created_at DESC LIMIT 1)sql";
+
 constexpr const char* kBounceInputSql = R"sql(
 UPDATE workflow_input SET inputs = ?5
 WHERE workflow_uuid IN (SELECT workflow_uuid FROM workflow_status
@@ -475,11 +491,13 @@ core::Statements MakeStatements() {
   s.next_delayed = One("next_delayed", Access::kRead, kNextDelayedSql);
   s.promote_delayed = One("promote_delayed", Access::kWrite, kPromoteDelayedSql);
   // Under the write lock the status read first is the one the update sees.
-  s.set_workflow_delay = core::Script{"set_workflow_delay",
-                                      Access::kWrite,
-                                      {core::Part{kWorkflowStatusSql, true, false},
-                                       core::Part{kSetWorkflowDelaySql, false, false}}};
+  s.set_workflow_delay = core::Script{
+      "set_workflow_delay",
+      Access::kWrite,
+      {core::Part{kDelayStatusSql, true, false}, core::Part{kSetWorkflowDelaySql, false, false}}};
   s.bounce_debounced = Gated("bounce_debounced", kBounceDebouncedSql, {kBounceInputSql});
+  s.bounced_earlier = One("bounced_earlier", Access::kRead, kBouncedEarlierSql);
+  s.promoted_at = One("promoted_at", Access::kRead, kPromotedAtSql);
 
   s.upsert_queue = One("upsert_queue", Access::kWrite, kUpsertQueueSql);
   s.get_queue = One("get_queue", Access::kRead, kGetQueueSql);
