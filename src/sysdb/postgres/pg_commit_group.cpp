@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <stdexcept>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -31,6 +33,23 @@ constexpr std::string_view kLockNotAvailable = "55P03";
 testing::Fault GroupFault() {
   if (!testing::FaultInjectionOn()) return {};
   return testing::NextFault({"postgres", "GroupCommit", "group_commit"});
+}
+
+/// A copy of `failure` for one caller. Callers rethrow their error and read it on their own
+/// threads, and copies of one std::runtime_error share its message buffer: each gets its own.
+std::exception_ptr OwnCopy(const std::exception_ptr& failure) noexcept {
+  try {
+    try {
+      std::rethrow_exception(failure);
+    } catch (const PgError& e) {
+      return std::make_exception_ptr(
+          PgError(std::string(e.what()), e.SqlState(), e.Constraint(), e.ConnectionLost()));
+    } catch (const std::exception& e) {
+      return std::make_exception_ptr(std::runtime_error(std::string(e.what())));
+    }
+  } catch (...) {
+    return failure;  // not a standard exception, or no memory for a copy
+  }
 }
 
 }  // namespace
@@ -99,7 +118,8 @@ void PgCommitGroup::TakeGroup(Request& own, std::vector<Request*>& group) {
 
 void PgCommitGroup::Execute(PgPool& pool, const std::vector<Request*>& group) {
   const auto fail_all = [&group] {
-    for (Request* request : group) request->error = std::current_exception();
+    const std::exception_ptr failure = std::current_exception();
+    for (Request* request : group) request->error = OwnCopy(failure);
   };
   try {
     PgPool::Lease conn = pool.Acquire();
