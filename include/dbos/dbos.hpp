@@ -13,5 +13,6 @@
 #include "dbos/queue.hpp"
 #include "dbos/serialization.hpp"
 #include "dbos/step.hpp"
+#include "dbos/streams.hpp"
 #include "dbos/workflow.hpp"
 #include "dbos/workflow_status.hpp"

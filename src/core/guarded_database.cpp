@@ -155,4 +155,18 @@ bool GuardedSystemDatabase::StartListening(sysdb::NotificationCallback callback)
 
 void GuardedSystemDatabase::StopListening() { backend_.StopListening(); }
 
+sysdb::StreamWriteResult GuardedSystemDatabase::WriteStream(const sysdb::StreamWrite& write) {
+  return Guard([&] { return backend_.WriteStream(write); });
+}
+
+sysdb::StreamChunk GuardedSystemDatabase::ReadStream(const std::string& workflow_uuid,
+                                                     const std::string& key, int64_t from_offset,
+                                                     int limit) {
+  return Guard([&] { return backend_.ReadStream(workflow_uuid, key, from_offset, limit); });
+}
+
+void GuardedSystemDatabase::AnnounceStreamEnd(const std::string& workflow_uuid) noexcept {
+  backend_.AnnounceStreamEnd(workflow_uuid);
+}
+
 }  // namespace dbos::detail

@@ -54,6 +54,11 @@ class GuardedSystemDatabase final : public sysdb::SystemDatabase {
   bool StartListening(sysdb::NotificationCallback callback) override;
   void StopListening() override;
 
+  sysdb::StreamWriteResult WriteStream(const sysdb::StreamWrite& write) override;
+  sysdb::StreamChunk ReadStream(const std::string& workflow_uuid, const std::string& key,
+                                int64_t from_offset, int limit) override;
+  void AnnounceStreamEnd(const std::string& workflow_uuid) noexcept override;
+
  private:
   sysdb::SystemDatabase& backend_;
 };

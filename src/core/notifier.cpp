@@ -17,6 +17,12 @@ std::string EventKey(const std::string& workflow_id, const std::string& key) {
 
 std::string ExecutionKey(const std::string& workflow_id) { return "run:" + workflow_id; }
 
+std::string StreamKey(const std::string& workflow_id, const std::string& key) {
+  return "stm:" + workflow_id + "::" + key;
+}
+
+std::string StreamEndKey(const std::string& workflow_id) { return "stm-end:" + workflow_id; }
+
 Notifier::Registration::Registration(Notifier& notifier, std::string key, Waiter& waiter)
     : notifier_(notifier), key_(std::move(key)), waiter_(waiter) {
   std::lock_guard lock(notifier_.mutex_);
@@ -50,6 +56,11 @@ void Notifier::OnDatabaseNotification(const std::string& channel, const std::str
     Notify("msg:" + payload);
   } else if (channel == sysdb::kWorkflowEventsChannel) {
     Notify("evt:" + payload);
+  } else if (channel == sysdb::kStreamsChannel) {
+    // "<workflow>::<key>" (a value) or "<workflow>" (its end): the payload cannot say which when
+    // IDs contain "::", so both kinds of waiter are tried; a stray wake-up costs one re-read.
+    Notify("stm:" + payload);
+    Notify(StreamEndKey(payload));
   } else {
     NotifyAll();
   }

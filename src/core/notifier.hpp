@@ -1,6 +1,7 @@
 // Routes wake-ups to waiters by key: "msg:<workflow>::<topic>" for messages,
-// "evt:<workflow>::<key>" for events, "run:<workflow>" for a local execution's start. Fed by this
-// process's own writes (signalled right after commit) and, on PostgreSQL, by LISTEN/NOTIFY for
+// "evt:<workflow>::<key>" for events, "run:<workflow>" for a local execution's start,
+// "stm:<workflow>::<key>" for stream values and "stm-end:<workflow>" for a writer's end. Fed by
+// this process's own writes (signalled right after commit) and, on PostgreSQL, by LISTEN/NOTIFY for
 // writes made by other processes. Also enforces one receiver per (workflow, topic).
 #pragma once
 
@@ -24,6 +25,11 @@ std::string EventKey(const std::string& workflow_id, const std::string& key);
 /// Key signalled when an execution of `workflow_id` begins in this process (a handle polling the
 /// database for it then waits on the execution instead).
 std::string ExecutionKey(const std::string& workflow_id);
+/// Key of stream `key` of `workflow_id` (a value was written).
+std::string StreamKey(const std::string& workflow_id, const std::string& key);
+/// Key signalled when `workflow_id` ends (finished, cancelled, dead-lettered): the readers of its
+/// streams stop waiting for values.
+std::string StreamEndKey(const std::string& workflow_id);
 
 class Notifier {
  public:

@@ -37,6 +37,9 @@ struct WorkflowState {
   std::atomic<int> next_step_id{0};  ///< Step IDs, taken in call order (atomic: helper threads).
   std::atomic<bool> in_step{false};  ///< A step body runs (nested calls are part of it).
   std::atomic<int> current_step_id{-1};  ///< The running step's ID while in_step.
+  /// This execution wrote (or replayed a write) to one of the workflow's streams: its end is
+  /// announced to readers in other processes.
+  std::atomic<bool> wrote_streams{false};
   /// The WithTimeout scope the workflow was started from: it forgets the workflow when it ends.
   std::weak_ptr<CancelScope> cancel_scope;
 

@@ -72,6 +72,9 @@ void Finish(Runtime& runtime, WorkflowState& state, WorkflowOutcome& outcome,
     const bool written =
         runtime.Db().FinishWorkflow(id, encoded.recorded ? "ERROR" : "SUCCESS", encoded.output,
                                     encoded.error, util::NowEpochMs());
+    // Readers of its streams stop waiting (in other processes when it wrote to one here).
+    runtime.Notifications().Notify(messaging::StreamEndKey(id));
+    if (state.wrote_streams) runtime.Db().AnnounceStreamEnd(id);
     if (!written) {
       // Cancelled, or finished by another executor: the recorded outcome is the truth.
       outcome.Complete(WorkflowOutcome::Kind::NoResultHere);
@@ -494,6 +497,7 @@ DequeuedStart StartDequeued(Runtime& runtime, const sysdb::DequeuedWorkflow& cla
   if (max_retries > 0 && claimed.recovery_attempts > max_retries + 1) {
     try {
       runtime.Db().MarkDeadLetter(id, util::NowEpochMs());
+      runtime.Notifications().Notify(messaging::StreamEndKey(id));
     } catch (...) {
       runtime.ReleaseExecution(id);
       throw;  // dead-lettered at the next attempt

@@ -17,6 +17,7 @@ void CancelWorkflowById(Runtime& runtime, const std::string& workflow_id) {
                     "cannot cancel workflow " + workflow_id + ": it does not exist", workflow_id);
   }
   runtime.InterruptLocal(workflow_id, Interruption::Cancelled);
+  runtime.Notifications().Notify(messaging::StreamEndKey(workflow_id));  // its stream readers
 }
 
 bool CancelScope::Add(const std::string& workflow_id) {

@@ -330,6 +330,45 @@ struct EventWrite {
   std::optional<StepWrite> checkpoint;  ///< Recorded in the same transaction when set.
 };
 
+// ---- Streams (reference §4.7) ---------------------------------------------------------------
+
+/// Stream writes and workflow ends are announced here (PostgreSQL). Payload: "<workflow>::<key>"
+/// for a value written (as every DBOS SDK sends it), "<workflow>" when the writer ended.
+inline constexpr const char* kStreamsChannel = "dbos_streams_channel";
+/// What CloseStream appends: a stream ends at the first value that is this string.
+inline constexpr const char* kStreamClosedSentinel = "__DBOS_STREAM_CLOSED__";
+/// The sentinel as stored: portable JSON of the string (older SDKs stored it bare).
+inline constexpr const char* kStreamClosedStored = "\"__DBOS_STREAM_CLOSED__\"";
+
+/// A value to append to a stream (CloseStream appends kStreamClosedStored).
+struct StreamWrite {
+  std::string workflow_uuid;
+  std::string key;
+  std::string value;                    ///< Encoded value (portable_json).
+  int function_id = 0;                  ///< Step ID stored with the row.
+  std::optional<StepWrite> checkpoint;  ///< Recorded in the same transaction when set.
+};
+
+/// What WriteStream did.
+struct StreamWriteResult {
+  /// Kind Inserted when the value was written; otherwise why not (as RecordStep reports).
+  StepWriteResult step;
+  /// Nothing written: the stream already ends with its close marker.
+  bool stream_closed = false;
+};
+
+/// One stored stream value.
+struct StreamEntry {
+  int64_t offset = 0;
+  StoredValue value;
+};
+
+/// What ReadStream found, read in one snapshot.
+struct StreamChunk {
+  std::optional<std::string> status;  ///< The writer's status; nullopt when it does not exist.
+  std::vector<StreamEntry> entries;   ///< Values from the offset asked, in offset order.
+};
+
 /// Decides whether the caller can decode a message before it is consumed: nullopt when it can,
 /// else why not (the message then stays unconsumed).
 using MessageCheck = std::function<std::optional<std::string>(const StoredValue&)>;
@@ -494,12 +533,34 @@ class SystemDatabase {
   virtual QueueClaim ClaimFromQueue(const QueueClaimRequest& request) = 0;
 
   /// Starts delivering notifications to `callback` (PostgreSQL: a dedicated LISTEN connection on
-  /// kNotificationsChannel, kWorkflowEventsChannel, kQueueChannel and kDelayChannel, reconnecting
+  /// kNotificationsChannel, kWorkflowEventsChannel, kQueueChannel, kDelayChannel and
+  /// kStreamsChannel, reconnecting
   /// with backoff; after a reconnect it calls callback("", "") so waiters re-check). SQLite: does
   /// nothing and returns false (the runtime signals in-process and polls).
   virtual bool StartListening(NotificationCallback callback) = 0;
   /// Stops the listener started by StartListening (idempotent; also done by the destructor).
   virtual void StopListening() = 0;
+
+  // ---- Streams --------------------------------------------------------------------------------
+
+  /// Appends a value to stream (workflow_uuid, key) at offset max(offset) + 1, with function_id
+  /// and serialization portable_json, and, when set, the checkpoint, in one transaction,
+  /// checkpoint first: when the checkpoint exists already (a replay, or this call's own in-doubt
+  /// commit, reported as Inserted), the workflow is CANCELLED or missing, or the stream's last
+  /// value is the close marker, nothing is written. Without a checkpoint (a write inside a step)
+  /// the row is written whenever the workflow exists and the stream is open. On PostgreSQL a
+  /// write is announced on kStreamsChannel ("<workflow>::<key>") after the commit.
+  virtual StreamWriteResult WriteStream(const StreamWrite& write) = 0;
+
+  /// The writer's status and up to `limit` values of the stream from `from_offset` on, in one
+  /// snapshot (one query).
+  virtual StreamChunk ReadStream(const std::string& workflow_uuid, const std::string& key,
+                                 int64_t from_offset, int limit) = 0;
+
+  /// Tells stream readers in other processes that `workflow_uuid` ended (PostgreSQL: a NOTIFY
+  /// of "<workflow>" on kStreamsChannel soon after; SQLite: nothing, they poll). CancelWorkflow
+  /// and MarkDeadLetter announce this themselves.
+  virtual void AnnounceStreamEnd(const std::string& workflow_uuid) noexcept = 0;
 
  private:
   std::atomic<bool> stop_retrying_{false};

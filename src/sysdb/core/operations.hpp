@@ -42,6 +42,11 @@ inline constexpr Operation kGetEvent{"GetEvent", kReadOnly};
 inline constexpr Operation kFilterCancelled{"FilterCancelled", kReadOnly};
 inline constexpr Operation kGetQueue{"GetQueue", kReadOnly};
 inline constexpr Operation kListQueuePartitions{"ListQueuePartitions", kReadOnly};
+
+// Streams. A checkpointed append finds its own checkpoint on retry; an append inside a step has
+// none and is as at-least-once as the step it belongs to.
+inline constexpr Operation kWriteStream{"WriteStream", kIdempotent};
+inline constexpr Operation kReadStream{"ReadStream", kReadOnly};
 }  // namespace op
 
 }  // namespace dbos::sysdb::core

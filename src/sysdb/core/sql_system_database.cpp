@@ -12,6 +12,7 @@
 #include "dbos/errors.hpp"
 #include "sysdb/core/operations.hpp"
 #include "sysdb/core/outcomes.hpp"
+#include "sysdb/core/sql_streams.hpp"
 #include "sysdb/core/statements.hpp"
 #include "sysdb/core/workflow_rows.hpp"
 #include "util/uuid.hpp"
@@ -195,6 +196,7 @@ class SqlSystemDatabase final : public SystemDatabase {
       s.Run(s_.mark_dead_letter, params);
       return true;
     });
+    AnnounceStreamEnd(workflow_uuid);  // its streams' readers stop waiting
   }
 
   std::optional<WorkflowRow> GetWorkflow(const std::string& workflow_uuid,
@@ -438,10 +440,12 @@ class SqlSystemDatabase final : public SystemDatabase {
   bool CancelWorkflow(const std::string& workflow_uuid, int64_t now_ms) override {
     Params params;
     params.Text(workflow_uuid).Int(now_ms);
-    return Run<bool>(op::kCancelWorkflow, workflow_uuid, [&](Session& s, bool) {
+    const bool found = Run<bool>(op::kCancelWorkflow, workflow_uuid, [&](Session& s, bool) {
       const Rows rows = s.Run(s_.cancel_workflow, params);
       return OneRow(rows, s_.cancel_workflow).Bool(0);
     });
+    if (found) AnnounceStreamEnd(workflow_uuid);  // its streams' readers stop waiting
+    return found;
   }
 
   std::vector<std::string> FilterCancelled(
@@ -692,6 +696,21 @@ class SqlSystemDatabase final : public SystemDatabase {
       out.claimed = ReadClaimed(claimed);
       return out;
     });
+  }
+
+  // ---- Streams (sql_streams.cpp)
+
+  StreamWriteResult WriteStream(const StreamWrite& write) override {
+    return WriteStreamOn(*backend_, s_, *this, write);
+  }
+
+  StreamChunk ReadStream(const std::string& workflow_uuid, const std::string& key,
+                         int64_t from_offset, int limit) override {
+    return ReadStreamOn(*backend_, s_, *this, workflow_uuid, key, from_offset, limit);
+  }
+
+  void AnnounceStreamEnd(const std::string& workflow_uuid) noexcept override {
+    backend_->Announce(kStreamsChannel, workflow_uuid);
   }
 };
 

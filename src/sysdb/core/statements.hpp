@@ -142,6 +142,20 @@ struct Statements {
   /// whose workflow_uuid is NULL and whose `contended` says another claimer held or had just
   /// changed the queue's row.
   Script queue_claim;
+
+  // ---- Streams
+  /// Write. $1 uuid, $2 key, $3 value, $4 has_checkpoint, $5..$13 checkpoint (NULL when none),
+  /// $14 function_id of the row. Appends the value at max(offset) + 1 (serialization
+  /// portable_json), with the checkpoint first when there is one (nothing when it cannot be
+  /// written), else when the workflow exists; never after the close marker (the last value is
+  /// '"__DBOS_STREAM_CLOSED__"' or '__DBOS_STREAM_CLOSED__'). Row: written, closed (the stream
+  /// ended before this statement), probe columns (of the checkpoint's step when there is one).
+  /// A concurrent writer that took the same offset is a unique ConstraintViolation.
+  Script write_stream;
+  /// Read. $1 uuid, $2 key, $3 first offset, $4 limit. Rows (none when the workflow is missing):
+  /// status, then offset, value, serialization of each stream row from $3 on in offset order
+  /// (one row with NULL offset when there is none).
+  Script read_stream;
 };
 
 }  // namespace dbos::sysdb::core

@@ -601,6 +601,64 @@ FROM gate g
 WHERE NOT EXISTS (SELECT 1 FROM claimed)
 )SQL";
 
+// Streams (reference §4.7). WriteStream: the checkpoint ($4) gates the append as in SetEvent; the
+// last row of the stream says both the next offset and whether the stream is closed.
+constexpr std::string_view kWriteStreamSql = R"SQL(
+WITH wf AS (
+  SELECT status FROM {s}.workflow_status WHERE workflow_uuid = $1::text
+), prior AS (
+  SELECT function_name, output, error, child_workflow_id, started_at_epoch_ms,
+         completed_at_epoch_ms, serialization
+  FROM {s}.operation_outputs
+  WHERE $4::boolean AND workflow_uuid = $5::text AND function_id = $6::integer
+), last AS (
+  SELECT "offset", value FROM {s}.streams
+  WHERE workflow_uuid = $1::text AND key = $2::text
+  ORDER BY "offset" DESC LIMIT 1
+), closed AS (
+  SELECT 1 FROM last WHERE value IN ('"__DBOS_STREAM_CLOSED__"', '__DBOS_STREAM_CLOSED__')
+), ckpt AS (
+  INSERT INTO {s}.operation_outputs (
+      workflow_uuid, function_id, function_name, output, error, child_workflow_id,
+      started_at_epoch_ms, completed_at_epoch_ms, serialization, application_name)
+  SELECT $5::text, $6::integer, $7::text, $8::text, $9::text, $10::text, $11::bigint,
+         $12::bigint, 'portable_json', $13::text
+  FROM wf
+  WHERE $4::boolean AND wf.status IS DISTINCT FROM 'CANCELLED'
+    AND NOT EXISTS (SELECT 1 FROM closed)
+  ON CONFLICT (workflow_uuid, function_id) DO NOTHING
+  RETURNING 1
+), gate AS (
+  SELECT 1 AS go FROM ckpt
+  UNION ALL
+  SELECT 1 FROM wf WHERE NOT $4::boolean AND NOT EXISTS (SELECT 1 FROM closed)
+), ins AS (
+  INSERT INTO {s}.streams (workflow_uuid, key, value, "offset", function_id, serialization)
+  SELECT $1::text, $2::text, $3::text, COALESCE((SELECT "offset" FROM last), -1) + 1,
+         $14::integer, 'portable_json'
+  FROM gate
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM ins) > 0, EXISTS (SELECT 1 FROM closed),
+       (SELECT count(*) FROM wf), (SELECT status FROM wf),
+       p.function_name, p.output, p.error, p.child_workflow_id, p.started_at_epoch_ms,
+       p.completed_at_epoch_ms, p.serialization
+FROM (SELECT 1) AS one LEFT JOIN prior p ON true
+)SQL";
+
+// The writer's status and a page of the stream, in one snapshot.
+constexpr std::string_view kReadStreamSql = R"SQL(
+SELECT ws.status, s."offset", s.value, s.serialization
+FROM {s}.workflow_status ws
+LEFT JOIN LATERAL (
+  SELECT "offset", value, serialization FROM {s}.streams
+  WHERE workflow_uuid = $1::text AND key = $2::text AND "offset" >= $3::integer
+  ORDER BY "offset" LIMIT $4::integer
+) s ON true
+WHERE ws.workflow_uuid = $1::text
+ORDER BY s."offset"
+)SQL";
+
 }  // namespace
 
 core::Statements MakeStatements(const std::string& quoted_schema) {
@@ -656,6 +714,9 @@ core::Statements MakeStatements(const std::string& quoted_schema) {
   s.list_queue_partitions = one("list_queue_partitions", Access::kRead, kListQueuePartitionsSql);
   // No precheck: a claim that finds nothing locks and writes nothing.
   s.queue_claim = one("queue_claim", Access::kWrite, kQueueClaimSql);
+
+  s.write_stream = one("write_stream", Access::kWrite, kWriteStreamSql);
+  s.read_stream = one("read_stream", Access::kRead, kReadStreamSql);
   return s;
 }
 

@@ -237,7 +237,7 @@ class PgBackend final : public core::Backend {
     auto listener = std::make_unique<pg::PgListener>(
         std::move(spec),
         std::vector<std::string>{kNotificationsChannel, kWorkflowEventsChannel, kQueueChannel,
-                                 kDelayChannel},
+                                 kDelayChannel, kStreamsChannel},
         std::move(callback), logger_, connect_timeout_);
     listener->Start();
     listener_ = std::move(listener);

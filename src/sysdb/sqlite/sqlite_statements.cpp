@@ -445,6 +445,42 @@ core::Script Gated(const char* name, std::string gate, std::vector<std::string> 
   return script;
 }
 
+// Streams (reference §4.7). WriteStream's gate: the workflow exists, the stream's last value is
+// not the close marker and, with a checkpoint ($4), the workflow is not CANCELLED and the
+// checkpoint's step is free. Under the write lock the offset read by the insert is the last one.
+constexpr const char* kWriteStreamProbeSql = R"sql(
+SELECT ws.workflow_uuid IS NOT NULL AND NOT c.closed
+           AND (NOT ?4 OR (ws.status IS NOT 'CANCELLED' AND oo.function_name IS NULL)),
+       c.closed, ws.workflow_uuid IS NOT NULL, ws.status, oo.function_name, oo.output, oo.error,
+       oo.child_workflow_id, oo.started_at_epoch_ms, oo.completed_at_epoch_ms, oo.serialization
+FROM (SELECT ?1 AS id) AS k
+JOIN (SELECT COALESCE((SELECT value IN ('"__DBOS_STREAM_CLOSED__"', '__DBOS_STREAM_CLOSED__')
+                       FROM streams WHERE workflow_uuid = ?1 AND key = ?2
+                       ORDER BY "offset" DESC LIMIT 1), 0) AS closed) AS c
+LEFT JOIN workflow_status AS ws ON ws.workflow_uuid = k.id
+LEFT JOIN operation_outputs AS oo ON ?4 AND oo.workflow_uuid = ?5 AND oo.function_id = ?6)sql";
+
+constexpr const char* kWriteStreamCheckpointSql = R"sql(
+INSERT INTO operation_outputs (
+    workflow_uuid, function_id, function_name, output, error, child_workflow_id,
+    started_at_epoch_ms, completed_at_epoch_ms, serialization, application_name)
+SELECT ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'portable_json', ?13 WHERE ?4)sql";
+
+constexpr const char* kAppendStreamSql = R"sql(
+INSERT INTO streams (workflow_uuid, key, value, "offset", function_id, serialization)
+SELECT ?1, ?2, ?3, COALESCE(MAX("offset"), -1) + 1, ?14, 'portable_json'
+FROM streams WHERE workflow_uuid = ?1 AND key = ?2)sql";
+
+// The writer's status and a page of the stream, in one snapshot.
+constexpr const char* kReadStreamSql = R"sql(
+SELECT ws.status, s."offset", s.value, s.serialization
+FROM workflow_status AS ws
+LEFT JOIN (SELECT "offset", value, serialization FROM streams
+           WHERE workflow_uuid = ?1 AND key = ?2 AND "offset" >= ?3
+           ORDER BY "offset" LIMIT ?4) AS s ON 1
+WHERE ws.workflow_uuid = ?1
+ORDER BY s."offset")sql";
+
 }  // namespace
 
 core::Statements MakeStatements() {
@@ -508,6 +544,10 @@ core::Statements MakeStatements() {
       "queue_claim",
       Access::kWrite,
       {core::Part{QueueHasCandidatesSql(), false, true}, core::Part{QueueClaimSql(), true, false}}};
+
+  s.write_stream =
+      Gated("write_stream", kWriteStreamProbeSql, {kWriteStreamCheckpointSql, kAppendStreamSql});
+  s.read_stream = One("read_stream", Access::kRead, kReadStreamSql);
   return s;
 }
 
