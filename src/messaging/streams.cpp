@@ -90,6 +90,13 @@ ErasedStreamRead ReadStreamErased(DBOSContext& ctx, const std::string& workflow_
   Runtime& runtime = RuntimeOf(ctx);
   runtime.EnsureListening();  // a process that never launched gets pushed wake-ups too
   WorkflowState* state = WorkflowOf(ctx).get();
+  if (state != nullptr && state->workflow_id == workflow_id && !settings.snapshot) {
+    // Its own stream stays open while it runs: the read would wait for itself forever.
+    throw DBOSError(ErrorCode::InvalidOption,
+                    "workflow " + workflow_id + " cannot wait for its own stream '" + key +
+                        "' to end; read it with WithReadStreamSnapshot()",
+                    workflow_id);
+  }
   if (state != nullptr && state->in_step) state = nullptr;  // a read inside a step: not recorded
   messaging::StreamReaderEnv env{runtime.Db(),
                                  runtime.Notifications(),

@@ -113,6 +113,19 @@ std::vector<std::string> ReadInside(DBOSContext& ctx, std::string writer) {
   return ReadStream<std::string>(ctx, writer, "k").values;
 }
 
+// Reads its own stream: waiting for it to end is refused, a snapshot works.
+std::string ReadOwn(DBOSContext& ctx, int) {
+  WriteStream(ctx, "k", std::string("mine"));
+  std::string out;
+  try {
+    ReadStream<std::string>(ctx, GetWorkflowID(ctx), "k");
+  } catch (const DBOSError& e) {
+    out = std::string(ErrorCodeName(e.Code())) + ";";
+  }
+  return out + ReadStream<std::string>(ctx, GetWorkflowID(ctx), "k", WithReadStreamSnapshot())
+                   .values.at(0);
+}
+
 }  // namespace dbos::testing::stream_fns
 
 namespace dbos::testing {
@@ -153,6 +166,7 @@ class StreamTest : public DbTest {
     RegisterWorkflow(ctx, CloseInStep);
     RegisterWorkflow(ctx, ReplayedWriter);
     RegisterWorkflow(ctx, ReadInside);
+    RegisterWorkflow(ctx, ReadOwn);
     Launch(ctx);
     return ctx;
   }
@@ -430,6 +444,8 @@ TEST_P(StreamTest, BadCallsThrowClearErrors) {
   EXPECT_EQ(code_of([&] { CloseStream(ctx, "k"); }), ErrorCode::StepExecution);
   EXPECT_EQ(code_of([&] { WriteStream(ctx, "k", std::string("__DBOS_STREAM_CLOSED__")); }),
             ErrorCode::InvalidOption);
+  // A workflow waiting for its own stream to end would wait for itself.
+  EXPECT_EQ(RunWorkflow(ctx, ReadOwn, 0).GetResult(), "InvalidOption;mine");
   Shutdown(ctx);
 }
 
