@@ -65,6 +65,9 @@ struct Options {
   int pool_size = 0;            ///< 0 = backend default.
   std::chrono::milliseconds startup_timeout{10000};  ///< Bound on connect + migrate.
   std::shared_ptr<Logger> logger;                    ///< Never null.
+  /// A Client's connection: the database and its DBOS schema must exist already; nothing is
+  /// created or migrated, and a database without the schema is refused (Initialization).
+  bool existing_only = false;
 };
 
 /// A workflow_status row (plus its input/output from workflow_input / workflow_output).
@@ -506,7 +509,8 @@ class SystemDatabase {
 };
 
 /// Opens the system database named by `options.url`: connects (creating a missing PostgreSQL
-/// database), creates or checks the schema at version 123. Throws DBOSError(Initialization).
+/// database), creates or checks the schema at version 123. With `options.existing_only` it
+/// creates nothing and writes nothing while opening. Throws DBOSError(Initialization).
 std::unique_ptr<SystemDatabase> OpenSystemDatabase(const Options& options);
 
 }  // namespace dbos::sysdb
