@@ -42,6 +42,10 @@ inline constexpr Operation kGetEvent{"GetEvent", kReadOnly};
 inline constexpr Operation kFilterCancelled{"FilterCancelled", kReadOnly};
 inline constexpr Operation kGetQueue{"GetQueue", kReadOnly};
 inline constexpr Operation kListQueuePartitions{"ListQueuePartitions", kReadOnly};
+// Management: resume and fork recognise their own in-doubt commit (see SystemDatabase).
+inline constexpr Operation kListWorkflows{"ListWorkflows", kReadOnly};
+inline constexpr Operation kResumeWorkflow{"ResumeWorkflow", kIdempotent};
+inline constexpr Operation kForkWorkflow{"ForkWorkflow", kIdempotent};
 }  // namespace op
 
 }  // namespace dbos::sysdb::core

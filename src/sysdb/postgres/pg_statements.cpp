@@ -656,6 +656,8 @@ core::Statements MakeStatements(const std::string& quoted_schema) {
   s.list_queue_partitions = one("list_queue_partitions", Access::kRead, kListQueuePartitionsSql);
   // No precheck: a claim that finds nothing locks and writes nothing.
   s.queue_claim = one("queue_claim", Access::kWrite, kQueueClaimSql);
+
+  AddManagementStatements(s, quoted_schema);
   return s;
 }
 

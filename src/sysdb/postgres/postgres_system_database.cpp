@@ -161,6 +161,7 @@ class PgSession final : public core::Session {
         // On this connection, never through a group another connection may carry: libpq
         // finds the connection gone mid-statement.
         ::shutdown(Conn().Socket(), SHUT_RDWR);
+        if (script.custom_plan) return Conn().ExecParams(sql, params);
         return Conn().ExecPrepared(script.name, sql, params);
     }
     return Committed(script, params);
@@ -173,6 +174,7 @@ class PgSession final : public core::Session {
       lease_.reset();  // a waiter in a group holds no connection: its leader needs one
       return group_.Run(pool_, script.name, sql, params);
     }
+    if (script.custom_plan) return Conn().ExecParams(sql, params);
     return Conn().ExecPrepared(script.name, sql, params);
   }
 

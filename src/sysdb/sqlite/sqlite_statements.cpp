@@ -508,6 +508,8 @@ core::Statements MakeStatements() {
       "queue_claim",
       Access::kWrite,
       {core::Part{QueueHasCandidatesSql(), false, true}, core::Part{QueueClaimSql(), true, false}}};
+
+  AddManagementStatements(s);
   return s;
 }
 
