@@ -1,7 +1,7 @@
 // The DBOS Client: a program that is not a DBOS application (an API server, a script, another
 // service) connects to an application's system database to enqueue its workflows by name, send
-// them messages, read their events, wait for their results and cancel them. A client executes no
-// workflow and never creates or migrates the system database.
+// them messages, read their events, wait for their results, list, cancel, resume and fork them.
+// A client executes no workflow and never creates or migrates the system database.
 #pragma once
 
 #include <chrono>
@@ -12,6 +12,7 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "dbos/context.hpp"
 #include "dbos/detail/erased.hpp"
@@ -21,6 +22,7 @@
 #include "dbos/messaging.hpp"
 #include "dbos/serialization.hpp"
 #include "dbos/workflow.hpp"
+#include "dbos/workflow_status.hpp"
 
 namespace dbos {
 
@@ -134,11 +136,45 @@ class Client {
   /// step. Throws NonExistentWorkflow for an unknown ID.
   void CancelWorkflow(const std::string& workflow_id) const;
 
+  /// The workflows matching the options (see dbos::ListWorkflows), of every application. Unlike
+  /// on a DBOSContext, inputs and outputs are not loaded unless WithLoadInput(true) /
+  /// WithLoadOutput(true) ask for them.
+  template <typename... Opts>
+  std::vector<WorkflowStatus> ListWorkflows(Opts&&... opts) const {
+    static_assert((std::is_convertible_v<Opts, ListWorkflowsOption> && ...),
+                  "dbos::Client::ListWorkflows: options must be ListWorkflowsOption values");
+    detail::ListWorkflowsOptions options;
+    (ListWorkflowsOption(std::forward<Opts>(opts)).apply(options), ...);
+    return ListWorkflowsWith(options);
+  }
+
+  /// The recorded steps of a workflow, by step ID. Throws NonExistentWorkflow for an unknown ID.
+  std::vector<StepInfo> GetWorkflowSteps(const std::string& workflow_id) const;
+
+  /// Starts a CANCELLED, MAX_RECOVERY_ATTEMPTS_EXCEEDED, PENDING, ENQUEUED or DELAYED workflow
+  /// again from its last recorded step (see dbos::ResumeWorkflow); an executor of its version
+  /// runs it. Throws NonExistentWorkflow for an unknown ID.
+  template <typename R>
+  WorkflowHandle<R> ResumeWorkflow(const std::string& workflow_id) const {
+    return detail::HandleAccess::Make<R>(ResumeErased(workflow_id));
+  }
+
+  /// Starts a new workflow that reuses the original's steps below `input.start_step` (see
+  /// dbos::ForkWorkflow); an executor of its version runs it. Throws NonExistentWorkflow,
+  /// InvalidOption or ConflictingID as dbos::ForkWorkflow does.
+  template <typename R>
+  WorkflowHandle<R> ForkWorkflow(const ForkWorkflowInput& input) const {
+    return detail::HandleAccess::Make<R>(ForkErased(input));
+  }
+
   /// Shuts the client down: later calls throw Initialization, and waits in progress (GetResult)
   /// end with Initialization. The connections close when the last copy of the client goes.
   void Shutdown(std::chrono::milliseconds timeout = std::chrono::seconds(5)) const;
 
  private:
+  std::vector<WorkflowStatus> ListWorkflowsWith(const detail::ListWorkflowsOptions& options) const;
+  std::shared_ptr<detail::HandleCore> ResumeErased(const std::string& workflow_id) const;
+  std::shared_ptr<detail::HandleCore> ForkErased(const ForkWorkflowInput& input) const;
   friend struct detail::ClientAccess;
   /// The never-launched context the calls go through; throws on an empty or shut-down client.
   DBOSContext& Context() const;

@@ -1,8 +1,9 @@
 // The Client on both backends, beside an executor on the same system database: what an enqueue
 // stores (unversioned, portable JSON) and each of its options (ID, version, timeout starting at
-// dequeue, deduplication, priority, partition, delay); messages, events, handles and
-// cancellation between a client and a context; bad input refused with nothing written; a
-// database that is not a DBOS system database refused with nothing created.
+// dequeue, deduplication, priority, partition, delay); messages, events, handles, cancellation,
+// listing, steps, resume and fork between a client and a context; bad input refused with nothing
+// written; a database that is not a DBOS system database refused with nothing created.
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -46,6 +47,25 @@ std::string Echo(DBOSContext& ctx, std::string prefix) {
 std::string Hold(DBOSContext& ctx, std::string input) {
   Recv<std::string>(ctx, "never", std::chrono::seconds(60));
   return input;
+}
+
+// Two recorded steps; counts the runs of the first.
+std::atomic<int> g_step_a_runs{0};
+std::string TwoSteps(DBOSContext& ctx, std::string input) {
+  const std::string a = RunAsStep(
+      ctx,
+      [&] {
+        ++g_step_a_runs;
+        return input + "-a";
+      },
+      WithStepName("a"));
+  return RunAsStep(
+      ctx, [&] { return a + "-b"; }, WithStepName("b"));
+}
+
+// Waits for a message on "go" and returns it after the input.
+std::string WaitForGo(DBOSContext& ctx, std::string input) {
+  return input + Recv<std::string>(ctx, "go", std::chrono::seconds(60));
 }
 
 // Start order of Work, and a gate that Blocker holds its queue slot on.
@@ -96,8 +116,9 @@ class ClientTest : public DbTest {
 
   // An executor (not launched yet) of `version` with every workflow and queue of these tests.
   // Constructing it creates the system database.
-  DBOSContext Executor(const std::string& version = "test-v1") const {
-    Config config = MakeConfig();
+  DBOSContext Executor(const std::string& version = "test-v1",
+                       const std::string& app_name = "dbos-test") const {
+    Config config = MakeConfig(app_name);
     config.application_version = version;
     config.executor_id = "executor-" + version;
     DBOSContext ctx = NewDBOSContext(config);
@@ -107,6 +128,8 @@ class ClientTest : public DbTest {
     RegisterWorkflow(ctx, Hold, WithWorkflowName("Hold"));
     RegisterWorkflow(ctx, Work, WithWorkflowName("Work"));
     RegisterWorkflow(ctx, Blocker, WithWorkflowName("Blocker"));
+    RegisterWorkflow(ctx, TwoSteps, WithWorkflowName("TwoSteps"));
+    RegisterWorkflow(ctx, WaitForGo, WithWorkflowName("WaitForGo"));
     NewWorkflowQueue(ctx, "q");
     NewWorkflowQueue(ctx, "prio", WithPriorityEnabled(), WithWorkerConcurrency(1));
     NewWorkflowQueue(ctx, "parts", WithPartitionQueue());
@@ -477,6 +500,73 @@ TEST_P(ClientTest, ShutdownEndsEveryCopyAndTheWaitsInProgress) {
   EXPECT_EQ(ErrorOf([&] { Enqueue<std::string>(copy, "q", "Greet", std::string("x")); }).Code(),
             ErrorCode::Initialization);
   EXPECT_EQ(ErrorOf([&] { queued.GetResult(); }).Code(), ErrorCode::Initialization);
+}
+
+TEST_P(ClientTest, ListsEveryApplicationsWorkflowsWithoutValuesUnlessAsked) {
+  DBOSContext ctx = Executor();
+  DBOSContext other = Executor("test-v1", "other-app");
+  Launch(ctx);
+  Launch(other);
+  EXPECT_EQ(RunWorkflow(ctx, TwoSteps, std::string("x"), WithWorkflowID("mine")).GetResult(),
+            "x-a-b");
+  EXPECT_EQ(RunWorkflow(other, TwoSteps, std::string("y"), WithWorkflowID("theirs")).GetResult(),
+            "y-a-b");
+  Client client = NewClient(MakeClientConfig());
+  const auto listed = client.ListWorkflows(WithName("TwoSteps"));
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_EQ(listed[0].id, "mine");
+  EXPECT_EQ(listed[1].id, "theirs");
+  EXPECT_TRUE(listed[0].input.is_null());
+  EXPECT_TRUE(listed[0].output.is_null());
+  const auto loaded =
+      client.ListWorkflows(WithWorkflowIDs({"mine"}), WithLoadInput(true), WithLoadOutput(true));
+  ASSERT_EQ(loaded.size(), 1u);
+  EXPECT_EQ(loaded[0].input, "x");
+  EXPECT_EQ(loaded[0].output, "x-a-b");
+  // The context of one application lists its own only.
+  EXPECT_EQ(ListWorkflows(ctx, WithName("TwoSteps")).size(), 1u);
+
+  const auto steps = client.GetWorkflowSteps("theirs");
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_EQ(steps[0].step_name, "a");
+  EXPECT_EQ(steps[1].output, "y-a-b");
+  EXPECT_EQ(ErrorOf([&] { client.GetWorkflowSteps("missing"); }).Code(),
+            ErrorCode::NonExistentWorkflow);
+  EXPECT_EQ(ErrorOf([&] { client.ListWorkflows(WithLimit(-1)); }).Code(), ErrorCode::InvalidOption);
+  Shutdown(ctx);
+  Shutdown(other);
+}
+
+TEST_P(ClientTest, ResumeAndForkFromAClientRunOnTheExecutor) {
+  DBOSContext ctx = Executor();
+  Launch(ctx);
+  Client client = NewClient(MakeClientConfig());
+  auto waiting = RunWorkflow(ctx, WaitForGo, std::string("go:"), WithWorkflowID("waiting"));
+  client.CancelWorkflow("waiting");
+  EXPECT_EQ(ErrorOf([&] { waiting.GetResult(); }).Code(), ErrorCode::AwaitedWorkflowCancelled);
+  client.Send("waiting", std::string("now"), "go");
+  EXPECT_EQ(client.ResumeWorkflow<std::string>("waiting").GetResult(), "go:now");
+
+  g_step_a_runs = 0;
+  EXPECT_EQ(RunWorkflow(ctx, TwoSteps, std::string("f"), WithWorkflowID("original")).GetResult(),
+            "f-a-b");
+  ForkWorkflowInput input;
+  input.original_workflow_id = "original";
+  input.forked_workflow_id = "forked";
+  input.start_step = 1;
+  auto forked = client.ForkWorkflow<std::string>(input);
+  EXPECT_EQ(forked.GetWorkflowID(), "forked");
+  EXPECT_EQ(forked.GetResult(), "f-a-b");
+  EXPECT_EQ(g_step_a_runs.load(), 1);  // step 0 was reused, not run
+  EXPECT_EQ(client.GetWorkflowSteps("forked").size(), 2u);
+
+  input.forked_workflow_id = "";
+  input.start_step = 5;
+  EXPECT_EQ(ErrorOf([&] { client.ForkWorkflow<std::string>(input); }).Code(),
+            ErrorCode::InvalidOption);
+  EXPECT_EQ(ErrorOf([&] { client.ResumeWorkflow<std::string>("missing"); }).Code(),
+            ErrorCode::NonExistentWorkflow);
+  Shutdown(ctx);
 }
 
 DBOS_INSTANTIATE_ON_BOTH_BACKENDS(ClientTest);
