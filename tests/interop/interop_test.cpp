@@ -295,9 +295,16 @@ TEST_F(TypeScriptInteropTest, CppClientEnqueuesWorkflowsThatATypeScriptExecutorR
   const auto reply = Reply(line, worker.Finish());
   EXPECT_EQ(Field(Field(Field(reply, "results"), "ts1"), "result"), "HELLO") << reply.dump();
   EXPECT_EQ(Field(Field(Field(reply, "results"), "ts2"), "result"), "ping") << reply.dump();
-  const auto inspected = Peer("inspect", {"ts1"});
-  ASSERT_EQ(Field(inspected, "steps").size(), 1u) << inspected.dump();
-  EXPECT_EQ(Field(Field(inspected, "steps")[0], "name"), "upper");
+  // Our Client reads what the TypeScript executor recorded.
+  const auto listed = client.ListWorkflows(WithWorkflowIDs({"ts1"}), WithLoadOutput(true));
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].status, WorkflowStatusType::Success);
+  EXPECT_EQ(listed[0].output, "HELLO");
+  EXPECT_EQ(listed[0].application_version, "ts-worker-v1");
+  const auto steps = client.GetWorkflowSteps("ts1");
+  ASSERT_EQ(steps.size(), 1u);
+  EXPECT_EQ(steps[0].step_name, "upper");
+  EXPECT_EQ(steps[0].output, "HELLO");
   client.Shutdown();
 }
 
