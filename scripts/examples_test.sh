@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs the examples as a user would, as one ctest entry: the seed's two-step example twice, and
-# the checkout example as two processes (checkout + payment webhook) on one embedded SQLite file,
-# including a checkout process killed while it waits for the payment and started again.
+# Runs the examples as a user would, as one ctest entry: the seed's two-step example twice, the
+# checkout example as two processes (checkout + payment webhook) on one embedded SQLite file,
+# including a checkout process killed while it waits for the payment and started again, and the
+# pipeline worker with a client enqueueing to it from another program.
 #   scripts/examples_test.sh BUILD_DIR
 set -euo pipefail
 build=$(cd "$1" && pwd)
@@ -28,4 +29,15 @@ wait "$second" || fail "checkout failed: $(cat "$work/second.log")"
 grep -q "payments.example/pay/order-1" "$work/webhook.log" || fail "webhook did not read the URL"
 grep -q "order order-1 paid and shipped" "$work/second.log" || fail "checkout result: $(cat "$work/second.log")"
 if grep -q "reserved inventory" "$work/second.log"; then fail "the reserve step ran again"; fi
-echo "examples_test: 2 passed, 0 failed"
+# Enqueue from another application: a worker, and a client that has none of its code.
+"$build/examples/pipeline_worker" >"$work/worker.log" 2>&1 &
+worker=$!
+for _ in $(seq 1 100); do grep -q "ready" "$work/worker.log" && break; sleep 0.1; done
+out=$("$build/examples/pipeline_client" task-123 data 2>&1) || fail "pipeline_client failed: $out"
+grep -q "result: stored clean(data) (done)" <<<"$out" || fail "pipeline_client result: $out"
+out=$("$build/examples/pipeline_client" task-123 other 2>&1) || fail "pipeline_client again: $out"
+grep -q "result: stored clean(data) (done)" <<<"$out" || fail "task-123 ran twice: $out"
+kill -TERM "$worker"
+wait "$worker" || fail "pipeline_worker failed: $(cat "$work/worker.log")"
+[[ $(grep -c "cleaning" "$work/worker.log") == 1 ]] || fail "worker log: $(cat "$work/worker.log")"
+echo "examples_test: 3 passed, 0 failed"

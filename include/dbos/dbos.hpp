@@ -2,6 +2,7 @@
 // Include this one header; see README.md for a quickstart.
 #pragma once
 
+#include "dbos/client.hpp"
 #include "dbos/config.hpp"
 #include "dbos/context.hpp"
 #include "dbos/delay.hpp"

@@ -169,4 +169,19 @@ void GuardedSystemDatabase::AnnounceStreamEnd(const std::string& workflow_uuid) 
   backend_.AnnounceStreamEnd(workflow_uuid);
 }
 
+std::vector<sysdb::WorkflowRow> GuardedSystemDatabase::ListWorkflows(
+    const sysdb::WorkflowFilter& filter) {
+  return Guard([&] { return backend_.ListWorkflows(filter); });
+}
+
+sysdb::ResumeOutcome GuardedSystemDatabase::ResumeWorkflow(const std::string& workflow_uuid,
+                                                           const std::string& queue_name,
+                                                           int64_t now_ms) {
+  return Guard([&] { return backend_.ResumeWorkflow(workflow_uuid, queue_name, now_ms); });
+}
+
+sysdb::ForkOutcome GuardedSystemDatabase::ForkWorkflow(const sysdb::ForkRequest& request) {
+  return Guard([&] { return backend_.ForkWorkflow(request); });
+}
+
 }  // namespace dbos::detail

@@ -53,6 +53,10 @@ class GuardedSystemDatabase final : public sysdb::SystemDatabase {
   sysdb::QueueClaim ClaimFromQueue(const sysdb::QueueClaimRequest& request) override;
   bool StartListening(sysdb::NotificationCallback callback) override;
   void StopListening() override;
+  std::vector<sysdb::WorkflowRow> ListWorkflows(const sysdb::WorkflowFilter& filter) override;
+  sysdb::ResumeOutcome ResumeWorkflow(const std::string& workflow_uuid,
+                                      const std::string& queue_name, int64_t now_ms) override;
+  sysdb::ForkOutcome ForkWorkflow(const sysdb::ForkRequest& request) override;
 
   sysdb::StreamWriteResult WriteStream(const sysdb::StreamWrite& write) override;
   sysdb::StreamChunk ReadStream(const std::string& workflow_uuid, const std::string& key,

@@ -137,20 +137,24 @@ void CheckEnqueueOptions(const QueueRegistry& queues, sysdb::SystemDatabase& db,
                         "' does not exist: declare it with dbos::NewWorkflowQueue before Launch "
                         "(in this process or in another one sharing the system database)");
   }
+  CheckQueueOptions(*queue, options);
+}
+
+void CheckQueueOptions(const WorkflowQueue& queue, const RunOptions& options) {
   if (options.priority) {
     if (*options.priority < 1) {
-      Invalid(queue->name, "WithPriority must be between 1 and 2147483647 (got " +
-                               std::to_string(*options.priority) + "); lower runs first");
+      Invalid(queue.name, "WithPriority must be between 1 and 2147483647 (got " +
+                              std::to_string(*options.priority) + "); lower runs first");
     }
-    if (!queue->priority_enabled) {
-      Invalid(queue->name, "WithPriority needs a queue declared with dbos::WithPriorityEnabled()");
+    if (!queue.priority_enabled) {
+      Invalid(queue.name, "WithPriority needs a queue declared with dbos::WithPriorityEnabled()");
     }
   }
-  if (queue->partition_queue && options.queue_partition_key.empty()) {
-    Invalid(queue->name, "the queue is partitioned: enqueue with dbos::WithQueuePartitionKey");
+  if (queue.partition_queue && options.queue_partition_key.empty()) {
+    Invalid(queue.name, "the queue is partitioned: enqueue with dbos::WithQueuePartitionKey");
   }
-  if (!queue->partition_queue && !options.queue_partition_key.empty()) {
-    Invalid(queue->name,
+  if (!queue.partition_queue && !options.queue_partition_key.empty()) {
+    Invalid(queue.name,
             "WithQueuePartitionKey needs a queue declared with dbos::WithPartitionQueue()");
   }
 }

@@ -42,5 +42,7 @@ WorkflowQueue FromQueueRow(const sysdb::QueueRow& row);
 /// a queue that is not partitioned or none on one that is. Does nothing without WithQueue.
 void CheckEnqueueOptions(const QueueRegistry& queues, sysdb::SystemDatabase& db,
                          const RunOptions& options);
+/// The checks of CheckEnqueueOptions on a queue already found (priority, partition key).
+void CheckQueueOptions(const WorkflowQueue& queue, const RunOptions& options);
 
 }  // namespace dbos::detail

@@ -23,6 +23,14 @@ Runtime::Runtime(const dbos::Config& config)
   guarded_ = std::make_unique<GuardedSystemDatabase>(*sysdb_);
 }
 
+Runtime::Runtime(ResolvedConfig config, std::shared_ptr<Logger> logger, sysdb::Options options)
+    : config_(std::move(config)), logger_(std::move(logger)), is_client_(true) {
+  options.existing_only = true;
+  options.logger = logger_;
+  sysdb_ = sysdb::OpenSystemDatabase(options);
+  guarded_ = std::make_unique<GuardedSystemDatabase>(*sysdb_);
+}
+
 void Runtime::RefreshLatestVersion() {
   const bool latest = sysdb_->RegisterApplicationVersion(config_.application_version,
                                                          config_.app_name, util::NowEpochMs());

@@ -49,6 +49,9 @@ struct ActiveExecution {
 class Runtime : public std::enable_shared_from_this<Runtime> {
  public:
   explicit Runtime(const Config& config);
+  /// A Client's runtime: never launched, it executes nothing; it opens an existing system
+  /// database (`options.existing_only`) with the already resolved `config`.
+  Runtime(ResolvedConfig config, std::shared_ptr<Logger> logger, sysdb::Options options);
   ~Runtime();
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
@@ -88,6 +91,8 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   }
 
   bool Launched() const noexcept { return launched_.load(); }
+  /// True for a Client's runtime (never launched; ListWorkflows loads no values by default).
+  bool IsClient() const noexcept { return is_client_; }
   bool ShuttingDown() const noexcept { return shutting_down_.load(); }
   /// True when this process runs the latest registered application version.
   bool IsLatestVersion() const noexcept { return is_latest_version_.load(); }
@@ -182,6 +187,7 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   std::function<void(const std::string&)> execution_released_;
   std::atomic<std::chrono::milliseconds> background_poll_interval_{std::chrono::seconds(1)};
 
+  const bool is_client_ = false;
   std::atomic<bool> launched_{false};
   std::atomic<bool> shutting_down_{false};
   std::atomic<bool> is_latest_version_{true};

@@ -65,6 +65,9 @@ struct Options {
   int pool_size = 0;            ///< 0 = backend default.
   std::chrono::milliseconds startup_timeout{10000};  ///< Bound on connect + migrate.
   std::shared_ptr<Logger> logger;                    ///< Never null.
+  /// A Client's connection: the database and its DBOS schema must exist already; nothing is
+  /// created or migrated, and a database without the schema is refused (Initialization).
+  bool existing_only = false;
 };
 
 /// A workflow_status row (plus its input/output from workflow_input / workflow_output).
@@ -376,6 +379,57 @@ using MessageCheck = std::function<std::optional<std::string>(const StoredValue&
 /// Receives PostgreSQL notifications: (channel, payload). Called on the listener thread.
 using NotificationCallback = std::function<void(const std::string&, const std::string&)>;
 
+// ---- Management (ListWorkflows, ResumeWorkflow, ForkWorkflow) -------------------------------
+
+/// Which workflow_status rows ListWorkflows returns. Empty lists and nullopt mean "any"; the
+/// conditions given are AND-ed, the values of one list OR-ed.
+struct WorkflowFilter {
+  std::vector<std::string> statuses;         ///< Status strings ("PENDING", …).
+  std::optional<int64_t> created_after_ms;   ///< created_at >= this.
+  std::optional<int64_t> created_before_ms;  ///< created_at <= this.
+  std::vector<std::string> names;
+  std::vector<std::string> application_versions;
+  std::vector<std::string> authenticated_users;
+  std::vector<std::string> workflow_ids;
+  std::vector<std::string> workflow_id_prefixes;
+  std::vector<std::string> queue_names;
+  std::vector<std::string> executor_ids;
+  bool queues_only = false;  ///< Only rows with a queue_name.
+  /// Only rows whose application_name is this one or NULL; nullopt: every application.
+  std::optional<std::string> application_name;
+  std::optional<int64_t> limit;  ///< nullopt: no limit.
+  int64_t offset = 0;
+  bool sort_desc = false;  ///< created_at descending instead of ascending.
+  bool load_input = false;
+  bool load_output = false;  ///< Also loads the error.
+};
+
+/// What ResumeWorkflow found.
+enum class ResumeOutcome {
+  Resumed,  ///< The workflow is ENQUEUED on the given queue now.
+  Ended,    ///< SUCCESS or ERROR: nothing written.
+  Missing,  ///< No such workflow: nothing written.
+};
+
+/// What ForkWorkflow writes.
+struct ForkRequest {
+  std::string original_workflow_id;
+  std::string forked_workflow_id;
+  int start_step = 0;  ///< Steps (and events, streams) recorded below this are copied.
+  std::optional<std::string> application_version;  ///< nullopt: the original's.
+  std::string queue_name = kInternalQueueName;
+  std::optional<std::string> queue_partition_key;
+  std::string creator_xid;  ///< Identifies this fork, so its retry recognises its own row.
+  int64_t now_ms = 0;
+};
+
+/// What ForkWorkflow did.
+enum class ForkOutcome {
+  Forked,           ///< The new workflow is ENQUEUED (or this request had created it already).
+  OriginalMissing,  ///< No such original: nothing written.
+  IdTaken,          ///< Another workflow has the forked ID: nothing written.
+};
+
 /// The system database. See the file comment for the conventions.
 class SystemDatabase {
  public:
@@ -561,13 +615,37 @@ class SystemDatabase {
   /// of "<workflow>" on kStreamsChannel soon after; SQLite: nothing, they poll). CancelWorkflow
   /// and MarkDeadLetter announce this themselves.
   virtual void AnnounceStreamEnd(const std::string& workflow_uuid) noexcept = 0;
+  // ---- Management ---------------------------------------------------------------------------
+
+  /// The rows matching `filter`, ordered by created_at (ascending unless sort_desc), with their
+  /// input and output/error when asked. Each distinct set of filters is its own statement, so
+  /// that both databases can plan it with the indexes that fit (PostgreSQL plans it for the
+  /// values given).
+  virtual std::vector<WorkflowRow> ListWorkflows(const WorkflowFilter& filter) = 0;
+
+  /// Unless the workflow is SUCCESS or ERROR: status ENQUEUED on `queue_name` (no partition
+  /// key), recovery_attempts 0, and deadline, deduplication ID, delay, started_at and
+  /// completed_at cleared (the timeout is kept: a new deadline is set at dequeue). Retried after
+  /// an in-doubt commit, a row that a queue runner claimed since (PENDING, started at or after
+  /// `now_ms`) is left alone. On PostgreSQL the queue is announced on kQueueChannel.
+  virtual ResumeOutcome ResumeWorkflow(const std::string& workflow_uuid,
+                                       const std::string& queue_name, int64_t now_ms) = 0;
+
+  /// Creates the forked workflow (ENQUEUED, forked_from the original, with the original's name,
+  /// input, identity, application and serialization) together with copies of the original's
+  /// operation_outputs, workflow_events_history and streams rows below start_step, the
+  /// workflow_events those leave, and was_forked_from on the original: all or nothing, in one
+  /// transaction. Retried after an in-doubt commit, it finds its own row by creator_xid. On
+  /// PostgreSQL the queue is announced on kQueueChannel.
+  virtual ForkOutcome ForkWorkflow(const ForkRequest& request) = 0;
 
  private:
   std::atomic<bool> stop_retrying_{false};
 };
 
 /// Opens the system database named by `options.url`: connects (creating a missing PostgreSQL
-/// database), creates or checks the schema at version 123. Throws DBOSError(Initialization).
+/// database), creates or checks the schema at version 123. With `options.existing_only` it
+/// creates nothing and writes nothing while opening. Throws DBOSError(Initialization).
 std::unique_ptr<SystemDatabase> OpenSystemDatabase(const Options& options);
 
 }  // namespace dbos::sysdb

@@ -10,6 +10,14 @@
 //                                                 enqueue workflow NAME(ARG) on the internal queue
 //                                                 as application APP (version VER), its input in
 //                                                 FORMAT: "default" (the client's) or "portable"
+//   node ts_peer.js list URL                      the client's listWorkflows: ID, status, name
+//   node ts_peer.js event URL WORKFLOW_ID KEY     the client's getEvent of KEY (waits up to 60 s)
+//   node ts_peer.js worker URL QUEUE SECONDS ID...
+//                                                 run a TypeScript executor (version ts-worker-v1)
+//                                                 serving queue QUEUE with the workflows tsShout
+//                                                 (one step "upper") and tsEcho (below) until the
+//                                                 workflows ID... end (at most SECONDS); their
+//                                                 results, or errors, by ID
 'use strict';
 
 const { DBOS, DBOSClient } = require('@dbos-inc/dbos-sdk');
@@ -23,6 +31,48 @@ async function withClient(url, options, fn) {
     return await fn(client);
   } finally {
     await client.destroy();
+  }
+}
+
+// tsShout(text): TEXT in capitals, computed in a step named "upper".
+async function tsShout(text) {
+  return DBOS.runStep(async () => text.toUpperCase(), { name: 'upper' });
+}
+
+// tsEcho(prefix): receives a message on topic "in", publishes PREFIX + message as event "out"
+// (in the default serialization), and returns the message.
+async function tsEcho(prefix) {
+  const message = await DBOS.recv('in', 60);
+  await DBOS.setEvent('out', `${prefix}${message}`);
+  return message;
+}
+
+async function runWorker(url, queueName, seconds, workflowIDs) {
+  DBOS.setConfig({
+    name: 'dbos-cpp-interop',
+    systemDatabaseUrl: url,
+    applicationVersion: 'ts-worker-v1',
+    logLevel: 'error',
+  });
+  DBOS.registerWorkflow(tsShout, { name: 'tsShout' });
+  DBOS.registerWorkflow(tsEcho, { name: 'tsEcho' });
+  await DBOS.launch();
+  try {
+    await DBOS.registerQueue(queueName);
+    const deadline = Date.now() + seconds * 1000;
+    const results = {};
+    for (const workflowID of workflowIDs) {
+      const left = Math.max(1, Math.ceil((deadline - Date.now()) / 1000));
+      try {
+        const value = await DBOS.getResult(workflowID, { timeoutSeconds: left });
+        results[workflowID] = { result: value ?? null };
+      } catch (e) {
+        results[workflowID] = { error: { name: e.name, message: e.message } };
+      }
+    }
+    return { results };
+  } finally {
+    await DBOS.shutdown();
   }
 }
 
@@ -72,6 +122,20 @@ async function main([command, url, ...args]) {
         await client.enqueue(options, arg);
         return { enqueued: workflowID };
       });
+    }
+    case 'list': {
+      return withClient(url, {}, async (client) => {
+        const all = await client.listWorkflows({});
+        return all.map((w) => ({ id: w.workflowID, status: w.status, name: w.workflowName }));
+      });
+    }
+    case 'event': {
+      const [workflowID, key] = args;
+      return withClient(url, {}, async (client) => ({ value: await client.getEvent(workflowID, key, 60) }));
+    }
+    case 'worker': {
+      const [queueName, seconds, ...workflowIDs] = args;
+      return runWorker(url, queueName, Number(seconds), workflowIDs);
     }
     default:
       throw new Error(`unknown command '${command}'`);

@@ -47,6 +47,10 @@ inline constexpr Operation kListQueuePartitions{"ListQueuePartitions", kReadOnly
 // none and is as at-least-once as the step it belongs to.
 inline constexpr Operation kWriteStream{"WriteStream", kIdempotent};
 inline constexpr Operation kReadStream{"ReadStream", kReadOnly};
+// Management: resume and fork recognise their own in-doubt commit (see SystemDatabase).
+inline constexpr Operation kListWorkflows{"ListWorkflows", kReadOnly};
+inline constexpr Operation kResumeWorkflow{"ResumeWorkflow", kIdempotent};
+inline constexpr Operation kForkWorkflow{"ForkWorkflow", kIdempotent};
 }  // namespace op
 
 }  // namespace dbos::sysdb::core

@@ -50,6 +50,9 @@ struct Script {
   /// result and effect are the same whether it commits alone or after others' writes, so the
   /// backend may batch it with whatever else is ready (see postgres/pg_commit_group.hpp).
   bool shares_commit = false;
+  /// Planned for the parameter values of each run (PostgreSQL: an unnamed statement, so a
+  /// condition on a value can pick a partial index); for statements assembled per call.
+  bool custom_plan = false;
 };
 
 /// Statement parameters, $1.. / ?1.. in order. Text() refers to the caller's string, which must

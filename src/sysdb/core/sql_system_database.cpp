@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "dbos/errors.hpp"
+#include "sysdb/core/list_workflows.hpp"
 #include "sysdb/core/operations.hpp"
 #include "sysdb/core/outcomes.hpp"
 #include "sysdb/core/sql_streams.hpp"
@@ -711,6 +712,65 @@ class SqlSystemDatabase final : public SystemDatabase {
 
   void AnnounceStreamEnd(const std::string& workflow_uuid) noexcept override {
     backend_->Announce(kStreamsChannel, workflow_uuid);
+  }
+
+  // ---- Management
+
+  std::vector<WorkflowRow> ListWorkflows(const WorkflowFilter& filter) override {
+    Params params;
+    Script script;
+    try {
+      script = ListWorkflowsScript(s_.spelling, filter, params);
+    } catch (const std::invalid_argument& e) {
+      throw DBOSError(ErrorCode::InvalidOption, std::string("ListWorkflows: ") + e.what());
+    }
+    return Run<std::vector<WorkflowRow>>(op::kListWorkflows, "", [&](Session& s, bool) {
+      const Rows rows = s.Run(script, params);
+      std::vector<WorkflowRow> out;
+      out.reserve(rows.Size());
+      for (size_t i = 0; i < rows.Size(); ++i) out.push_back(ReadWorkflowColumns(rows[i]));
+      return out;
+    });
+  }
+
+  ResumeOutcome ResumeWorkflow(const std::string& workflow_uuid, const std::string& queue_name,
+                               int64_t now_ms) override {
+    const auto outcome =
+        Run<ResumeOutcome>(op::kResumeWorkflow, workflow_uuid, [&](Session& s, bool retry) {
+          Params params;
+          params.Text(workflow_uuid).Text(queue_name).Int(now_ms).Bool(retry);
+          const Rows rows = s.Run(s_.resume_workflow, params);
+          if (rows.Empty() || rows[0].IsNull(0)) return ResumeOutcome::Missing;
+          const std::string before = rows[0].Text(0);
+          if (before == "SUCCESS" || before == "ERROR") return ResumeOutcome::Ended;
+          return ResumeOutcome::Resumed;
+        });
+    if (outcome == ResumeOutcome::Resumed) backend_->Announce(kQueueChannel, queue_name);
+    return outcome;
+  }
+
+  ForkOutcome ForkWorkflow(const ForkRequest& request) override {
+    Params params;
+    params.Text(request.original_workflow_id)
+        .Text(request.forked_workflow_id)
+        .Int(request.start_step)
+        .Text(request.application_version)
+        .Text(request.queue_name)
+        .Text(request.queue_partition_key)
+        .Text(request.creator_xid)
+        .Int(request.now_ms);
+    const auto outcome =
+        Run<ForkOutcome>(op::kForkWorkflow, request.forked_workflow_id, [&](Session& s, bool) {
+          const Rows rows = s.Run(s_.fork_workflow, params);
+          const Row r = OneRow(rows, s_.fork_workflow);
+          // A row carrying this request's creator_xid is its own fork, committed by an attempt
+          // whose reply was lost.
+          if (r.Bool(1) || r.OptText(2) == request.creator_xid) return ForkOutcome::Forked;
+          if (!r.Bool(0)) return ForkOutcome::OriginalMissing;
+          return ForkOutcome::IdTaken;
+        });
+    if (outcome == ForkOutcome::Forked) backend_->Announce(kQueueChannel, request.queue_name);
+    return outcome;
   }
 };
 

@@ -156,6 +156,23 @@ struct Statements {
   /// status, then offset, value, serialization of each stream row from $3 on in offset order
   /// (one row with NULL offset when there is none).
   Script read_stream;
+  // ---- Management
+  /// How the dialect spells what core/list_workflows.cpp assembles (the list statement is built
+  /// per call from the filters given).
+  struct Spelling {
+    std::string table_prefix;  ///< "" (SQLite) or the quoted schema and a dot (PostgreSQL).
+    bool postgres = false;     ///< $N::type parameters, json_array_elements_text, starts_with.
+  };
+  Spelling spelling;
+  /// Write. $1 uuid, $2 queue_name, $3 now, $4 is_retry. Row: the status before (NULL when the
+  /// workflow is missing). Resumes as SystemDatabase::ResumeWorkflow says.
+  Script resume_workflow;
+  /// Write. $1 original, $2 forked ID, $3 start_step, $4 application_version (NULL: the
+  /// original's), $5 queue_name, $6 queue_partition_key, $7 creator_xid, $8 now. Forks as
+  /// SystemDatabase::ForkWorkflow says, only when the original exists and the forked ID is free.
+  /// Row: original found, forked now, creator_xid of the row already at the forked ID (NULL when
+  /// none).
+  Script fork_workflow;
 };
 
 }  // namespace dbos::sysdb::core

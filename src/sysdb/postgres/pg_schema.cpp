@@ -440,7 +440,7 @@ std::string SchemaDdl(std::string_view quoted_schema) {
 }
 
 SchemaState EnsureSchema(PgConnection& conn, const std::string& schema, Logger& logger,
-                         std::chrono::steady_clock::time_point deadline) {
+                         std::chrono::steady_clock::time_point deadline, bool create) {
   const std::string quoted = QuoteIdent(schema);
   const auto remaining =
       std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
@@ -457,6 +457,10 @@ SchemaState EnsureSchema(PgConnection& conn, const std::string& schema, Logger& 
         "SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
         "ON n.oid = c.relnamespace WHERE n.nspname = $1::text AND c.relname = 'dbos_migrations'",
         PgParams().Text(schema));
+    if (exists.Rows() == 0 && !create) {
+      conn.Exec("ROLLBACK");
+      return SchemaState{false, -1};
+    }
     if (exists.Rows() == 0) {
       conn.Exec(SchemaDdl(quoted));
       state.created = true;

@@ -27,8 +27,9 @@ std::string SchemaDdl(std::string_view quoted_schema);
 /// In one transaction holding a pg_advisory_xact_lock keyed on the schema name: creates the schema
 /// when `<schema>.dbos_migrations` is missing, otherwise reads the recorded version. A version
 /// above 123 is accepted with a Warn on `logger`; below 123 throws DBOSError(Initialization).
+/// Without `create`, a missing schema is not created and the result's version is -1.
 /// Statements are bounded by `deadline` (statement_timeout). Database failures throw PgError.
 SchemaState EnsureSchema(PgConnection& conn, const std::string& schema, Logger& logger,
-                         std::chrono::steady_clock::time_point deadline);
+                         std::chrono::steady_clock::time_point deadline, bool create = true);
 
 }  // namespace dbos::sysdb::pg

@@ -717,6 +717,7 @@ core::Statements MakeStatements(const std::string& quoted_schema) {
 
   s.write_stream = one("write_stream", Access::kWrite, kWriteStreamSql);
   s.read_stream = one("read_stream", Access::kRead, kReadStreamSql);
+  AddManagementStatements(s, quoted_schema);
   return s;
 }
 

@@ -11,4 +11,7 @@ namespace dbos::sysdb::pg {
 /// The statements with `quoted_schema` (already quoted) as their schema.
 core::Statements MakeStatements(const std::string& quoted_schema);
 
+/// Fills the management statements and spelling of `s` (pg_management_statements.cpp).
+void AddManagementStatements(core::Statements& s, const std::string& quoted_schema);
+
 }  // namespace dbos::sysdb::pg

@@ -161,6 +161,7 @@ class PgSession final : public core::Session {
         // On this connection, never through a group another connection may carry: libpq
         // finds the connection gone mid-statement.
         ::shutdown(Conn().Socket(), SHUT_RDWR);
+        if (script.custom_plan) return Conn().ExecParams(sql, params);
         return Conn().ExecPrepared(script.name, sql, params);
     }
     return Committed(script, params);
@@ -173,6 +174,7 @@ class PgSession final : public core::Session {
       lease_.reset();  // a waiter in a group holds no connection: its leader needs one
       return group_.Run(pool_, script.name, sql, params);
     }
+    if (script.custom_plan) return Conn().ExecParams(sql, params);
     return Conn().ExecPrepared(script.name, sql, params);
   }
 
@@ -377,13 +379,15 @@ bool CreateDatabaseIfMissing(const ConnectionSpec& spec, const std::string& data
 }
 
 /// Connects for startup: retries unreachable or starting servers until `deadline`, creates a
-/// missing database, and turns every failure into DBOSError(Initialization).
+/// missing database (unless `existing_only`), and turns every failure into
+/// DBOSError(Initialization).
 std::unique_ptr<PgConnection> ConnectForStartup(const ConnectionSpec& spec,
                                                 Clock::time_point deadline,
-                                                std::chrono::milliseconds timeout, Logger& logger) {
+                                                std::chrono::milliseconds timeout, Logger& logger,
+                                                bool existing_only) {
   std::chrono::milliseconds backoff = kInitialBackoff;
-  bool created = false;
-  std::string last_error;  // the last failure other than running out of time
+  bool created = existing_only;  // a client never creates the database
+  std::string last_error;        // the last failure other than running out of time
   while (true) {
     try {
       return PgConnection::Connect(spec, deadline);
@@ -444,7 +448,8 @@ std::unique_ptr<SystemDatabase> OpenPostgres(const Options& options) {
   spec.SetDefault("connect_timeout",
                   std::to_string(std::max<int64_t>(2, (timeout.count() + 999) / 1000)));
 
-  std::unique_ptr<PgConnection> conn = ConnectForStartup(spec, deadline, timeout, *logger);
+  std::unique_ptr<PgConnection> conn =
+      ConnectForStartup(spec, deadline, timeout, *logger, options.existing_only);
   if (conn->ServerVersion() < kMinServerVersion) {
     ThrowInit("the DBOS system database needs PostgreSQL 13 or later; the server reports version " +
               std::to_string(conn->ServerVersion()));
@@ -453,7 +458,15 @@ std::unique_ptr<SystemDatabase> OpenPostgres(const Options& options) {
   std::chrono::milliseconds backoff = kInitialBackoff;
   while (true) {
     try {
-      pg::EnsureSchema(*conn, schema, *logger, deadline);
+      const pg::SchemaState state =
+          pg::EnsureSchema(*conn, schema, *logger, deadline, !options.existing_only);
+      if (state.version < 0) {
+        ThrowInit("the PostgreSQL database (" + spec.Describe() +
+                  ") is not a DBOS system database: it has no " + pg::QuoteIdent(schema) +
+                  ".dbos_migrations table. A client only connects to a system database that a DBOS "
+                  "application created: check database_url and database_schema, or launch the "
+                  "application on this database first.");
+      }
       break;
     } catch (const PgError& e) {
       const std::string what = "could not create or check the DBOS system database schema " +
@@ -461,7 +474,7 @@ std::unique_ptr<SystemDatabase> OpenPostgres(const Options& options) {
       if (e.IsTransient() && RemainingMs(deadline) > backoff.count()) {
         std::this_thread::sleep_for(Jitter(backoff));
         backoff = std::min(backoff * 2, kMaxBackoff);
-        conn = ConnectForStartup(spec, deadline, timeout, *logger);
+        conn = ConnectForStartup(spec, deadline, timeout, *logger, options.existing_only);
         continue;
       }
       if (e.SqlState() == "57014") {

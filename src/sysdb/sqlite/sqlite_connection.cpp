@@ -164,7 +164,8 @@ int64_t Statement::Changes() const noexcept { return sqlite3_changes(db_); }
 // Connection
 
 Connection::Connection(const SqliteTarget& target, std::chrono::milliseconds busy_timeout) {
-  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+  if (!target.existing_only) flags |= SQLITE_OPEN_CREATE;
   if (target.is_uri) flags |= SQLITE_OPEN_URI;
   sqlite3* raw = nullptr;
   const int rc = sqlite3_open_v2(target.filename.c_str(), &raw, flags, nullptr);
@@ -177,7 +178,8 @@ Connection::Connection(const SqliteTarget& target, std::chrono::milliseconds bus
   SetBusyTimeout(busy_timeout);
 
   // journal_mode answers with the mode in effect, which is how a failed switch shows up.
-  const char* journal_sql = target.in_memory ? "PRAGMA journal_mode" : "PRAGMA journal_mode=WAL";
+  const char* journal_sql =
+      target.in_memory || target.existing_only ? "PRAGMA journal_mode" : "PRAGMA journal_mode=WAL";
   {
     Statement journal = Prepare(journal_sql);
     if (journal.Step()) journal_mode_ = journal.Text(0);

@@ -51,6 +51,9 @@ struct SqliteTarget {
   std::string filename;    ///< Path, ":memory:", or a "file:" URI.
   bool is_uri = false;     ///< Open with SQLITE_OPEN_URI.
   bool in_memory = false;  ///< Each connection would be its own database: use exactly one.
+  /// Open only a file that exists, and leave its journal mode as it is (a client's connections:
+  /// opening writes nothing).
+  bool existing_only = false;
 };
 
 /// Parses `sqlite:relative/path`, `sqlite:/abs`, `sqlite:///abs`, `sqlite::memory:` and
@@ -134,9 +137,10 @@ class Statement {
 /// statement and closes the handle.
 class Connection {
  public:
-  /// Opens `target` (creating a missing file) and applies the per-connection settings: busy
-  /// timeout (`busy_timeout`, normally kBusyTimeout), extended result codes, WAL (files),
-  /// synchronous=NORMAL, foreign_keys=ON.
+  /// Opens `target` (creating a missing file unless `target.existing_only`) and applies the
+  /// per-connection settings: busy timeout (`busy_timeout`, normally kBusyTimeout), extended
+  /// result codes, WAL (files, unless `target.existing_only`), synchronous=NORMAL,
+  /// foreign_keys=ON.
   /// Throws SqliteError (SQLITE_CANTOPEN for a missing directory or a permission problem).
   explicit Connection(const SqliteTarget& target,
                       std::chrono::milliseconds busy_timeout = kBusyTimeout);

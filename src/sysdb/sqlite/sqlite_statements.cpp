@@ -548,6 +548,7 @@ core::Statements MakeStatements() {
   s.write_stream =
       Gated("write_stream", kWriteStreamProbeSql, {kWriteStreamCheckpointSql, kAppendStreamSql});
   s.read_stream = One("read_stream", Access::kRead, kReadStreamSql);
+  AddManagementStatements(s);
   return s;
 }
 

@@ -9,4 +9,7 @@ namespace dbos::sysdb::sqlite {
 /// The statements (SQLite has no schemas: the tables are the database's own).
 core::Statements MakeStatements();
 
+/// Fills the management statements and spelling of `s` (sqlite_management_statements.cpp).
+void AddManagementStatements(core::Statements& s);
+
 }  // namespace dbos::sysdb::sqlite

@@ -281,7 +281,7 @@ std::unique_ptr<SystemDatabase> OpenSqlite(const Options& options) {
   using sqlite::Connection;
   using sqlite::SqliteError;
 
-  const std::optional<sqlite::SqliteTarget> target = sqlite::ParseSqliteUrl(options.url);
+  std::optional<sqlite::SqliteTarget> target = sqlite::ParseSqliteUrl(options.url);
   if (!target) {
     throw DBOSError(ErrorCode::Initialization,
                     "'" + options.url +
@@ -300,6 +300,15 @@ std::unique_ptr<SystemDatabase> OpenSqlite(const Options& options) {
   }
   const std::string location = sqlite::DescribeLocation(*target);
   Logger& logger = *options.logger;
+  if (options.existing_only) {
+    if (target->in_memory) {
+      throw DBOSError(ErrorCode::Initialization,
+                      "'" + options.url +
+                          "' is a new, empty database: a client connects only to an existing "
+                          "DBOS system database; name the SQLite file the application uses");
+    }
+    target->existing_only = true;
+  }
 
   // Open the writer and bring the schema up, retrying lock contention until the startup deadline.
   const auto deadline = std::chrono::steady_clock::now() + options.startup_timeout;
@@ -312,11 +321,25 @@ std::unique_ptr<SystemDatabase> OpenSqlite(const Options& options) {
     try {
       writer = std::make_unique<Connection>(*target, startup_busy_timeout);
       if (writer->IsReadOnly()) throw SqliteError(SQLITE_READONLY, "the file opened read-only");
-      sqlite::EnsureSchema(*writer, logger, location);
+      if (target->existing_only && sqlite::ReadSchemaVersion(*writer) < 0) {
+        throw DBOSError(ErrorCode::Initialization,
+                        "the SQLite database " + location +
+                            " is not a DBOS system database (it has no dbos_migrations table): "
+                            "a client connects only to a system database that a DBOS application "
+                            "created; check the database URL, or launch the application first");
+      }
+      sqlite::EnsureSchema(*writer, logger, location);  // creates nothing when it exists
       writer->SetBusyTimeout(sqlite::kBusyTimeout);
       break;
     } catch (const SqliteError& error) {
       writer.reset();
+      if (target->existing_only && error.PrimaryCode() == SQLITE_CANTOPEN) {
+        throw DBOSError(ErrorCode::Initialization,
+                        "the SQLite system database " + location + " cannot be opened (" +
+                            error.Message() +
+                            "): a client connects only to an existing system database that a "
+                            "DBOS application created; check the database URL");
+      }
       const auto delay = backoff.Next();
       if (!error.IsTransient() || std::chrono::steady_clock::now() + delay > deadline) {
         throw sqlite::StartupError(*target, location, error, options.startup_timeout);
