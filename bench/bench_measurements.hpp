@@ -28,6 +28,10 @@ nlohmann::json MeasureWaiters(const Options& options);
 /// rates; then enqueue -> start latency of QUEUE_LAT_N single enqueues on the idle runner.
 nlohmann::json MeasureQueue(const Options& options);
 
+/// ListWorkflows latency with LIST_ROWS (default 100,000) workflows in the table: first page,
+/// newest page, a page filtered by status and one by name (100 each), one by ID.
+nlohmann::json MeasureList(const Options& options);
+
 /// The body of a child process (--child rec-setup|rec-check|rec-run); returns the exit code.
 int RunRecoveryChild(const Options& options);
 

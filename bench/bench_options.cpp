@@ -13,7 +13,7 @@ namespace {
   if (!problem.empty()) std::cerr << "dbos_bench: " << problem << "\n";
   std::cerr
       << "usage: dbos_bench --backend sqlite|postgres [--url URL]"
-         " [--only seq,conc,msg,recovery,wait,queue] [--wait-n N] [--json FILE]\n"
+         " [--only seq,conc,msg,recovery,wait,queue,list] [--wait-n N] [--json FILE]\n"
          "  --url   PostgreSQL URL (required for postgres); for sqlite an optional folder\n"
          "          in which fresh database files are created (default $TMPDIR or /tmp)\n"
          "  --wait-n  workflows waiting in Recv at once for 'wait' (default 20000; env WAIT_N)\n"
@@ -40,8 +40,8 @@ std::set<std::string> SplitList(const std::string& text) {
   while (std::getline(stream, item, ',')) {
     if (item.empty()) continue;
     if (item != "seq" && item != "conc" && item != "msg" && item != "recovery" && item != "wait" &&
-        item != "queue") {
-      Usage("--only takes seq, conc, msg, recovery, wait and queue, not '" + item + "'");
+        item != "queue" && item != "list") {
+      Usage("--only takes seq, conc, msg, recovery, wait, queue and list, not '" + item + "'");
     }
     out.insert(item);
   }

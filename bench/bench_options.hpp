@@ -11,7 +11,8 @@ namespace bench {
 struct Options {
   std::string backend;  ///< "sqlite" or "postgres".
   std::string url;      ///< PostgreSQL URL; for SQLite an optional folder for the temp files.
-  std::set<std::string> only{"seq", "conc", "msg", "recovery", "wait", "queue"};  ///< Measurements.
+  std::set<std::string> only{"seq",  "conc",  "msg", "recovery",
+                             "wait", "queue", "list"};  ///< Measurements.
   std::string json_file;  ///< Where to write the RESULT JSON too ("" = nowhere).
 
   int seq_n = 500;             ///< SEQ_N: timed workflows per sequential series.

@@ -86,6 +86,18 @@ void PrintWaiters(const nlohmann::json& wait) {
               static_cast<int>(Num(wait, "wrong_results")), Num(wait, "peak_rss_mb"));
 }
 
+void PrintList(const nlohmann::json& list) {
+  if (list.contains("error")) return PrintError("list", list);
+  std::printf("ListWorkflows, %d workflows in the table (inserted in %.0f ms) (%s)\n",
+              static_cast<int>(Num(list, "rows")), Num(list, "insert_ms"),
+              list["database"].get<std::string>().c_str());
+  for (const char* key : {"first_page", "newest_page", "error_page", "name_page", "by_id"}) {
+    std::printf("  %-12s p50 %.3f ms, p99 %.3f ms (n %d)\n", key, Num(list[key], "p50_ms"),
+                Num(list[key], "p99_ms"), static_cast<int>(Num(list[key], "n")));
+  }
+  std::printf("\n");
+}
+
 void PrintQueue(const nlohmann::json& queue) {
   if (queue.contains("error")) return PrintError("queue", queue);
   std::printf("queue, %d workflows x 1 step, worker concurrency %d, enqueued by %d threads (%s)\n",
@@ -111,6 +123,7 @@ void PrintReport(const nlohmann::json& result) {
   if (result.contains("recovery")) PrintRecovery(result["recovery"]);
   if (result.contains("wait")) PrintWaiters(result["wait"]);
   if (result.contains("queue")) PrintQueue(result["queue"]);
+  if (result.contains("list")) PrintList(result["list"]);
   std::fflush(stdout);
 }
 

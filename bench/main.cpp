@@ -1,8 +1,9 @@
 // dbos_bench: measures DBOS Transact C++ on one backend (sequential latency, concurrent
-// throughput, messaging, recovery after a crash, many workflows waiting in Recv, peak RSS),
+// throughput, messaging, recovery after a crash, many workflows waiting in Recv, peak RSS,
+// ListWorkflows over a large table),
 // prints a table and a final `RESULT <json>` line.
 //
-//   dbos_bench --backend sqlite|postgres [--url URL] [--only seq,conc,msg,recovery,wait,queue]
+//   dbos_bench --backend sqlite|postgres [--url URL] [--only seq,conc,msg,recovery,wait,queue,list]
 //              [--wait-n N] [--json FILE]
 //
 // See docs/benchmarks.md and bench/run.sh, which runs it side by side with the TypeScript peer.
@@ -43,7 +44,8 @@ int main(int argc, char** argv) {
   const std::pair<const char*, std::function<nlohmann::json(const bench::Options&)>> steps[] = {
       {"seq", bench::MeasureSequential}, {"conc", bench::MeasureConcurrent},
       {"msg", bench::MeasureMessaging},  {"recovery", bench::MeasureRecovery},
-      {"wait", bench::MeasureWaiters},   {"queue", bench::MeasureQueue}};
+      {"wait", bench::MeasureWaiters},   {"queue", bench::MeasureQueue},
+      {"list", bench::MeasureList}};
   bool failed = false;
   for (const auto& [name, measure] : steps) {
     if (!options.only.contains(name)) continue;

@@ -163,15 +163,15 @@ WorkflowHandle<R> ResumeWorkflow(DBOSContext& ctx, const std::string& workflow_i
 
 /// What ForkWorkflow starts.
 struct ForkWorkflowInput {
-  std::string original_workflow_id;  ///< Required.
-  std::string forked_workflow_id;    ///< "" = a random UUID (in a workflow: derived, stable).
+  std::string original_workflow_id{};  ///< Required.
+  std::string forked_workflow_id{};    ///< "" = a random UUID (in a workflow: derived, stable).
   /// The first step that runs again: the steps recorded below it (and the events and stream
   /// values they wrote) are reused, not run. 0 runs everything again; at most one past the last
   /// recorded step.
   int start_step = 0;
-  std::string application_version;  ///< "" = the original's.
-  std::string queue_name;           ///< "" = DBOS's internal queue (no limits).
-  std::string queue_partition_key;  ///< "" = none.
+  std::string application_version{};  ///< "" = the original's.
+  std::string queue_name{};           ///< "" = DBOS's internal queue (no limits).
+  std::string queue_partition_key{};  ///< "" = none.
 };
 
 namespace detail {

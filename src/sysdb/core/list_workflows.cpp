@@ -77,7 +77,16 @@ std::string StatusList(const std::vector<std::string>& statuses) {
     }
     out += (out.empty() ? "'" : ", '") + status + "'";
   }
-  return sorted.size() == 1 ? "ws.status = " + out : "ws.status IN (" + out + ")";
+  std::string cond = sorted.size() == 1 ? "ws.status = " + out : "ws.status IN (" + out + ")";
+  // SQLite uses a partial index only when the query repeats its predicate: failed workflows
+  // then come from idx_workflow_status_failed (status, created_at), not from a scan.
+  if (std::all_of(sorted.begin(), sorted.end(), [](const std::string& status) {
+        return status == "ERROR" || status == "CANCELLED" ||
+               status == "MAX_RECOVERY_ATTEMPTS_EXCEEDED";
+      })) {
+    cond += " AND ws.status IN ('ERROR', 'CANCELLED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')";
+  }
+  return cond;
 }
 
 }  // namespace
