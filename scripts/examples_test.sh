@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the examples as a user would, as one ctest entry: the seed's two-step example twice, and
 # the checkout example as two processes (checkout + payment webhook) on one embedded SQLite file,
-# including a checkout process killed while it waits for the payment and started again.
+# including a checkout process killed while it waits for the payment and started again, and the
+# scheduled cleanup job for three ticks.
 #   scripts/examples_test.sh BUILD_DIR
 set -euo pipefail
 build=$(cd "$1" && pwd)
@@ -28,4 +29,9 @@ wait "$second" || fail "checkout failed: $(cat "$work/second.log")"
 grep -q "payments.example/pay/order-1" "$work/webhook.log" || fail "webhook did not read the URL"
 grep -q "order order-1 paid and shipped" "$work/second.log" || fail "checkout result: $(cat "$work/second.log")"
 if grep -q "reserved inventory" "$work/second.log"; then fail "the reserve step ran again"; fi
-echo "examples_test: 2 passed, 0 failed"
+# The scheduled cleanup job runs three ticks by itself and exits.
+out=$("$build/examples/scheduled_cleanup") || fail "scheduled_cleanup failed: $out"
+grep -q "three cleanups done" <<<"$out" || fail "scheduled_cleanup: $out"
+grep -q "removed 2 file(s)" <<<"$out" || fail "scheduled_cleanup removed no expired file: $out"
+
+echo "examples_test: 3 passed, 0 failed"

@@ -11,6 +11,7 @@
 #include "dbos/management.hpp"
 #include "dbos/messaging.hpp"
 #include "dbos/queue.hpp"
+#include "dbos/schedule.hpp"
 #include "dbos/serialization.hpp"
 #include "dbos/step.hpp"
 #include "dbos/workflow.hpp"

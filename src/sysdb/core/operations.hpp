@@ -42,6 +42,15 @@ inline constexpr Operation kGetEvent{"GetEvent", kReadOnly};
 inline constexpr Operation kFilterCancelled{"FilterCancelled", kReadOnly};
 inline constexpr Operation kGetQueue{"GetQueue", kReadOnly};
 inline constexpr Operation kListQueuePartitions{"ListQueuePartitions", kReadOnly};
+// Schedules: writes that find their own effect on a retry (schedule_id, upserts, updates).
+inline constexpr Operation kInsertSchedule{"InsertSchedule", kIdempotent};
+inline constexpr Operation kUpsertSchedule{"UpsertSchedule", kIdempotent};
+inline constexpr Operation kSetScheduleStatus{"SetScheduleStatus", kIdempotent};
+inline constexpr Operation kDeleteSchedule{"DeleteSchedule", kIdempotent};
+inline constexpr Operation kRecordScheduleFired{"RecordScheduleFired", kIdempotent};
+inline constexpr Operation kGetSchedule{"GetSchedule", kReadOnly};
+inline constexpr Operation kListSchedules{"ListSchedules", kReadOnly};
+inline constexpr Operation kLatestApplicationVersion{"LatestApplicationVersion", kReadOnly};
 }  // namespace op
 
 }  // namespace dbos::sysdb::core

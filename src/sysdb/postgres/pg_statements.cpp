@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "sysdb/core/workflow_rows.hpp"
+#include "sysdb/postgres/pg_schedule_statements.hpp"
 
 namespace dbos::sysdb::pg {
 namespace {
@@ -656,6 +657,8 @@ core::Statements MakeStatements(const std::string& quoted_schema) {
   s.list_queue_partitions = one("list_queue_partitions", Access::kRead, kListQueuePartitionsSql);
   // No precheck: a claim that finds nothing locks and writes nothing.
   s.queue_claim = one("queue_claim", Access::kWrite, kQueueClaimSql);
+
+  AddScheduleStatements(s, quoted_schema);
   return s;
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "sysdb/core/workflow_rows.hpp"
+#include "sysdb/sqlite/sqlite_schedule_statements.hpp"
 
 namespace dbos::sysdb::sqlite {
 namespace {
@@ -508,6 +509,8 @@ core::Statements MakeStatements() {
       "queue_claim",
       Access::kWrite,
       {core::Part{QueueHasCandidatesSql(), false, true}, core::Part{QueueClaimSql(), true, false}}};
+
+  AddScheduleStatements(s);
   return s;
 }
 
