@@ -21,7 +21,7 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::system_clock;
 
 const fs::path kScratch = "scratch-cleanup";
-constexpr auto kRetention = std::chrono::seconds(3);
+constexpr auto kRetention = std::chrono::seconds(30);
 
 std::mutex g_mutex;
 std::condition_variable g_ticked;
