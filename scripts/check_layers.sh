@@ -13,7 +13,7 @@ layers=(
   "sysdb"
   "core"
   "executor"
-  "messaging management queue"
+  "messaging management queue scheduler"
   "runtime"
 )
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the examples as a user would, as one ctest entry: the seed's two-step example twice, the
 # checkout example as two processes (checkout + payment webhook) on one embedded SQLite file,
-# including a checkout process killed while it waits for the payment and started again, and the
-# pipeline worker with a client enqueueing to it from another program.
+# including a checkout process killed while it waits for the payment and started again, the
+# pipeline worker with a client enqueueing to it from another program, and the scheduled cleanup
+# job for three ticks.
 #   scripts/examples_test.sh BUILD_DIR
 set -euo pipefail
 build=$(cd "$1" && pwd)
@@ -40,4 +41,10 @@ grep -q "result: stored clean(data) (done)" <<<"$out" || fail "task-123 ran twic
 kill -TERM "$worker"
 wait "$worker" || fail "pipeline_worker failed: $(cat "$work/worker.log")"
 [[ $(grep -c "cleaning" "$work/worker.log") == 1 ]] || fail "worker log: $(cat "$work/worker.log")"
-echo "examples_test: 3 passed, 0 failed"
+
+# The scheduled cleanup job runs three ticks by itself and exits.
+out=$("$build/examples/scheduled_cleanup") || fail "scheduled_cleanup failed: $out"
+grep -q "three cleanups done" <<<"$out" || fail "scheduled_cleanup: $out"
+grep -q "removed 2 file(s)" <<<"$out" || fail "scheduled_cleanup removed no expired file: $out"
+
+echo "examples_test: 4 passed, 0 failed"

@@ -19,6 +19,7 @@ packages=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   postgresql-15 postgresql-client-15
   clang-format
+  libhowardhinnant-date-dev tzdata
 )
 
 missing=()

@@ -12,6 +12,7 @@
 #include "dbos/management.hpp"
 #include "dbos/messaging.hpp"
 #include "dbos/queue.hpp"
+#include "dbos/schedule.hpp"
 #include "dbos/serialization.hpp"
 #include "dbos/step.hpp"
 #include "dbos/streams.hpp"

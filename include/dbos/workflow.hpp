@@ -31,8 +31,11 @@ inline RegistrationOption WithWorkflowName(std::string name) {
 inline RegistrationOption WithMaxRetries(int max_retries) {
   return {[max_retries](detail::RegistrationSpec& s) { s.max_retries = max_retries; }};
 }
-/// Runs the workflow on a six-field cron schedule (with seconds). Not available yet: registering
-/// with a schedule throws InvalidOption until scheduled workflows land.
+/// Runs the workflow on a cron schedule: six fields with seconds ("0 */15 * * * *"), a descriptor
+/// ("@hourly", "@every 30s"), optionally after "CRON_TZ=<IANA zone> ". At Launch it becomes the
+/// schedule named after the workflow (ApplySchedules: a paused one stays paused). The workflow
+/// takes std::chrono::system_clock::time_point (the tick's time) or dbos::ScheduledWorkflowInput.
+/// An invalid expression throws InvalidOption naming the bad field.
 inline RegistrationOption WithSchedule(std::string cron) {
   return {[cron = std::move(cron)](detail::RegistrationSpec& s) { s.schedule = cron; }};
 }
@@ -154,7 +157,12 @@ void RegisterWorkflow(DBOSContext& ctx, F&& fn, Opts&&... opts) {
   // Executions run concurrently, so none may share the registered object: each one invokes its
   // own copy, made from the callable as it was at registration.
   spec.fn = [callable](DBOSContext& wctx, const nlohmann::json& input) -> nlohmann::json {
-    P decoded = detail::DecodeAs<P>(input, GetWorkflowID(wctx));
+    // A scheduled run's input is {"scheduled_time", "context"}: a time-point workflow takes the
+    // time.
+    const bool scheduled = std::is_same_v<P, std::chrono::system_clock::time_point> &&
+                           input.is_object() && input.contains("scheduled_time");
+    P decoded =
+        detail::DecodeAs<P>(scheduled ? input.at("scheduled_time") : input, GetWorkflowID(wctx));
     D own = callable;
     if constexpr (std::is_void_v<R>) {
       std::invoke(own, wctx, std::move(decoded));

@@ -184,4 +184,44 @@ sysdb::ForkOutcome GuardedSystemDatabase::ForkWorkflow(const sysdb::ForkRequest&
   return Guard([&] { return backend_.ForkWorkflow(request); });
 }
 
+// ---- Schedules
+
+bool GuardedSystemDatabase::InsertSchedule(const sysdb::ScheduleRow& row) {
+  return Guard([&] { return backend_.InsertSchedule(row); });
+}
+
+void GuardedSystemDatabase::UpsertSchedule(const sysdb::ScheduleRow& row) {
+  Guard([&] { backend_.UpsertSchedule(row); });
+}
+
+std::optional<sysdb::ScheduleRow> GuardedSystemDatabase::GetSchedule(
+    const std::string& schedule_name) {
+  return Guard([&] { return backend_.GetSchedule(schedule_name); });
+}
+
+std::vector<sysdb::ScheduleRow> GuardedSystemDatabase::ListSchedules(
+    const std::string& application_name) {
+  return Guard([&] { return backend_.ListSchedules(application_name); });
+}
+
+bool GuardedSystemDatabase::SetScheduleStatus(const std::string& schedule_name,
+                                              const std::string& status) {
+  return Guard([&] { return backend_.SetScheduleStatus(schedule_name, status); });
+}
+
+bool GuardedSystemDatabase::DeleteSchedule(const std::string& schedule_name) {
+  return Guard([&] { return backend_.DeleteSchedule(schedule_name); });
+}
+
+void GuardedSystemDatabase::RecordScheduleFired(const std::string& schedule_name,
+                                                const std::string& fired_at,
+                                                const std::string& workflow_uuid) {
+  Guard([&] { backend_.RecordScheduleFired(schedule_name, fired_at, workflow_uuid); });
+}
+
+std::optional<std::string> GuardedSystemDatabase::LatestApplicationVersion(
+    const std::string& application_name) {
+  return Guard([&] { return backend_.LatestApplicationVersion(application_name); });
+}
+
 }  // namespace dbos::detail

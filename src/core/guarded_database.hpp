@@ -51,6 +51,15 @@ class GuardedSystemDatabase final : public sysdb::SystemDatabase {
   std::optional<sysdb::QueueRow> GetQueue(const std::string& name) override;
   std::vector<std::string> ListQueuePartitions(const std::string& queue_name) override;
   sysdb::QueueClaim ClaimFromQueue(const sysdb::QueueClaimRequest& request) override;
+  bool InsertSchedule(const sysdb::ScheduleRow& row) override;
+  void UpsertSchedule(const sysdb::ScheduleRow& row) override;
+  std::optional<sysdb::ScheduleRow> GetSchedule(const std::string& schedule_name) override;
+  std::vector<sysdb::ScheduleRow> ListSchedules(const std::string& application_name) override;
+  bool SetScheduleStatus(const std::string& schedule_name, const std::string& status) override;
+  bool DeleteSchedule(const std::string& schedule_name) override;
+  void RecordScheduleFired(const std::string& schedule_name, const std::string& fired_at,
+                           const std::string& workflow_uuid) override;
+  std::optional<std::string> LatestApplicationVersion(const std::string& application_name) override;
   bool StartListening(sysdb::NotificationCallback callback) override;
   void StopListening() override;
   std::vector<sysdb::WorkflowRow> ListWorkflows(const sysdb::WorkflowFilter& filter) override;

@@ -14,11 +14,6 @@ void WorkflowRegistry::Add(RegistrationSpec spec) {
                     "or a binary without exported symbols): register it with "
                     "dbos::WithWorkflowName(\"name\")");
   }
-  if (!spec.schedule.empty()) {
-    throw DBOSError(ErrorCode::InvalidOption,
-                    "WithSchedule is not available in this version: scheduled workflows are "
-                    "not implemented yet");
-  }
   auto entry = std::make_shared<RegisteredWorkflow>();
   entry->name = name;
   entry->key = spec.key;
@@ -26,6 +21,7 @@ void WorkflowRegistry::Add(RegistrationSpec spec) {
   entry->input_type = spec.input_type;
   entry->output_type = spec.output_type;
   entry->fn = std::move(spec.fn);
+  entry->schedule = std::move(spec.schedule);
   std::lock_guard lock(mutex_);
   if (by_name_.count(name) != 0) {
     throw DBOSError(ErrorCode::ConflictingRegistration,

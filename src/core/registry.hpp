@@ -19,6 +19,7 @@ struct RegisteredWorkflow {
   const std::type_info* input_type = nullptr;
   const std::type_info* output_type = nullptr;
   ErasedWorkflowFn fn;
+  std::string schedule;  ///< WithSchedule's cron expression; "" when none.
 };
 
 class WorkflowRegistry {

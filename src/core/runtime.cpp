@@ -187,4 +187,14 @@ void Runtime::OnDatabaseNotification(const std::string& channel, const std::stri
   }
 }
 
+void Runtime::SetScheduler(std::unique_ptr<BackgroundService> scheduler) {
+  std::lock_guard lock(services_mutex_);
+  scheduler_ = std::move(scheduler);
+}
+
+void Runtime::WakeScheduler() {
+  std::lock_guard lock(services_mutex_);
+  if (scheduler_) scheduler_->Wake();
+}
+
 }  // namespace dbos::detail

@@ -90,6 +90,20 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
     background_poll_interval_.store(interval);
   }
 
+  /// Set once at Launch by the top layer: the scheduler of cron schedules.
+  void SetScheduler(std::unique_ptr<BackgroundService> scheduler);
+  /// Has the scheduler re-read workflow_schedules now (a schedule changed in this process).
+  void WakeScheduler();
+  /// How often the scheduler re-reads workflow_schedules (30 s; other processes' changes take
+  /// this long to apply here).
+  std::chrono::milliseconds SchedulerPollingInterval() const noexcept {
+    return scheduler_polling_interval_.load();
+  }
+  /// Test seam: a shorter reconciliation interval (set before Launch).
+  void SetSchedulerPollingIntervalForTesting(std::chrono::milliseconds interval) {
+    scheduler_polling_interval_.store(interval);
+  }
+
   bool Launched() const noexcept { return launched_.load(); }
   /// True for a Client's runtime (never launched; ListWorkflows loads no values by default).
   bool IsClient() const noexcept { return is_client_; }
@@ -188,6 +202,9 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   std::atomic<std::chrono::milliseconds> background_poll_interval_{std::chrono::seconds(1)};
 
   const bool is_client_ = false;
+  std::unique_ptr<BackgroundService> scheduler_;  ///< Under services_mutex_.
+  std::atomic<std::chrono::milliseconds> scheduler_polling_interval_{std::chrono::seconds(30)};
+
   std::atomic<bool> launched_{false};
   std::atomic<bool> shutting_down_{false};
   std::atomic<bool> is_latest_version_{true};

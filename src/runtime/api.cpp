@@ -11,6 +11,7 @@
 #include "executor/handles.hpp"
 #include "executor/operation.hpp"
 #include "executor/workflow_executor.hpp"
+#include "runtime/schedule_checks.hpp"
 
 namespace dbos {
 
@@ -98,6 +99,7 @@ void RegisterWorkflowErased(DBOSContext& ctx, RegistrationSpec spec) {
   }
   // Stored in every row and compared on replay: the same rules as IDs (both backends agree).
   if (!spec.explicit_name.empty()) ValidateName("WithWorkflowName", spec.explicit_name, false);
+  if (!spec.schedule.empty()) ValidateScheduledWorkflow(spec);
   runtime.Registry().Add(std::move(spec));
 }
 

@@ -2,14 +2,16 @@
 // below it.
 //
 // Launch: register the application version -> re-enqueue this executor's PENDING workflows on the
-// internal queue -> start the queue runner (which executes them) and the delay promoter.
-// Shutdown: stop the delay promoter and the queue runner, interrupt running workflows (they stay
-// PENDING), wait for their threads, keep the system database open until the last reference goes (a
-// stuck thread may still use it).
+// internal queue -> start the queue runner (which executes them) and the delay promoter -> write
+// the WithSchedule schedules and start the scheduler.
+// Shutdown: stop the scheduler, the delay promoter and the queue runner, interrupt running
+// workflows (they stay PENDING), wait for their threads, keep the system database open until the
+// last reference goes (a stuck thread may still use it).
 #include "core/runtime.hpp"
 #include "dbos/errors.hpp"
 #include "queue/delay_promoter.hpp"
 #include "queue/queue_runner.hpp"
+#include "scheduler/scheduler.hpp"
 #include "util/time_util.hpp"
 
 namespace dbos::detail {
@@ -67,6 +69,7 @@ void Runtime::Launch() {
   launched_.store(true);
   runner.Start();
   promoter.Start();
+  SetScheduler(scheduler::StartScheduler(*this));
   logger_->Log(LogLevel::Info, "DBOS launched: app " + config_.app_name + ", executor " +
                                    config_.executor_id + ", version " +
                                    config_.application_version);
@@ -78,6 +81,7 @@ void Runtime::Shutdown(std::chrono::milliseconds timeout) noexcept {
   // Nothing below may wait for a database that stays down (the queue runner, the deadline
   // watcher and finishing workflows would otherwise retry forever).
   sysdb_->StopRetrying();
+  if (scheduler_) scheduler_->Stop();
   if (delay_promoter_) delay_promoter_->Stop();
   if (queue_runner_) queue_runner_->Stop();
   std::vector<std::shared_ptr<WorkflowState>> running;

@@ -370,6 +370,20 @@ struct StreamEntry {
 struct StreamChunk {
   std::optional<std::string> status;  ///< The writer's status; nullopt when it does not exist.
   std::vector<StreamEntry> entries;   ///< Values from the offset asked, in offset order.
+/// A row of workflow_schedules.
+struct ScheduleRow {
+  std::string schedule_id;
+  std::string schedule_name;
+  std::string workflow_name;
+  std::optional<std::string> workflow_class_name;
+  std::string schedule;                      ///< The cron expression.
+  std::string status = "ACTIVE";             ///< ACTIVE or PAUSED.
+  std::string context;                       ///< Encoded context value.
+  std::optional<std::string> last_fired_at;  ///< RFC 3339 text.
+  bool automatic_backfill = false;
+  std::optional<std::string> cron_timezone;
+  std::optional<std::string> queue_name;
+  std::optional<std::string> application_name;
 };
 
 /// Decides whether the caller can decode a message before it is consumed: nullopt when it can,
@@ -585,6 +599,33 @@ class SystemDatabase {
   /// nothing and reports `contended`); claimed rows get rate_limited when a rate limit is set.
   /// Same claim token and in-doubt-commit handling as DequeueWorkflows.
   virtual QueueClaim ClaimFromQueue(const QueueClaimRequest& request) = 0;
+
+  // ---- Schedules -----------------------------------------------------------------------------
+
+  /// Inserts a schedule unless one with its name exists; returns false then (nothing written).
+  /// After an in-doubt commit its own row (same schedule_id) counts as inserted.
+  virtual bool InsertSchedule(const ScheduleRow& row) = 0;
+  /// Inserts or, by schedule_name, replaces the definition of a schedule (workflow, class,
+  /// cron, context, backfill, zone, queue, application); schedule_id, status and last_fired_at
+  /// of an existing row are kept.
+  virtual void UpsertSchedule(const ScheduleRow& row) = 0;
+  /// The schedule of that name, or nullopt.
+  virtual std::optional<ScheduleRow> GetSchedule(const std::string& schedule_name) = 0;
+  /// Every schedule whose application_name is `application_name` or NULL, by name.
+  virtual std::vector<ScheduleRow> ListSchedules(const std::string& application_name) = 0;
+  /// Sets the status (ACTIVE/PAUSED) of a schedule; false when there is none of that name.
+  virtual bool SetScheduleStatus(const std::string& schedule_name, const std::string& status) = 0;
+  /// Deletes a schedule; false when there was none of that name (also when a retry after an
+  /// in-doubt commit finds it deleted by that commit).
+  virtual bool DeleteSchedule(const std::string& schedule_name) = 0;
+  /// A tick of the schedule was enqueued as `workflow_uuid`: sets the schedule's last_fired_at
+  /// to `fired_at` (RFC 3339) and the workflow's schedule_name, in one transaction.
+  virtual void RecordScheduleFired(const std::string& schedule_name, const std::string& fired_at,
+                                   const std::string& workflow_uuid) = 0;
+  /// The latest (greatest version_timestamp) application version of `application_name` or
+  /// unclaimed; nullopt when there is none.
+  virtual std::optional<std::string> LatestApplicationVersion(
+      const std::string& application_name) = 0;
 
   /// Starts delivering notifications to `callback` (PostgreSQL: a dedicated LISTEN connection on
   /// kNotificationsChannel, kWorkflowEventsChannel, kQueueChannel, kDelayChannel and

@@ -51,6 +51,15 @@ inline constexpr Operation kReadStream{"ReadStream", kReadOnly};
 inline constexpr Operation kListWorkflows{"ListWorkflows", kReadOnly};
 inline constexpr Operation kResumeWorkflow{"ResumeWorkflow", kIdempotent};
 inline constexpr Operation kForkWorkflow{"ForkWorkflow", kIdempotent};
+// Schedules: writes that find their own effect on a retry (schedule_id, upserts, updates).
+inline constexpr Operation kInsertSchedule{"InsertSchedule", kIdempotent};
+inline constexpr Operation kUpsertSchedule{"UpsertSchedule", kIdempotent};
+inline constexpr Operation kSetScheduleStatus{"SetScheduleStatus", kIdempotent};
+inline constexpr Operation kDeleteSchedule{"DeleteSchedule", kIdempotent};
+inline constexpr Operation kRecordScheduleFired{"RecordScheduleFired", kIdempotent};
+inline constexpr Operation kGetSchedule{"GetSchedule", kReadOnly};
+inline constexpr Operation kListSchedules{"ListSchedules", kReadOnly};
+inline constexpr Operation kLatestApplicationVersion{"LatestApplicationVersion", kReadOnly};
 }  // namespace op
 
 }  // namespace dbos::sysdb::core

@@ -14,6 +14,7 @@
 #include "sysdb/core/operations.hpp"
 #include "sysdb/core/outcomes.hpp"
 #include "sysdb/core/sql_streams.hpp"
+#include "sysdb/core/sql_schedules.hpp"
 #include "sysdb/core/statements.hpp"
 #include "sysdb/core/workflow_rows.hpp"
 #include "util/uuid.hpp"
@@ -771,6 +772,72 @@ class SqlSystemDatabase final : public SystemDatabase {
         });
     if (outcome == ForkOutcome::Forked) backend_->Announce(kQueueChannel, request.queue_name);
     return outcome;
+  }
+
+  // ---- Schedules
+
+  bool InsertSchedule(const ScheduleRow& row) override {
+    return Run<bool>(op::kInsertSchedule, "", [&](Session& s, bool retry) {
+      return InsertScheduleAttempt(s, s_, row, retry);
+    });
+  }
+
+  void UpsertSchedule(const ScheduleRow& row) override {
+    Params params;
+    AddScheduleParams(params, row);
+    Run<bool>(op::kUpsertSchedule, "", [&](Session& s, bool) {
+      s.Run(s_.upsert_schedule, params);
+      return true;
+    });
+  }
+
+  std::optional<ScheduleRow> GetSchedule(const std::string& schedule_name) override {
+    return Run<std::optional<ScheduleRow>>(op::kGetSchedule, "", [&](Session& s, bool) {
+      return GetScheduleAttempt(s, s_, schedule_name);
+    });
+  }
+
+  std::vector<ScheduleRow> ListSchedules(const std::string& application_name) override {
+    return Run<std::vector<ScheduleRow>>(op::kListSchedules, "", [&](Session& s, bool) {
+      return ListSchedulesAttempt(s, s_, application_name);
+    });
+  }
+
+  bool SetScheduleStatus(const std::string& schedule_name, const std::string& status) override {
+    Params params;
+    params.Text(schedule_name).Text(status);
+    return Run<bool>(op::kSetScheduleStatus, "", [&](Session& s, bool) {
+      return !s.Run(s_.set_schedule_status, params).Empty();
+    });
+  }
+
+  bool DeleteSchedule(const std::string& schedule_name) override {
+    Params params;
+    params.Text(schedule_name);
+    return Run<bool>(op::kDeleteSchedule, "",
+                     [&](Session& s, bool) { return !s.Run(s_.delete_schedule, params).Empty(); });
+  }
+
+  void RecordScheduleFired(const std::string& schedule_name, const std::string& fired_at,
+                           const std::string& workflow_uuid) override {
+    Params params;
+    params.Text(schedule_name).Text(fired_at).Text(workflow_uuid);
+    Run<bool>(op::kRecordScheduleFired, workflow_uuid, [&](Session& s, bool) {
+      s.Run(s_.record_schedule_fired, params);
+      return true;
+    });
+  }
+
+  std::optional<std::string> LatestApplicationVersion(
+      const std::string& application_name) override {
+    Params params;
+    params.Text(application_name);
+    return Run<std::optional<std::string>>(op::kLatestApplicationVersion, "",
+                                           [&](Session& s, bool) -> std::optional<std::string> {
+                                             const Rows rows = s.Run(s_.latest_version, params);
+                                             if (rows.Empty()) return std::nullopt;
+                                             return rows[0].OptText(0);
+                                           });
   }
 };
 

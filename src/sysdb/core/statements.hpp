@@ -173,6 +173,29 @@ struct Statements {
   /// Row: original found, forked now, creator_xid of the row already at the forked ID (NULL when
   /// none).
   Script fork_workflow;
+  // ---- Schedules
+  /// "Schedule columns": schedule_id, schedule_name, workflow_name, workflow_class_name,
+  /// schedule, status, context, last_fired_at, automatic_backfill, cron_timezone, queue_name,
+  /// application_name. "Schedule parameters": those twelve as $1..$12 (last_fired_at ignored).
+  /// Write. The schedule parameters. Rows: the schedule_id when inserted (none when the name
+  /// exists).
+  Script insert_schedule;
+  /// Write. The schedule parameters. Upserts by schedule_name keeping schedule_id, status and
+  /// last_fired_at. No rows.
+  Script upsert_schedule;
+  /// Read. $1 schedule_name. Row: the schedule columns.
+  Script get_schedule;
+  /// Read. $1 application_name. Rows: the schedule columns of its and unclaimed schedules, by
+  /// name.
+  Script list_schedules;
+  /// Write. $1 schedule_name, $2 status. Rows: the schedule_id when the schedule exists.
+  Script set_schedule_status;
+  /// Write. $1 schedule_name. Rows: the schedule_id of the row deleted.
+  Script delete_schedule;
+  /// Write. $1 schedule_name, $2 last_fired_at, $3 workflow_uuid. No rows.
+  Script record_schedule_fired;
+  /// Read. $1 application_name. Row: the latest version_name (none when there is no version).
+  Script latest_version;
 };
 
 }  // namespace dbos::sysdb::core

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "sysdb/core/workflow_rows.hpp"
+#include "sysdb/postgres/pg_schedule_statements.hpp"
 
 namespace dbos::sysdb::pg {
 namespace {
@@ -718,6 +719,7 @@ core::Statements MakeStatements(const std::string& quoted_schema) {
   s.write_stream = one("write_stream", Access::kWrite, kWriteStreamSql);
   s.read_stream = one("read_stream", Access::kRead, kReadStreamSql);
   AddManagementStatements(s, quoted_schema);
+  AddScheduleStatements(s, quoted_schema);
   return s;
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "sysdb/core/workflow_rows.hpp"
+#include "sysdb/sqlite/sqlite_schedule_statements.hpp"
 
 namespace dbos::sysdb::sqlite {
 namespace {
@@ -549,6 +550,7 @@ core::Statements MakeStatements() {
       Gated("write_stream", kWriteStreamProbeSql, {kWriteStreamCheckpointSql, kAppendStreamSql});
   s.read_stream = One("read_stream", Access::kRead, kReadStreamSql);
   AddManagementStatements(s);
+  AddScheduleStatements(s);
   return s;
 }
 

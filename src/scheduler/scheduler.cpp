@@ -1,0 +1,189 @@
+// The scheduler's thread; see scheduler.hpp.
+#include "scheduler/scheduler.hpp"
+
+#include <algorithm>
+#include <exception>
+#include <vector>
+
+#include "dbos/serialization.hpp"
+#include "scheduler/ticks.hpp"
+#include "util/uuid.hpp"
+
+namespace dbos::scheduler {
+namespace {
+
+using Clock = std::chrono::system_clock;
+
+std::string Signature(const sysdb::ScheduleRow& row) {
+  const auto field = [](const std::optional<std::string>& v) { return v ? "1" + *v : "0"; };
+  // Length-prefixed, so that no two rows share a signature by shifting text between fields.
+  std::string out;
+  for (const std::string& part :
+       {row.workflow_name, field(row.workflow_class_name), row.schedule, row.context,
+        field(row.cron_timezone), field(row.queue_name), std::string(row.status)}) {
+    out += std::to_string(part.size()) + ":" + part;
+  }
+  return out;
+}
+
+}  // namespace
+
+void Scheduler::Start() {
+  {
+    std::lock_guard lock(mutex_);
+    reconcile_ = true;
+  }
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Scheduler::Stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Scheduler::Wake() {
+  {
+    std::lock_guard lock(mutex_);
+    reconcile_ = true;
+  }
+  cv_.notify_all();
+}
+
+void Scheduler::Run() noexcept {
+  auto next_reconcile = std::chrono::steady_clock::now();
+  while (true) {
+    {
+      std::unique_lock lock(mutex_);
+      if (stop_) return;
+      const auto now = std::chrono::steady_clock::now();
+      if (reconcile_ || now >= next_reconcile) {
+        reconcile_ = false;
+        lock.unlock();
+        try {
+          Reconcile();
+        } catch (const std::exception& e) {
+          runtime_.Log().Log(LogLevel::Error,
+                             std::string("scheduler: could not read the schedules: ") + e.what());
+        }
+        next_reconcile = std::chrono::steady_clock::now() + runtime_.SchedulerPollingInterval();
+        continue;
+      }
+    }
+    FireDue();
+    std::unique_lock lock(mutex_);
+    if (stop_) return;
+    // Sleep until the earliest tick or the next reconciliation, whichever comes first; Stop and
+    // Wake notify cv_.
+    auto wake_at = next_reconcile;
+    const auto sys_now = Clock::now();
+    const auto steady_now = std::chrono::steady_clock::now();
+    for (const auto& [name, entry] : entries_) {
+      if (entry.next == Clock::time_point::max()) continue;
+      const auto until_tick = entry.next - sys_now;
+      wake_at = std::min(
+          wake_at,
+          steady_now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(until_tick));
+    }
+    cv_.wait_until(lock, wake_at, [this] { return stop_ || reconcile_; });
+  }
+}
+
+void Scheduler::Reconcile() {
+  const auto rows = runtime_.Db().ListSchedules(runtime_.Config().app_name);
+  std::map<std::string, Entry> kept;
+  const auto now = Clock::now();
+  for (const sysdb::ScheduleRow& row : rows) {
+    if (row.status != "ACTIVE") continue;
+    const std::string signature = Signature(row);
+    const auto existing = entries_.find(row.schedule_name);
+    if (existing != entries_.end() && existing->second.signature == signature) {
+      kept.emplace(row.schedule_name, std::move(existing->second));
+      continue;
+    }
+    try {
+      CronSchedule cron = ParseScheduleOf(row);
+      const auto next = cron.Next(now);
+      if (!next) continue;  // no tick in the next five years
+      Entry entry{row, signature, std::move(cron), *next};
+      if (row.automatic_backfill) CatchUp(entry);
+      kept.emplace(row.schedule_name, std::move(entry));
+    } catch (const std::exception& e) {
+      runtime_.Log().Log(LogLevel::Error,
+                         "scheduler: schedule '" + row.schedule_name + "' is skipped: " + e.what());
+    }
+  }
+  entries_ = std::move(kept);
+}
+
+void Scheduler::CatchUp(const Entry& entry) {
+  if (!entry.row.last_fired_at) return;
+  Clock::time_point last;
+  try {
+    last = ParseTimestamp(*entry.row.last_fired_at);
+  } catch (const std::exception&) {
+    return;
+  }
+  int enqueued = 0;
+  for (auto tick = entry.cron.Next(last); tick && *tick < entry.next;
+       tick = entry.cron.Next(*tick)) {
+    if (EnqueueScheduledRun(runtime_, entry.row, *tick,
+                            TickWorkflowId(entry.row.schedule_name, *tick), true)) {
+      ++enqueued;
+    }
+  }
+  if (enqueued > 0) {
+    runtime_.Log().Log(LogLevel::Info, "scheduler: backfilled " + std::to_string(enqueued) +
+                                           " missed tick(s) of schedule '" +
+                                           entry.row.schedule_name + "'");
+  }
+}
+
+void Scheduler::FireDue() {
+  for (auto& [name, entry] : entries_) {
+    // Ticks that came due while the thread was busy or the database slow are all enqueued.
+    while (Clock::now() >= entry.next) {
+      {
+        std::lock_guard lock(mutex_);
+        if (stop_) return;
+      }
+      try {
+        EnqueueScheduledRun(runtime_, entry.row, entry.next, TickWorkflowId(name, entry.next),
+                            true);
+      } catch (const std::exception& e) {
+        runtime_.Log().Log(LogLevel::Error, "scheduler: tick " + FormatTimestamp(entry.next) +
+                                                " of schedule '" + name +
+                                                "' was not enqueued: " + e.what());
+      }
+      const auto next = entry.cron.Next(entry.next);
+      if (!next) {
+        entry.next = Clock::time_point::max();
+        break;
+      }
+      entry.next = *next;
+    }
+  }
+}
+
+std::unique_ptr<Scheduler> StartScheduler(detail::Runtime& runtime) {
+  for (const std::string& name : runtime.Registry().Names()) {
+    const detail::RegisteredWorkflow* workflow = runtime.Registry().FindByName(name);
+    if (workflow == nullptr || workflow->schedule.empty()) continue;
+    sysdb::ScheduleRow row;
+    row.schedule_id = util::NewUuid();
+    row.schedule_name = name;
+    row.workflow_name = name;
+    row.schedule = workflow->schedule;
+    row.context = "null";
+    row.application_name = runtime.Config().app_name;
+    runtime.Db().UpsertSchedule(row);
+  }
+  auto scheduler = std::make_unique<Scheduler>(runtime);
+  scheduler->Start();
+  return scheduler;
+}
+
+}  // namespace dbos::scheduler
