@@ -97,7 +97,6 @@ ErasedStreamRead ReadStreamErased(DBOSContext& ctx, const std::string& workflow_
                         "' to end; read it with WithReadStreamSnapshot()",
                     workflow_id);
   }
-  if (state != nullptr && state->in_step) state = nullptr;  // a read inside a step: not recorded
   messaging::StreamReaderEnv env{runtime.Db(),
                                  runtime.Notifications(),
                                  runtime.WaitPollInterval(),
@@ -105,9 +104,12 @@ ErasedStreamRead ReadStreamErased(DBOSContext& ctx, const std::string& workflow_
                                  nullptr,
                                  nullptr};
   if (state != nullptr) {
+    // Inside a step too: the wait has no timeout, so only the workflow's waiter, which
+    // cancellation and shutdown interrupt, can end it before the writer does.
     env.waiter = &state->waiter;
     env.on_interrupted = [state] { ThrowInterruption(*state, state->Pending()); };
   }
+  if (state != nullptr && state->in_step) state = nullptr;  // a read inside a step: not recorded
   messaging::StreamReadRequest request{workflow_id, key, settings.snapshot, settings.from_offset};
   const auto read = [&] {
     messaging::StreamValues values = messaging::ReadStreamValues(env, request);
