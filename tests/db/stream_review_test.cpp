@@ -1,5 +1,6 @@
 // Streams under stress: a ReadStream inside a step that cancellation or shutdown of the reading
-// workflow must end.
+// workflow must end, and many threads of one step appending to one stream at once (each value at
+// its own offset, none refused).
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -29,6 +30,28 @@ int ReadInStep(DBOSContext& ctx, std::string writer) {
         return static_cast<int>(ReadStream<int>(ctx, writer, "k").values.size());
       },
       WithStepName("reader"));
+}
+
+constexpr int kThreads = 8;
+constexpr int kValuesPerThread = 25;
+
+// One step whose kThreads threads each append kValuesPerThread values to stream "k" at once.
+int ConcurrentAppends(DBOSContext& ctx, int) {
+  RunAsStep(
+      ctx,
+      [&] {
+        std::vector<std::future<void>> writers;
+        for (int t = 0; t < kThreads; ++t) {
+          writers.push_back(std::async(std::launch::async, [&ctx, t] {
+            for (int i = 0; i < kValuesPerThread; ++i) WriteStream(ctx, "k", t * 1000 + i);
+          }));
+        }
+        for (auto& writer : writers) writer.get();  // rethrows a writer's error
+        return 0;
+      },
+      WithStepName("appends"), WithStepMaxRetries(0));
+  CloseStream(ctx, "k");
+  return 0;
 }
 
 }  // namespace dbos::testing::stream_review_fns
@@ -65,6 +88,7 @@ class StreamReviewTest : public DbTest {
     DBOSContext ctx = NewDBOSContext(MakeConfig());
     RegisterWorkflow(ctx, IdleWriter);
     RegisterWorkflow(ctx, ReadInStep);
+    RegisterWorkflow(ctx, ConcurrentAppends);
     Launch(ctx);
     return ctx;
   }
@@ -115,6 +139,29 @@ TEST_P(StreamReviewTest, ShutdownEndsAReadInsideAStep) {
   EXPECT_EQ(RunSql(url_, "SELECT status FROM " + Table("workflow_status") +
                              " WHERE workflow_uuid = 'reader'"),
             (Rows{{"PENDING"}}));
+}
+
+// Eight threads of one step append 25 values each to one stream at once: every value is
+// written, at offsets 0..199 with no gap, whatever the contention for the next offset.
+TEST_P(StreamReviewTest, ConcurrentAppendsToOneStreamAllGetTheirOwnOffset) {
+  DBOSContext ctx = Launched();
+  RunWorkflow(ctx, ConcurrentAppends, 0, WithWorkflowID("w")).GetResult();
+  auto [values, closed] = ReadStream<int>(ctx, "w", "k");
+  EXPECT_TRUE(closed);
+  ASSERT_EQ(values.size(), static_cast<size_t>(kThreads * kValuesPerThread));
+  // Each thread's values in its own order.
+  std::vector<int> next(kThreads, 0);
+  for (const int v : values) {
+    const int t = v / 1000;
+    ASSERT_GE(t, 0);
+    ASSERT_LT(t, kThreads);
+    EXPECT_EQ(v % 1000, next[static_cast<size_t>(t)]++);
+  }
+  EXPECT_EQ(RunSql(url_, "SELECT count(*), min(\"offset\"), max(\"offset\") FROM " +
+                             Table("streams") + " WHERE workflow_uuid = 'w'"),
+            (Rows{{std::to_string(kThreads * kValuesPerThread + 1), "0",
+                   std::to_string(kThreads * kValuesPerThread)}}));
+  Shutdown(ctx);
 }
 
 DBOS_INSTANTIATE_ON_BOTH_BACKENDS(StreamReviewTest);
