@@ -1,6 +1,6 @@
 // Streams under stress: a ReadStream inside a step that cancellation or shutdown of the reading
-// workflow must end, and many threads of one step appending to one stream at once (each value at
-// its own offset, none refused).
+// workflow must end, many threads of one step appending to one stream at once (each value at its
+// own offset, none refused), and a reader woken when its writer reaches its deadline.
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -8,6 +8,9 @@
 #include <thread>
 #include <vector>
 
+#include "core/context_access.hpp"
+#include "core/runtime.hpp"
+#include "messaging/stream_reader.hpp"
 #include "support/db_test.hpp"
 #include "support/raw_sql.hpp"
 
@@ -54,6 +57,13 @@ int ConcurrentAppends(DBOSContext& ctx, int) {
   return 0;
 }
 
+// Writes one value, then stays PENDING until it receives "end" (or a minute passes).
+int WriteOneAndIdle(DBOSContext& ctx, int) {
+  WriteStream(ctx, "k", 1);
+  Recv<int>(ctx, "end", std::chrono::seconds(60));
+  return 0;
+}
+
 }  // namespace dbos::testing::stream_review_fns
 
 namespace dbos::testing {
@@ -89,6 +99,7 @@ class StreamReviewTest : public DbTest {
     RegisterWorkflow(ctx, IdleWriter);
     RegisterWorkflow(ctx, ReadInStep);
     RegisterWorkflow(ctx, ConcurrentAppends);
+    RegisterWorkflow(ctx, WriteOneAndIdle);
     Launch(ctx);
     return ctx;
   }
@@ -161,6 +172,37 @@ TEST_P(StreamReviewTest, ConcurrentAppendsToOneStreamAllGetTheirOwnOffset) {
                              Table("streams") + " WHERE workflow_uuid = 'w'"),
             (Rows{{std::to_string(kThreads * kValuesPerThread + 1), "0",
                    std::to_string(kThreads * kValuesPerThread)}}));
+  Shutdown(ctx);
+}
+
+// The writer reaches its deadline (cancelled by this process, not by CancelWorkflow): a reader
+// that re-reads only once a minute is woken by its end, on SQLite too, where no NOTIFY comes.
+TEST_P(StreamReviewTest, ReaderIsWokenWhenTheWriterReachesItsDeadline) {
+  DBOSContext ctx = Launched();
+  auto [timed, cancel] = WithTimeout(ctx, std::chrono::milliseconds(500));
+  auto handle = RunWorkflow(timed, WriteOneAndIdle, 0, WithWorkflowID("w"));
+  detail::Runtime& runtime = detail::RuntimeOf(ctx);
+  runtime.EnsureListening();
+  auto reader = std::async(std::launch::async, [&runtime] {
+    const auto minute = std::chrono::minutes(1);
+    messaging::StreamReaderEnv env{runtime.Db(), runtime.Notifications(), minute, minute, nullptr,
+                                   nullptr};
+    return messaging::ReadStreamValues(env, messaging::StreamReadRequest{"w", "k", false, 0});
+  });
+  try {
+    handle.GetResult();
+  } catch (const DBOSError&) {
+  }
+  const bool woken = reader.wait_for(kPrompt) == std::future_status::ready;
+  EXPECT_TRUE(woken) << "the reader waited for its poll after the writer was cancelled";
+  if (!woken) {
+    Shutdown(ctx);
+    return;  // the reader ends at its poll, a minute later
+  }
+  const messaging::StreamValues read = reader.get();
+  EXPECT_EQ(read.values, (std::vector<nlohmann::json>{1}));
+  EXPECT_TRUE(read.closed);
+  cancel();
   Shutdown(ctx);
 }
 
