@@ -1,6 +1,7 @@
 // Streams under stress: a ReadStream inside a step that cancellation or shutdown of the reading
 // workflow must end, many threads of one step appending to one stream at once (each value at its
-// own offset, none refused), and a reader woken when its writer reaches its deadline.
+// own offset, none refused), a reader woken when its writer reaches its deadline, and long
+// streams read across pages from any offset.
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -13,6 +14,7 @@
 #include "messaging/stream_reader.hpp"
 #include "support/db_test.hpp"
 #include "support/raw_sql.hpp"
+#include "support/workflow_rows.hpp"
 
 namespace dbos::testing::stream_review_fns {
 
@@ -203,6 +205,39 @@ TEST_P(StreamReviewTest, ReaderIsWokenWhenTheWriterReachesItsDeadline) {
   EXPECT_EQ(read.values, (std::vector<nlohmann::json>{1}));
   EXPECT_TRUE(read.closed);
   cancel();
+  Shutdown(ctx);
+}
+
+// A finished writer's 2,500 values (more than one page of 1,000) are read whole, from any offset;
+// an offset past the last value (even past the column's 32-bit range) reads nothing.
+TEST_P(StreamReviewTest, LongStreamsAreReadAcrossPagesFromAnyOffset) {
+  {
+    auto db = OpenRaw();
+    ASSERT_TRUE(db->InsertWorkflow(WorkflowRow("big", "elsewhere")).created);
+  }
+  const std::string rows =
+      IsPostgres() ? "SELECT 'big', 'k', i::text, i, 0, 'portable_json' FROM "
+                     "generate_series(0, 2499) AS i"
+                   : "WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i < "
+                     "2499) SELECT 'big', 'k', CAST(i AS TEXT), i, 0, 'portable_json' FROM c";
+  RunSql(url_, "INSERT INTO " + Table("streams") +
+                   " (workflow_uuid, key, value, \"offset\", function_id, serialization) " + rows);
+  RunSql(url_, "UPDATE " + Table("workflow_status") +
+                   " SET status = 'SUCCESS' WHERE workflow_uuid = 'big'");
+  DBOSContext ctx = Launched();
+  auto [all, closed] = ReadStream<int>(ctx, "big", "k");
+  ASSERT_EQ(all.size(), 2500u);
+  for (int i = 0; i < 2500; ++i) EXPECT_EQ(all[static_cast<size_t>(i)], i);
+  EXPECT_TRUE(closed);
+  auto [tail, tail_closed] = ReadStream<int>(ctx, "big", "k", WithReadStreamFromOffset(999));
+  ASSERT_EQ(tail.size(), 1501u);
+  EXPECT_EQ(tail.front(), 999);
+  EXPECT_EQ(tail.back(), 2499);
+  EXPECT_EQ(ReadStream<int>(ctx, "big", "k", WithReadStreamSnapshot()).values.size(), 2500u);
+  auto [none, none_closed] =
+      ReadStream<int>(ctx, "big", "k", WithReadStreamFromOffset(int64_t{3'000'000'000}));
+  EXPECT_TRUE(none.empty());
+  EXPECT_TRUE(none_closed);
   Shutdown(ctx);
 }
 
