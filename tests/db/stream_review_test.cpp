@@ -1,7 +1,7 @@
 // Streams under stress: a ReadStream inside a step that cancellation or shutdown of the reading
 // workflow must end, many threads of one step appending to one stream at once (each value at its
 // own offset, none refused), a reader woken when its writer reaches its deadline, and long
-// streams read across pages from any offset.
+// streams read across pages from any offset, and workflow writes whose commit replies are lost.
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -15,6 +15,7 @@
 #include "support/db_test.hpp"
 #include "support/raw_sql.hpp"
 #include "support/workflow_rows.hpp"
+#include "sysdb/core/fault_injection.hpp"
 
 namespace dbos::testing::stream_review_fns {
 
@@ -66,6 +67,14 @@ int WriteOneAndIdle(DBOSContext& ctx, int) {
   return 0;
 }
 
+// Writes 1 and 2, then closes.
+int WriteTwoAndClose(DBOSContext& ctx, int) {
+  WriteStream(ctx, "k", 1);
+  WriteStream(ctx, "k", 2);
+  CloseStream(ctx, "k");
+  return 0;
+}
+
 }  // namespace dbos::testing::stream_review_fns
 
 namespace dbos::testing {
@@ -102,6 +111,7 @@ class StreamReviewTest : public DbTest {
     RegisterWorkflow(ctx, ReadInStep);
     RegisterWorkflow(ctx, ConcurrentAppends);
     RegisterWorkflow(ctx, WriteOneAndIdle);
+    RegisterWorkflow(ctx, WriteTwoAndClose);
     Launch(ctx);
     return ctx;
   }
@@ -238,6 +248,32 @@ TEST_P(StreamReviewTest, LongStreamsAreReadAcrossPagesFromAnyOffset) {
       ReadStream<int>(ctx, "big", "k", WithReadStreamFromOffset(int64_t{3'000'000'000}));
   EXPECT_TRUE(none.empty());
   EXPECT_TRUE(none_closed);
+  Shutdown(ctx);
+}
+
+// Every WriteStream and CloseStream of a workflow commits and loses its reply: each retry finds
+// its own checkpoint, so each value and the close marker are written once, and the workflow ends.
+TEST_P(StreamReviewTest, WorkflowWritesWhoseRepliesAreLostAreWrittenOnce) {
+  DBOSContext ctx = Launched();
+  std::atomic<int> attempts{0};
+  {
+    sysdb::testing::ScopedFaultInjector injector([&](const sysdb::testing::FaultSite& site) {
+      sysdb::testing::Fault fault;
+      // Each call's first attempt commits and loses its reply; its retry goes through.
+      if (std::string(site.statement) == "write_stream" && attempts.fetch_add(1) % 2 == 0) {
+        fault.kind = sysdb::testing::Fault::Kind::kAfterCommit;
+      }
+      return fault;
+    });
+    RunWorkflow(ctx, WriteTwoAndClose, 0, WithWorkflowID("w")).GetResult();
+  }
+  EXPECT_EQ(attempts.load(), 6);
+  auto [values, closed] = ReadStream<int>(ctx, "w", "k");
+  EXPECT_EQ(values, (std::vector<int>{1, 2}));
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(RunSql(url_, "SELECT \"offset\", value FROM " + Table("streams") +
+                             " WHERE workflow_uuid = 'w' ORDER BY 1"),
+            (Rows{{"0", "1"}, {"1", "2"}, {"2", "\"__DBOS_STREAM_CLOSED__\""}}));
   Shutdown(ctx);
 }
 
