@@ -102,8 +102,13 @@ ErasedStreamRead ReadStreamErased(DBOSContext& ctx, const std::string& workflow_
                                  runtime.WaitPollInterval(),
                                  runtime.WaitPollCap(),
                                  nullptr,
+                                 nullptr,
                                  nullptr};
-  if (state != nullptr) {
+  if (state == nullptr) {
+    // Nothing interrupts this reader's own waiter: it stops at shutdown (which wakes it), as a
+    // writer left PENDING by the shutdown would keep its stream open.
+    env.stopped = [&runtime] { return runtime.ShuttingDown(); };
+  } else {
     // Inside a step too: the wait has no timeout, so only the workflow's waiter, which
     // cancellation and shutdown interrupt, can end it before the writer does.
     env.waiter = &state->waiter;

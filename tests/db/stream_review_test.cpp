@@ -1,7 +1,8 @@
 // Streams under stress: a ReadStream inside a step that cancellation or shutdown of the reading
 // workflow must end, many threads of one step appending to one stream at once (each value at its
 // own offset, none refused), a reader woken when its writer reaches its deadline, and long
-// streams read across pages from any offset, and workflow writes whose commit replies are lost.
+// streams read across pages from any offset, workflow writes whose commit replies are lost, and
+// a reader outside workflows at shutdown.
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -197,8 +198,8 @@ TEST_P(StreamReviewTest, ReaderIsWokenWhenTheWriterReachesItsDeadline) {
   runtime.EnsureListening();
   auto reader = std::async(std::launch::async, [&runtime] {
     const auto minute = std::chrono::minutes(1);
-    messaging::StreamReaderEnv env{runtime.Db(), runtime.Notifications(), minute, minute, nullptr,
-                                   nullptr};
+    messaging::StreamReaderEnv env{
+        runtime.Db(), runtime.Notifications(), minute, minute, nullptr, nullptr, nullptr};
     return messaging::ReadStreamValues(env, messaging::StreamReadRequest{"w", "k", false, 0});
   });
   try {
@@ -275,6 +276,34 @@ TEST_P(StreamReviewTest, WorkflowWritesWhoseRepliesAreLostAreWrittenOnce) {
                              " WHERE workflow_uuid = 'w' ORDER BY 1"),
             (Rows{{"0", "1"}, {"1", "2"}, {"2", "\"__DBOS_STREAM_CLOSED__\""}}));
   Shutdown(ctx);
+}
+
+// A reader outside any workflow waits for a writer that shutdown leaves PENDING (its stream stays
+// open until another process recovers it): shutdown ends the read with a clear error instead of
+// leaving the caller blocked.
+TEST_P(StreamReviewTest, ShutdownEndsAReadOutsideWorkflows) {
+  DBOSContext ctx = Launched();
+  RunWorkflow(ctx, IdleWriter, 0, WithWorkflowID("writer"));
+  auto reader = std::async(std::launch::async, [ctx]() mutable {
+    try {
+      ReadStream<int>(ctx, "writer", "k");
+    } catch (const DBOSError& e) {
+      return e.Code();
+    }
+    return ErrorCode::ConflictingID;  // stands for "no error"
+  });
+  EXPECT_EQ(reader.wait_for(std::chrono::milliseconds(300)), std::future_status::timeout);
+  Shutdown(ctx);
+  const bool ended = reader.wait_for(kPrompt) == std::future_status::ready;
+  EXPECT_TRUE(ended) << "the reader kept waiting after shutdown";
+  if (!ended) {
+    DBOSContext other = NewDBOSContext(MakeConfig());
+    CancelWorkflow(other, "writer");  // its end lets the reader go at its next poll
+    reader.wait();
+    Shutdown(other);
+    return;
+  }
+  EXPECT_EQ(reader.get(), ErrorCode::Initialization);
 }
 
 DBOS_INSTANTIATE_ON_BOTH_BACKENDS(StreamReviewTest);
