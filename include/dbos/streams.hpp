@@ -5,7 +5,8 @@
 //
 // - WriteStream works in a workflow (a checkpointed step "DBOS.writeStream": the value and its
 //   checkpoint commit together, so a replay never writes it again) and inside a step (written
-//   directly as part of the step, which is at-least-once: a step that runs again writes again).
+//   directly as part of the step, which is at-least-once: a step that runs again writes again,
+//   and a write whose commit reply was lost is retried and may be stored twice).
 // - CloseStream works in a workflow only (step "DBOS.closeStream"). After it, writing to the
 //   stream throws InvalidOption "stream 'k' is already closed (workflow W)…".
 // - ReadStream returns the values from offset 0 (or WithReadStreamFromOffset(n)) and whether

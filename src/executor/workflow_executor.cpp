@@ -158,7 +158,10 @@ void Execute(const std::shared_ptr<Runtime>& runtime, const detail::RegisteredWo
       outcome->Complete(WorkflowOutcome::Kind::NoResultHere);
       break;
     case detail::Interruption::Cancelled:
-      // The row is CANCELLED already (a cancellation is written before it interrupts).
+      // The row is CANCELLED already (a cancellation is written before it interrupts). Its
+      // stream readers here stop waiting, whoever cancelled it (CancelWorkflow, its deadline,
+      // its WithTimeout scope).
+      runtime->Notifications().Notify(messaging::StreamEndKey(id));
       outcome->Complete(
           WorkflowOutcome::Kind::Error, nullptr,
           CodeRecord(ErrorCode::AwaitedWorkflowCancelled, "workflow " + id + " was cancelled"));

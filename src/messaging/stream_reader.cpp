@@ -90,6 +90,12 @@ StreamValues ReadStreamValues(const StreamReaderEnv& env, const StreamReadReques
       final_read = true;
       continue;
     }
+    if (env.stopped && env.stopped()) {
+      throw DBOSError(ErrorCode::Initialization,
+                      "ReadStream of stream '" + request.key + "' of workflow " +
+                          request.workflow_id + " stopped waiting: DBOS was shut down",
+                      request.workflow_id);
+    }
     if (taken > 0) interval = env.poll_interval;
     const auto wake = waiter.WaitUntil(std::chrono::steady_clock::now() + interval);
     if (wake == Waiter::Wake::Interrupted) {

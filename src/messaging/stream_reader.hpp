@@ -35,6 +35,10 @@ struct StreamReaderEnv {
   /// Called (and expected to throw) when `waiter` is interrupted; without it the read throws
   /// DBOSError(Initialization) saying it was interrupted.
   std::function<void()> on_interrupted;
+  /// True once the reader must stop waiting (DBOS shut down): a reader on its own waiter, which
+  /// nothing interrupts, then throws DBOSError(Initialization) instead of waiting on. Checked
+  /// before each wait; whoever makes it true wakes the reader (Notifier::NotifyAll).
+  std::function<bool()> stopped;
 };
 
 /// What to read.

@@ -97,17 +97,24 @@ ErasedStreamRead ReadStreamErased(DBOSContext& ctx, const std::string& workflow_
                         "' to end; read it with WithReadStreamSnapshot()",
                     workflow_id);
   }
-  if (state != nullptr && state->in_step) state = nullptr;  // a read inside a step: not recorded
   messaging::StreamReaderEnv env{runtime.Db(),
                                  runtime.Notifications(),
                                  runtime.WaitPollInterval(),
                                  runtime.WaitPollCap(),
                                  nullptr,
+                                 nullptr,
                                  nullptr};
-  if (state != nullptr) {
+  if (state == nullptr) {
+    // Nothing interrupts this reader's own waiter: it stops at shutdown (which wakes it), as a
+    // writer left PENDING by the shutdown would keep its stream open.
+    env.stopped = [&runtime] { return runtime.ShuttingDown(); };
+  } else {
+    // Inside a step too: the wait has no timeout, so only the workflow's waiter, which
+    // cancellation and shutdown interrupt, can end it before the writer does.
     env.waiter = &state->waiter;
     env.on_interrupted = [state] { ThrowInterruption(*state, state->Pending()); };
   }
+  if (state != nullptr && state->in_step) state = nullptr;  // a read inside a step: not recorded
   messaging::StreamReadRequest request{workflow_id, key, settings.snapshot, settings.from_offset};
   const auto read = [&] {
     messaging::StreamValues values = messaging::ReadStreamValues(env, request);

@@ -78,6 +78,7 @@ void Runtime::Launch() {
 void Runtime::Shutdown(std::chrono::milliseconds timeout) noexcept {
   std::lock_guard lock(lifecycle_mutex_);
   if (shutting_down_.exchange(true)) return;
+  notifier_.NotifyAll();  // waits outside workflows that stop at shutdown see it now
   // Nothing below may wait for a database that stays down (the queue runner, the deadline
   // watcher and finishing workflows would otherwise retry forever).
   sysdb_->StopRetrying();

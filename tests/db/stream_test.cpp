@@ -179,7 +179,7 @@ class StreamTest : public DbTest {
     runtime.EnsureListening();
     return std::async(std::launch::async, [&runtime, id] {
       messaging::StreamReaderEnv env{
-          runtime.Db(), runtime.Notifications(), kLongPoll, kLongPoll, nullptr, nullptr};
+          runtime.Db(), runtime.Notifications(), kLongPoll, kLongPoll, nullptr, nullptr, nullptr};
       return messaging::ReadStreamValues(env, messaging::StreamReadRequest{id, "k", false, 0});
     });
   }
@@ -189,8 +189,8 @@ class StreamTest : public DbTest {
                                                           std::chrono::milliseconds poll) {
     detail::Runtime& runtime = detail::RuntimeOf(ctx);
     return std::async(std::launch::async, [&runtime, id, poll] {
-      messaging::StreamReaderEnv env{runtime.Db(), runtime.Notifications(), poll, poll, nullptr,
-                                     nullptr};
+      messaging::StreamReaderEnv env{
+          runtime.Db(), runtime.Notifications(), poll, poll, nullptr, nullptr, nullptr};
       return messaging::ReadStreamValues(env, messaging::StreamReadRequest{id, "k", false, 0});
     });
   }

@@ -16,9 +16,13 @@
 namespace dbos::sysdb::core {
 namespace {
 
-// A write that lost a race for its offset or its step with a concurrent writer runs again; this
-// many passes, then it gives up.
+// A write that lost a race for its step with a concurrent writer runs again; this many passes,
+// then it gives up.
 constexpr int kWritePasses = 5;
+// A write that lost the race for its offset (PostgreSQL: another writer of the stream committed
+// the same max + 1 first) runs again with the new max. Each loss is another writer's progress,
+// so many threads of one step appending at once lose many times; the bound only stops a loop.
+constexpr int kOffsetPasses = 1000;
 
 template <typename T, typename Attempt>
 T Run(Backend& backend, const SystemDatabase& owner, const Operation& operation,
@@ -66,13 +70,16 @@ StreamWriteResult WriteStreamOn(Backend& backend, const Statements& statements,
   const Script& script = statements.write_stream;
   const StreamWriteResult result = Run<StreamWriteResult>(
       backend, owner, op::kWriteStream, write.workflow_uuid, [&](Session& s, bool retry) {
-        for (int pass = 1;; ++pass) {
+        int step_races = 0;
+        int offset_races = 0;
+        for (;;) {
           Rows rows;
           try {
             rows = s.Run(script, params);
           } catch (const ConstraintViolation& e) {
             // Another writer took this offset between our read of the last one and our insert.
-            if (e.GetKind() != ConstraintViolation::Kind::kUnique || pass >= kWritePasses) throw;
+            if (e.GetKind() != ConstraintViolation::Kind::kUnique) throw;
+            if (++offset_races >= kOffsetPasses) ThrowWriteRace(write);
             continue;
           }
           if (rows.Empty()) throw std::logic_error("statement write_stream returned no row");
@@ -96,7 +103,7 @@ StreamWriteResult WriteStreamOn(Backend& backend, const Statements& statements,
           }
           // The step was free and the workflow live, yet nothing was written: a concurrent
           // writer of the same step committed during the statement. Look again.
-          if (pass >= kWritePasses) ThrowWriteRace(write);
+          if (++step_races >= kWritePasses) ThrowWriteRace(write);
         }
       });
   if (result.step.kind == StepWriteResult::Kind::Inserted && !result.stream_closed) {

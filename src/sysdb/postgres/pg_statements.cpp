@@ -653,7 +653,7 @@ SELECT ws.status, s."offset", s.value, s.serialization
 FROM {s}.workflow_status ws
 LEFT JOIN LATERAL (
   SELECT "offset", value, serialization FROM {s}.streams
-  WHERE workflow_uuid = $1::text AND key = $2::text AND "offset" >= $3::integer
+  WHERE workflow_uuid = $1::text AND key = $2::text AND "offset" >= $3::bigint
   ORDER BY "offset" LIMIT $4::integer
 ) s ON true
 WHERE ws.workflow_uuid = $1::text
