@@ -21,6 +21,7 @@
 #include "dbos/management.hpp"
 #include "dbos/messaging.hpp"
 #include "dbos/serialization.hpp"
+#include "dbos/streams.hpp"
 #include "dbos/workflow.hpp"
 #include "dbos/workflow_status.hpp"
 
@@ -130,6 +131,15 @@ class Client {
   template <typename R>
   WorkflowHandle<R> RetrieveWorkflow(const std::string& workflow_id) const {
     return dbos::RetrieveWorkflow<R>(Context(), workflow_id);
+  }
+
+  /// Reads stream `key` of workflow `workflow_id` (see dbos::ReadStream): waits, woken by each
+  /// write (on PostgreSQL by the database's notification; on SQLite by re-reading), until the
+  /// stream is closed or its writer ends, unless WithReadStreamSnapshot() is given.
+  template <typename R, typename... Opts>
+  ReadStreamResult<R> ReadStream(const std::string& workflow_id, const std::string& key,
+                                 Opts&&... opts) const {
+    return dbos::ReadStream<R>(Context(), workflow_id, key, std::forward<Opts>(opts)...);
   }
 
   /// Cancels a workflow (see dbos::CancelWorkflow): the executor running it stops it at its next

@@ -43,6 +43,17 @@ std::string Echo(DBOSContext& ctx, std::string prefix) {
   return message;
 }
 
+// Writes "<input>-0" and "<input>-1" to stream "out", one at a time after a message on "next",
+// then closes it.
+std::string Streamer(DBOSContext& ctx, std::string input) {
+  for (int i = 0; i < 2; ++i) {
+    Recv<std::string>(ctx, "next", std::chrono::seconds(60));
+    WriteStream(ctx, "out", input + "-" + std::to_string(i));
+  }
+  CloseStream(ctx, "out");
+  return input;
+}
+
 // Waits a minute for a message nobody sends (a cancellation or a timeout ends it at once).
 std::string Hold(DBOSContext& ctx, std::string input) {
   Recv<std::string>(ctx, "never", std::chrono::seconds(60));
@@ -130,6 +141,7 @@ class ClientTest : public DbTest {
     RegisterWorkflow(ctx, Blocker, WithWorkflowName("Blocker"));
     RegisterWorkflow(ctx, TwoSteps, WithWorkflowName("TwoSteps"));
     RegisterWorkflow(ctx, WaitForGo, WithWorkflowName("WaitForGo"));
+    RegisterWorkflow(ctx, Streamer, WithWorkflowName("Streamer"));
     NewWorkflowQueue(ctx, "q");
     NewWorkflowQueue(ctx, "prio", WithPriorityEnabled(), WithWorkerConcurrency(1));
     NewWorkflowQueue(ctx, "parts", WithPartitionQueue());
@@ -463,6 +475,34 @@ TEST_P(ClientTest, MessagesEventsAndHandlesWorkBetweenAClientAndAContext) {
   EXPECT_EQ(ErrorOf([&] { client.GetEvent<std::string>("echo", "nothing", 50ms); }).Code(),
             ErrorCode::Timeout);
   EXPECT_EQ(ErrorOf([&] { client.RetrieveWorkflow<std::string>("missing"); }).Code(),
+            ErrorCode::NonExistentWorkflow);
+  Shutdown(ctx);
+}
+
+TEST_P(ClientTest, ReadsAStreamAsItIsWritten) {
+  DBOSContext ctx = Executor();
+  Launch(ctx);
+  Client client = NewClient(MakeClientConfig());
+  auto streamer = RunWorkflow(ctx, Streamer, std::string("v"), WithWorkflowID("streamer"));
+  EXPECT_TRUE(
+      client.ReadStream<std::string>("streamer", "out", WithReadStreamSnapshot()).values.empty());
+  client.Send("streamer", std::string("go"), "next");
+  // A reader that waits: it sees the first value, then the second and the close.
+  std::thread sender([&] {
+    while (client.ReadStream<std::string>("streamer", "out", WithReadStreamSnapshot())
+               .values.empty()) {
+      std::this_thread::sleep_for(5ms);
+    }
+    client.Send("streamer", std::string("go"), "next");
+  });
+  auto [values, closed] = client.ReadStream<std::string>("streamer", "out");
+  sender.join();
+  EXPECT_EQ(values, (std::vector<std::string>{"v-0", "v-1"}));
+  EXPECT_TRUE(closed);
+  auto tail = client.ReadStream<std::string>("streamer", "out", WithReadStreamFromOffset(1));
+  EXPECT_EQ(tail.values, (std::vector<std::string>{"v-1"}));
+  EXPECT_EQ(streamer.GetResult(), "v");
+  EXPECT_EQ(ErrorOf([&] { client.ReadStream<std::string>("missing", "out"); }).Code(),
             ErrorCode::NonExistentWorkflow);
   Shutdown(ctx);
 }

@@ -1,8 +1,11 @@
 // Config resolution: URL forms, defaults, environment overrides, redaction of secrets.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstdlib>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -109,24 +112,29 @@ TEST(Uuid, IsVersion4AndUnique) {
 }
 
 TEST(WorkerPool, RunsTasksConcurrentlyAndWaitsForThem) {
+  // Each task waits (up to 5 s) until all 16 are running at once: a pool that made a blocking
+  // task wait for another would leave them short of 16. No timing guess: a loaded machine only
+  // makes the wait longer.
   util::WorkerPool pool(std::chrono::milliseconds(50));
-  std::atomic<int> inside{0};
-  std::atomic<int> max_inside{0};
+  std::mutex mutex;
+  std::condition_variable all_inside;
+  int inside = 0;
+  int max_inside = 0;
   std::atomic<int> done{0};
   for (int i = 0; i < 16; ++i) {
     pool.Submit([&] {
-      const int now = ++inside;
-      int seen = max_inside.load();
-      while (now > seen && !max_inside.compare_exchange_weak(seen, now)) {
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(30));
+      std::unique_lock lock(mutex);
+      max_inside = std::max(max_inside, ++inside);
+      all_inside.notify_all();
+      all_inside.wait_for(lock, std::chrono::seconds(5), [&] { return max_inside == 16; });
       --inside;
       ++done;
     });
   }
-  EXPECT_TRUE(pool.WaitIdle(std::chrono::seconds(5)));
+  EXPECT_TRUE(pool.WaitIdle(std::chrono::seconds(10)));
   EXPECT_EQ(done.load(), 16);
-  EXPECT_EQ(max_inside.load(), 16);  // blocking tasks never wait for each other
+  std::lock_guard lock(mutex);
+  EXPECT_EQ(max_inside, 16);  // blocking tasks never wait for each other
 }
 
 }  // namespace
