@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "core/queue_registry.hpp"
 #include "core/validation.hpp"
 #include "dbos/errors.hpp"
 #include "management/management.hpp"
@@ -70,6 +71,16 @@ std::string ForkWorkflow(const Target& target, const ForkWorkflowInput& input,
                     original);
   }
   OwnWorkflow(target, original, "fork");
+  // A declared queue's rules apply as to an enqueue: a keyless row on a partitioned queue would
+  // never be dequeued. An undeclared queue is not an error (its executors may start later).
+  if (!input.queue_name.empty()) {
+    if (auto queue_row = target.db.GetQueue(input.queue_name)) {
+      detail::RunOptions probe;
+      probe.queue_name = input.queue_name;
+      probe.queue_partition_key = input.queue_partition_key;
+      detail::CheckQueueOptions(detail::FromQueueRow(*queue_row), probe);
+    }
+  }
   // One past the last recorded step reuses them all; further is a mistake.
   const std::vector<sysdb::StepRow> steps = target.db.ListSteps(original);
   const int end = steps.empty() ? 0 : steps.back().function_id + 1;

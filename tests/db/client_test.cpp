@@ -17,6 +17,7 @@
 #include "core/runtime.hpp"
 #include "support/db_test.hpp"
 #include "support/raw_sql.hpp"
+#include "sysdb/core/fault_injection.hpp"
 
 namespace dbos::testing::client_fns {
 
@@ -355,6 +356,36 @@ TEST_P(ClientTest, DeduplicationIDAllowsOneActiveWorkflowPerQueue) {
                                                WithEnqueueDeduplicationID("d"))
                  .GetResult()),
             "hello 4");
+  Shutdown(ctx);
+}
+
+// An enqueue whose commit happened but whose reply was lost is retried, and a caller may repeat
+// an enqueue with its workflow ID: both find the row they wrote, not a duplicate of themselves.
+TEST_P(ClientTest, RepeatedOrInDoubtEnqueueWithADeduplicationIDReturnsTheSameWorkflow) {
+  DBOSContext ctx = Executor();
+  Client client = NewClient(MakeClientConfig());
+  std::atomic<int> injected{0};
+  {
+    sysdb::testing::ScopedFaultInjector injector([&](const sysdb::testing::FaultSite& site) {
+      sysdb::testing::Fault fault;
+      if (std::string(site.statement) == "insert_workflow" && injected.fetch_add(1) == 0) {
+        fault.kind = sysdb::testing::Fault::Kind::kAfterCommit;
+      }
+      return fault;
+    });
+    auto first = Enqueue<std::string, std::string>(client, "q", "Greet", std::string("1"),
+                                                   WithEnqueueWorkflowID("dedup-wf"),
+                                                   WithEnqueueDeduplicationID("d"));
+    EXPECT_EQ(first.GetWorkflowID(), "dedup-wf");
+  }
+  EXPECT_GE(injected.load(), 2);
+  auto again = Enqueue<std::string, std::string>(client, "q", "Greet", std::string("1"),
+                                                 WithEnqueueWorkflowID("dedup-wf"),
+                                                 WithEnqueueDeduplicationID("d"));
+  EXPECT_EQ(again.GetWorkflowID(), "dedup-wf");
+  EXPECT_EQ(CountWorkflows(), "1");
+  Launch(ctx);
+  EXPECT_EQ(again.GetResult(), "hello 1");
   Shutdown(ctx);
 }
 

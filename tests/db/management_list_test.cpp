@@ -4,6 +4,7 @@
 // each, and the errors for bad input.
 #include <algorithm>
 #include <atomic>
+#include <limits>
 #include <stdexcept>
 
 #include "serialization/codec.hpp"
@@ -178,6 +179,59 @@ TEST_P(ManagementListTest, LimitAndOffsetPageThroughTheOrder) {
   EXPECT_EQ(Ids(ListWorkflows(ctx, WithOffset(3))), (V{"b-4", "c-6"}));
   EXPECT_EQ(Ids(ListWorkflows(ctx, WithLimit(2), WithSortDesc())), (V{"c-6", "b-4"}));
   EXPECT_EQ(Ids(ListWorkflows(ctx, WithLimit(0))), V{});
+  Shutdown(ctx);
+}
+
+// Workflows enqueued within one millisecond share created_at: the ID orders them, so pages
+// neither repeat nor skip a row and the descending order is the exact reverse.
+TEST_P(ManagementListTest, EqualCreationTimesAreOrderedByIDSoPagesAreStable) {
+  {
+    auto db = OpenRaw();
+    for (const char* id : {"tie-b", "tie-d", "tie-a", "tie-c"}) {
+      sysdb::WorkflowInsert row = WorkflowRow(id, "wfA");
+      row.now_ms = kBase + 7;
+      row.application_name = "dbos-test";
+      ASSERT_TRUE(db->InsertWorkflow(row).created);
+    }
+  }
+  DBOSContext ctx = Start(/*launch=*/false);
+  const V asc{"tie-a", "tie-b", "tie-c", "tie-d"};
+  const V desc{"tie-d", "tie-c", "tie-b", "tie-a"};
+  EXPECT_EQ(Ids(ListWorkflows(ctx, WithWorkflowIDPrefix("tie-"))), asc);
+  EXPECT_EQ(Ids(ListWorkflows(ctx, WithWorkflowIDPrefix("tie-"), WithSortDesc())), desc);
+  EXPECT_EQ(Ids(ListWorkflows(ctx, WithStartTime(At(7)), WithEndTime(At(7)))), asc);
+  V paged;
+  for (int64_t offset = 0; offset < 4; offset += 2) {
+    for (const std::string& id : Ids(ListWorkflows(ctx, WithStartTime(At(7)), WithSortDesc(),
+                                                   WithLimit(2), WithOffset(offset)))) {
+      paged.push_back(id);
+    }
+  }
+  EXPECT_EQ(paged, desc);
+  Shutdown(ctx);
+}
+
+// Prefixes and IDs are values, never SQL or patterns: LIKE wildcards, quotes and backslashes
+// match only themselves; the largest limit and offset are accepted.
+TEST_P(ManagementListTest, PrefixesMatchLiterallyAndExtremeLimitsWork) {
+  {
+    auto db = OpenRaw();
+    for (const char* id : {"p%_'\\x", "pa_'\\x", "p%a", "q'; DROP TABLE x; --"}) {
+      sysdb::WorkflowInsert row = WorkflowRow(id, "wfA");
+      row.application_name = "dbos-test";
+      ASSERT_TRUE(db->InsertWorkflow(row).created);
+    }
+  }
+  DBOSContext ctx = Start(/*launch=*/false);
+  EXPECT_EQ(Ids(ListWorkflows(ctx, WithWorkflowIDPrefix("p%_"))), V{"p%_'\\x"});
+  EXPECT_EQ(Ids(ListWorkflows(ctx, WithWorkflowIDPrefix("p_"))), V{});
+  EXPECT_EQ(Ids(ListWorkflows(ctx, WithWorkflowIDPrefix("pa_'\\"))), V{"pa_'\\x"});
+  EXPECT_EQ(Ids(ListWorkflows(ctx, WithWorkflowIDs({"q'; DROP TABLE x; --"}))),
+            V{"q'; DROP TABLE x; --"});
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  EXPECT_EQ(ListWorkflows(ctx, WithLimit(kMax)).size(), 4u);
+  EXPECT_EQ(ListWorkflows(ctx, WithOffset(kMax)).size(), 0u);
+  EXPECT_EQ(ListWorkflows(ctx, WithLimit(kMax), WithOffset(kMax)).size(), 0u);
   Shutdown(ctx);
 }
 

@@ -84,6 +84,7 @@ class ManagementResumeForkTest : public DbTest {
     RegisterWorkflow(ctx, Gated);
     RegisterWorkflow(ctx, Simple);
     RegisterWorkflow(ctx, Manager);
+    NewWorkflowQueue(ctx, "parts", WithPartitionQueue());
     Launch(ctx);
     return ctx;
   }
@@ -271,6 +272,23 @@ TEST_P(ManagementResumeForkTest, BadInputIsRefusedWithNothingWritten) {
   EXPECT_EQ(WorkflowCount(), workflows);
   EXPECT_EQ(Count("workflow_status", "status = 'CANCELLED' AND workflow_uuid = 'foreign'"), 1);
   EXPECT_FALSE(RetrieveWorkflow<int>(ctx, "orig").GetStatus().was_forked_from);
+  Shutdown(ctx);
+}
+
+// A partitioned queue runs only rows with a partition key: a keyless fork onto one would stay
+// ENQUEUED forever, so it is refused like a keyless enqueue, and a key on another queue too.
+TEST_P(ManagementResumeForkTest, ForkOntoAPartitionedQueueNeedsAPartitionKey) {
+  DBOSContext ctx = Start();
+  EXPECT_EQ(RunWorkflow(ctx, Simple, 4, WithWorkflowID("to-parts")).GetResult(), 8);
+  const int workflows = WorkflowCount();
+  EXPECT_EQ(CodeOf([&] {
+              ForkWorkflow<int>(ctx, {.original_workflow_id = "to-parts", .queue_name = "parts"});
+            }),
+            ErrorCode::InvalidOption);
+  EXPECT_EQ(WorkflowCount(), workflows);
+  auto keyed = ForkWorkflow<int>(
+      ctx, {.original_workflow_id = "to-parts", .queue_name = "parts", .queue_partition_key = "k"});
+  EXPECT_EQ(keyed.GetResult(), 8);
   Shutdown(ctx);
 }
 

@@ -166,7 +166,10 @@ SELECT ws.workflow_uuid, COALESCE(ws.status, ''), ws.name, ws.authenticated_user
   for (size_t i = 0; i < where.size(); ++i) {
     sql += (i == 0 ? "\nWHERE " : "\n  AND ") + where[i];
   }
-  sql += filter.sort_desc ? "\nORDER BY ws.created_at DESC" : "\nORDER BY ws.created_at";
+  // Workflows created in one millisecond tie on created_at: the ID breaks the tie, so that
+  // LIMIT/OFFSET pages neither repeat nor skip rows (both planners sort only within the ties).
+  sql += filter.sort_desc ? "\nORDER BY ws.created_at DESC, ws.workflow_uuid DESC"
+                          : "\nORDER BY ws.created_at, ws.workflow_uuid";
   if (filter.limit) {
     sql += "\nLIMIT " + b.Int(std::max<int64_t>(*filter.limit, 0));
   } else if (filter.offset > 0 && !spelling.postgres) {
