@@ -370,6 +370,8 @@ struct StreamEntry {
 struct StreamChunk {
   std::optional<std::string> status;  ///< The writer's status; nullopt when it does not exist.
   std::vector<StreamEntry> entries;   ///< Values from the offset asked, in offset order.
+};
+
 /// A row of workflow_schedules.
 struct ScheduleRow {
   std::string schedule_id;
