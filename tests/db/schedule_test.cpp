@@ -309,6 +309,23 @@ TEST_P(MissedTicksTest, AutomaticBackfillReplaysMissedTicks) {
   for (const auto& [id, r] : Snapshot()) EXPECT_EQ(r.runs, 1) << id;
 }
 
+// Shutdown during a long automatic backfill (two hours of per-second ticks) does not wait for
+// the backfill to end.
+TEST_P(MissedTicksTest, ShutdownStopsALongBackfill) {
+  DBOSContext ctx = Make();
+  CreateSchedule(ctx, ScheduleSpec{.schedule_name = "s",
+                                   .schedule = "* * * * * *",
+                                   .workflow_name = "tick",
+                                   .automatic_backfill = true});
+  const auto last = std::chrono::floor<std::chrono::seconds>(Clock::now()) - 2h;
+  OpenRaw()->RecordScheduleFired("s", FormatTimestamp(last), "none");
+  Launch(ctx);
+  ASSERT_TRUE(WaitFor([](const auto& m) { return !m.empty(); }));  // the backfill is under way
+  const auto before = std::chrono::steady_clock::now();
+  Shutdown(ctx, 5s);
+  EXPECT_LT(std::chrono::steady_clock::now() - before, 3s);
+}
+
 // Bad input: a clear InvalidOption or ScheduleNotFound, nothing written.
 TEST_P(ScheduleTest, BadInputIsRefusedBeforeAnythingIsWritten) {
   DBOSContext ctx = Make();
