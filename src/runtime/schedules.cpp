@@ -1,8 +1,12 @@
 // The schedule API of reference §2.9 on a DBOSContext: specs are checked (cron, zone, names, the
 // workflow's input type) before anything is written; changes made here wake this process's
-// scheduler, other processes see them at their next reconciliation.
+// scheduler, other processes see them at their next reconciliation. Inside a workflow, create,
+// pause, resume, delete, get and list are checkpointed steps ("DBOS.createSchedule", ...), so a
+// replay returns the recorded answer and writes nothing again; inside a step they are refused.
 #include <algorithm>
 #include <chrono>
+#include <functional>
+#include <optional>
 #include <typeinfo>
 
 #include "core/context_access.hpp"
@@ -10,6 +14,7 @@
 #include "core/validation.hpp"
 #include "dbos/errors.hpp"
 #include "dbos/schedule.hpp"
+#include "executor/operation.hpp"
 #include "runtime/schedule_checks.hpp"
 #include "scheduler/cron.hpp"
 #include "scheduler/ticks.hpp"
@@ -129,13 +134,86 @@ sysdb::ScheduleRow FindRow(detail::Runtime& runtime, const std::string& schedule
   return std::move(*row);
 }
 
-void SetStatus(DBOSContext& ctx, const std::string& schedule_name, const char* status) {
+nlohmann::json Opt(const std::optional<std::string>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+
+nlohmann::json RowToJson(const sysdb::ScheduleRow& row) {
+  return nlohmann::json{{"schedule_id", row.schedule_id},
+                        {"schedule_name", row.schedule_name},
+                        {"workflow_name", row.workflow_name},
+                        {"workflow_class_name", Opt(row.workflow_class_name)},
+                        {"schedule", row.schedule},
+                        {"status", row.status},
+                        {"context", row.context},
+                        {"last_fired_at", Opt(row.last_fired_at)},
+                        {"automatic_backfill", row.automatic_backfill},
+                        {"cron_timezone", Opt(row.cron_timezone)},
+                        {"queue_name", Opt(row.queue_name)},
+                        {"application_name", Opt(row.application_name)}};
+}
+
+std::optional<std::string> OptText(const nlohmann::json& j, const char* key) {
+  if (!j.contains(key) || j.at(key).is_null()) return std::nullopt;
+  return j.at(key).get<std::string>();
+}
+
+sysdb::ScheduleRow RowFromJson(const nlohmann::json& j) {
+  sysdb::ScheduleRow row;
+  row.schedule_id = j.at("schedule_id").get<std::string>();
+  row.schedule_name = j.at("schedule_name").get<std::string>();
+  row.workflow_name = j.at("workflow_name").get<std::string>();
+  row.workflow_class_name = OptText(j, "workflow_class_name");
+  row.schedule = j.at("schedule").get<std::string>();
+  row.status = j.at("status").get<std::string>();
+  row.context = j.at("context").get<std::string>();
+  row.last_fired_at = OptText(j, "last_fired_at");
+  row.automatic_backfill = j.at("automatic_backfill").get<bool>();
+  row.cron_timezone = OptText(j, "cron_timezone");
+  row.queue_name = OptText(j, "queue_name");
+  row.application_name = OptText(j, "application_name");
+  return row;
+}
+
+/// Runs `body`: outside workflows directly; inside a workflow as the checkpointed step
+/// `step_name`, where the refusals of bad input (a taken name, an unknown schedule, an invalid
+/// spec) are recorded as the step's error like a value. Failures of the database are never
+/// recorded. Throws StepExecution inside a step.
+nlohmann::json RunScheduleOperation(
+    DBOSContext& ctx, const char* operation, const std::string& step_name,
+    const std::function<nlohmann::json(detail::WorkflowState*)>& body) {
+  detail::WorkflowState* state = detail::CallingWorkflow(ctx, operation, /*required=*/false);
+  if (state == nullptr) return body(nullptr);
+  return detail::CheckpointedRead(
+      LaunchedOrNot(ctx), *state, operation, step_name, ErrorCode::InvalidOption, "", std::nullopt,
+      [&]() -> detail::ReadOutcome {
+        try {
+          return {body(state), std::nullopt};
+        } catch (const DBOSError& e) {
+          switch (e.Code()) {
+            case ErrorCode::ConflictingRegistration:
+            case ErrorCode::ScheduleNotFound:
+            case ErrorCode::InvalidOption:
+              return {nullptr, serialization::ErrorRecord{std::string(ErrorCodeName(e.Code())),
+                                                          e.what(), static_cast<int>(e.Code())}};
+            default:
+              throw;
+          }
+        }
+      });
+}
+
+void SetStatus(DBOSContext& ctx, const std::string& schedule_name, const char* operation,
+               const char* step_name, const char* status) {
   detail::Runtime& runtime = LaunchedOrNot(ctx);
-  if (!runtime.Db().SetScheduleStatus(schedule_name, status)) {
-    throw DBOSError(ErrorCode::ScheduleNotFound,
-                    "no schedule named '" + schedule_name + "' exists");
-  }
-  runtime.WakeScheduler();
+  RunScheduleOperation(ctx, operation, step_name, [&](detail::WorkflowState*) {
+    if (!runtime.Db().SetScheduleStatus(schedule_name, status)) {
+      throw DBOSError(ErrorCode::ScheduleNotFound,
+                      "no schedule named '" + schedule_name + "' exists");
+    }
+    runtime.WakeScheduler();
+    return nlohmann::json(nullptr);
+  });
 }
 
 bool StartsWithAny(const std::string& text, const std::vector<std::string>& prefixes) {
@@ -151,13 +229,27 @@ bool In(const std::string& text, const std::vector<std::string>& list) {
 
 void CreateSchedule(DBOSContext& ctx, const ScheduleSpec& spec) {
   detail::Runtime& runtime = LaunchedOrNot(ctx);
-  const sysdb::ScheduleRow row = ToRow(runtime, spec);
-  if (!runtime.Db().InsertSchedule(row)) {
-    throw DBOSError(ErrorCode::ConflictingRegistration,
-                    "a schedule named '" + spec.schedule_name +
-                        "' already exists: use ApplySchedules to change it, or another name");
-  }
-  runtime.WakeScheduler();
+  RunScheduleOperation(
+      ctx, "CreateSchedule", "DBOS.createSchedule", [&](detail::WorkflowState* state) {
+        sysdb::ScheduleRow row = ToRow(runtime, spec);
+        // Inside a workflow the schedule's ID derives from the step, so a replay after a crash
+        // between the insert and its checkpoint recognises the row it inserted.
+        if (state != nullptr) {
+          row.schedule_id =
+              state->workflow_id + "-schedule-" + std::to_string(state->next_step_id.load() - 1);
+        }
+        if (!runtime.Db().InsertSchedule(row)) {
+          const auto existing = runtime.Db().GetSchedule(row.schedule_name);
+          if (!existing || existing->schedule_id != row.schedule_id) {
+            throw DBOSError(
+                ErrorCode::ConflictingRegistration,
+                "a schedule named '" + spec.schedule_name +
+                    "' already exists: use ApplySchedules to change it, or another name");
+          }
+        }
+        runtime.WakeScheduler();
+        return nlohmann::json(nullptr);
+      });
 }
 
 void ApplySchedules(DBOSContext& ctx, const std::vector<ScheduleSpec>& specs) {
@@ -171,21 +263,27 @@ void ApplySchedules(DBOSContext& ctx, const std::vector<ScheduleSpec>& specs) {
 }
 
 void PauseSchedule(DBOSContext& ctx, const std::string& schedule_name) {
-  SetStatus(ctx, schedule_name, "PAUSED");
+  SetStatus(ctx, schedule_name, "PauseSchedule", "DBOS.pauseSchedule", "PAUSED");
 }
 
 void ResumeSchedule(DBOSContext& ctx, const std::string& schedule_name) {
-  SetStatus(ctx, schedule_name, "ACTIVE");
+  SetStatus(ctx, schedule_name, "ResumeSchedule", "DBOS.resumeSchedule", "ACTIVE");
 }
 
 void DeleteSchedule(DBOSContext& ctx, const std::string& schedule_name) {
   detail::Runtime& runtime = LaunchedOrNot(ctx);
-  runtime.Db().DeleteSchedule(schedule_name);
-  runtime.WakeScheduler();
+  RunScheduleOperation(ctx, "DeleteSchedule", "DBOS.deleteSchedule", [&](detail::WorkflowState*) {
+    runtime.Db().DeleteSchedule(schedule_name);
+    runtime.WakeScheduler();
+    return nlohmann::json(nullptr);
+  });
 }
 
 WorkflowSchedule GetSchedule(DBOSContext& ctx, const std::string& schedule_name) {
-  return FromRow(FindRow(LaunchedOrNot(ctx), schedule_name));
+  detail::Runtime& runtime = LaunchedOrNot(ctx);
+  return FromRow(RowFromJson(RunScheduleOperation(
+      ctx, "GetSchedule", "DBOS.getSchedule",
+      [&](detail::WorkflowState*) { return RowToJson(FindRow(runtime, schedule_name)); })));
 }
 
 namespace detail {
@@ -208,17 +306,26 @@ void ValidateScheduledWorkflow(const RegistrationSpec& spec) {
 std::vector<WorkflowSchedule> ListSchedulesErased(DBOSContext& ctx,
                                                   const ListSchedulesOptions& options) {
   Runtime& runtime = RuntimeOf(ctx);
+  const nlohmann::json listed =
+      RunScheduleOperation(ctx, "ListSchedules", "DBOS.listSchedules", [&](WorkflowState*) {
+        nlohmann::json rows = nlohmann::json::array();
+        for (const sysdb::ScheduleRow& row :
+             runtime.Db().ListSchedules(runtime.Config().app_name)) {
+          if (!options.statuses.empty() && !In(row.status, options.statuses)) continue;
+          if (!options.workflow_names.empty() && !In(row.workflow_name, options.workflow_names)) {
+            continue;
+          }
+          if (!options.names.empty() && !In(row.schedule_name, options.names)) continue;
+          if (!options.name_prefixes.empty() &&
+              !StartsWithAny(row.schedule_name, options.name_prefixes))
+            continue;
+          rows.push_back(RowToJson(row));
+        }
+        return rows;
+      });
   std::vector<WorkflowSchedule> out;
-  for (const sysdb::ScheduleRow& row : runtime.Db().ListSchedules(runtime.Config().app_name)) {
-    if (!options.statuses.empty() && !In(row.status, options.statuses)) continue;
-    if (!options.workflow_names.empty() && !In(row.workflow_name, options.workflow_names)) {
-      continue;
-    }
-    if (!options.names.empty() && !In(row.schedule_name, options.names)) continue;
-    if (!options.name_prefixes.empty() && !StartsWithAny(row.schedule_name, options.name_prefixes))
-      continue;
-    out.push_back(FromRow(row));
-  }
+  out.reserve(listed.size());
+  for (const nlohmann::json& row : listed) out.push_back(FromRow(RowFromJson(row)));
   return out;
 }
 }  // namespace detail

@@ -283,7 +283,10 @@ CronSchedule CronSchedule::Parse(const std::string& expression, const std::strin
       if (!seconds) {
         Invalid(expression, "'" + duration + "' is not a duration (write e.g. 30s, 5m, 1h30m)");
       }
-      if (*seconds > 1e12L) Invalid(expression, "the @every duration is too long");
+      // Go's durations end at 2^63-1 ns (2562047h47m16.854775807s); longer ones are invalid.
+      if (*seconds > 9223372036.854775807L) {
+        Invalid(expression, "the @every duration is too long (at most 2562047h47m16s)");
+      }
       // As robfig: rounded down to whole seconds, and at least one second.
       out.every_ = Seconds(std::max<int64_t>(1, static_cast<int64_t>(*seconds)));
       return out;
@@ -372,7 +375,12 @@ std::optional<CronSchedule::TimePoint> CronSchedule::Next(TimePoint after) const
     const int64_t n = every_.count();
     const int64_t s = start.time_since_epoch().count();
     const int64_t base = s >= 0 ? s / n : -((-s + n - 1) / n);
-    return TimePoint(SysSeconds(Seconds((base + 1) * n)));
+    const int64_t next = (base + 1) * n;
+    // A tick beyond what a time_point holds (the year 2262) never comes.
+    if (next > std::chrono::duration_cast<Seconds>(TimePoint::max().time_since_epoch()).count()) {
+      return std::nullopt;
+    }
+    return TimePoint(SysSeconds(Seconds(next)));
   }
   if (!zone_) {
     const auto next = NextInSegment(start, false);

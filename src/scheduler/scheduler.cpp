@@ -130,6 +130,11 @@ void Scheduler::CatchUp(const Entry& entry) {
   int enqueued = 0;
   for (auto tick = entry.cron.Next(last); tick && *tick < entry.next;
        tick = entry.cron.Next(*tick)) {
+    // A long backlog must not hold up Shutdown; the rest is backfilled at the next launch.
+    {
+      std::lock_guard lock(mutex_);
+      if (stop_) break;
+    }
     if (EnqueueScheduledRun(runtime_, entry.row, *tick,
                             TickWorkflowId(entry.row.schedule_name, *tick), true)) {
       ++enqueued;

@@ -16,6 +16,7 @@
 #include "core/runtime.hpp"
 #include "scheduler/cron.hpp"
 #include "support/db_test.hpp"
+#include "support/raw_sql.hpp"
 #include "sysdb/core/fault_injection.hpp"
 
 namespace dbos::testing::schedule_fns {
@@ -308,6 +309,23 @@ TEST_P(MissedTicksTest, AutomaticBackfillReplaysMissedTicks) {
   for (const auto& [id, r] : Snapshot()) EXPECT_EQ(r.runs, 1) << id;
 }
 
+// Shutdown during a long automatic backfill (two hours of per-second ticks) does not wait for
+// the backfill to end.
+TEST_P(MissedTicksTest, ShutdownStopsALongBackfill) {
+  DBOSContext ctx = Make();
+  CreateSchedule(ctx, ScheduleSpec{.schedule_name = "s",
+                                   .schedule = "* * * * * *",
+                                   .workflow_name = "tick",
+                                   .automatic_backfill = true});
+  const auto last = std::chrono::floor<std::chrono::seconds>(Clock::now()) - 2h;
+  OpenRaw()->RecordScheduleFired("s", FormatTimestamp(last), "none");
+  Launch(ctx);
+  ASSERT_TRUE(WaitFor([](const auto& m) { return !m.empty(); }));  // the backfill is under way
+  const auto before = std::chrono::steady_clock::now();
+  Shutdown(ctx, 5s);
+  EXPECT_LT(std::chrono::steady_clock::now() - before, 3s);
+}
+
 // Bad input: a clear InvalidOption or ScheduleNotFound, nothing written.
 TEST_P(ScheduleTest, BadInputIsRefusedBeforeAnythingIsWritten) {
   DBOSContext ctx = Make();
@@ -416,6 +434,71 @@ TEST_P(ScheduleTest, ShutdownWakesASleepingScheduler) {
   const auto before = std::chrono::steady_clock::now();
   Shutdown(ctx, 5s);
   EXPECT_LT(std::chrono::steady_clock::now() - before, 2s);
+}
+
+}  // namespace
+}  // namespace dbos::testing
+
+namespace dbos::testing::schedule_fns {
+
+// Creates, pauses, reads and lists a schedule: each call a checkpointed step.
+std::string ManageSchedules(DBOSContext& ctx, std::string name) {
+  CreateSchedule(ctx, ScheduleSpec{.schedule_name = name,
+                                   .schedule = "0 0 0 1 1 *",
+                                   .workflow_name = "job",
+                                   .context = {{"by", "workflow"}}});
+  PauseSchedule(ctx, name);
+  const WorkflowSchedule read = GetSchedule(ctx, name);
+  const size_t listed = ListSchedules(ctx, WithScheduleNames({name})).size();
+  return read.status + ":" + read.context.at("by").get<std::string>() + ":" +
+         std::to_string(listed);
+}
+
+// Calls CreateSchedule inside a step.
+int CreateInStep(DBOSContext& ctx, int) {
+  return RunAsStep(ctx, [&] {
+    CreateSchedule(
+        ctx, ScheduleSpec{.schedule_name = "s", .schedule = "* * * * * *", .workflow_name = "job"});
+    return 1;
+  });
+}
+
+}  // namespace dbos::testing::schedule_fns
+
+namespace dbos::testing {
+namespace {
+
+// Inside a workflow the schedule calls are steps named as DBOS names them; a replay (with its
+// steps recorded, or after a crash between the insert and its checkpoint) creates nothing again
+// and does not fail; inside a step they are refused.
+TEST_P(ScheduleTest, ScheduleCallsInAWorkflowAreStepsThatDoNotRepeat) {
+  DBOSContext ctx = Make();
+  RegisterWorkflow(ctx, ManageSchedules, WithWorkflowName("manage"));
+  RegisterWorkflow(ctx, CreateInStep, WithWorkflowName("create-in-step"));
+  Launch(ctx);
+  EXPECT_EQ(
+      RunWorkflow(ctx, ManageSchedules, std::string("yearly"), WithWorkflowID("mgr")).GetResult(),
+      "PAUSED:workflow:1");
+  std::vector<std::string> names;
+  for (const StepInfo& step : GetWorkflowSteps(ctx, "mgr")) names.push_back(step.step_name);
+  EXPECT_EQ(names, (std::vector<std::string>{"DBOS.createSchedule", "DBOS.pauseSchedule",
+                                             "DBOS.getSchedule", "DBOS.listSchedules"}));
+  const std::string table = IsPostgres() ? schema_ + ".workflow_schedules" : "workflow_schedules";
+  const std::string steps = IsPostgres() ? schema_ + ".operation_outputs" : "operation_outputs";
+  const std::string status = IsPostgres() ? schema_ + ".workflow_status" : "workflow_status";
+  const auto replay = [&](bool forget_steps) {
+    if (forget_steps) RunSql(url_, "DELETE FROM " + steps + " WHERE workflow_uuid = 'mgr'");
+    RunSql(url_, "UPDATE " + status + " SET status = 'PENDING' WHERE workflow_uuid = 'mgr'");
+    return ResumeWorkflow<std::string>(ctx, "mgr").GetResult();
+  };
+  EXPECT_EQ(replay(false), "PAUSED:workflow:1");
+  // A crash after the insert committed and before its checkpoint: the row is recognised.
+  EXPECT_EQ(replay(true), "PAUSED:workflow:1");
+  EXPECT_EQ(RunSql(url_, "SELECT COUNT(*) FROM " + table).at(0).at(0), "1");
+  EXPECT_EQ(
+      CodeOf([&] { RunWorkflow(ctx, CreateInStep, 0, WithWorkflowID("in-step")).GetResult(); }),
+      ErrorCode::StepExecution);
+  Shutdown(ctx, 5s);
 }
 
 DBOS_INSTANTIATE_ON_BOTH_BACKENDS(ScheduleTest);

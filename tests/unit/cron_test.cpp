@@ -179,6 +179,23 @@ TEST(Cron, NextIsStrictlyAfter) {
             "2026-01-01T00:00:10Z");
 }
 
+// The longest Go duration is accepted; its ticks past the year 2262 never come (they do not
+// overflow); a longer duration is refused as Go refuses it.
+TEST(Cron, HugeEveryDurationsDoNotOverflow) {
+  const CronSchedule schedule = CronSchedule::Parse("@every 2562047h");
+  const auto first = schedule.Next(ParseTimestamp("2026-01-01T00:00:00Z"));
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(scheduler::FormatRfc3339Seconds(*first), "2262-04-11T23:00:00Z");
+  EXPECT_FALSE(schedule.Next(*first).has_value());
+  try {
+    CronSchedule::Parse("@every 2562048h");
+    ADD_FAILURE() << "accepted";
+  } catch (const DBOSError& e) {
+    EXPECT_EQ(e.Code(), ErrorCode::InvalidOption);
+    EXPECT_NE(std::string(e.what()).find("too long"), std::string::npos) << e.what();
+  }
+}
+
 struct ErrorCase {
   std::string expression;
   std::string zone;
