@@ -147,7 +147,8 @@ class ManagementResumeForkTest : public DbTest {
 TEST_P(ManagementResumeForkTest, ResumeRestartsACancelledWorkflowFromItsLastStep) {
   DBOSContext ctx = Start();
   auto handle = RunWorkflow(ctx, Gated, 1, WithWorkflowID("gated"));
-  for (int i = 0; i < 500 && g_runs[0] == 0; ++i) {
+  // Cancelled once step "before" is recorded (a cancel while it runs would drop its outcome).
+  for (int i = 0; i < 500 && GetWorkflowSteps(ctx, "gated").empty(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   CancelWorkflow(ctx, "gated");
