@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "sysdb/core/workflow_rows.hpp"
+
 namespace dbos::sysdb::core {
 namespace {
 
@@ -139,30 +141,7 @@ Script ListWorkflowsScript(const Statements::Spelling& spelling, const WorkflowF
                     " OR ws.application_name IS NULL)");
   }
 
-  std::string sql = R"sql(
-SELECT ws.workflow_uuid, COALESCE(ws.status, ''), ws.name, ws.authenticated_user,
-    ws.assumed_role, ws.authenticated_roles, ws.executor_id, ws.created_at, ws.updated_at,
-    ws.application_version, ws.application_id, ws.class_name, ws.config_name,
-    COALESCE(ws.recovery_attempts, 0), ws.queue_name, ws.workflow_timeout_ms,
-    ws.workflow_deadline_epoch_ms, ws.started_at_epoch_ms, ws.deduplication_id,
-    COALESCE(ws.priority, 0), ws.queue_partition_key, ws.forked_from, ws.parent_workflow_id,
-    ws.serialization, CAST(COALESCE(ws.was_forked_from, FALSE) AS INTEGER), ws.completed_at,
-    ws.application_name,)sql";
-  // Values live in workflow_input / workflow_output; rows of older SDKs in the legacy columns.
-  sql += filter.load_input
-             ? "\n    CASE WHEN wi.workflow_uuid IS NOT NULL THEN wi.inputs ELSE ws.inputs END,"
-             : "\n    NULL,";
-  sql += filter.load_output
-             ? "\n    CASE WHEN wo.workflow_uuid IS NOT NULL THEN wo.output ELSE ws.output END,"
-               "\n    CASE WHEN wo.workflow_uuid IS NOT NULL THEN wo.error ELSE ws.error END"
-             : "\n    NULL, NULL";
-  sql += "\nFROM " + t + "workflow_status AS ws";
-  if (filter.load_input) {
-    sql += "\nLEFT JOIN " + t + "workflow_input AS wi ON wi.workflow_uuid = ws.workflow_uuid";
-  }
-  if (filter.load_output) {
-    sql += "\nLEFT JOIN " + t + "workflow_output AS wo ON wo.workflow_uuid = ws.workflow_uuid";
-  }
+  std::string sql = SelectWorkflowFromSql(t, filter.load_input, filter.load_output);
   for (size_t i = 0; i < where.size(); ++i) {
     sql += (i == 0 ? "\nWHERE " : "\n  AND ") + where[i];
   }

@@ -52,16 +52,7 @@ StreamWriteResult WriteStreamOn(Backend& backend, const Statements& statements,
       .Text(write.value)
       .Bool(write.checkpoint.has_value());
   if (write.checkpoint) {
-    const StepWrite& step = *write.checkpoint;
-    params.Text(step.workflow_uuid)
-        .Int(step.function_id)
-        .Text(step.function_name)
-        .Text(step.output)
-        .Text(step.error)
-        .Text(step.child_workflow_id)
-        .Int(step.started_at_epoch_ms)
-        .Int(step.completed_at_epoch_ms)
-        .Text(step.application_name);
+    AddCheckpoint(params, *write.checkpoint);
   } else {
     params.Nulls(9);
   }

@@ -24,19 +24,6 @@ namespace {
 
 using Row = Rows::Row;
 
-/// Appends the nine checkpoint parameters (statements.hpp).
-void AddCheckpoint(Params& params, const StepWrite& step) {
-  params.Text(step.workflow_uuid)
-      .Int(step.function_id)
-      .Text(step.function_name)
-      .Text(step.output)
-      .Text(step.error)
-      .Text(step.child_workflow_id)
-      .Int(step.started_at_epoch_ms)
-      .Int(step.completed_at_epoch_ms)
-      .Text(step.application_name);
-}
-
 /// Appends the five receiver parameters of the Send scripts (all NULL when there is none).
 void AddReceiver(Params& params, const std::optional<StepWrite>& receiver) {
   if (!receiver) {

@@ -19,6 +19,19 @@
 
 namespace dbos::sysdb::core {
 
+/// Appends the nine checkpoint parameters (see the file comment), in their order.
+inline void AddCheckpoint(Params& params, const StepWrite& step) {
+  params.Text(step.workflow_uuid)
+      .Int(step.function_id)
+      .Text(step.function_name)
+      .Text(step.output)
+      .Text(step.error)
+      .Text(step.child_workflow_id)
+      .Int(step.started_at_epoch_ms)
+      .Int(step.completed_at_epoch_ms)
+      .Text(step.application_name);
+}
+
 struct Statements {
   /// Write. $1 uuid, $2 status, $3 name, $4 class_name, $5 config_name, $6 authenticated_user,
   /// $7 assumed_role, $8 authenticated_roles, $9 executor_id, $10 application_version,

@@ -8,6 +8,12 @@
 
 namespace dbos::sysdb::core {
 
+/// SELECT … FROM workflow_status (with the joins the values need) of the columns
+/// ReadWorkflowColumns reads, for a caller to append its WHERE/ORDER BY. `table_prefix` as below;
+/// input and output/error are loaded as asked, else NULL.
+std::string SelectWorkflowFromSql(const std::string& table_prefix, bool load_input,
+                                  bool load_output);
+
 /// SELECT of one workflow row by ID. `table_prefix` qualifies the tables ("" on SQLite,
 /// "<schema>." on PostgreSQL); `id_param` is the dialect's first parameter ("?1", "$1::text").
 /// With `load_values`, inputs/output/error come from workflow_input/workflow_output when their
