@@ -16,7 +16,7 @@ namespace {
          " [--only seq,conc,msg,recovery,wait,queue,list] [--wait-n N] [--json FILE]\n"
          "  --url   PostgreSQL URL (required for postgres); for sqlite an optional folder\n"
          "          in which fresh database files are created (default $TMPDIR or /tmp)\n"
-         "  --wait-n  workflows waiting in Recv at once for 'wait' (default 20000; env WAIT_N)\n"
+         "  --wait-n  workflows waiting at once for 'wait' (default 100000; env WAIT_N)\n"
          "  env     SEQ_N WARMUP CONC_N CONC_RUNS REC_N REC_TIMEOUT_S WAIT_N WAIT_TIMEOUT_S\n"
          "          QUEUE_N QUEUE_WC QUEUE_LAT_N QUEUE_ENQ_THREADS\n";
   std::exit(2);
@@ -59,6 +59,7 @@ Options ParseOptions(int argc, char** argv) {
   o.rec_n = EnvInt("REC_N", o.rec_n);
   o.rec_timeout_s = EnvInt("REC_TIMEOUT_S", o.rec_timeout_s);
   o.wait_n = EnvInt("WAIT_N", o.wait_n);
+  o.wait_sleep_s = EnvInt("WAIT_SLEEP_S", o.wait_sleep_s);
   o.wait_timeout_s = EnvInt("WAIT_TIMEOUT_S", o.wait_timeout_s);
   o.queue_n = EnvInt("QUEUE_N", o.queue_n);
   o.queue_wc = EnvInt("QUEUE_WC", o.queue_wc);

@@ -21,7 +21,8 @@ struct Options {
   int conc_runs = 3;           ///< CONC_RUNS: concurrent runs (the median is reported).
   int rec_n = 1000;            ///< REC_N: workflows left PENDING for the recovery measurement.
   int rec_timeout_s = 300;     ///< REC_TIMEOUT_S: give up on a recovery child after this long.
-  int wait_n = 20000;          ///< WAIT_N or --wait-n: workflows waiting in Recv at once.
+  int wait_n = 100000;         ///< WAIT_N or --wait-n: workflows waiting at once.
+  int wait_sleep_s = 30;       ///< WAIT_SLEEP_S: the sleep of the sleeping round.
   int wait_timeout_s = 900;    ///< WAIT_TIMEOUT_S: give up when not all wait after this long.
   int queue_n = 5000;          ///< QUEUE_N: workflows enqueued for the queue drain.
   int queue_wc = 50;           ///< QUEUE_WC: the queue's worker concurrency.

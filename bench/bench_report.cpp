@@ -74,16 +74,26 @@ void PrintMessaging(const nlohmann::json& msg) {
   std::printf("\n");
 }
 
+void PrintWaitRound(const nlohmann::json& wait) {
+  if (wait.contains("error")) return PrintError("waiters", wait);
+  std::printf("%d workflows waiting at once, %s (%s)\n", static_cast<int>(Num(wait, "n")),
+              wait["wait"].get<std::string>().c_str(), wait["database"].get<std::string>().c_str());
+  std::printf("  start: all waiting after %.0f ms: %.0f workflows/s (RunWorkflow calls %.0f ms; "
+              "%d parked)\n",
+              Num(wait, "start_ms"), Num(wait, "start_per_s"), Num(wait, "run_calls_ms"),
+              static_cast<int>(Num(wait, "parked_when_all_waiting")));
+  std::printf("  release: all returned after %.0f ms: %.0f workflows/s\n", Num(wait, "release_ms"),
+              Num(wait, "release_per_s"));
+  std::printf("  wrong results %d; peak RSS %.1f MB (all waiting %.1f MB); peak threads %d\n\n",
+              static_cast<int>(Num(wait, "wrong_results")), Num(wait, "peak_rss_mb"),
+              Num(wait, "peak_rss_mb_waiting"), static_cast<int>(Num(wait, "peak_threads")));
+}
+
 void PrintWaiters(const nlohmann::json& wait) {
   if (wait.contains("error")) return PrintError("waiters", wait);
-  std::printf("%d workflows waiting in Recv at once (%s)\n", static_cast<int>(Num(wait, "n")),
-              wait["database"].get<std::string>().c_str());
-  std::printf("  start: all waiting after %.0f ms: %.0f workflows/s (RunWorkflow calls %.0f ms)\n",
-              Num(wait, "start_ms"), Num(wait, "start_per_s"), Num(wait, "run_calls_ms"));
-  std::printf("  release: all returned after %.0f ms: %.0f workflows/s (Send calls %.0f ms)\n",
-              Num(wait, "release_ms"), Num(wait, "release_per_s"), Num(wait, "send_calls_ms"));
-  std::printf("  wrong results %d; peak RSS %.1f MB\n\n",
-              static_cast<int>(Num(wait, "wrong_results")), Num(wait, "peak_rss_mb"));
+  for (const char* round : {"recv", "sleep"}) {
+    if (wait.contains(round)) PrintWaitRound(wait[round]);
+  }
 }
 
 void PrintList(const nlohmann::json& list) {

@@ -101,8 +101,14 @@ def cpp_metrics(result):
         "send_recv_p99": dig(result, "msg", "send_to_recv_oneway", "p99_ms"),
         "event_p50": dig(result, "msg", "setEvent_to_waiting_getEvent", "p50_ms"),
         "event_p99": dig(result, "msg", "setEvent_to_waiting_getEvent", "p99_ms"),
-        "wait_start": dig(result, "wait", "start_per_s"),
-        "wait_release": dig(result, "wait", "release_per_s"),
+        "wait_start": dig(result, "wait", "recv", "start_per_s"),
+        "wait_release": dig(result, "wait", "recv", "release_per_s"),
+        "wait_rss": dig(result, "wait", "recv", "peak_rss_mb"),
+        "wait_threads": dig(result, "wait", "recv", "peak_threads"),
+        "sleep_start": dig(result, "wait", "sleep", "start_per_s"),
+        "sleep_release": dig(result, "wait", "sleep", "release_per_s"),
+        "sleep_rss": dig(result, "wait", "sleep", "peak_rss_mb"),
+        "sleep_threads": dig(result, "wait", "sleep", "peak_threads"),
         "queue_enqueue": dig(result, "queue", "enqueue_per_s"),
         "queue_drain": dig(result, "queue", "drain_per_s"),
         "queue_start_p50": dig(result, "queue", "enqueue_to_start", "p50_ms"),
@@ -129,8 +135,14 @@ def peer_metrics(peer):
         "send_recv_p99": dig(peer, "main", "messaging", "send_to_recv_oneway", "p99_ms"),
         "event_p50": dig(peer, "main", "messaging", "setEvent_to_waiting_getEvent", "p50_ms"),
         "event_p99": dig(peer, "main", "messaging", "setEvent_to_waiting_getEvent", "p99_ms"),
-        "wait_start": None,
-        "wait_release": None,
+        "wait_start": dig(peer, "waiters", "start_per_s"),
+        "wait_release": dig(peer, "waiters", "release_per_s"),
+        "wait_rss": dig(peer, "waiters", "max_rss_mb"),
+        "wait_threads": None,
+        "sleep_start": None,
+        "sleep_release": None,
+        "sleep_rss": None,
+        "sleep_threads": None,
         "queue_enqueue": dig(peer_queue(peer), "enqueue_per_s"),
         "queue_drain": dig(peer_queue(peer), "e2e_wf_per_s"),
         "queue_start_p50": None,
@@ -149,12 +161,12 @@ def peer_queue(peer):
 ROWS = [
     ("p50_0", "0-step workflow p50 (ms)", "{:.3f}", ("<=", 1.0, "≤ 1.0 ms")),
     ("p99_0", "0-step workflow p99 (ms)", "{:.3f}", None),
-    ("per_step", "per additional step (ms)", "{:.3f}", ("<=", 0.5, "≤ 0.5 ms")),
+    ("per_step", "per additional step (ms)", "{:.3f}", ("<=", 0.3, "≤ 0.3 ms")),
     ("p50_1", "1-step workflow p50 (ms)", "{:.3f}", None),
     ("p50_10", "10-step workflow p50 (ms)", "{:.3f}", None),
-    ("steps_s", "concurrent steps/s", "{:,.0f}", (">=", 3500, "≥ 3,500 steps/s")),
+    ("steps_s", "concurrent steps/s", "{:,.0f}", (">=", 12000, "≥ 12,000 steps/s")),
     ("wf_s", "concurrent workflows/s", "{:,.0f}", None),
-    ("recovery", "recovery of {n} (ms, launch → all done)", "{:,.0f}", ("<=", 1000, "≤ 1 s")),
+    ("recovery", "recovery of {n} (ms, launch → all done)", "{:,.0f}", ("<=", 300, "≤ 0.3 s")),
     ("recovery_bodies", "recovery of {n} (ms, launch → last body returned)", "{:,.0f}", None),
     ("rss", "peak RSS after the concurrent test (MB)", "{:.1f}", ("<=", 60, "≤ 60 MB")),
     ("rss_rec", "peak RSS of the recovering process (MB)", "{:.1f}", None),
@@ -162,9 +174,18 @@ ROWS = [
     ("send_recv_p99", "send → waiting Recv returns, p99 (ms)", "{:.3f}", None),
     ("event_p50", "SetEvent → waiting GetEvent returns, p50 (ms)", "{:.3f}", ("<=", 1.0, "≤ 1 ms")),
     ("event_p99", "SetEvent → waiting GetEvent returns, p99 (ms)", "{:.3f}", None),
-    ("wait_start", "{w:,} waiting in Recv: start rate (workflows/s, all waiting)", "{:,.0f}", None),
+    ("wait_start", "{w:,} waiting in Recv: start rate (workflows/s, all waiting)", "{:,.0f}",
+     (">=", 5000, "≥ 5,000/s")),
     ("wait_release", "{w:,} waiting in Recv: release rate (workflows/s, all returned)", "{:,.0f}",
-     None),
+     (">=", 5000, "≥ 5,000/s")),
+    ("wait_rss", "{w:,} waiting in Recv: peak RSS (MB)", "{:,.0f}", ("<=", 500, "≤ 500 MB")),
+    ("wait_threads", "{w:,} waiting in Recv: peak threads", "{:,.0f}", ("<=", 256, "≤ 256")),
+    ("sleep_start", "{w:,} in Sleep(30 s): start rate (workflows/s, all waiting)", "{:,.0f}",
+     (">=", 5000, "≥ 5,000/s")),
+    ("sleep_release", "{w:,} in Sleep(30 s): release rate (workflows/s, from first wake-up)",
+     "{:,.0f}", None),
+    ("sleep_rss", "{w:,} in Sleep(30 s): peak RSS (MB)", "{:,.0f}", ("<=", 500, "≤ 500 MB")),
+    ("sleep_threads", "{w:,} in Sleep(30 s): peak threads", "{:,.0f}", ("<=", 256, "≤ 256")),
     ("queue_enqueue", "queue: enqueue rate (workflows/s)", "{:,.0f}", (">=", 5000, "≥ 5,000/s")),
     ("queue_drain", "queue: {q:,} × 1 step, concurrency 50, drain rate (workflows/s)", "{:,.0f}",
      (">=", 3000, "≥ 3,000/s")),
@@ -174,7 +195,8 @@ ROWS = [
 ]
 
 
-HIGHER_IS_BETTER = {"steps_s", "wf_s", "wait_start", "wait_release", "queue_enqueue", "queue_drain"}
+HIGHER_IS_BETTER = {"steps_s", "wf_s", "wait_start", "wait_release", "sleep_start", "sleep_release",
+                    "queue_enqueue", "queue_drain"}
 
 
 def fmt(value, pattern):
@@ -194,7 +216,7 @@ def target_cell(target, value):
 def table(sqlite, postgres, peer, peer_label):
     s, p, t = cpp_metrics(sqlite or {}), cpp_metrics(postgres or {}), peer_metrics(peer or {})
     n = dig(postgres, "recovery", "n") or dig(sqlite, "recovery", "n") or 1000
-    w = dig(postgres, "wait", "n") or dig(sqlite, "wait", "n") or 20000
+    w = dig(postgres, "wait", "recv", "n") or dig(sqlite, "wait", "recv", "n") or 100000
     q = dig(postgres, "queue", "n") or dig(sqlite, "queue", "n") or 5000
     lines = [
         f"| metric | C++ SQLite | C++ PostgreSQL | {peer_label} | C++ PG advantage | target |",
@@ -217,9 +239,10 @@ def table(sqlite, postgres, peer, peer_label):
 def errors(name, result):
     out = []
     for section in ("seq", "conc", "msg", "recovery", "wait", "queue"):
-        err = dig(result, section, "error")
-        if err:
-            out.append(f"- {name} {section} failed: {err}")
+        for where in ((section,), (section, "recv"), (section, "sleep")):
+            err = dig(result, *where, "error")
+            if err:
+                out.append(f"- {name} {' '.join(where)} failed: {err}")
     return out
 
 
@@ -236,7 +259,9 @@ def section(args):
         table(sqlite, postgres, peer, peer_label),
         "",
         "Counts: " + ", ".join(f"{k}={v}" for k, v in knobs.items()) + ". \"C++ PG advantage\" "
-        "above 1 means C++ on PostgreSQL is ahead of the peer (faster, or lighter).",
+        "above 1 means C++ on PostgreSQL is ahead of the peer (faster, or lighter). The peer's "
+        "waiting rows are its `waiters.js` with "
+        f"{dig(peer, 'waiters', 'n') or 'n/a'} workflows waiting in recv (one Node.js process).",
     ]
     if args.peer_note:
         parts += ["", f"Peer: {args.peer_note}"]

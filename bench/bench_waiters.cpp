@@ -1,9 +1,14 @@
-// Measurement 5: many waiting workflows. WAIT_N workflows (default 20,000; --wait-n N) are
-// started one after the other, each waiting in Recv. Reported: the start rate (from the first
-// RunWorkflow until every Recv is waiting, i.e. open to senders) and the release rate (from the
-// first Send, one to each workflow, until every handle has returned), plus the time the
-// RunWorkflow and Send calls alone took and the process's peak RSS once all were waiting.
+// Measurement 5: many waiting workflows. WAIT_N workflows (default 100,000; --wait-n N) are
+// started one after the other, each waiting, in two rounds:
+//   recv:  each waits in Recv; then one Send to each releases it.
+//   sleep: each sleeps 30 s (WAIT_SLEEP_S); the timers release them.
+// Reported per round: the start rate (from the first RunWorkflow until every workflow waits,
+// parked or on a thread), the release rate (recv: from the first Send until every handle
+// returned; sleep: from the first workflow's wake-up time until every handle returned), the
+// peak RSS of the round and the peak number of threads of the process.
+#include <atomic>
 #include <chrono>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -22,57 +27,137 @@ int WaitForRelease(dbos::DBOSContext& ctx, int input) {
   return input + dbos::Recv<int>(ctx, "release", std::chrono::minutes(60));
 }
 
-nlohmann::json MeasureWaiters(const Options& options) {
+int SleepThenReturn(dbos::DBOSContext& ctx, int input) {
+  const int seconds = input / 10'000'000;  // the sleep, in whole seconds, rides in the input
+  dbos::Sleep(ctx, std::chrono::seconds(seconds));
+  return input % 10'000'000 + 1;
+}
+
+namespace {
+
+int ThreadCount() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
+  }
+  return 0;
+}
+
+// Samples the process's thread count until destroyed; keeps the peak.
+class ThreadSampler {
+ public:
+  ThreadSampler()
+      : thread_([this] {
+          while (!stop_) {
+            const int now = ThreadCount();
+            if (now > peak_) peak_ = now;
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+          }
+        }) {}
+  ~ThreadSampler() {
+    stop_ = true;
+    thread_.join();
+  }
+  int Peak() const { return peak_; }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<int> peak_{0};
+  std::thread thread_;
+};
+
+// Resets the process's peak RSS (VmHWM), so that each round reports its own.
+void ResetPeakRss() {
+  std::ofstream clear("/proc/self/clear_refs");
+  clear << "5";
+}
+
+// Waits until `n` workflows wait (parked, or on a thread); returns false after `give_up`.
+bool AwaitAllWaiting(dbos::detail::Runtime& runtime, size_t n, bool in_recv, double give_up) {
+  for (;;) {
+    auto& lot = runtime.Parking();
+    const size_t on_threads =
+        in_recv ? runtime.Notifications().ReceiverCount() : lot.ResidentCount();
+    if (lot.ParkedCount() + on_threads >= n) return true;
+    if (NowMs() > give_up) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+nlohmann::json RunRound(const Options& options, bool recv) {
   const int n = options.wait_n;
-  const DatabaseTarget target = FreshDatabase(options, "wait");
+  const int sleep_s = options.wait_sleep_s;
+  const DatabaseTarget target = FreshDatabase(options, recv ? "wait" : "sleep");
   dbos::DBOSContext ctx = dbos::NewDBOSContext(MakeConfig(target));
   dbos::RegisterWorkflow(ctx, WaitForRelease, dbos::WithWorkflowName("bench-waiter"));
+  dbos::RegisterWorkflow(ctx, SleepThenReturn, dbos::WithWorkflowName("bench-sleeper"));
   dbos::Launch(ctx);
-  auto& notifier = dbos::detail::RuntimeOf(ctx).Notifications();
-  const std::string prefix = "waiter-" + std::to_string(static_cast<int64_t>(NowMs())) + "-";
+  auto& runtime = dbos::detail::RuntimeOf(ctx);
+  const std::string prefix =
+      std::string(recv ? "waiter-" : "sleeper-") + std::to_string(static_cast<int64_t>(NowMs())) +
+      "-";
+  ResetPeakRss();
+  ThreadSampler threads;
 
   std::vector<dbos::WorkflowHandle<int>> handles;
   handles.reserve(static_cast<size_t>(n));
   const double start = NowMs();
   for (int i = 0; i < n; ++i) {
-    handles.push_back(dbos::RunWorkflow(ctx, WaitForRelease, i,
-                                        dbos::WithWorkflowID(prefix + std::to_string(i))));
+    const std::string id = prefix + std::to_string(i);
+    handles.push_back(recv ? dbos::RunWorkflow(ctx, WaitForRelease, i, dbos::WithWorkflowID(id))
+                           : dbos::RunWorkflow(ctx, SleepThenReturn, sleep_s * 10'000'000 + i,
+                                               dbos::WithWorkflowID(id)));
   }
   const double submitted = NowMs();
   const double give_up = start + options.wait_timeout_s * 1000.0;
-  size_t waiting = 0;
-  while ((waiting = notifier.ReceiverCount()) < static_cast<size_t>(n)) {
-    if (NowMs() > give_up) {
-      dbos::Shutdown(ctx);
-      throw std::runtime_error(std::to_string(waiting) + " of " + std::to_string(n) +
-                               " workflows waiting in Recv after " +
-                               std::to_string(options.wait_timeout_s) + " s (WAIT_TIMEOUT_S)");
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  if (!AwaitAllWaiting(runtime, static_cast<size_t>(n), recv, give_up)) {
+    dbos::Shutdown(ctx);
+    throw std::runtime_error("not all " + std::to_string(n) + " workflows waiting after " +
+                             std::to_string(options.wait_timeout_s) + " s (WAIT_TIMEOUT_S)");
   }
   const double all_waiting = NowMs();
   const double rss_waiting = PeakRssMb();
+  const size_t parked = runtime.Parking().ParkedCount();
 
-  for (int i = 0; i < n; ++i) dbos::Send(ctx, prefix + std::to_string(i), 1, "release");
-  const double sent = NowMs();
+  double released_from = all_waiting;
+  double sent = all_waiting;
+  if (recv) {
+    for (int i = 0; i < n; ++i) dbos::Send(ctx, prefix + std::to_string(i), 1, "release");
+    sent = NowMs();
+  } else {
+    released_from = start + sleep_s * 1000.0;  // the first sleeper's wake-up time
+  }
   int wrong = 0;
   for (int i = 0; i < n; ++i) {
     if (handles[static_cast<size_t>(i)].GetResult() != i + 1) ++wrong;
   }
   const double released = NowMs();
+  const double rss = PeakRssMb();
+  const int peak_threads = threads.Peak();
   dbos::Shutdown(ctx);
 
   const auto per_s = [n](double ms) { return ms > 0 ? n * 1000.0 / ms : 0.0; };
   return {{"database", target.Describe()},
           {"n", n},
+          {"wait", recv ? "recv" : "sleep " + std::to_string(sleep_s) + " s"},
           {"run_calls_ms", submitted - start},
           {"start_ms", all_waiting - start},
           {"start_per_s", per_s(all_waiting - start)},
+          {"parked_when_all_waiting", parked},
           {"send_calls_ms", sent - all_waiting},
-          {"release_ms", released - all_waiting},
-          {"release_per_s", per_s(released - all_waiting)},
-          {"peak_rss_mb", rss_waiting},
+          {"release_ms", released - released_from},
+          {"release_per_s", per_s(released - released_from)},
+          {"peak_rss_mb_waiting", rss_waiting},
+          {"peak_rss_mb", rss},
+          {"peak_threads", peak_threads},
           {"wrong_results", wrong}};
+}
+
+}  // namespace
+
+nlohmann::json MeasureWaiters(const Options& options) {
+  return {{"recv", RunRound(options, true)}, {"sleep", RunRound(options, false)}};
 }
 
 }  // namespace bench

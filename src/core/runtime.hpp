@@ -18,6 +18,7 @@
 #include "core/guarded_database.hpp"
 #include "core/notifier.hpp"
 #include "core/outcome.hpp"
+#include "core/parking.hpp"
 #include "core/queue_registry.hpp"
 #include "core/registry.hpp"
 #include "core/workflow_state.hpp"
@@ -68,6 +69,13 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   const ErrorTypeRegistry& ErrorTypes() const noexcept { return error_types_; }
   ErrorTypeRegistry& MutableErrorTypes() noexcept { return error_types_; }
   util::WorkerPool& Pool() noexcept { return pool_; }
+  /// Where waiting workflows park (give their thread back) when many wait at once.
+  ParkingLot& Parking() noexcept { return *parking_; }
+  /// Workflow threads kept at most while work makes progress (the pool grows past it only when
+  /// every thread is stuck, e.g. in steps that block).
+  static constexpr size_t kWorkflowThreads = 128;
+  /// Workflows that may wait on their thread at once before the longest waiting one parks.
+  static constexpr size_t kResidentWaits = 64;
   /// The queues declared in this process.
   QueueRegistry& Queues() noexcept { return queues_; }
 
@@ -186,12 +194,15 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   std::unique_ptr<GuardedSystemDatabase> guarded_;  ///< Over sysdb_; what Db() returns.
   WorkflowRegistry registry_;
   ErrorTypeRegistry error_types_;
-  util::WorkerPool pool_;
+  util::WorkerPool pool_{std::chrono::seconds(30), kWorkflowThreads};
   // Set once at Launch (under services_mutex_ too), kept until destruction.
   std::unique_ptr<BackgroundService> queue_runner_;
   std::unique_ptr<BackgroundService> delay_promoter_;
   std::mutex services_mutex_;
   messaging::Notifier notifier_;
+  /// After notifier_: parked workflows hold registrations with it.
+  std::unique_ptr<ParkingLot> parking_ = std::make_unique<ParkingLot>(
+      notifier_, ParkingLot::DefaultResidentLimit(kResidentWaits));
   std::unique_ptr<executor::DeadlineWatcher> deadlines_;
   std::atomic<bool> listening_{false};
   std::mutex listen_mutex_;

@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <utility>
 #include <stop_token>
 #include <string>
 #include <unordered_map>
@@ -29,6 +30,12 @@ enum class Interruption { None, Cancelled, Shutdown };
 /// code catching std::exception does not swallow it; the workflow stays PENDING.
 struct ShutdownInterrupt {};
 
+/// Thrown through a workflow's stack when it parks (core/parking.hpp): its thread goes back to the
+/// pool and the workflow later replays from its recorded steps. Not a std::exception either. User
+/// code that swallows it (`catch (...)` without rethrow) is detected: every DBOS call throws it
+/// again, and an execution that ends without it is not recorded (workflow_executor.cpp).
+struct ParkInterrupt {};
+
 struct WorkflowState {
   std::string workflow_id;
   std::optional<std::string> authenticated_user;
@@ -43,6 +50,20 @@ struct WorkflowState {
   /// The WithTimeout scope the workflow was started from: it forgets the workflow when it ends.
   std::weak_ptr<CancelScope> cancel_scope;
 
+  /// A wait of this execution asked to park (its thread unwinds): set until the execution is
+  /// resumed, so that code that caught the unwinding cannot go on.
+  std::atomic<bool> parking{false};
+  /// Never parks again (its code swallowed a park once): its waits keep their thread.
+  std::atomic<bool> never_park{false};
+  /// Work of this execution that runs beside it (concurrent steps): it cannot park meanwhile,
+  /// since a replay would run that work a second time.
+  std::atomic<int> park_blockers{0};
+  /// The Sleep that parked (its step ID) and when it began in this process: its replay returns
+  /// the whole time slept here, as a Sleep that kept its thread does.
+  std::optional<std::pair<int, int64_t>> parked_sleep;
+  /// Consecutive parks that woke without news: parked re-checks of the database back off.
+  int quiet_parks = 0;
+
   std::stop_source stop;     ///< Requested on cancel or shutdown; steps may take its token.
   messaging::Waiter waiter;  ///< What this workflow's waits block on.
 
@@ -54,6 +75,15 @@ struct WorkflowState {
     }
     stop.request_stop();
     waiter.Interrupt();
+  }
+  /// Before a parked execution runs again from its first step: the step counter restarts, and the
+  /// waiter waits on a thread again. Interruptions and the durable deadline stay.
+  void ResetForReplay() {
+    next_step_id = 0;
+    in_step = false;
+    current_step_id = -1;
+    parking = false;
+    waiter.Unpark();
   }
   /// Keeps the steps an earlier execution recorded, loaded once on replay.
   void SetRecorded(std::unordered_map<int, sysdb::StepRow> steps) {
@@ -100,6 +130,7 @@ struct WorkflowState {
       const auto wake = waiter.WaitUntil(until);
       if (wake == messaging::Waiter::Wake::Interrupted) return false;
       if (wake == messaging::Waiter::Wake::Deadline) return true;
+      if (wake == messaging::Waiter::Wake::Park) waiter.ClearParkRequest();  // not a parkable wait
     }
   }
 

@@ -8,6 +8,7 @@
 #include "core/runtime.hpp"
 #include "dbos/errors.hpp"
 #include "executor/operation.hpp"
+#include "executor/park_wait.hpp"
 #include "serialization/codec.hpp"
 #include "util/time_util.hpp"
 
@@ -62,24 +63,30 @@ Awaited AwaitOutcome(Runtime& runtime, const std::string& id,
                      const std::shared_ptr<WorkflowOutcome>& known, WorkflowState* caller) {
   std::optional<messaging::Waiter> started;
   std::optional<messaging::Notifier::Registration> registration;
+  // A waiting workflow waits on its own waiter, woken when an execution of `id` ends here, and
+  // may park meanwhile.
+  std::optional<detail::ParkableWait> parkable;
   if (caller == nullptr) {
     started.emplace();
     registration.emplace(runtime.Notifications(), messaging::ExecutionKey(id), *started);
+  } else {
+    const std::string end_key = messaging::StreamEndKey(id);
+    registration.emplace(runtime.Notifications(), end_key, caller->waiter);
+    parkable.emplace(runtime, *caller, std::vector<std::string>{end_key});
   }
-  auto wait_local = [&](WorkflowOutcome& outcome) {
-    if (caller == nullptr) return outcome.Wait();
-    for (;;) {
-      detail::ThrowIfInterrupted(*caller);
-      auto kind = outcome.WaitFor(std::chrono::milliseconds(50));
-      if (kind != WorkflowOutcome::Kind::Running) return kind;
-    }
-  };
   auto delay = std::chrono::milliseconds(2);
   for (bool first = true;; first = false) {
     if (started) started->Arm();
+    if (caller != nullptr) caller->waiter.Arm();
     auto local = first && known ? known : runtime.FindExecution(id);
     if (local) {
-      const auto kind = wait_local(*local);
+      const auto kind = caller == nullptr ? local->Wait() : local->WaitFor({});
+      if (kind == WorkflowOutcome::Kind::Running) {
+        // Its end here signals the waiter; the re-check is a safety net.
+        parkable->Wait(std::chrono::steady_clock::now() + std::chrono::seconds(1),
+                       parkable->RecheckAt(std::chrono::seconds(1)));
+        continue;
+      }
       if (kind == WorkflowOutcome::Kind::Success) return {local->Output(), std::nullopt};
       if (kind == WorkflowOutcome::Kind::Error) return {nullptr, local->Error()};
       if (kind == WorkflowOutcome::Kind::Unrecorded && caller == nullptr) {
@@ -120,7 +127,9 @@ Awaited AwaitOutcome(Runtime& runtime, const std::string& id,
                       id);
     }
     if (caller != nullptr) {
-      if (!caller->WaitFor(delay)) detail::ThrowInterruption(*caller, caller->Pending());
+      detail::ThrowIfInterrupted(*caller);
+      parkable->Wait(std::chrono::steady_clock::now() + delay,
+                     parkable->RecheckAt(std::chrono::seconds(1)));
     } else {
       started->WaitUntil(std::chrono::steady_clock::now() + delay);
     }

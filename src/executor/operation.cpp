@@ -6,6 +6,7 @@
 #include "core/context_access.hpp"
 #include "core/error_messages.hpp"
 #include "core/runtime.hpp"
+#include "executor/park_wait.hpp"
 #include "dbos/errors.hpp"
 #include "util/time_util.hpp"
 
@@ -42,6 +43,8 @@ void ThrowShutDown(WorkflowState* caller) {
 }
 
 void ThrowIfInterrupted(const WorkflowState& state) {
+  // Code that caught a park's unwinding cannot carry on: it would run ahead of its own replay.
+  if (state.parking) throw ParkInterrupt{};
   const auto why = state.Pending();
   if (why != Interruption::None) ThrowInterruption(state, why);
 }
@@ -144,13 +147,13 @@ int64_t RecordDurableDeadline(Runtime& runtime, WorkflowState& state, int step_i
   return deadline;
 }
 
-void WaitUntilEpochMs(WorkflowState& state, int64_t deadline_ms) {
+void WaitUntilEpochMs(Runtime& runtime, WorkflowState& state, int64_t deadline_ms) {
+  ParkableWait wait(runtime, state, {});  // parked, only the time (or an interruption) wakes it
   for (;;) {
     const int64_t remaining = deadline_ms - util::NowEpochMs();
     if (remaining <= 0) return;
-    if (!state.WaitFor(std::chrono::milliseconds(remaining))) {
-      ThrowInterruption(state, state.Pending());
-    }
+    state.waiter.Arm();
+    wait.Wait(std::chrono::steady_clock::now() + std::chrono::milliseconds(remaining), deadline_ms);
   }
 }
 

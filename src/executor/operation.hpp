@@ -74,8 +74,8 @@ int64_t RecordDurableDeadline(Runtime& runtime, WorkflowState& state, int step_i
                               std::chrono::milliseconds duration);
 
 /// Blocks until the epoch-ms `deadline` (notifications do not cut it short); throws the
-/// interruption if the workflow is cancelled or shut down meanwhile.
-void WaitUntilEpochMs(WorkflowState& state, int64_t deadline_ms);
+/// interruption if the workflow is cancelled or shut down meanwhile. May park the workflow.
+void WaitUntilEpochMs(Runtime& runtime, WorkflowState& state, int64_t deadline_ms);
 
 }  // namespace dbos::detail
 

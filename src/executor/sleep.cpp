@@ -13,11 +13,20 @@ std::chrono::milliseconds SleepErased(DBOSContext& ctx, std::chrono::millisecond
   WorkflowState& state = *CallingWorkflow(ctx, "Sleep", /*required=*/true);
   ThrowIfInterrupted(state);
   const int step_id = state.next_step_id++;
-  // Measured from the call: the checkpoint write is part of the pause the caller sees.
-  const int64_t start = util::NowEpochMs();
+  // Measured from the call: the checkpoint write is part of the pause the caller sees. A sleep
+  // that parked counts from its first call in this process.
+  int64_t start = util::NowEpochMs();
+  if (state.parked_sleep && state.parked_sleep->first == step_id)
+    start = state.parked_sleep->second;
+  state.parked_sleep.reset();
   const int64_t deadline =
       RecordDurableDeadline(detail::RuntimeOf(ctx), state, step_id, ClampWait(duration));
-  WaitUntilEpochMs(state, deadline);
+  try {
+    WaitUntilEpochMs(detail::RuntimeOf(ctx), state, deadline);
+  } catch (const ParkInterrupt&) {
+    state.parked_sleep.emplace(step_id, start);
+    throw;
+  }
   return std::chrono::milliseconds(std::max<int64_t>(0, util::NowEpochMs() - start));
 }
 

@@ -100,6 +100,11 @@ void Finish(Runtime& runtime, WorkflowState& state, WorkflowOutcome& outcome,
   }
 }
 
+void Park(const std::shared_ptr<Runtime>& runtime, const detail::RegisteredWorkflow* workflow,
+          const std::shared_ptr<WorkflowState>& state,
+          const std::shared_ptr<WorkflowOutcome>& outcome, const nlohmann::json& input,
+          bool unwound);
+
 // The execution thread's body. What is recorded follows the workflow's own state, never what
 // its code threw or returned: user code may catch the shutdown interrupt or the cancellation
 // and return a fallback, or throw its own WorkflowCancelled error.
@@ -111,7 +116,8 @@ void Execute(const std::shared_ptr<Runtime>& runtime, const detail::RegisteredWo
   runtime->AttachState(id, state);
   // A system database failure met on this thread is noted in the state (guarded_database.hpp).
   detail::CurrentWorkflowScope current(state.get());
-  if (replaying) {
+  // An interrupted execution runs no code, so it needs no history either.
+  if (replaying && state->Pending() == detail::Interruption::None) {
     // Without its history the workflow cannot replay: it stays PENDING (a database failure is
     // not the workflow's outcome) and its local waiters are told so.
     try {
@@ -137,6 +143,7 @@ void Execute(const std::shared_ptr<Runtime>& runtime, const detail::RegisteredWo
   }
   std::optional<nlohmann::json> result;
   std::optional<serialization::ErrorRecord> error;
+  bool parked = false;
   // A workflow cancelled (or shut down) before it began, or whose cancellation could not be
   // recorded, runs none of its code.
   if (state->Pending() == detail::Interruption::None && !state->InfrastructureFailure()) {
@@ -145,11 +152,17 @@ void Execute(const std::shared_ptr<Runtime>& runtime, const detail::RegisteredWo
       nlohmann::json value = workflow->fn(context, input);
       serialization::CheckRepresentable(value);  // else recorded as the workflow's error
       result = std::move(value);
+    } catch (const detail::ParkInterrupt&) {
+      parked = true;
     } catch (const detail::ShutdownInterrupt&) {
       // Only ever thrown after the state was interrupted; decided below.
     } catch (...) {
       error = serialization::CaptureCurrentException();
     }
+  }
+  if (parked || state->parking) {
+    Park(runtime, workflow, state, outcome, input, parked);
+    return;  // the execution goes on when the workflow wakes
   }
   const std::optional<std::string> failure = state->InfrastructureFailure();
   switch (state->Pending()) {
@@ -193,12 +206,8 @@ void Execute(const std::shared_ptr<Runtime>& runtime, const detail::RegisteredWo
   runtime->ForgetDeadline(id);
   if (auto scope = state->cancel_scope.lock()) scope->Remove(id);
   runtime->ReleaseExecution(id);
-}
-
-std::shared_ptr<WorkflowState> NewState(const std::string& id) {
-  auto state = std::make_shared<WorkflowState>();
-  state->workflow_id = id;
-  return state;
+  // A workflow awaiting this one here (perhaps parked) looks again now that the outcome is set.
+  runtime->Notifications().Notify(messaging::StreamEndKey(id));
 }
 
 void Submit(Runtime& runtime, const detail::RegisteredWorkflow& workflow,
@@ -208,6 +217,65 @@ void Submit(Runtime& runtime, const detail::RegisteredWorkflow& workflow,
       [rt = runtime.shared_from_this(), wf = &workflow, state = std::move(state),
        outcome = std::move(outcome), input = std::move(input),
        replaying]() mutable { Execute(rt, wf, state, outcome, input, replaying); });
+}
+
+// Runs a parked workflow again from its first step (called by the parking lot's thread when it
+// wakes). An interrupted one (cancelled, shut down) ends here at once without running code.
+void Resume(const std::shared_ptr<Runtime>& runtime, const detail::RegisteredWorkflow* workflow,
+            const std::shared_ptr<WorkflowState>& state,
+            const std::shared_ptr<WorkflowOutcome>& outcome, const nlohmann::json& input) noexcept {
+  state->ResetForReplay();
+  if (runtime->ShuttingDown()) state->Interrupt(detail::Interruption::Shutdown);
+  if (state->Pending() != detail::Interruption::None) {
+    Execute(runtime, workflow, state, outcome, input, /*replaying=*/true);
+    return;
+  }
+  try {
+    Submit(*runtime, *workflow, state, outcome, input, /*replaying=*/true);
+  } catch (const std::exception& e) {
+    // No thread for it: it stays PENDING here, and the next launch recovers it.
+    const std::string id = state->workflow_id;
+    runtime->Log().Log(LogLevel::Error, "workflow " + id + ": could not resume it after a wait (" +
+                                            e.what() + "); it stays PENDING until recovered");
+    outcome->Complete(WorkflowOutcome::Kind::Unrecorded, nullptr,
+                      CodeRecord(ErrorCode::WorkflowExecution,
+                                 "workflow " + id + " could not resume after a wait (" + e.what() +
+                                     "); it stays PENDING and runs again when recovered"));
+    runtime->ForgetDeadline(id);
+    if (auto scope = state->cancel_scope.lock()) scope->Remove(id);
+    runtime->ReleaseExecution(id);
+  }
+}
+
+// The workflow's code unwound to park (see core/parking.hpp). When its code caught the unwinding
+// and carried on (`catch (...)` without rethrow), nothing it returned or threw is its outcome: it
+// is told loudly, and the workflow runs again from its recorded steps without ever parking.
+void Park(const std::shared_ptr<Runtime>& runtime, const detail::RegisteredWorkflow* workflow,
+          const std::shared_ptr<WorkflowState>& state,
+          const std::shared_ptr<WorkflowOutcome>& outcome, const nlohmann::json& input,
+          bool unwound) {
+  auto resume = [runtime, workflow, state, outcome, input] {
+    Resume(runtime, workflow, state, outcome, input);
+  };
+  if (unwound && state->parking) {
+    runtime->Parking().CompletePark(*state, std::move(resume));
+    return;
+  }
+  runtime->Log().Log(LogLevel::Error,
+                     "workflow " + state->workflow_id + " (" + workflow->name +
+                         ") caught the unwinding of a DBOS wait and did not rethrow it (a "
+                         "catch (...) around a DBOS call must rethrow what it does not know); "
+                         "what it returned or threw is not recorded: it runs again from its "
+                         "recorded steps, and its waits keep their thread from now on");
+  if (state->parking) runtime->Parking().CancelPark(*state);
+  state->never_park = true;
+  resume();
+}
+
+std::shared_ptr<WorkflowState> NewState(const std::string& id) {
+  auto state = std::make_shared<WorkflowState>();
+  state->workflow_id = id;
+  return state;
 }
 
 // Cancels a workflow that must end before any of its code runs (its WithTimeout scope was

@@ -14,6 +14,7 @@
 #include "core/validation.hpp"
 #include "dbos/errors.hpp"
 #include "executor/operation.hpp"
+#include "executor/park_wait.hpp"
 #include "serialization/codec.hpp"
 #include "serialization/formats.hpp"
 #include "util/time_util.hpp"
@@ -201,6 +202,7 @@ nlohmann::json WaitForMessage(Runtime& runtime, WorkflowState& state, const std:
     return reader.Check(stored);
   };
   Rechecks rechecks(runtime);
+  ParkableWait wait(runtime, state, {key});
   for (;;) {
     state.waiter.Arm();
     if (auto handed_over = runtime.Notifications().TakeHandedOver(key)) {
@@ -227,9 +229,10 @@ nlohmann::json WaitForMessage(Runtime& runtime, WorkflowState& state, const std:
                                        ": no message received within " +
                                        std::to_string(timeout.count()) + " ms");
     }
-    const auto wake = state.waiter.WaitUntil(rechecks.Next(deadline));
-    if (wake == messaging::Waiter::Wake::Interrupted) ThrowInterruption(state, state.Pending());
-    if (wake == messaging::Waiter::Wake::Deadline) rechecks.Quiet();
+    const int64_t park_wake = std::min(deadline, wait.RecheckAt(runtime.WaitPollCap()));
+    if (wait.Wait(rechecks.Next(deadline), park_wake) == messaging::Waiter::Wake::Deadline) {
+      rechecks.Quiet();
+    }
   }
 }
 
@@ -325,7 +328,10 @@ nlohmann::json RecvErased(DBOSContext& ctx, const std::string& topic,
     // Leaving with an error (interrupted, timed out, a failed read): a local sender may have
     // committed this step as received meanwhile. A replay returns that message, so this run
     // returns it too.
-    if (auto message = claim.Leave()) return serialization::DecodeValue(message);
+    if (auto message = claim.Leave()) {
+      if (state.parking) runtime.Parking().CancelPark(state);  // it goes on with the message
+      return serialization::DecodeValue(message);
+    }
     throw;
   }
 }
@@ -386,8 +392,10 @@ nlohmann::json GetEventErased(DBOSContext& ctx, const std::string& workflow_id,
   runtime.EnsureListening();  // a process that never launched gets pushed wake-ups too
   messaging::Waiter local_waiter;
   messaging::Waiter& waiter = state != nullptr ? state->waiter : local_waiter;
-  messaging::Notifier::Registration registration(runtime.Notifications(),
-                                                 messaging::EventKey(workflow_id, key), waiter);
+  const std::string event_key = messaging::EventKey(workflow_id, key);
+  messaging::Notifier::Registration registration(runtime.Notifications(), event_key, waiter);
+  std::optional<ParkableWait> parkable;
+  if (state != nullptr) parkable.emplace(runtime, *state, std::vector<std::string>{event_key});
   Rechecks rechecks(runtime);
   for (;;) {
     waiter.Arm();
@@ -412,8 +420,10 @@ nlohmann::json GetEventErased(DBOSContext& ctx, const std::string& workflow_id,
                                        workflow_id + " within " + std::to_string(timeout.count()) +
                                        " ms");
     }
-    const auto wake = waiter.WaitUntil(rechecks.Next(deadline));
-    if (wake == messaging::Waiter::Wake::Interrupted) ThrowInterruption(*state, state->Pending());
+    const auto wake =
+        parkable ? parkable->Wait(rechecks.Next(deadline),
+                                  std::min(deadline, parkable->RecheckAt(runtime.WaitPollCap())))
+                 : waiter.WaitUntil(rechecks.Next(deadline));
     if (wake == messaging::Waiter::Wake::Deadline) rechecks.Quiet();
   }
 }

@@ -93,6 +93,8 @@ void Runtime::Shutdown(std::chrono::milliseconds timeout) noexcept {
     }
   }
   for (auto& state : running) state->Interrupt(Interruption::Shutdown);
+  // Parked workflows end now (they stay PENDING); those parking from here on end as they park.
+  parking_->Stop();
   if (!pool_.WaitIdle(timeout)) {
     logger_->Log(LogLevel::Warn, "shutdown timed out after " + std::to_string(timeout.count()) +
                                      " ms waiting for " + std::to_string(ActiveCount()) +

@@ -156,6 +156,34 @@ TEST_P(CrashTest, KilledWithManyWorkflowsInFlightFinishesEachOnce) {
   }
 }
 
+// Thousands of workflows wait in Recv (most of them parked, holding no thread) when the process is
+// killed: the next process recovers every one, and each receives its message and finishes once.
+TEST_P(CrashTest, KilledWhileThousandsWaitLosesNone) {
+  constexpr int kCount = 2000;
+  const Exit crashed = RunWorker(Args({"waiters", "w-", std::to_string(kCount)}),
+                                 /*stop_at_ready=*/true, std::chrono::milliseconds(1500));
+  ASSERT_TRUE(WIFSIGNALED(crashed.status)) << crashed.out;
+  auto db = OpenRaw();
+  std::map<std::string, bool> first_step_recorded;
+  for (int i = 0; i < kCount; ++i) {
+    const std::string id = "w-" + std::to_string(i);
+    EXPECT_EQ(db->GetWorkflow(id, false)->status, "PENDING") << id;
+    first_step_recorded[id] = !db->ListSteps(id).empty();
+  }
+  const Exit released = RunWorker(Args({"release", "w-", std::to_string(kCount)}));
+  ASSERT_TRUE(WIFEXITED(released.status) && WEXITSTATUS(released.status) == 0) << released.out;
+  EXPECT_NE(released.out.find("RELEASED " + std::to_string(kCount)), std::string::npos)
+      << released.out;
+  auto marks = CountMarks(marker_);
+  for (int i = 0; i < kCount; ++i) {
+    const std::string id = "w-" + std::to_string(i);
+    EXPECT_EQ(db->GetWorkflow(id, false)->status, "SUCCESS") << id;
+    EXPECT_EQ(marks[id + " step-3"], 1) << id;
+    if (first_step_recorded[id]) EXPECT_EQ(marks[id + " step-1"], 1) << id;
+    EXPECT_GE(marks[id + " step-1"], 1) << id;
+  }
+}
+
 TEST_P(CrashTest, KilledWhileSleepingWakesAtTheOriginalTime) {
   // Killed 2.5 s into a 4 s sleep: the recovered process sleeps the remaining 1.5 s, not a fresh
   // 4 s (the bounds leave a second and more for process start-up on a loaded machine).

@@ -12,6 +12,10 @@
 //       launches (recovering PENDING workflows) and prints "RESULT <id> <value>" for each ID
 //   dbos_crash_worker URL SCHEMA MARKER_FILE sleep ID MS | recv ID MS
 //       starts a workflow that sleeps MS (or waits MS for a message), prints READY, runs forever
+//   dbos_crash_worker URL SCHEMA MARKER_FILE waiters PREFIX COUNT
+//       starts COUNT workflows PREFIX0 … (a step, a Recv, a step), prints READY, runs forever
+//   dbos_crash_worker URL SCHEMA MARKER_FILE release PREFIX COUNT
+//       recovers them, sends each one message and prints "RELEASED <number returned right>"
 //   dbos_crash_worker URL SCHEMA MARKER_FILE send
 //       starts workflow "inbox" (waits for one message) and workflow "sender", which sends it one
 //       message and SIGKILLs the process right after the send is recorded
@@ -119,6 +123,15 @@ int PoisonStep(dbos::DBOSContext& ctx, int) {
       dbos::WithStepName("poison"));
 }
 
+// Step 1 (marked), then a wait for a message, then step 3 (marked): many of these wait at once,
+// most of them parked.
+std::string MarkRecvMark(dbos::DBOSContext& ctx, int) {
+  Step(ctx, 1);
+  auto message = dbos::Recv<std::string>(ctx, "topic", std::chrono::minutes(5));
+  Step(ctx, 3);
+  return message;
+}
+
 int Publish(dbos::DBOSContext& ctx, int) {
   dbos::SetEvent(ctx, "key", std::string("value"));
   return 0;
@@ -153,6 +166,7 @@ int main(int argc, char** argv) {
     dbos::RegisterWorkflow(ctx, crash::Sender);
     dbos::RegisterWorkflow(ctx, crash::PoisonStep, dbos::WithMaxRetries(2));
     dbos::RegisterWorkflow(ctx, crash::Publish);
+    dbos::RegisterWorkflow(ctx, crash::MarkRecvMark);
     dbos::Launch(ctx);
     if (crash::IsQueueMode(mode)) {
       const int code = crash::RunQueueMode(ctx, mode, rest);
@@ -217,6 +231,28 @@ int main(int argc, char** argv) {
       dbos::Send(ctx, argv[5], std::string("ping"), "topic");
     } else if (mode == "publish" && argc >= 6) {
       dbos::RunWorkflow(ctx, crash::Publish, 0, dbos::WithWorkflowID(argv[5])).GetResult();
+    } else if (mode == "waiters" && argc >= 7) {
+      const std::string prefix = argv[5];
+      const int count = std::stoi(argv[6]);
+      for (int i = 0; i < count; ++i) {
+        dbos::RunWorkflow(ctx, crash::MarkRecvMark, i,
+                          dbos::WithWorkflowID(prefix + std::to_string(i)));
+      }
+      std::cout << "READY" << std::endl;
+      for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
+    } else if (mode == "release" && argc >= 7) {
+      // Recovers the waiters (at Launch), sends each its message and prints how many returned it.
+      const std::string prefix = argv[5];
+      const int count = std::stoi(argv[6]);
+      for (int i = 0; i < count; ++i) {
+        dbos::Send(ctx, prefix + std::to_string(i), "m" + std::to_string(i), "topic");
+      }
+      int right = 0;
+      for (int i = 0; i < count; ++i) {
+        auto handle = dbos::RetrieveWorkflow<std::string>(ctx, prefix + std::to_string(i));
+        if (handle.GetResult() == "m" + std::to_string(i)) ++right;
+      }
+      std::cout << "RELEASED " << right << std::endl;
     } else if (mode == "recover") {
       for (int i = 5; i < argc; ++i) {
         auto handle = dbos::RetrieveWorkflow<std::string>(ctx, argv[i]);

@@ -5,7 +5,10 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
+
+#include "core/parking.hpp"
 
 namespace dbos::testing {
 
@@ -43,6 +46,12 @@ std::string UniqueName(const std::string& prefix) {
 }
 
 void DbTest::SetUp() {
+  // DBOS_TEST_PARK_ALWAYS=1: every wait of every workflow parks and later replays (scripts/test.sh
+  // runs the suite once that way too).
+  const char* park_always = std::getenv("DBOS_TEST_PARK_ALWAYS");
+  if (park_always != nullptr && std::string(park_always) == "1") {
+    detail::ParkingLot::SetDefaultResidentLimitForTesting(0);
+  }
   if (IsPostgres()) {
     url_ = PostgresUrl();
     schema_ = UniqueName("t");

@@ -1,0 +1,48 @@
+// The parkable wait every blocking DBOS operation inside a workflow uses (Sleep, Recv, GetEvent,
+// GetResult): it waits on the workflow's thread like any wait, and when the parking lot asks it to
+// give the thread back, it registers what would wake it and unwinds the workflow (ParkInterrupt).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/parking.hpp"
+#include "core/waiter.hpp"
+#include "core/workflow_state.hpp"
+
+namespace dbos::detail {
+
+class Runtime;
+
+/// One workflow's parkable wait, for the duration of its wait loop.
+class ParkableWait {
+ public:
+  /// `keys`: the notifier keys that wake the wait.
+  ParkableWait(Runtime& runtime, WorkflowState& state, std::vector<std::string> keys);
+  ~ParkableWait();
+  ParkableWait(const ParkableWait&) = delete;
+  ParkableWait& operator=(const ParkableWait&) = delete;
+
+  /// Waits until signalled or `until` (returns Signaled or Deadline); throws the interruption.
+  /// Asked to park, registers the keys and `park_wake_at_ms` (the epoch ms at which the parked
+  /// workflow re-checks; nullopt: only a notification or an interruption wakes it) and throws
+  /// ParkInterrupt.
+  messaging::Waiter::Wake Wait(std::chrono::steady_clock::time_point until,
+                               std::optional<int64_t> park_wake_at_ms);
+
+  /// When a parked wait re-checks the database without a notification: `base` (doubled after
+  /// each park that woke without news, up to 60 s), with a little jitter so that many parked
+  /// workflows do not wake together.
+  int64_t RecheckAt(std::chrono::milliseconds base) const;
+
+ private:
+  Runtime& runtime_;
+  WorkflowState& state_;
+  std::vector<std::string> keys_;
+  ParkingLot::ResidentWait resident_;
+};
+
+}  // namespace dbos::detail

@@ -1,0 +1,320 @@
+// Parked waits (core/parking.hpp): a workflow that waits gives its thread back when too many wait,
+// and replays its recorded steps when it wakes. Every test here parks every wait (resident limit
+// 0) and checks that the workflow wakes on what it waits for — a message, an event, a timer, a
+// child's end, a cancellation, its timeout, shutdown — with its steps run once and recorded
+// exactly as without parking; and that user code swallowing the unwinding is caught loudly.
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "core/context_access.hpp"
+#include "core/runtime.hpp"
+#include "support/db_test.hpp"
+
+namespace dbos::testing::parking_fns {
+std::atomic<int> g_before{0};  // bodies of the step before the wait
+std::atomic<int> g_after{0};   // bodies of the step after it
+std::atomic<bool> g_release_blocked{false};
+std::atomic<int> g_blocked_running{0};
+
+int CountBefore(DBOSContext& ctx) {
+  return RunAsStep(
+      ctx, [] { return ++g_before; }, WithStepName("before"));
+}
+int CountAfter(DBOSContext& ctx) {
+  return RunAsStep(
+      ctx, [] { return ++g_after; }, WithStepName("after"));
+}
+
+std::string StepRecvStep(DBOSContext& ctx, int) {
+  CountBefore(ctx);
+  auto message = Recv<std::string>(ctx, "t", std::chrono::seconds(30));
+  CountAfter(ctx);
+  return message;
+}
+
+int StepGetEventStep(DBOSContext& ctx, std::string publisher) {
+  CountBefore(ctx);
+  const int value = GetEvent<int>(ctx, publisher, "ready", std::chrono::seconds(30));
+  CountAfter(ctx);
+  return value;
+}
+
+int PublishOnMessage(DBOSContext& ctx, int) {
+  const int value = Recv<int>(ctx, "go", std::chrono::seconds(30));
+  SetEvent(ctx, "ready", value);
+  return value;
+}
+
+int64_t StepSleepStep(DBOSContext& ctx, int ms) {
+  CountBefore(ctx);
+  const auto slept = Sleep(ctx, std::chrono::milliseconds(ms));
+  CountAfter(ctx);
+  return slept.count();
+}
+
+std::string ChildWaits(DBOSContext& ctx, int) {
+  return Recv<std::string>(ctx, "t", std::chrono::seconds(30));
+}
+
+std::string ParentAwaitsChild(DBOSContext& ctx, std::string child_id) {
+  CountBefore(ctx);
+  auto child = RunWorkflow(ctx, ChildWaits, 0, WithWorkflowID(child_id));
+  auto result = child.GetResult();
+  CountAfter(ctx);
+  return "child said " + result;
+}
+
+// Swallows whatever its Recv throws (the unwinding of a park included) and returns a fallback
+// that must never be recorded as its outcome.
+std::string SwallowsEverything(DBOSContext& ctx, int) {
+  CountBefore(ctx);
+  try {
+    return Recv<std::string>(ctx, "t", std::chrono::seconds(30));
+  } catch (...) {
+    return "swallowed";
+  }
+}
+
+int ShortWorkflow(DBOSContext& ctx, int i) {
+  return RunAsStep(
+      ctx, [i] { return i * 2; }, WithStepName("double"));
+}
+
+int BlockedStep(DBOSContext& ctx, int) {
+  return RunAsStep(
+      ctx,
+      [] {
+        ++g_blocked_running;
+        while (!g_release_blocked) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        return 1;
+      },
+      WithStepName("blocked"));
+}
+}  // namespace dbos::testing::parking_fns
+
+namespace dbos::testing {
+namespace {
+using namespace parking_fns;
+using Clock = std::chrono::steady_clock;
+
+template <typename Predicate>
+bool Await(Predicate done, std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+  const auto until = Clock::now() + timeout;
+  while (!done()) {
+    if (Clock::now() > until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
+}
+
+class ParkingTest : public DbTest {
+ protected:
+  void SetUp() override {
+    DbTest::SetUp();
+    g_before = 0;
+    g_after = 0;
+    g_release_blocked = false;
+    g_blocked_running = 0;
+  }
+  void TearDown() override {
+    g_release_blocked = true;
+    DbTest::TearDown();
+  }
+  DBOSContext Start(size_t resident_limit = 0) {
+    DBOSContext ctx = NewDBOSContext(MakeConfig());
+    RegisterWorkflow(ctx, StepRecvStep);
+    RegisterWorkflow(ctx, StepGetEventStep);
+    RegisterWorkflow(ctx, PublishOnMessage);
+    RegisterWorkflow(ctx, StepSleepStep);
+    RegisterWorkflow(ctx, ChildWaits);
+    RegisterWorkflow(ctx, ParentAwaitsChild);
+    RegisterWorkflow(ctx, SwallowsEverything);
+    RegisterWorkflow(ctx, ShortWorkflow);
+    RegisterWorkflow(ctx, BlockedStep);
+    detail::RuntimeOf(ctx).Parking().SetResidentLimit(resident_limit);
+    Launch(ctx);
+    return ctx;
+  }
+  static size_t Parked(DBOSContext& ctx) { return detail::RuntimeOf(ctx).Parking().ParkedCount(); }
+  static std::vector<std::string> StepNames(DBOSContext& ctx, const std::string& id) {
+    std::vector<std::string> names;
+    for (const auto& step : GetWorkflowSteps(ctx, id)) {
+      names.push_back(std::to_string(step.step_id) + ":" + step.step_name);
+    }
+    return names;
+  }
+};
+
+TEST_P(ParkingTest, RecvParksAndWakesOnAMessageWithItsStepsRunOnce) {
+  DBOSContext ctx = Start();
+  auto handle = RunWorkflow(ctx, StepRecvStep, 0, WithWorkflowID("parked-recv"));
+  ASSERT_TRUE(Await([&] { return Parked(ctx) == 1; }));
+  Send(ctx, "parked-recv", std::string("hello"), "t");
+  EXPECT_EQ(handle.GetResult(), "hello");
+  EXPECT_EQ(g_before.load(), 1);  // replayed from its checkpoint, not run again
+  EXPECT_EQ(g_after.load(), 1);
+  EXPECT_EQ(Parked(ctx), 0u);
+  EXPECT_EQ(StepNames(ctx, "parked-recv"),
+            (std::vector<std::string>{"0:before", "1:DBOS.recv", "2:DBOS.sleep", "3:after"}));
+  Shutdown(ctx, std::chrono::seconds(5));
+}
+
+TEST_P(ParkingTest, GetEventParksAndWakesWhenTheEventIsSet) {
+  DBOSContext ctx = Start();
+  auto publisher = RunWorkflow(ctx, PublishOnMessage, 0, WithWorkflowID("publisher"));
+  auto reader =
+      RunWorkflow(ctx, StepGetEventStep, std::string("publisher"), WithWorkflowID("event-reader"));
+  ASSERT_TRUE(Await([&] { return Parked(ctx) == 2; }));
+  Send(ctx, "publisher", 42, "go");
+  EXPECT_EQ(reader.GetResult(), 42);
+  EXPECT_EQ(publisher.GetResult(), 42);
+  EXPECT_EQ(g_before.load(), 1);
+  EXPECT_EQ(g_after.load(), 1);
+  EXPECT_EQ(StepNames(ctx, "event-reader"),
+            (std::vector<std::string>{"0:before", "1:DBOS.getEvent", "2:DBOS.sleep", "3:after"}));
+  Shutdown(ctx, std::chrono::seconds(5));
+}
+
+TEST_P(ParkingTest, SleepParksAndWakesOnTime) {
+  DBOSContext ctx = Start();
+  const auto start = Clock::now();
+  auto handle = RunWorkflow(ctx, StepSleepStep, 300);
+  ASSERT_TRUE(Await([&] { return Parked(ctx) == 1; }));
+  const int64_t slept = handle.GetResult();
+  const auto elapsed = Clock::now() - start;
+  EXPECT_GE(slept, 300);  // what Sleep returns counts the time it was parked
+  EXPECT_GE(elapsed, std::chrono::milliseconds(300));
+  EXPECT_LT(elapsed, std::chrono::seconds(3));
+  EXPECT_EQ(g_before.load(), 1);
+  EXPECT_EQ(g_after.load(), 1);
+  Shutdown(ctx, std::chrono::seconds(5));
+}
+
+TEST_P(ParkingTest, ParentParksInGetResultAndWakesWhenItsChildEnds) {
+  DBOSContext ctx = Start();
+  auto parent =
+      RunWorkflow(ctx, ParentAwaitsChild, std::string("the-child"), WithWorkflowID("the-parent"));
+  ASSERT_TRUE(
+      Await([&] { return Parked(ctx) == 2; }));  // the child in Recv, the parent in GetResult
+  Send(ctx, "the-child", std::string("done"), "t");
+  EXPECT_EQ(parent.GetResult(), "child said done");
+  EXPECT_EQ(g_before.load(), 1);
+  EXPECT_EQ(g_after.load(), 1);
+  EXPECT_EQ(StepNames(ctx, "the-parent"),
+            (std::vector<std::string>{"0:before", "1:dbos::testing::parking_fns::ChildWaits",
+                                      "2:DBOS.getResult", "3:after"}));
+  Shutdown(ctx, std::chrono::seconds(5));
+}
+
+TEST_P(ParkingTest, CancellationEndsAParkedWorkflow) {
+  DBOSContext ctx = Start();
+  auto handle = RunWorkflow(ctx, StepRecvStep, 0, WithWorkflowID("parked-cancel"));
+  ASSERT_TRUE(Await([&] { return Parked(ctx) == 1; }));
+  CancelWorkflow(ctx, "parked-cancel");
+  try {
+    handle.GetResult();
+    FAIL() << "a cancelled workflow has no result";
+  } catch (const DBOSError& e) {
+    EXPECT_EQ(e.Code(), ErrorCode::AwaitedWorkflowCancelled);
+  }
+  EXPECT_TRUE(Await([&] { return Parked(ctx) == 0; }));
+  EXPECT_EQ(handle.GetStatus().status, WorkflowStatusType::Cancelled);
+  EXPECT_EQ(g_after.load(), 0);
+  Shutdown(ctx, std::chrono::seconds(5));
+}
+
+TEST_P(ParkingTest, TimeoutEndsAParkedWorkflow) {
+  DBOSContext ctx = Start();
+  auto [timed, cancel] = WithTimeout(ctx, std::chrono::milliseconds(300));
+  auto handle = RunWorkflow(timed, StepRecvStep, 0, WithWorkflowID("parked-timeout"));
+  try {
+    handle.GetResult();
+    FAIL() << "a timed-out workflow has no result";
+  } catch (const DBOSError& e) {
+    EXPECT_EQ(e.Code(), ErrorCode::AwaitedWorkflowCancelled);
+  }
+  EXPECT_EQ(handle.GetStatus().status, WorkflowStatusType::Cancelled);
+  EXPECT_EQ(g_after.load(), 0);
+  cancel();
+  Shutdown(ctx, std::chrono::seconds(5));
+}
+
+TEST_P(ParkingTest, ShutdownLeavesParkedWorkflowsPendingAndTheNextLaunchFinishesThem) {
+  {
+    DBOSContext ctx = Start();
+    RunWorkflow(ctx, StepRecvStep, 0, WithWorkflowID("parked-shutdown"));
+    ASSERT_TRUE(Await([&] { return Parked(ctx) == 1; }));
+    const auto start = Clock::now();
+    Shutdown(ctx, std::chrono::seconds(5));
+    EXPECT_LT(Clock::now() - start, std::chrono::seconds(3));
+    EXPECT_EQ(Parked(ctx), 0u);
+  }
+  {
+    DBOSContext ctx = Start();  // recovers it; it parks again in its Recv
+    auto handle = RetrieveWorkflow<std::string>(ctx, "parked-shutdown");
+    ASSERT_TRUE(Await([&] { return Parked(ctx) == 1; }));
+    Send(ctx, "parked-shutdown", std::string("after restart"), "t");
+    EXPECT_EQ(handle.GetResult(), "after restart");
+    Shutdown(ctx, std::chrono::seconds(5));
+  }
+  EXPECT_EQ(g_before.load(), 1);
+  EXPECT_EQ(g_after.load(), 1);
+}
+
+TEST_P(ParkingTest, CodeThatSwallowsTheParkIsToldAndNothingWrongIsRecorded) {
+  DBOSContext ctx = Start();
+  auto handle = RunWorkflow(ctx, SwallowsEverything, 0, WithWorkflowID("swallower"));
+  ASSERT_TRUE(Await([&] { return logger_->Contains("did not rethrow it"); }));
+  // Not "swallowed": it runs again without parking and waits on its thread.
+  EXPECT_EQ(handle.GetStatus().status, WorkflowStatusType::Pending);
+  EXPECT_EQ(Parked(ctx), 0u);
+  Send(ctx, "swallower", std::string("real"), "t");
+  EXPECT_EQ(handle.GetResult(), "real");
+  EXPECT_EQ(g_before.load(), 1);
+  Shutdown(ctx, std::chrono::seconds(5));
+}
+
+TEST_P(ParkingTest, ThousandsOfWaitingWorkflowsHoldABoundedNumberOfThreads) {
+  DBOSContext ctx = Start(/*resident_limit=*/16);
+  auto& runtime = detail::RuntimeOf(ctx);
+  constexpr int kWaiting = 2000;
+  std::vector<WorkflowHandle<std::string>> handles;
+  for (int i = 0; i < kWaiting; ++i) {
+    handles.push_back(
+        RunWorkflow(ctx, StepRecvStep, i, WithWorkflowID("many-" + std::to_string(i))));
+  }
+  ASSERT_TRUE(Await([&] { return Parked(ctx) == kWaiting - 16; }, std::chrono::seconds(120)))
+      << Parked(ctx) << " parked";
+  EXPECT_LE(runtime.Pool().ThreadCount(), detail::Runtime::kWorkflowThreads);
+  for (int i = 0; i < kWaiting; ++i) {
+    Send(ctx, "many-" + std::to_string(i), "m" + std::to_string(i), "t");
+  }
+  for (int i = 0; i < kWaiting; ++i) {
+    EXPECT_EQ(handles[static_cast<size_t>(i)].GetResult(), "m" + std::to_string(i));
+  }
+  EXPECT_EQ(g_before.load(), kWaiting);
+  EXPECT_EQ(g_after.load(), kWaiting);
+  EXPECT_LE(runtime.Pool().ThreadCount(), detail::Runtime::kWorkflowThreads);
+  Shutdown(ctx, std::chrono::seconds(10));
+}
+
+// More blocked steps than the pool keeps threads: short workflows still finish while they block.
+TEST_P(ParkingTest, StepsThatBlockDoNotStallOtherWorkflows) {
+  DBOSContext ctx = Start(/*resident_limit=*/64);
+  constexpr int kBlocked = static_cast<int>(detail::Runtime::kWorkflowThreads) + 20;
+  std::vector<WorkflowHandle<int>> blocked;
+  for (int i = 0; i < kBlocked; ++i) blocked.push_back(RunWorkflow(ctx, BlockedStep, i));
+  std::vector<WorkflowHandle<int>> quick;
+  for (int i = 0; i < 1000; ++i) quick.push_back(RunWorkflow(ctx, ShortWorkflow, i));
+  for (int i = 0; i < 1000; ++i) EXPECT_EQ(quick[static_cast<size_t>(i)].GetResult(), i * 2);
+  EXPECT_EQ(g_blocked_running.load(), kBlocked);  // all still blocked, all got a thread
+  g_release_blocked = true;
+  for (auto& handle : blocked) EXPECT_EQ(handle.GetResult(), 1);
+  Shutdown(ctx, std::chrono::seconds(10));
+}
+
+DBOS_INSTANTIATE_ON_BOTH_BACKENDS(ParkingTest);
+
+}  // namespace
+}  // namespace dbos::testing
