@@ -9,6 +9,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -16,6 +17,7 @@
 
 #include "core/context_access.hpp"
 #include "core/runtime.hpp"
+#include "queue/queue_runner.hpp"
 #include "serialization/codec.hpp"
 #include "support/db_test.hpp"
 #include "support/raw_sql.hpp"
@@ -755,6 +757,99 @@ TEST_P(QueueTest, AClaimWaitingForItsOldExecutionKeepsTheSlotWhenThatEnds) {
   g_unwind_released = 2;
   g_gate.Open();
   EXPECT_EQ(RetrieveWorkflow<std::string>(ctx, "x").GetResult(), "x");
+  Shutdown(ctx);
+}
+
+// A claimed workflow whose start keeps failing holds its worker slot only for a bounded number of
+// attempts: then it is moved to MAX_RECOVERY_ATTEMPTS_EXCEEDED (which frees the slot, and which
+// ResumeWorkflow starts again), so the queue goes on.
+TEST_P(QueueTest, AClaimWhoseStartKeepsFailingIsDeadLetteredAndTheQueueGoesOn) {
+  InsertQueued("wq", "stuck", 1);
+  InsertQueued("wq", "next", 2);
+  DBOSContext ctx = Context();
+  NewWorkflowQueue(ctx, "wq", WithWorkerConcurrency(1));
+  detail::RuntimeOf(ctx).SetBackgroundPollIntervalForTesting(std::chrono::milliseconds(20));
+  std::atomic<int> attempts{0};
+  std::atomic<bool> refuse{true};
+  detail::RuntimeOf(ctx).SetDequeueHookForTesting([&](const std::string& id) {
+    if (id == "stuck" && refuse) {
+      ++attempts;
+      throw std::runtime_error("start refused by the test");
+    }
+  });
+  Launch(ctx);
+  ASSERT_TRUE(Await([&] { return StatusOf("next") == "SUCCESS"; }))
+      << "a claim that never starts blocked its queue";
+  EXPECT_EQ(StatusOf("stuck"), "MAX_RECOVERY_ATTEMPTS_EXCEEDED");
+  EXPECT_GE(attempts.load(), queue::kMaxFailedStarts);
+  EXPECT_TRUE(logger_->Contains("moved to MAX_RECOVERY_ATTEMPTS_EXCEEDED"));
+  EXPECT_EQ(g_gauge.Max("*"), 1);
+  refuse = false;
+  EXPECT_EQ(ResumeWorkflow<std::string>(ctx, "stuck").GetResult(), "g/stuck");
+  Shutdown(ctx);
+}
+
+// WithMaxTasksPerIteration applies per partition, as every limit of a partitioned queue: one
+// round claims up to that many of each partition (not of the whole queue). When the first
+// workflow of the second partition starts, each partition has exactly one claimed.
+TEST_P(QueueTest, MaxTasksPerIterationAppliesToEachPartition) {
+  for (int i = 0; i < 3; ++i) {
+    for (const std::string part : {"a", "b"}) {
+      sysdb::WorkflowInsert row = WorkflowRow(part + std::to_string(i), "blocker", "ENQUEUED");
+      row.queue_name = "pq";
+      row.queue_partition_key = part;
+      row.inputs = serialization::EncodeWorkflowInput(std::string("x"));
+      row.now_ms = 1 + i;
+      ASSERT_TRUE(OpenRaw()->InsertWorkflow(row).created);
+    }
+  }
+  DBOSContext ctx = Context();
+  NewWorkflowQueue(ctx, "pq", WithPartitionQueue(), WithMaxTasksPerIteration(1));
+  std::mutex mutex;
+  std::set<char> started_partitions;
+  Rows pending_at_second_partition;
+  detail::RuntimeOf(ctx).SetDequeueHookForTesting([&](const std::string& id) {
+    std::lock_guard lock(mutex);
+    if (started_partitions.insert(id[0]).second && started_partitions.size() == 2) {
+      pending_at_second_partition =
+          RunSql(url_, "SELECT queue_partition_key, count(*) FROM " + Table("workflow_status") +
+                           " WHERE queue_name = 'pq' AND status = 'PENDING' "
+                           "GROUP BY queue_partition_key ORDER BY queue_partition_key");
+    }
+  });
+  Launch(ctx);
+  ASSERT_TRUE(g_gate.AwaitWaiting(6));
+  g_gate.Open();
+  for (const std::string id : {"a0", "a1", "a2", "b0", "b1", "b2"}) {
+    EXPECT_EQ(RetrieveWorkflow<std::string>(ctx, id).GetResult(), "x");
+  }
+  std::lock_guard lock(mutex);
+  EXPECT_EQ(pending_at_second_partition, (Rows{{"a", "1"}, {"b", "1"}}));
+  Shutdown(ctx);
+}
+
+// A queue with limits counted in the database whose `queues` row was deleted (by another process
+// or by hand) while this process serves it still runs its workflows. On PostgreSQL claimers take
+// turns on that row, so the runner writes it again (and says so).
+TEST_P(QueueTest, ALimitedQueueWhoseRowWasDeletedStillRuns) {
+  DBOSContext ctx = Context();
+  NewWorkflowQueue(ctx, "gq", WithGlobalConcurrency(2));
+  NewWorkflowQueue(ctx, "rq", WithRateLimiter({5, std::chrono::seconds(1)}));
+  Launch(ctx);
+  RunSql(url_, "DELETE FROM " + Table("queues") + " WHERE name IN ('gq', 'rq')");
+  auto global =
+      RunWorkflow(ctx, Work, std::string("g/1"), WithQueue("gq"), WithWorkflowID("global"));
+  auto rate = RunWorkflow(ctx, Work, std::string("r/1"), WithQueue("rq"), WithWorkflowID("rate"));
+  EXPECT_TRUE(Await([&] { return StatusOf("global") == "SUCCESS"; }))
+      << "a queue with a global concurrency never claimed again";
+  EXPECT_TRUE(Await([&] { return StatusOf("rate") == "SUCCESS"; }))
+      << "a queue with a rate limit never claimed again";
+  if (IsPostgres()) {
+    EXPECT_EQ(RunSql(url_, "SELECT name, concurrency, rate_limit_max FROM " + Table("queues") +
+                               " WHERE name IN ('gq', 'rq') ORDER BY name"),
+              (Rows{{"gq", "2", ""}, {"rq", "", "5"}}));
+    EXPECT_TRUE(logger_->Contains("queue 'gq' was deleted from the queues table"));
+  }
   Shutdown(ctx);
 }
 
