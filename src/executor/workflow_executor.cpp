@@ -402,7 +402,9 @@ void SetDelayed(sysdb::WorkflowInsert& row, const detail::RunOptions& options) {
 std::shared_ptr<detail::HandleCore> StartWorkflow(Runtime& runtime, const DBOSContext& caller,
                                                   const detail::RegisteredWorkflow& workflow,
                                                   nlohmann::json input,
-                                                  const detail::RunOptions& options) {
+                                                  const detail::RunOptions& options,
+                                                  bool* inserted_out) {
+  if (inserted_out != nullptr) *inserted_out = false;
   ValidateOptions(options);
   const auto& parent = detail::WorkflowOf(caller);
   std::string id = options.workflow_id;
@@ -477,6 +479,7 @@ std::shared_ptr<detail::HandleCore> StartWorkflow(Runtime& runtime, const DBOSCo
     }
     if (options.delay) SetDelayed(row, options);
     inserted = runtime.Db().InsertWorkflow(row);
+    if (inserted_out != nullptr) *inserted_out = inserted.created;
     if (row.delay_until_epoch_ms) runtime.WakeDelayPromoter();  // it may be due sooner
     if (inserted.name && *inserted.name != workflow.name) {
       throw DBOSError(ErrorCode::UnexpectedWorkflow,

@@ -18,12 +18,11 @@ class Runtime;
 namespace dbos::executor {
 
 /// RunWorkflow: records the workflow (idempotent on its ID) and executes it on a pool thread
-/// unless it already ran or runs elsewhere. Returns a handle at once.
-std::shared_ptr<detail::HandleCore> StartWorkflow(detail::Runtime& runtime,
-                                                  const DBOSContext& caller,
-                                                  const detail::RegisteredWorkflow& workflow,
-                                                  nlohmann::json input,
-                                                  const detail::RunOptions& options);
+/// unless it already ran or runs elsewhere. Returns a handle at once. When `inserted` is given,
+/// it tells whether this call wrote the row (false: the ID named an existing workflow).
+std::shared_ptr<detail::HandleCore> StartWorkflow(
+    detail::Runtime& runtime, const DBOSContext& caller, const detail::RegisteredWorkflow& workflow,
+    nlohmann::json input, const detail::RunOptions& options, bool* inserted = nullptr);
 
 /// What became of a workflow the queue runner claimed.
 enum class DequeuedStart {

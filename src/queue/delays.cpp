@@ -195,7 +195,12 @@ std::shared_ptr<HandleCore> DebounceErased(DBOSContext& ctx, const std::string& 
       start.delay = timeout.count() > 0 ? std::min(delay, timeout) : delay;
       if (timeout.count() > 0) start.debounce_deadline_epoch_ms = now + timeout.count();
       try {
-        return executor::StartWorkflow(runtime, starter, workflow, input, start)->WorkflowID();
+        bool inserted = false;
+        auto handle = executor::StartWorkflow(runtime, starter, workflow, input, start, &inserted);
+        // With a workflow ID, a concurrent first call of this key may have inserted the row
+        // since this one looked for it: that row got the other call's input, so bounce it with
+        // this one's (the next attempt), or say why it cannot run this input.
+        if (inserted || !options.workflow_id_given) return handle->WorkflowID();
       } catch (const DBOSError& e) {
         // A concurrent Debounce of this key inserted its row first: bounce that one.
         if (e.Code() != ErrorCode::QueueDeduplicated || attempt >= kDebounceAttempts) throw;

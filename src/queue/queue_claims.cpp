@@ -3,13 +3,16 @@
 // worker concurrency is counted here, per (queue, partition), from the workflows this process
 // claimed and has not seen end; global concurrency and the rate limit are counted by the
 // database inside the claim (ClaimFromQueue), so every executor sharing the database sees the
-// same counts. WithMaxTasksPerIteration caps one round.
+// same counts. WithMaxTasksPerIteration caps each claim of a round: once per partition of a
+// partitioned queue, as every other limit.
 #include <algorithm>
 #include <string>
 #include <utility>
 
+#include "core/queue_registry.hpp"
 #include "core/runtime.hpp"
 #include "queue/queue_runner.hpp"
+#include "util/time_util.hpp"
 
 namespace dbos::queue {
 
@@ -43,6 +46,7 @@ bool QueueRunner::ClaimDeclaredQueues(const sysdb::DequeueRequest& base) {
       }
       sysdb::QueueClaim claim = runtime_.Db().ClaimFromQueue(request);
       contended = contended || claim.contended;
+      if (claim.contended) RestoreQueueRow(queue);
       for (auto& workflow : claim.claimed) {
         // Counted before it starts: a workflow may end before StartClaimed returns.
         {
@@ -58,6 +62,15 @@ bool QueueRunner::ClaimDeclaredQueues(const sysdb::DequeueRequest& base) {
     }
   }
   return contended;
+}
+
+void QueueRunner::RestoreQueueRow(const WorkflowQueue& queue) {
+  if (runtime_.Db().GetQueue(queue.name)) return;  // a real contention
+  runtime_.Db().UpsertQueue(detail::ToQueueRow(queue, runtime_.Config().app_name),
+                            util::NowEpochMs());
+  runtime_.Log().Log(LogLevel::Warn, "queue runner: the row of queue '" + queue.name +
+                                         "' was deleted from the queues table while this process "
+                                         "serves the queue; it was written again");
 }
 
 void QueueRunner::Released(const std::string& workflow_id) {

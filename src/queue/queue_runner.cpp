@@ -2,13 +2,15 @@
 // processes, so a workflow sleeping or waiting here stops within a round. Database errors are
 // logged and retried at the next round with backoff, so an outage pauses dequeuing without losing
 // work. A claimed workflow is PENDING under this executor, so nothing but this runner starts it
-// before the next launch: one that fails to start is kept until it starts or ends.
+// before the next launch: one that fails to start is kept until it starts or ends, or until it
+// failed kMaxFailedStarts times (then it is dead-lettered, which frees its slot).
 #include "queue/queue_runner.hpp"
 
 #include <algorithm>
 #include <string>
 #include <utility>
 
+#include "core/notifier.hpp"
 #include "core/runtime.hpp"
 #include "executor/workflow_executor.hpp"
 #include "util/time_util.hpp"
@@ -123,12 +125,16 @@ void QueueRunner::StartClaimed(sysdb::DequeuedWorkflow workflow, int failed_atte
   };
   // A row kept from an earlier round may have been finished (by the execution that still ran
   // here), cancelled or taken over meanwhile: then it is no longer this runner's to start.
-  if (failed_attempts > 0 && !StillClaimed(id)) return awaiting(false);
+  if (failed_attempts > 0 && !StillClaimed(id)) {
+    failed_starts_.erase(id);
+    return awaiting(false);
+  }
   awaiting(true);
   std::string why;
   try {
     if (runtime_.DequeueHook()) runtime_.DequeueHook()(id);
     if (executor::StartDequeued(runtime_, workflow) == executor::DequeuedStart::kDone) {
+      failed_starts_.erase(id);
       return awaiting(false);
     }
     why = "it cannot start yet";
@@ -136,8 +142,12 @@ void QueueRunner::StartClaimed(sysdb::DequeuedWorkflow workflow, int failed_atte
     why = e.what();
   }
   // The row is PENDING under this executor and nothing else starts it before the next launch:
-  // it is kept and started again at the next rounds, however often that fails (logged at
-  // doubling intervals, so that a lasting failure does not flood the log).
+  // it is kept and started again at the next rounds (logged at doubling intervals, so that a
+  // lasting failure does not flood the log), until it has failed too often. An earlier execution
+  // of its ID still running here is a wait, not a failure: that execution ends.
+  if (runtime_.FindExecution(id) == nullptr && GiveUpAfterFailedStart(id, why)) {
+    return awaiting(false);
+  }
   ++failed_attempts;
   if ((failed_attempts & (failed_attempts - 1)) == 0) {
     runtime_.Log().Log(LogLevel::Error, "queue runner: could not start workflow " + id + " (" +
@@ -145,6 +155,30 @@ void QueueRunner::StartClaimed(sysdb::DequeuedWorkflow workflow, int failed_atte
                                             "); trying again at the next round");
   }
   retry_.emplace_back(std::move(workflow), failed_attempts);
+}
+
+bool QueueRunner::GiveUpAfterFailedStart(const std::string& id, const std::string& why) {
+  const auto now = std::chrono::steady_clock::now();
+  auto& [failures, since] = failed_starts_.try_emplace(id, 0, now).first->second;
+  if (++failures < kMaxFailedStarts || now - since < kMaxFailedStarts * poll_interval_) {
+    return false;
+  }
+  try {
+    runtime_.Db().MarkDeadLetter(id, util::NowEpochMs());
+  } catch (const std::exception& e) {
+    runtime_.Log().Log(LogLevel::Warn, "queue runner: could not give up workflow " + id + " (" +
+                                           e.what() + "); trying again at the next round");
+    return false;
+  }
+  const int times = failures;
+  failed_starts_.erase(id);
+  runtime_.Notifications().Notify(messaging::StreamEndKey(id));
+  runtime_.Log().Log(LogLevel::Error,
+                     "queue runner: workflow " + id + " failed to start " + std::to_string(times) +
+                         " times in a row (last: " + why +
+                         "); moved to MAX_RECOVERY_ATTEMPTS_EXCEEDED, which frees its queue "
+                         "slot. Fix the cause, then ResumeWorkflow starts it again");
+  return true;
 }
 
 }  // namespace dbos::queue

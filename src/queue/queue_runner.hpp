@@ -5,7 +5,8 @@
 // process announces work on a queue served here (a NOTIFY: an enqueue, a promoted delayed
 // workflow, a free global-concurrency slot); otherwise every second (the safety net for work
 // nobody announces, such as other DBOS SDKs' enqueues). A claimed workflow that fails to start is
-// tried again at the next rounds; the rest of its batch starts regardless.
+// tried again at the next rounds (the rest of its batch starts regardless), and given up after
+// kMaxFailedStarts failures.
 #pragma once
 
 #include <chrono>
@@ -25,6 +26,13 @@
 #include "sysdb/system_database.hpp"
 
 namespace dbos::queue {
+
+/// Failed starts in a row after which a claimed workflow is given up, once they also span this
+/// many poll intervals (so that a short outage during a burst of rounds gives up nothing): it is
+/// moved to MAX_RECOVERY_ATTEMPTS_EXCEEDED, which frees its queue slot and which ResumeWorkflow
+/// starts again. Until then it holds its slot and is tried again at the next rounds. Waiting for
+/// an earlier execution of its ID to end here is no failure.
+inline constexpr int kMaxFailedStarts = 10;
 
 class QueueRunner final : public detail::BackgroundService {
  public:
@@ -48,11 +56,18 @@ class QueueRunner final : public detail::BackgroundService {
   void StartClaimed(sysdb::DequeuedWorkflow workflow, int failed_attempts);
   /// True unless the row is known to be no longer PENDING under this executor.
   bool StillClaimed(const std::string& id);
+  /// Counts a failed start of a claimed workflow; after kMaxFailedStarts, moves it to
+  /// MAX_RECOVERY_ATTEMPTS_EXCEEDED and returns true (false: keep it for the next round).
+  bool GiveUpAfterFailedStart(const std::string& id, const std::string& why);
 
   // ---- Declared queues (queue_claims.cpp)
   /// Claims from every declared queue (each partition of a partitioned one) within its limits
   /// and starts what it claimed. Returns true when a claim met another executor's.
   bool ClaimDeclaredQueues(const sysdb::DequeueRequest& base);
+  /// A claim of a queue with limits counted in the database reported contention: when the
+  /// queue's `queues` row is gone (deleted by another process or by hand), writes it again. On
+  /// PostgreSQL claimers take turns on that row, so without it nothing would ever be claimed.
+  void RestoreQueueRow(const WorkflowQueue& queue);
   /// An execution ended here: frees its queue slot (if it had one) and wakes the runner.
   void Released(const std::string& workflow_id);
   /// Workflows of (queue, partition) this process claimed and has not seen end.
@@ -84,6 +99,10 @@ class QueueRunner final : public detail::BackgroundService {
   /// Claimed workflows waiting in retry_ to be started again: an earlier execution of theirs
   /// that ends meanwhile hands its slot over instead of freeing it.
   std::unordered_set<std::string> awaiting_start_;
+  /// Claimed workflows whose start failed: failures in a row and the time of the first (runner
+  /// thread only).
+  std::unordered_map<std::string, std::pair<int, std::chrono::steady_clock::time_point>>
+      failed_starts_;
 };
 
 }  // namespace dbos::queue

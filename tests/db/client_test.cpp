@@ -448,6 +448,15 @@ TEST_P(ClientTest, PartitionKeyAndDelay) {
   auto e = ErrorOf([&] { Enqueue<std::string>(client, "parts", "Greet", std::string("x")); });
   EXPECT_EQ(e.Code(), ErrorCode::InvalidOption);
   EXPECT_TRUE(Contains(e, "partitioned")) << e.what();
+  // A key on a queue that is not partitioned is refused too, and nothing is written.
+  const auto before = CountWorkflows();
+  auto keyed = ErrorOf([&] {
+    Enqueue<std::string>(client, "q", "Greet", std::string("x"),
+                         WithEnqueueQueuePartitionKey("user-7"));
+  });
+  EXPECT_EQ(keyed.Code(), ErrorCode::InvalidOption);
+  EXPECT_TRUE(Contains(keyed, "WithPartitionQueue")) << keyed.what();
+  EXPECT_EQ(CountWorkflows(), before);
 
   auto delayed = Enqueue<std::string, std::string>(client, "q", "Greet", std::string("d"),
                                                    WithEnqueueDelay(400ms));

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <set>
 #include <string>
@@ -14,6 +15,7 @@
 #include "support/db_test.hpp"
 #include "support/raw_sql.hpp"
 #include "support/workflow_rows.hpp"
+#include "sysdb/core/fault_injection.hpp"
 #include "util/time_util.hpp"
 
 namespace dbos::testing::delay_fns {
@@ -299,6 +301,58 @@ TEST_P(DelayTest, ConcurrentDebounceCallsWithOneKeyRunOneWorkflow) {
   ids.insert(last.GetWorkflowID());
   EXPECT_EQ(ids.size(), 1u);
   EXPECT_EQ(last.GetResult(), 999);
+  EXPECT_EQ(g_runs.load(), 1);
+  Shutdown(ctx);
+}
+
+// Two first Debounce calls of one key with one workflow ID at the same moment: both find no
+// waiting row, and the second insert finds the first one's row. The second call's input is not
+// lost: it moves that row and gives it its input, so the workflow runs once with the input written
+// last. The fault-injection seam holds the inserts to force this order.
+TEST_P(DelayTest, SimultaneousFirstDebounceCallsWithOneIdKeepTheLaterInput) {
+  DBOSContext ctx = Start();
+  auto debouncer = NewDebouncer(ctx, Echo);
+  std::mutex mutex;
+  std::condition_variable cv;
+  int at_insert = 0;
+  std::atomic<bool> go{false};
+  std::thread::id second_id;
+  sysdb::testing::ScopedFaultInjector injector([&](const sysdb::testing::FaultSite& site) {
+    if (std::string(site.operation) != "InsertWorkflow") return sysdb::testing::Fault{};
+    {
+      // Both calls have looked for a waiting row and found none before either inserts.
+      std::unique_lock lock(mutex);
+      ++at_insert;
+      cv.notify_all();
+      cv.wait_for(lock, 10s, [&] { return at_insert >= 2; });
+    }
+    if (std::this_thread::get_id() == second_id) {
+      const auto until = std::chrono::steady_clock::now() + 10s;
+      while (StatusOf("fixed").empty() && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(2ms);  // the first insert commits on another thread
+      }
+    }
+    return sysdb::testing::Fault{};
+  });
+  std::string first_id_seen;
+  std::string second_id_seen;
+  std::thread first([&] {
+    while (!go) std::this_thread::yield();
+    first_id_seen = debouncer.Debounce(ctx, "k", 1s, 1, WithWorkflowID("fixed")).GetWorkflowID();
+  });
+  std::thread second([&] {
+    while (!go) std::this_thread::yield();
+    second_id_seen = debouncer.Debounce(ctx, "k", 1s, 2, WithWorkflowID("fixed")).GetWorkflowID();
+  });
+  second_id = second.get_id();
+  go = true;
+  first.join();
+  second.join();
+  EXPECT_EQ(at_insert, 2) << "the calls did not both try to insert";
+  EXPECT_EQ(first_id_seen, "fixed");
+  EXPECT_EQ(second_id_seen, "fixed");
+  EXPECT_EQ(RetrieveWorkflow<int>(ctx, "fixed").GetResult(), 2)
+      << "the input of the call that wrote last was lost";
   EXPECT_EQ(g_runs.load(), 1);
   Shutdown(ctx);
 }

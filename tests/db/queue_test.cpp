@@ -16,6 +16,7 @@
 
 #include "core/context_access.hpp"
 #include "core/runtime.hpp"
+#include "queue/queue_runner.hpp"
 #include "serialization/codec.hpp"
 #include "support/db_test.hpp"
 #include "support/raw_sql.hpp"
@@ -309,6 +310,17 @@ TEST_P(QueueTest, EnqueueOptionsAreCheckedAgainstTheQueue) {
   auto handle =
       RunWorkflow(ctx, Work, std::string("a/1"), WithQueue("elsewhere"), WithWorkflowID("e1"));
   EXPECT_EQ(handle.GetStatus().status, WorkflowStatusType::Enqueued);
+  // Its rules are the row's: a partitioned queue declared elsewhere needs a key, and only there.
+  sysdb::QueueRow parts_elsewhere;
+  parts_elsewhere.name = "parts-elsewhere";
+  parts_elsewhere.partition_queue = true;
+  OpenRaw()->UpsertQueue(parts_elsewhere, util::NowEpochMs());
+  ExpectError(ErrorCode::InvalidOption, "partitioned",
+              [&] { RunWorkflow(ctx, Work, std::string("a/2"), WithQueue("parts-elsewhere")); });
+  ExpectError(ErrorCode::InvalidOption, "WithPartitionQueue", [&] {
+    RunWorkflow(ctx, Work, std::string("a/3"), WithQueue("elsewhere"), WithQueuePartitionKey("k"));
+  });
+  EXPECT_EQ(RunSql(url_, "SELECT count(*) FROM " + Table("workflow_status")), (Rows{{"1"}}));
   Shutdown(ctx);
 }
 
@@ -755,6 +767,90 @@ TEST_P(QueueTest, AClaimWaitingForItsOldExecutionKeepsTheSlotWhenThatEnds) {
   g_unwind_released = 2;
   g_gate.Open();
   EXPECT_EQ(RetrieveWorkflow<std::string>(ctx, "x").GetResult(), "x");
+  Shutdown(ctx);
+}
+
+// A claimed workflow whose start keeps failing holds its worker slot only for a bounded number of
+// attempts: then it is moved to MAX_RECOVERY_ATTEMPTS_EXCEEDED (which frees the slot, and which
+// ResumeWorkflow starts again), so the queue goes on.
+TEST_P(QueueTest, AClaimWhoseStartKeepsFailingIsDeadLetteredAndTheQueueGoesOn) {
+  InsertQueued("wq", "stuck", 1);
+  InsertQueued("wq", "next", 2);
+  DBOSContext ctx = Context();
+  NewWorkflowQueue(ctx, "wq", WithWorkerConcurrency(1));
+  detail::RuntimeOf(ctx).SetBackgroundPollIntervalForTesting(std::chrono::milliseconds(20));
+  std::atomic<int> attempts{0};
+  std::atomic<bool> refuse{true};
+  detail::RuntimeOf(ctx).SetDequeueHookForTesting([&](const std::string& id) {
+    if (id == "stuck" && refuse) {
+      ++attempts;
+      throw std::runtime_error("start refused by the test");
+    }
+  });
+  Launch(ctx);
+  ASSERT_TRUE(Await([&] { return StatusOf("next") == "SUCCESS"; }))
+      << "a claim that never starts blocked its queue";
+  EXPECT_EQ(StatusOf("stuck"), "MAX_RECOVERY_ATTEMPTS_EXCEEDED");
+  EXPECT_GE(attempts.load(), queue::kMaxFailedStarts);
+  EXPECT_TRUE(logger_->Contains("moved to MAX_RECOVERY_ATTEMPTS_EXCEEDED"));
+  EXPECT_EQ(g_gauge.Max("*"), 1);
+  refuse = false;
+  EXPECT_EQ(ResumeWorkflow<std::string>(ctx, "stuck").GetResult(), "g/stuck");
+  Shutdown(ctx);
+}
+
+// WithMaxTasksPerIteration applies per partition, as every limit of a partitioned queue: one
+// round claims up to that many of each partition, not of the whole queue. Without a poll (and
+// with nothing enqueued or ending) the runner makes one round: it starts one of each partition.
+TEST_P(QueueTest, MaxTasksPerIterationAppliesToEachPartition) {
+  for (int i = 0; i < 3; ++i) {
+    for (const std::string part : {"a", "b"}) {
+      sysdb::WorkflowInsert row = WorkflowRow(part + std::to_string(i), "blocker", "ENQUEUED");
+      row.queue_name = "pq";
+      row.queue_partition_key = part;
+      row.inputs = serialization::EncodeWorkflowInput(std::string("x"));
+      row.now_ms = 1 + i;
+      ASSERT_TRUE(OpenRaw()->InsertWorkflow(row).created);
+    }
+  }
+  DBOSContext ctx = Context();
+  NewWorkflowQueue(ctx, "pq", WithPartitionQueue(), WithMaxTasksPerIteration(1));
+  detail::RuntimeOf(ctx).SetBackgroundPollIntervalForTesting(std::chrono::hours(1));
+  Launch(ctx);
+  EXPECT_TRUE(g_gate.AwaitWaiting(2)) << "the first round did not claim from both partitions";
+  EXPECT_EQ(RunSql(url_, "SELECT queue_partition_key, count(*) FROM " + Table("workflow_status") +
+                             " WHERE queue_name = 'pq' AND status = 'PENDING' "
+                             "GROUP BY queue_partition_key ORDER BY queue_partition_key"),
+            (Rows{{"a", "1"}, {"b", "1"}}));
+  g_gate.Open();
+  for (const std::string id : {"a0", "a1", "a2", "b0", "b1", "b2"}) {
+    EXPECT_EQ(RetrieveWorkflow<std::string>(ctx, id).GetResult(), "x");
+  }
+  Shutdown(ctx);
+}
+
+// A queue with limits counted in the database whose `queues` row was deleted (by another process
+// or by hand) while this process serves it still runs its workflows. On PostgreSQL claimers take
+// turns on that row, so the runner writes it again (and says so).
+TEST_P(QueueTest, ALimitedQueueWhoseRowWasDeletedStillRuns) {
+  DBOSContext ctx = Context();
+  NewWorkflowQueue(ctx, "gq", WithGlobalConcurrency(2));
+  NewWorkflowQueue(ctx, "rq", WithRateLimiter({5, std::chrono::seconds(1)}));
+  Launch(ctx);
+  RunSql(url_, "DELETE FROM " + Table("queues") + " WHERE name IN ('gq', 'rq')");
+  auto global =
+      RunWorkflow(ctx, Work, std::string("g/1"), WithQueue("gq"), WithWorkflowID("global"));
+  auto rate = RunWorkflow(ctx, Work, std::string("r/1"), WithQueue("rq"), WithWorkflowID("rate"));
+  EXPECT_TRUE(Await([&] { return StatusOf("global") == "SUCCESS"; }))
+      << "a queue with a global concurrency never claimed again";
+  EXPECT_TRUE(Await([&] { return StatusOf("rate") == "SUCCESS"; }))
+      << "a queue with a rate limit never claimed again";
+  if (IsPostgres()) {
+    EXPECT_EQ(RunSql(url_, "SELECT name, concurrency, rate_limit_max FROM " + Table("queues") +
+                               " WHERE name IN ('gq', 'rq') ORDER BY name"),
+              (Rows{{"gq", "2", ""}, {"rq", "", "5"}}));
+    EXPECT_TRUE(logger_->Contains("queue 'gq' was deleted from the queues table"));
+  }
   Shutdown(ctx);
 }
 
