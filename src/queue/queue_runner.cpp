@@ -85,7 +85,13 @@ void QueueRunner::DequeueRound() {
   request.now_ms = util::NowEpochMs();
   request.application_name = config.app_name;
   request.workflow_names = runtime_.Registry().Names();
+  request.max_tasks = kInternalClaimBatch;
   auto claimed = runtime_.Db().DequeueWorkflows(request);
+  // A full batch: more may wait (a recovered backlog), claimed at the next round, right away.
+  if (claimed.size() >= static_cast<size_t>(kInternalClaimBatch)) {
+    std::lock_guard lock(mutex_);
+    woken_ = true;
+  }
   auto batch = std::exchange(retry_, {});
   for (auto& workflow : claimed) batch.emplace_back(std::move(workflow), 0);
   for (auto& [workflow, failed_attempts] : batch) {

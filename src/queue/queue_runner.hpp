@@ -48,6 +48,10 @@ class QueueRunner final : public detail::BackgroundService {
   /// Runs a round now (work was enqueued or promoted in this process).
   void Wake() override;
 
+  /// The most workflows (with their inputs) one round claims from the internal queue: a recovered
+  /// backlog is claimed and started a batch at a time, the next batch at once after the last.
+  static constexpr int kInternalClaimBatch = 500;
+
  private:
   void Run();
   void DequeueRound();

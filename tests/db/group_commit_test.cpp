@@ -1,10 +1,9 @@
-// Group commit: on PostgreSQL, checkpoints of different workflows that are ready at the same
-// moment share one transaction (sysdb/postgres/pg_commit_group.*). Many workflows run at once,
-// and each must keep its own outcome: its own result, every step body run once, a conflict in a
-// shared transaction belonging to its own statement only, and a shared transaction whose commit
-// is in doubt, or whose connection breaks before it commits, losing nothing and running nothing
-// twice. SQLite does not share commits (each write is its own transaction); there the same
-// workloads check concurrent writes, and the PostgreSQL-only checks say that groups did form.
+// Group commit: checkpoints of different workflows that are ready at the same moment share one
+// transaction, on PostgreSQL (sysdb/postgres/pg_commit_group.*) and on SQLite
+// (sysdb/sqlite/sqlite_commit_group.*). Many workflows run at once, and each must keep its own
+// outcome: its own result, every step body run once, a conflict in a shared transaction belonging
+// to its own statement only, and a shared transaction whose commit is in doubt, or which breaks
+// before it commits, losing nothing and running nothing twice.
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -21,6 +20,7 @@
 #include "sysdb/core/fault_injection.hpp"
 #include "sysdb/postgres/pg_commit_group.hpp"
 #include "sysdb/postgres/pg_connection.hpp"
+#include "sysdb/sqlite/sqlite_commit_group.hpp"
 
 namespace dbos::testing {
 namespace group_commit_fns {
@@ -53,6 +53,7 @@ namespace {
 
 using namespace group_commit_fns;
 using sysdb::pg::PgCommitGroup;
+using sysdb::sqlite::SqliteCommitGroup;
 using sysdb::testing::Fault;
 using sysdb::testing::FaultSite;
 using sysdb::testing::ScopedFaultInjector;
@@ -70,6 +71,11 @@ class GroupCommitTest : public DbTest {
   void TearDown() override {
     sysdb::testing::SetFaultInjector(nullptr);
     DbTest::TearDown();
+  }
+
+  /// Checkpoints committed in shared transactions so far, on this test's backend.
+  uint64_t SharedCommits() const {
+    return IsPostgres() ? PgCommitGroup::SharedCommits() : SqliteCommitGroup::SharedCommits();
   }
 
   DBOSContext Start() {
@@ -115,15 +121,13 @@ class GroupCommitTest : public DbTest {
 };
 
 TEST_P(GroupCommitTest, ConcurrentCheckpointsShareCommitsAndEachKeepsItsOwnOutcome) {
-  const uint64_t shared_before = PgCommitGroup::SharedCommits();
+  const uint64_t shared_before = SharedCommits();
   DBOSContext ctx = Start();
   RunManyAtOnce(ctx);
   Shutdown(ctx);
   ExpectEachWorkflowOnce();
-  // 400 workflows from 16 threads: on PostgreSQL many of their checkpoints shared a commit.
-  if (IsPostgres()) {
-    EXPECT_GT(PgCommitGroup::SharedCommits(), shared_before);
-  }
+  // 400 workflows from 16 threads: many of their checkpoints shared a commit.
+  EXPECT_GT(SharedCommits(), shared_before);
 }
 
 // The first shared transactions fail in turn: every third one breaks before it commits, every
@@ -156,18 +160,15 @@ TEST_P(GroupCommitTest, ASharedTransactionInDoubtOrBrokenLosesNothingAndRunsNoth
   RunManyAtOnce(ctx);
   Shutdown(ctx);
   ExpectEachWorkflowOnce();
-  if (IsPostgres()) {
-    EXPECT_GT(in_doubt.load(), 0);
-    EXPECT_GT(broken.load(), 0);
-  } else {
-    EXPECT_EQ(groups.load(), 0);  // SQLite shares no commits
-  }
+  EXPECT_GT(in_doubt.load(), 0);
+  EXPECT_GT(broken.load(), 0);
 }
 
 // Every shared transaction fails before it runs, as a statement error would fail it (a
-// deadlock victim, SQLSTATE 40P01): the group keeps nothing and each statement runs again alone,
-// so every workflow still ends with its own outcome and no statement commits in a shared
-// transaction. A fault that named the site and did nothing would let the groups commit.
+// deadlock victim, SQLSTATE 40P01; on SQLite, BEGIN finding the database locked): the group keeps
+// nothing and each statement runs again alone, so every workflow still ends with its own outcome
+// and no statement commits in a shared transaction. A fault that named the site and did nothing
+// would let the groups commit.
 TEST_P(GroupCommitTest, ASharedTransactionThatFailsBeforeItRunsFallsBackToEachStatementAlone) {
   std::atomic<int> groups{0};
   ScopedFaultInjector injector([&](const FaultSite& site) {
@@ -176,17 +177,16 @@ TEST_P(GroupCommitTest, ASharedTransactionThatFailsBeforeItRunsFallsBackToEachSt
     ++groups;
     fault.kind = Fault::Kind::kBeforeExecute;
     fault.sqlstate = "40P01";
+    fault.sqlite_code = SQLITE_BUSY;
     return fault;
   });
-  const uint64_t shared_before = PgCommitGroup::SharedCommits();
+  const uint64_t shared_before = SharedCommits();
   DBOSContext ctx = Start();
   RunManyAtOnce(ctx);
   Shutdown(ctx);
   ExpectEachWorkflowOnce();
-  EXPECT_EQ(PgCommitGroup::SharedCommits(), shared_before);
-  if (IsPostgres()) {
-    EXPECT_GT(groups.load(), 0);
-  }
+  EXPECT_EQ(SharedCommits(), shared_before);
+  EXPECT_GT(groups.load(), 0);
 }
 
 // Checkpoints that wait on row locks someone else holds (an administrator's open transaction)

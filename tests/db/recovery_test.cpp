@@ -4,12 +4,14 @@
 #include <atomic>
 #include <chrono>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include "core/context_access.hpp"
 #include "core/runtime.hpp"
 #include "core/workflow_state.hpp"
+#include "queue/queue_runner.hpp"
 #include "serialization/codec.hpp"
 #include "support/db_test.hpp"
 #include "support/raw_sql.hpp"
@@ -269,6 +271,46 @@ TEST_P(RecoveryTest, WorkflowThatFailsToStartDoesNotAbandonTheRestOfItsBatch) {
   }
   EXPECT_EQ(failures.load(), 2);  // failed once, started at the next round
   Shutdown(ctx);
+}
+
+// Recovery of a backlog larger than a claim batch: the queue runner claims it (inputs included)
+// a batch at a time and starts each batch before it claims the next, so the claimed workflows
+// not yet started never exceed one batch, whatever the backlog. The runner's thread calls the
+// hook before each start: at the first start of each batch, the rows claimed so far (no longer
+// ENQUEUED) minus the workflows started so far are what one claim loaded.
+TEST_P(RecoveryTest, ABacklogIsClaimedInBoundedBatches) {
+  constexpr int kBatch = queue::QueueRunner::kInternalClaimBatch;
+  constexpr int kBacklog = 2 * kBatch + 10;
+  {
+    auto db = OpenRaw();
+    for (int i = 0; i < kBacklog; ++i) {
+      InsertPending(*db, "backlog-" + std::to_string(i), "local", "test-v1");
+    }
+  }
+  const std::string table = IsPostgres() ? schema_ + ".workflow_status" : "workflow_status";
+  const auto count = [&](const std::string& status) {
+    return std::stoi(
+        RunSql(url_, "SELECT count(*) FROM " + table + " WHERE status = '" + status + "'")
+            .at(0)
+            .at(0));
+  };
+  DBOSContext ctx = NewDBOSContext(MakeConfig());
+  RegisterWorkflow(ctx, TwoSteps);
+  int started = 0;  // the runner's thread only
+  std::vector<int> claimed_not_started;
+  detail::RuntimeOf(ctx).SetDequeueHookForTesting([&](const std::string&) {
+    if (started++ % kBatch == 0) {
+      claimed_not_started.push_back(kBacklog - count("ENQUEUED") - (started - 1));
+    }
+  });
+  Launch(ctx);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (count("SUCCESS") < kBacklog && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  Shutdown(ctx);
+  EXPECT_EQ(count("SUCCESS"), kBacklog);
+  EXPECT_EQ(claimed_not_started, (std::vector<int>{kBatch, kBatch, 10}));
 }
 
 }  // namespace

@@ -549,6 +549,11 @@ core::Statements MakeStatements() {
   s.write_stream =
       Gated("write_stream", kWriteStreamProbeSql, {kWriteStreamCheckpointSql, kAppendStreamSql});
   s.read_stream = One("read_stream", Access::kRead, kReadStreamSql);
+  // The checkpoints every workflow writes share transactions with other workflows' (group
+  // commit, sqlite_commit_group.hpp), as on PostgreSQL.
+  for (core::Script* script : {&s.insert_workflow, &s.finish_workflow, &s.record_step}) {
+    script->shares_commit = true;
+  }
   AddManagementStatements(s);
   AddScheduleStatements(s);
   return s;

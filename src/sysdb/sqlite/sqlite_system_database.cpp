@@ -1,10 +1,12 @@
 // The SQLite Backend of the dialect-neutral system database (core/sql_system_database.cpp), and
 // opening the database. Every write Script is one BEGIN IMMEDIATE transaction on the pool's single
 // writer connection: SQLite serializes writers anyway, and queueing them on an in-process mutex is
-// far cheaper than letting several connections poll SQLite's busy handler. Reads go to separate
-// reader connections, which WAL lets proceed while a write is in progress. SQLITE_BUSY that
-// outlasts the 5 s busy timeout (another process holding the lock) and passing I/O failures are
-// retried with capped backoff; every write is idempotent, so retrying is safe.
+// far cheaper than letting several connections poll SQLite's busy handler. Checkpoints that
+// several workflows are ready to write at once share one such transaction (group commit,
+// sqlite_commit_group.hpp). Reads go to separate reader connections, which WAL lets proceed while
+// a write is in progress. SQLITE_BUSY that outlasts the 5 s busy timeout (another process holding
+// the lock) and passing I/O failures are retried with capped backoff; every write is idempotent,
+// so retrying is safe.
 #include "sysdb/sqlite/sqlite_system_database.hpp"
 
 #include <algorithm>
@@ -19,6 +21,7 @@
 #include "sysdb/core/session.hpp"
 #include "sysdb/core/sql_system_database.hpp"
 #include "sysdb/core/statements.hpp"
+#include "sysdb/sqlite/sqlite_commit_group.hpp"
 #include "sysdb/sqlite/sqlite_connection.hpp"
 #include "sysdb/sqlite/sqlite_schema.hpp"
 #include "sysdb/sqlite/sqlite_statements.hpp"
@@ -140,6 +143,21 @@ bool GateOpen(const core::Rows& rows) {
   return first != "0" && first != "f" && first != "false";
 }
 
+/// Runs a write Script's parts inside the caller's transaction. Not kept when a gate closed.
+WriteOutcome RunWriteParts(Connection& conn, const core::Script& script,
+                           const core::Params& params) {
+  WriteOutcome outcome;
+  bool closed = false;
+  for (const core::Part& part : script.parts) {
+    if (part.when_closed != closed) continue;
+    core::Rows rows = RunPart(conn, part, params);
+    if (part.gate && !GateOpen(rows)) closed = true;
+    if (part.result) outcome.rows = std::move(rows);
+  }
+  outcome.keep = !closed;
+  return outcome;
+}
+
 /// Turns SQLite's constraint errors into core::ConstraintViolation (message names the columns).
 [[noreturn]] void Rethrow(const SqliteError& e) {
   if (e.Code() == SQLITE_CONSTRAINT_UNIQUE || e.Code() == SQLITE_CONSTRAINT_PRIMARYKEY) {
@@ -173,7 +191,8 @@ void ThrowIfFault(const testing::Fault& fault, testing::Fault::Kind at) {
 /// Script runs on a reader.
 class SqliteSession final : public core::Session {
  public:
-  SqliteSession(ConnectionPool& pool, const char* operation) : pool_(pool), operation_(operation) {}
+  SqliteSession(ConnectionPool& pool, const char* operation, SqliteCommitGroup& group)
+      : pool_(pool), operation_(operation), group_(group) {}
 
   core::Rows Run(const core::Script& script, const core::Params& params) override {
     const testing::Fault fault =
@@ -182,9 +201,10 @@ class SqliteSession final : public core::Session {
             : testing::Fault{};
     ThrowIfFault(fault, testing::Fault::Kind::kBeforeExecute);
     try {
-      core::Rows result = script.access == core::Script::Access::kWrite
-                              ? RunWrite(script, params, fault)
-                              : RunRead(script, params, fault);
+      core::Rows result = script.access == core::Script::Access::kRead
+                              ? RunRead(script, params, fault)
+                          : Shares(script, fault) ? RunShared(script, params)
+                                                  : RunWrite(script, params, fault);
       ThrowIfFault(fault, testing::Fault::Kind::kAfterCommit);
       return result;
     } catch (const SqliteError& e) {
@@ -199,17 +219,25 @@ class SqliteSession final : public core::Session {
     Transaction txn(*lease, Transaction::Mode::Immediate);
     // A connection lost inside the transaction: SQLite rolls it back.
     ThrowIfFault(fault, testing::Fault::Kind::kDropConnection);
-    core::Rows result;
-    bool closed = false;
-    for (const core::Part& part : script.parts) {
-      if (part.when_closed != closed) continue;
-      core::Rows rows = RunPart(*lease, part, params);
-      if (part.gate && !GateOpen(rows)) closed = true;
-      if (part.result) result = std::move(rows);
-    }
+    WriteOutcome outcome = RunWriteParts(*lease, script, params);
     // A closed gate wrote nothing: the destructor rolls back.
-    if (!closed) txn.Commit();
-    return result;
+    if (outcome.keep) txn.Commit();
+    return std::move(outcome.rows);
+  }
+
+  /// True when `script` goes through the commit group. A dropped connection is injected inside
+  /// a transaction of the script's own (RunWrite), never in one other writes share.
+  static bool Shares(const core::Script& script, const testing::Fault& fault) {
+    return script.shares_commit && fault.kind != testing::Fault::Kind::kDropConnection;
+  }
+
+  /// Runs a write Script through the commit group: alone, or in one transaction with other
+  /// threads' writes.
+  core::Rows RunShared(const core::Script& script, const core::Params& params) {
+    const SqliteCommitGroup::Write write = [&script, &params](Connection& conn) {
+      return RunWriteParts(conn, script, params);
+    };
+    return group_.Run(pool_, write);
   }
 
   core::Rows RunRead(const core::Script& script, const core::Params& params,
@@ -226,6 +254,7 @@ class SqliteSession final : public core::Session {
 
   ConnectionPool& pool_;
   const char* operation_;
+  SqliteCommitGroup& group_;
 };
 
 class SqliteBackend final : public core::Backend {
@@ -244,7 +273,7 @@ class SqliteBackend final : public core::Backend {
                const std::function<void(core::Session&, bool)>& attempt) override {
     Dialect dialect{this, &owner};
     core::RunOperation(dialect, operation, workflow_id, [&](bool retry) {
-      SqliteSession session(*pool_, operation.name);
+      SqliteSession session(*pool_, operation.name, commit_group_);
       attempt(session, retry);
     });
   }
@@ -269,6 +298,7 @@ class SqliteBackend final : public core::Backend {
   };
 
   std::unique_ptr<ConnectionPool> pool_;
+  SqliteCommitGroup commit_group_;
   std::shared_ptr<Logger> logger_;
   const std::string name_;  // for messages: "SQLite '<path>'"
   const core::Statements statements_;
