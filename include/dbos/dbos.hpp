@@ -7,6 +7,7 @@
 #include "dbos/context.hpp"
 #include "dbos/delay.hpp"
 #include "dbos/errors.hpp"
+#include "dbos/go.hpp"
 #include "dbos/handle.hpp"
 #include "dbos/logging.hpp"
 #include "dbos/management.hpp"

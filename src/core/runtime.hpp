@@ -224,6 +224,14 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
 
   mutable std::mutex active_mutex_;
   std::unordered_map<std::string, ActiveExecution> active_;
+
+ public:
+  /// Threads for the steps workflows start with dbos::Go, apart from Pool(), which holds
+  /// workflow executions: a workflow waiting for its steps never takes the threads they need.
+  util::WorkerPool& StepPool() noexcept { return step_pool_; }
+
+ private:
+  util::WorkerPool step_pool_;
 };
 
 /// Shuts the instance down when the last owning DBOSContext goes away.

@@ -16,6 +16,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "core/concurrent_steps.hpp"
 #include "core/waiter.hpp"
 #include "sysdb/system_database.hpp"
 
@@ -42,7 +43,9 @@ struct WorkflowState {
   std::optional<int64_t> deadline_epoch_ms;  ///< Durable deadline, inherited by children.
 
   std::atomic<int> next_step_id{0};  ///< Step IDs, taken in call order (atomic: helper threads).
-  std::atomic<bool> in_step{false};  ///< A step body runs (nested calls are part of it).
+  /// A RunAsStep body runs (threads it starts are part of it); see core/step_marks.hpp, which
+  /// decides for each thread, with dbos::Go steps running beside the workflow.
+  std::atomic<bool> in_step{false};
   std::atomic<int> current_step_id{-1};  ///< The running step's ID while in_step.
   /// This execution wrote (or replayed a write) to one of the workflow's streams: its end is
   /// announced to readers in other processes.
@@ -133,6 +136,9 @@ struct WorkflowState {
       if (wake == messaging::Waiter::Wake::Park) waiter.ClearParkRequest();  // not a parkable wait
     }
   }
+
+  /// The steps started with dbos::Go that still run; the workflow's end waits for them.
+  ConcurrentSteps go_steps;
 
  private:
   mutable std::mutex mutex_;

@@ -6,8 +6,9 @@
 #include "core/context_access.hpp"
 #include "core/error_messages.hpp"
 #include "core/runtime.hpp"
-#include "executor/park_wait.hpp"
+#include "core/step_marks.hpp"
 #include "dbos/errors.hpp"
+#include "executor/park_wait.hpp"
 #include "util/time_util.hpp"
 
 namespace dbos::detail {
@@ -21,7 +22,7 @@ WorkflowState* CallingWorkflow(const DBOSContext& ctx, const char* operation, bo
     }
     return nullptr;
   }
-  if (state->in_step) {
+  if (CallerStep(*state)) {
     throw DBOSError(ErrorCode::StepExecution,
                     std::string("cannot call ") + operation + " within a step", state->workflow_id);
   }
@@ -166,7 +167,7 @@ nlohmann::json CheckpointedRead(Runtime& runtime, WorkflowState& state, const ch
                                 const std::string& error_workflow_id,
                                 const std::optional<std::string>& child_workflow_id,
                                 const std::function<ReadOutcome()>& read) {
-  if (state.in_step) {
+  if (CallerStep(state)) {
     throw DBOSError(ErrorCode::StepExecution,
                     std::string("cannot call ") + operation + " within a step", state.workflow_id);
   }

@@ -1,4 +1,5 @@
-// RunAsStep: the step checkpoint protocol (reference §4.2).
+// RunAsStep: the step checkpoint protocol (reference §4.2). RunStepBody, its first execution, is
+// shared with dbos::Go (go_steps.cpp), whose steps run it on a step worker.
 //
 // First execution: run the body (with retries), then one database write records the outcome and
 // reports a cancellation in the same round trip. Replay: the outcome recorded at this step ID is
@@ -10,10 +11,12 @@
 
 #include "core/context_access.hpp"
 #include "core/runtime.hpp"
+#include "core/step_marks.hpp"
 #include "core/validation.hpp"
 #include "dbos/detail/erased.hpp"
 #include "dbos/errors.hpp"
 #include "executor/operation.hpp"
+#include "executor/step_execution.hpp"
 #include "serialization/codec.hpp"
 #include "serialization/utf8.hpp"
 #include "util/time_util.hpp"
@@ -32,24 +35,6 @@ std::chrono::milliseconds RetryDelay(const StepOptions& options, int attempt) {
   return std::chrono::milliseconds(static_cast<int64_t>(delay * jitter(engine)));
 }
 
-// Scope guard marking the workflow as inside a step.
-class InStep {
- public:
-  InStep(WorkflowState& state, int step_id) : state_(state) {
-    state_.in_step = true;
-    state_.current_step_id = step_id;
-  }
-  ~InStep() {
-    state_.in_step = false;
-    state_.current_step_id = -1;
-  }
-  InStep(const InStep&) = delete;
-  InStep& operator=(const InStep&) = delete;
-
- private:
-  WorkflowState& state_;
-};
-
 serialization::ErrorRecord RetriesExhausted(const StepOptions& options,
                                             const std::vector<std::string>& messages) {
   std::string joined;
@@ -62,6 +47,14 @@ serialization::ErrorRecord RetriesExhausted(const StepOptions& options,
 
 }  // namespace
 
+void CheckStepOptions(const StepOptions& options) {
+  if (options.max_retries < 0) {
+    throw DBOSError(ErrorCode::InvalidOption, "WithStepMaxRetries must be >= 0");
+  }
+  // Recorded and compared on replay: PostgreSQL would cut it at a NUL, SQLite would not.
+  ValidateName("WithStepName", options.name, false);
+}
+
 nlohmann::json RunStepErased(DBOSContext& ctx, const StepOptions& options,
                              const std::function<nlohmann::json(std::stop_token)>& body) {
   const auto& state_ptr = detail::WorkflowOf(ctx);
@@ -71,20 +64,22 @@ nlohmann::json RunStepErased(DBOSContext& ctx, const StepOptions& options,
         "RunAsStep must be called from inside a workflow (step '" + options.name + "')");
   }
   WorkflowState& state = *state_ptr;
-  if (state.in_step) return body(state.stop.get_token());  // nested: part of the outer step
+  if (CallerStep(state)) return body(state.stop.get_token());  // nested: part of the outer step
   // Also when called from a thread of the workflow's own (its execution thread sets it already).
   CurrentWorkflowScope current(&state);
-  if (options.max_retries < 0) {
-    throw DBOSError(ErrorCode::InvalidOption, "WithStepMaxRetries must be >= 0");
-  }
-  // Recorded and compared on replay: PostgreSQL would cut it at a NUL, SQLite would not.
-  ValidateName("WithStepName", options.name, false);
+  CheckStepOptions(options);
   ThrowIfInterrupted(state);
   Runtime& runtime = detail::RuntimeOf(ctx);
   const int step_id = state.next_step_id++;
   if (const auto row = FindRecorded(state, step_id, options.name)) {
     return ReplayStep(runtime, state, *row, ErrorCode::StepExecution);
   }
+  return RunStepBody(runtime, state, options, step_id, body, /*on_worker=*/false);
+}
+
+nlohmann::json RunStepBody(Runtime& runtime, WorkflowState& state, const StepOptions& options,
+                           int step_id, const std::function<nlohmann::json(std::stop_token)>& body,
+                           bool on_worker) {
   sysdb::StepWrite write = NewCheckpoint(runtime, state, step_id, options.name);
 
   nlohmann::json output;
@@ -92,7 +87,7 @@ nlohmann::json RunStepErased(DBOSContext& ctx, const StepOptions& options,
   std::vector<std::string> attempt_messages;
   for (int attempt = 0;; ++attempt) {
     try {
-      InStep guard(state, step_id);
+      StepMarkScope mark(state, step_id, /*inline_step=*/!on_worker);
       output = body(state.stop.get_token());
       serialization::CheckRepresentable(output);  // fails the attempt, as a throw would
       ThrowIfInterrupted(state);                  // an interrupted step's outcome is not recorded
@@ -110,7 +105,11 @@ nlohmann::json RunStepErased(DBOSContext& ctx, const StepOptions& options,
     runtime.Log().Log(LogLevel::Debug, "workflow " + state.workflow_id + " step " + options.name +
                                            " failed (" + last_error->message + "); retrying in " +
                                            std::to_string(delay.count()) + " ms");
-    if (!state.WaitFor(delay)) ThrowInterruption(state, state.Pending());
+    const bool waited = on_worker
+                            ? state.go_steps.SleepUntil(state.stop.get_token(),
+                                                        std::chrono::steady_clock::now() + delay)
+                            : state.WaitFor(delay);
+    if (!waited) ThrowInterruption(state, state.Pending());
   }
   bool unstorable = false;
   if (!last_error) {

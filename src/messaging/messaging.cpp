@@ -11,6 +11,7 @@
 #include "core/context_access.hpp"
 #include "core/notifier.hpp"
 #include "core/runtime.hpp"
+#include "core/step_marks.hpp"
 #include "core/validation.hpp"
 #include "dbos/errors.hpp"
 #include "executor/operation.hpp"
@@ -348,8 +349,8 @@ void SetEventErased(DBOSContext& ctx, const std::string& key, const nlohmann::js
   write.workflow_uuid = state->workflow_id;
   write.key = key;
   write.value = serialization::EncodeValue(value);
-  if (state->in_step) {
-    write.function_id = state->current_step_id;  // part of the step: not checkpointed on its own
+  if (const auto step = CallerStep(*state)) {
+    write.function_id = *step;  // part of the step: not checkpointed on its own
   } else {
     ThrowIfInterrupted(*state);
     write.function_id = state->next_step_id++;
@@ -376,7 +377,7 @@ nlohmann::json GetEventErased(DBOSContext& ctx, const std::string& workflow_id,
   ValidateName("GetEvent's key", key, true);
   timeout = ClampWait(timeout);
   WorkflowState* state = detail::WorkflowOf(ctx).get();
-  if (state != nullptr && state->in_step) state = nullptr;  // a read inside a step: not recorded
+  if (state != nullptr && CallerStep(*state)) state = nullptr;  // inside a step: not recorded
   std::optional<sysdb::StepWrite> checkpoint;
   int64_t deadline = util::NowEpochMs() + std::max<int64_t>(0, timeout.count());
   if (state != nullptr) {

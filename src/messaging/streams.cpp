@@ -4,11 +4,15 @@
 // messaging::ReadStreamValues, which a Client shares.
 #include "dbos/streams.hpp"
 
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <stop_token>
 
 #include "core/context_access.hpp"
 #include "core/notifier.hpp"
 #include "core/runtime.hpp"
+#include "core/step_marks.hpp"
 #include "core/validation.hpp"
 #include "dbos/errors.hpp"
 #include "executor/operation.hpp"
@@ -30,8 +34,8 @@ void Append(Runtime& runtime, WorkflowState& state, const std::string& key,
   write.workflow_uuid = state.workflow_id;
   write.key = key;
   write.value = stored;
-  if (state.in_step) {
-    write.function_id = state.current_step_id;  // part of the step: not checkpointed on its own
+  if (const auto step = CallerStep(state)) {
+    write.function_id = *step;  // part of the step: not checkpointed on its own
   } else {
     ThrowIfInterrupted(state);
     write.function_id = state.next_step_id++;
@@ -114,7 +118,17 @@ ErasedStreamRead ReadStreamErased(DBOSContext& ctx, const std::string& workflow_
     env.waiter = &state->waiter;
     env.on_interrupted = [state] { ThrowInterruption(*state, state->Pending()); };
   }
-  if (state != nullptr && state->in_step) state = nullptr;  // a read inside a step: not recorded
+  // A dbos::Go step waits on a waiter of its own (the workflow's belongs to the workflow's
+  // thread, which may wait at the same time), interrupted with the workflow.
+  messaging::Waiter step_waiter;
+  std::optional<std::stop_callback<std::function<void()>>> interrupt_step_waiter;
+  if (state != nullptr && OnStepWorker(*state)) {
+    env.waiter = &step_waiter;
+    interrupt_step_waiter.emplace(state->stop.get_token(), std::function<void()>([&step_waiter] {
+                                    step_waiter.Interrupt();
+                                  }));
+  }
+  if (state != nullptr && CallerStep(*state)) state = nullptr;  // inside a step: not recorded
   messaging::StreamReadRequest request{workflow_id, key, settings.snapshot, settings.from_offset};
   const auto read = [&] {
     messaging::StreamValues values = messaging::ReadStreamValues(env, request);

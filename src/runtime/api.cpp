@@ -4,10 +4,12 @@
 
 #include "core/context_access.hpp"
 #include "core/runtime.hpp"
+#include "core/step_marks.hpp"
 #include "core/validation.hpp"
 #include "dbos/context.hpp"
 #include "dbos/detail/erased.hpp"
 #include "dbos/workflow_status.hpp"
+#include "executor/go_steps.hpp"
 #include "executor/handles.hpp"
 #include "executor/operation.hpp"
 #include "executor/workflow_executor.hpp"
@@ -34,10 +36,9 @@ std::string GetWorkflowID(const DBOSContext& ctx) {
 
 int GetStepID(const DBOSContext& ctx) {
   const auto& state = detail::WorkflowOf(ctx);
-  if (!state || !state->in_step) {
-    throw DBOSError(ErrorCode::InvalidOption, "GetStepID must be called inside a step");
-  }
-  return state->current_step_id;
+  const auto step = state ? detail::CallerStep(*state) : std::nullopt;
+  if (!step) throw DBOSError(ErrorCode::InvalidOption, "GetStepID must be called inside a step");
+  return *step;
 }
 
 std::string GetApplicationVersion(const DBOSContext& ctx) {
@@ -100,6 +101,7 @@ void RegisterWorkflowErased(DBOSContext& ctx, RegistrationSpec spec) {
   // Stored in every row and compared on replay: the same rules as IDs (both backends agree).
   if (!spec.explicit_name.empty()) ValidateName("WithWorkflowName", spec.explicit_name, false);
   if (!spec.schedule.empty()) ValidateScheduledWorkflow(spec);
+  spec.fn = executor::WaitingForGoSteps(std::move(spec.fn));
   runtime.Registry().Add(std::move(spec));
 }
 
