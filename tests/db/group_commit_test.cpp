@@ -19,11 +19,8 @@
 #include "support/raw_sql.hpp"
 #include "support/workflow_rows.hpp"
 #include "sysdb/core/fault_injection.hpp"
-#include "sysdb/postgres/pg_batch.hpp"
 #include "sysdb/postgres/pg_commit_group.hpp"
 #include "sysdb/postgres/pg_connection.hpp"
-#include "sysdb/postgres/pg_pool.hpp"
-#include "sysdb/postgres/pg_statements.hpp"
 
 namespace dbos::testing {
 namespace group_commit_fns {
@@ -127,115 +124,6 @@ TEST_P(GroupCommitTest, ConcurrentCheckpointsShareCommitsAndEachKeepsItsOwnOutco
   if (IsPostgres()) {
     EXPECT_GT(PgCommitGroup::SharedCommits(), shared_before);
   }
-}
-
-// The first shared transactions all commit with the reply lost, while many step records and
-// finishes go as multi-row statements: each caller's retry finds its own row of the statement
-// (a step recorded exactly so, a workflow finished exactly so) and nothing runs twice.
-TEST_P(GroupCommitTest, AMultiRowStatementWhoseCommitIsInDoubtLosesNothingAndRunsNothingTwice) {
-  std::atomic<int> groups{0};
-  ScopedFaultInjector injector([&](const FaultSite& site) {
-    Fault fault;
-    if (std::string(site.operation) != "GroupCommit" || groups++ >= 40) return fault;
-    fault.kind = Fault::Kind::kAfterCommit;
-    return fault;
-  });
-  const uint64_t in_doubt_before = PgCommitGroup::BatchedRowsInDoubt();
-  DBOSContext ctx = Start();
-  RunManyAtOnce(ctx);
-  Shutdown(ctx);
-  ExpectEachWorkflowOnce();
-  if (IsPostgres()) {
-    EXPECT_GT(PgCommitGroup::BatchedRowsInDoubt(), in_doubt_before);
-  } else {
-    EXPECT_EQ(groups.load(), 0);  // SQLite shares no commits
-  }
-}
-
-// Step records queued behind a busy lane go as one multi-row statement, and each caller gets the
-// answer its own statement would have given: inserted; not inserted because its workflow is
-// CANCELLED or missing; not inserted because the step is recorded already (with that row). A
-// second record of a key the statement carries runs after it, alone, and sees its write.
-TEST_P(GroupCommitTest, StepRecordsOfAGroupShareOneStatementAndEachGetsItsOwnAnswer) {
-  auto db = OpenRaw();
-  db->InsertWorkflow(WorkflowRow("live", "F"));
-  db->InsertWorkflow(WorkflowRow("stopped", "F"));
-  ASSERT_TRUE(db->CancelWorkflow("stopped", 1));
-  sysdb::StepWrite old;
-  old.workflow_uuid = "live";
-  old.function_id = 9;
-  old.function_name = "old";
-  old.output = "9";
-  ASSERT_EQ(db->RecordStep(old).kind, sysdb::StepWriteResult::Kind::Inserted);
-  if (!IsPostgres()) return;  // SQLite shares no commits
-  const std::string quoted = sysdb::pg::QuoteIdent(schema_);
-  const sysdb::core::Statements statements = sysdb::pg::MakeStatements(quoted);
-  const sysdb::pg::PgBatchForms forms(quoted);
-  const std::string name = statements.record_step.name;
-  const std::string& sql = statements.record_step.parts.front().sql;
-  sysdb::pg::PgPool pool(sysdb::pg::ConnectionSpec::Parse(url_), 8, std::chrono::seconds(10));
-  PgCommitGroup group(1);
-
-  // The one lane is busy until the records below have queued.
-  const std::string slow_name = "group_test_slow", slow_sql = "SELECT pg_catalog.pg_sleep(2)";
-  const sysdb::pg::PgParams none;
-  auto slow = std::async(std::launch::async, [&] { group.Run(pool, slow_name, slow_sql, none); });
-  const std::string busy =
-      "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(2)' AND state = 'active' "
-      "AND pid <> pg_backend_pid()";
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (RunSql(url_, busy).at(0).at(0) == "0" && std::chrono::steady_clock::now() < give_up) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-
-  struct Record {
-    std::string workflow, step, function_name;
-  };
-  const std::vector<Record> records = {{"live", "0", "first"},
-                                       {"stopped", "0", "s"},
-                                       {"missing", "0", "s"},
-                                       {"live", "9", "new"},
-                                       {"live", "0", "again"}};
-  std::vector<sysdb::pg::PgParams> params(records.size());
-  const std::string output = "1", now = "5", app = "app";
-  const std::optional<std::string> null;
-  std::vector<std::future<sysdb::pg::PgResult>> answers;
-  const uint64_t batched_before = PgCommitGroup::BatchedRows();
-  for (size_t i = 0; i < records.size(); ++i) {
-    params[i]
-        .Text(records[i].workflow)
-        .Text(records[i].step)
-        .Text(records[i].function_name)
-        .Text(output)
-        .Text(null)
-        .Text(null)
-        .Text(now)
-        .Text(now)
-        .Text(app);
-    answers.push_back(std::async(std::launch::async, [&, i] {
-      return group.Run(pool, name, sql, params[i], forms.Find(name));
-    }));
-    // Queued in this order, so that the repeated key comes after the one it repeats.
-    while (group.Queued() < i + 1 && std::chrono::steady_clock::now() < give_up) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-  }
-  slow.get();
-  // Columns: inserted, workflow found, workflow status, then the recorded row's name first.
-  const auto answer = [](const sysdb::pg::PgResult& r) {
-    EXPECT_EQ(r.Rows(), 1);
-    return std::vector<std::string>{r.String(0, 0), r.String(0, 1), r.String(0, 2), r.String(0, 3)};
-  };
-  EXPECT_EQ(answer(answers[0].get()), (std::vector<std::string>{"1", "1", "PENDING", ""}));
-  EXPECT_EQ(answer(answers[1].get()), (std::vector<std::string>{"0", "1", "CANCELLED", ""}));
-  EXPECT_EQ(answer(answers[2].get()), (std::vector<std::string>{"0", "0", "", ""}));
-  EXPECT_EQ(answer(answers[3].get()), (std::vector<std::string>{"0", "1", "PENDING", "old"}));
-  EXPECT_EQ(answer(answers[4].get()), (std::vector<std::string>{"0", "1", "PENDING", "first"}));
-  // The four distinct keys went as one statement; the repeated one alone.
-  EXPECT_EQ(PgCommitGroup::BatchedRows() - batched_before, 4u);
-  EXPECT_EQ(RunSql(url_, "SELECT function_id, function_name FROM " + schema_ +
-                             ".operation_outputs ORDER BY function_id"),
-            (Rows{{"0", "first"}, {"9", "old"}}));
 }
 
 // The first shared transactions fail in turn: every third one breaks before it commits, every

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -17,8 +16,6 @@ namespace dbos::sysdb::pg {
 namespace {
 
 std::atomic<uint64_t> g_shared_commits{0};
-std::atomic<uint64_t> g_batched_rows{0};
-std::atomic<uint64_t> g_batched_rows_in_doubt{0};
 
 // Every transaction of the group starts by bounding its lock waits: a statement that waits on a
 // row lock someone else holds (another process's open transaction) fails the transaction after
@@ -55,80 +52,18 @@ std::exception_ptr OwnCopy(const std::exception_ptr& failure) noexcept {
   }
 }
 
-/// One statement of a shared transaction: a request's own, or the multi-row form of several.
-struct Unit {
-  std::vector<size_t> members;  // indexes into the group, in order
-  const PgBatchForm* batch = nullptr;
-  // The multi-row form's, on the heap: a PgParams points into its own strings, so it must stay
-  // where it was filled while the vector of units grows.
-  std::unique_ptr<PgParams> params;
-};
-
-/// Plans the statements of `group`: requests of one multi-row form with distinct keys share one
-/// statement, placed where the first of them was; a request whose key an earlier one of its form
-/// has already goes alone, after that one, so it sees that one's write as it would one after
-/// the other.
-template <typename Request>
-std::vector<Unit> PlanUnits(const std::vector<Request*>& group) {
-  std::vector<Unit> units;
-  std::vector<bool> planned(group.size(), false);
-  for (size_t i = 0; i < group.size(); ++i) {
-    if (planned[i]) continue;
-    planned[i] = true;
-    Unit unit;
-    unit.members.push_back(i);
-    const PgBatchForm* batch = group[i]->batch;
-    if (batch != nullptr) {
-      for (size_t j = i + 1; j < group.size(); ++j) {
-        if (planned[j] || group[j]->batch != batch) continue;
-        const bool repeats = std::any_of(unit.members.begin(), unit.members.end(), [&](size_t m) {
-          return SameKey(*group[m]->statement.params, *group[j]->statement.params,
-                         batch->key_params);
-        });
-        if (repeats) continue;
-        planned[j] = true;
-        unit.members.push_back(j);
-      }
-    }
-    if (unit.members.size() > 1) {
-      unit.batch = batch;
-      std::vector<const PgParams*> rows;
-      rows.reserve(unit.members.size());
-      for (size_t m : unit.members) rows.push_back(group[m]->statement.params);
-      unit.params = std::make_unique<PgParams>();
-      AppendBatchParams(rows, *unit.params);
-    }
-    units.push_back(std::move(unit));
-  }
-  return units;
-}
-
 }  // namespace
 
 uint64_t PgCommitGroup::SharedCommits() noexcept {
   return g_shared_commits.load(std::memory_order_relaxed);
 }
 
-uint64_t PgCommitGroup::BatchedRows() noexcept {
-  return g_batched_rows.load(std::memory_order_relaxed);
-}
-
-uint64_t PgCommitGroup::BatchedRowsInDoubt() noexcept {
-  return g_batched_rows_in_doubt.load(std::memory_order_relaxed);
-}
-
-size_t PgCommitGroup::Queued() {
-  std::lock_guard lock(mutex_);
-  return queued_.size();
-}
-
 PgCommitGroup::PgCommitGroup(int lanes) : lanes_(std::max(lanes, 1)) {}
 
 PgResult PgCommitGroup::Run(PgPool& pool, const std::string& name, const std::string& sql,
-                            const PgParams& params, const PgBatchForm* batch) {
+                            const PgParams& params) {
   Request own;
   own.statement = PgPipelined{&name, &sql, &params};
-  own.batch = batch;
   // Allocated before this request is queued: nothing under the lock may throw and leave a
   // request of a caller's stack in the queue.
   std::vector<Request*> group;
@@ -188,15 +123,10 @@ void PgCommitGroup::Execute(PgPool& pool, const std::vector<Request*>& group) {
   };
   try {
     PgPool::Lease conn = pool.Acquire();
-    std::vector<Unit> units = PlanUnits(group);
     std::vector<PgPipelined> statements;
-    statements.reserve(units.size() + 1);
+    statements.reserve(group.size() + 1);
     statements.push_back(PgPipelined{&kLockTimeoutName, &kLockTimeoutSql, &kNoParams});
-    for (const Unit& unit : units) {
-      statements.push_back(unit.batch != nullptr
-                               ? PgPipelined{&unit.batch->name, &unit.batch->sql, unit.params.get()}
-                               : group[unit.members.front()]->statement);
-    }
+    for (const Request* request : group) statements.push_back(request->statement);
     try {
       const testing::Fault fault =
           group.size() > 1 ? GroupFault() : testing::Fault{};  // a lone statement: its own site
@@ -213,36 +143,12 @@ void PgCommitGroup::Execute(PgPool& pool, const std::vector<Request*>& group) {
       }
       std::vector<PgResult> results = conn->ExecInOneTransaction(statements);
       if (fault.kind == testing::Fault::Kind::kAfterCommit) {
-        for (const Unit& unit : units) {
-          if (unit.batch != nullptr) {
-            g_batched_rows_in_doubt.fetch_add(unit.members.size(), std::memory_order_relaxed);
-          }
-        }
         ::shutdown(conn->Socket(), SHUT_RDWR);
         throw PgError("injected fault: connection lost after a shared transaction committed", "",
                       "", true);
       }
-      // Committed: from here on, a failure leaves every statement in doubt.
-      try {
-        for (size_t u = 0; u < units.size(); ++u) {
-          const Unit& unit = units[u];
-          if (unit.batch == nullptr) {
-            group[unit.members.front()]->result = std::move(results[u + 1]);
-            continue;
-          }
-          std::vector<PgResult> rows = SplitByOrdinal(results[u + 1], unit.members.size());
-          for (size_t m = 0; m < unit.members.size(); ++m) {
-            group[unit.members[m]]->result = std::move(rows[m]);
-          }
-          g_batched_rows.fetch_add(unit.members.size(), std::memory_order_relaxed);
-        }
-      } catch (const std::exception& e) {
-        throw PgError(std::string("the result of a shared transaction could not be read after "
-                                  "it committed: ") +
-                          e.what(),
-                      "", "", true);
-      }
       if (group.size() > 1) g_shared_commits.fetch_add(group.size(), std::memory_order_relaxed);
+      for (size_t i = 0; i < group.size(); ++i) group[i]->result = std::move(results[i + 1]);
     } catch (const PgError& e) {
       // Lost connection: in doubt for every statement of the group, and each caller's retry
       // sorts out its own write.

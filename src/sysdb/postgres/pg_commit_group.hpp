@@ -14,10 +14,6 @@
 // breaks, every statement of the group gets that error: each caller's retry then treats its write
 // as in doubt, as it would for a commit of its own. The fault-injection site of a shared
 // transaction is operation "GroupCommit", script "group_commit".
-//
-// Statements of a group that have a multi-row form (pg_batch.hpp: step records, finishes) go as
-// one statement per form, over arrays, inside the same transaction; each caller still gets its
-// own row's result, and everything above holds for them unchanged.
 #pragma once
 
 #include <condition_variable>
@@ -30,7 +26,6 @@
 #include <string>
 #include <vector>
 
-#include "sysdb/postgres/pg_batch.hpp"
 #include "sysdb/postgres/pg_connection.hpp"
 #include "sysdb/postgres/pg_pool.hpp"
 
@@ -45,10 +40,8 @@ class PgCommitGroup {
   /// Runs the prepared statement `name` (`sql`) with `params` on a connection of `pool`, alone
   /// or with other callers' statements, and returns its result, or throws the PgError it alone
   /// failed with. The caller must hold no connection of `pool` meanwhile (a leader needs one).
-  /// `batch`, when not null, is the statement's multi-row form (its parameters must be of the
-  /// count and order the form expects).
   PgResult Run(PgPool& pool, const std::string& name, const std::string& sql,
-               const PgParams& params, const PgBatchForm* batch = nullptr);
+               const PgParams& params);
 
   /// The most statements one shared transaction carries.
   static constexpr size_t kMaxGroup = 64;
@@ -56,19 +49,10 @@ class PgCommitGroup {
   /// Statements that committed in a transaction shared with others, in this process (for tests
   /// and diagnostics).
   static uint64_t SharedCommits() noexcept;
-  /// Statements that committed as a row of a multi-row statement, in this process (for tests and
-  /// diagnostics).
-  static uint64_t BatchedRows() noexcept;
-  /// Rows of multi-row statements whose commit was in doubt (an injected fault after the commit),
-  /// in this process (for tests).
-  static uint64_t BatchedRowsInDoubt() noexcept;
-  /// Statements waiting for a lane now (for tests).
-  size_t Queued();
 
  private:
   struct Request {
     PgPipelined statement{};
-    const PgBatchForm* batch = nullptr;
     std::optional<PgResult> result;
     std::exception_ptr error;
     bool taken = false;  // a leader has it

@@ -22,7 +22,6 @@
 #include "sysdb/core/sql_system_database.hpp"
 #include "sysdb/core/statements.hpp"
 #include "sysdb/postgres/pg_announcer.hpp"
-#include "sysdb/postgres/pg_batch.hpp"
 #include "sysdb/postgres/pg_commit_group.hpp"
 #include "sysdb/postgres/pg_connection.hpp"
 #include "sysdb/postgres/pg_listener.hpp"
@@ -113,9 +112,8 @@ core::Rows ToRows(const PgResult& result) {
 /// transaction may also carry other threads' statements.
 class PgSession final : public core::Session {
  public:
-  PgSession(PgPool& pool, const char* operation, pg::PgCommitGroup& group,
-            const pg::PgBatchForms& batch_forms)
-      : pool_(pool), operation_(operation), group_(group), batch_forms_(batch_forms) {}
+  PgSession(PgPool& pool, const char* operation, pg::PgCommitGroup& group)
+      : pool_(pool), operation_(operation), group_(group) {}
 
   core::Rows Run(const core::Script& script, const core::Params& params) override {
     if (script.parts.size() != 1) {
@@ -174,7 +172,7 @@ class PgSession final : public core::Session {
     const std::string& sql = script.parts.front().sql;
     if (script.shares_commit) {
       lease_.reset();  // a waiter in a group holds no connection: its leader needs one
-      return group_.Run(pool_, script.name, sql, params, batch_forms_.Find(script.name));
+      return group_.Run(pool_, script.name, sql, params);
     }
     if (script.custom_plan) return Conn().ExecParams(sql, params);
     return Conn().ExecPrepared(script.name, sql, params);
@@ -190,7 +188,6 @@ class PgSession final : public core::Session {
   std::optional<PgPool::Lease> lease_;
   const char* operation_;
   pg::PgCommitGroup& group_;
-  const pg::PgBatchForms& batch_forms_;
 };
 
 /// The PostgreSQL Backend: a pool of libpq connections and the LISTEN connection.
@@ -204,7 +201,6 @@ class PgBackend final : public core::Backend {
         connect_timeout_(connect_timeout),
         pool_(std::move(spec), pool_size, connect_timeout),
         statements_(pg::MakeStatements(pg::QuoteIdent(schema))),
-        batch_forms_(pg::QuoteIdent(schema)),
         announcer_([this](const pg::PgAnnouncer::Batch& batch) { SendNotifications(batch); },
                    [this](const std::string& why) {
                      logger_->Log(LogLevel::Debug,
@@ -231,7 +227,7 @@ class PgBackend final : public core::Backend {
                const std::function<void(core::Session&, bool)>& attempt) override {
     Dialect dialect{this, &owner};
     core::RunOperation(dialect, operation, workflow_id, [&](bool retry) {
-      PgSession session(pool_, operation.name, commit_group_, batch_forms_);
+      PgSession session(pool_, operation.name, commit_group_);
       attempt(session, retry);
     });
   }
@@ -307,7 +303,6 @@ class PgBackend final : public core::Backend {
   PgPool pool_;
   pg::PgCommitGroup commit_group_{kCommitLanes};
   const core::Statements statements_;
-  const pg::PgBatchForms batch_forms_;  // multi-row forms of the statements that share commits
   std::mutex listener_mutex_;
   std::unique_ptr<pg::PgListener> listener_;  // guarded by listener_mutex_
   pg::PgAnnouncer announcer_;                 // after pool_: stopped before the pool goes
