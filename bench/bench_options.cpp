@@ -18,7 +18,7 @@ namespace {
          "          in which fresh database files are created (default $TMPDIR or /tmp)\n"
          "  --wait-n  workflows waiting at once for 'wait' (default 100000; env WAIT_N)\n"
          "  env     SEQ_N WARMUP CONC_N CONC_RUNS REC_N REC_TIMEOUT_S WAIT_N WAIT_TIMEOUT_S\n"
-         "          QUEUE_N QUEUE_WC QUEUE_LAT_N QUEUE_ENQ_THREADS\n";
+         "          QUEUE_N QUEUE_WC QUEUE_LAT_N QUEUE_ENQ_THREADS CONC_START_THREADS\n";
   std::exit(2);
 }
 
@@ -65,6 +65,7 @@ Options ParseOptions(int argc, char** argv) {
   o.queue_wc = EnvInt("QUEUE_WC", o.queue_wc);
   o.queue_lat_n = EnvInt("QUEUE_LAT_N", o.queue_lat_n);
   o.queue_enq_threads = EnvInt("QUEUE_ENQ_THREADS", o.queue_enq_threads);
+  o.conc_threads = EnvInt("CONC_START_THREADS", o.conc_threads);
 
   for (int i = 1; i < argc; ++i) {
     const std::string_view flag = argv[i];
@@ -101,8 +102,11 @@ Options ParseOptions(int argc, char** argv) {
     Usage("--url is required with --backend postgres");
   }
   if (o.seq_n < 1 || o.conc_n < 1 || o.conc_runs < 1 || o.rec_n < 1 || o.wait_n < 1 ||
-      o.queue_n < 1 || o.queue_wc < 1 || o.queue_lat_n < 1 || o.queue_enq_threads < 1) {
-    Usage("SEQ_N, CONC_N, CONC_RUNS, REC_N, WAIT_N and the QUEUE_ knobs must be at least 1");
+      o.queue_n < 1 || o.queue_wc < 1 || o.queue_lat_n < 1 || o.queue_enq_threads < 1 ||
+      o.conc_threads < 1) {
+    Usage(
+        "SEQ_N, CONC_N, CONC_RUNS, REC_N, WAIT_N, CONC_START_THREADS and the QUEUE_ knobs must be "
+        "at least 1");
   }
   return o;
 }

@@ -28,6 +28,7 @@ struct Options {
   int queue_wc = 50;           ///< QUEUE_WC: the queue's worker concurrency.
   int queue_lat_n = 200;       ///< QUEUE_LAT_N: single enqueues timed to their start.
   int queue_enq_threads = 10;  ///< QUEUE_ENQ_THREADS: threads enqueuing the QUEUE_N at once.
+  int conc_threads = 10;       ///< CONC_START_THREADS: threads starting the CONC_N at once.
 
   // Child modes (recovery): --child rec-setup|rec-check|rec-run --db-url U --db-schema S --n N.
   std::string child;      ///< "" in the driver process.

@@ -34,8 +34,10 @@ void PrintSequential(const nlohmann::json& seq) {
 
 void PrintConcurrent(const nlohmann::json& conc) {
   if (conc.contains("error")) return PrintError("concurrent", conc);
-  std::printf("concurrent throughput, %d workflows x 3 steps started at once (%s)\n",
-              static_cast<int>(Num(conc, "n")), conc["database"].get<std::string>().c_str());
+  std::printf("concurrent throughput, %d workflows x 3 steps started at once by %d threads (%s)\n",
+              static_cast<int>(Num(conc, "n")),
+              conc.contains("start_threads") ? static_cast<int>(Num(conc, "start_threads")) : 1,
+              conc["database"].get<std::string>().c_str());
   int r = 1;
   for (const auto& run : conc["runs"]) {
     std::printf("  run %d: started all in %.0f ms, done in %.0f ms: %.0f wf/s, %.0f steps/s\n", r++,

@@ -40,7 +40,8 @@ int main(int argc, char** argv) {
                              {"QUEUE_N", options.queue_n},
                              {"QUEUE_WC", options.queue_wc},
                              {"QUEUE_LAT_N", options.queue_lat_n},
-                             {"QUEUE_ENQ_THREADS", options.queue_enq_threads}}}};
+                             {"QUEUE_ENQ_THREADS", options.queue_enq_threads},
+                             {"CONC_START_THREADS", options.conc_threads}}}};
   const std::pair<const char*, std::function<nlohmann::json(const bench::Options&)>> steps[] = {
       {"seq", bench::MeasureSequential}, {"conc", bench::MeasureConcurrent},
       {"msg", bench::MeasureMessaging},  {"recovery", bench::MeasureRecovery},

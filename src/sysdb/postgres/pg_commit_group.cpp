@@ -61,9 +61,10 @@ uint64_t PgCommitGroup::SharedCommits() noexcept {
 PgCommitGroup::PgCommitGroup(int lanes) : lanes_(std::max(lanes, 1)) {}
 
 PgResult PgCommitGroup::Run(PgPool& pool, const std::string& name, const std::string& sql,
-                            const PgParams& params) {
+                            const PgParams& params, bool first) {
   Request own;
   own.statement = PgPipelined{&name, &sql, &params};
+  own.first = first;
   // Allocated before this request is queued: nothing under the lock may throw and leave a
   // request of a caller's stack in the queue.
   std::vector<Request*> group;
@@ -100,18 +101,27 @@ PgResult PgCommitGroup::Run(PgPool& pool, const std::string& name, const std::st
   return std::move(*own.result);
 }
 
+size_t PgCommitGroup::Queued() {
+  std::lock_guard lock(mutex_);
+  return queued_.size();
+}
+
 void PgCommitGroup::TakeGroup(Request& own, std::vector<Request*>& group) {
   group.assign(1, &own);
   own.taken = true;
-  for (auto it = queued_.begin(); it != queued_.end();) {
-    if (*it == &own) {
-      it = queued_.erase(it);
-    } else if (group.size() < kMaxGroup) {
-      (*it)->taken = true;
-      group.push_back(*it);
-      it = queued_.erase(it);
-    } else {
-      ++it;
+  // Two passes over the queue: the workflow starts, then everything else, each oldest first.
+  for (const bool starts_only : {true, false}) {
+    for (auto it = queued_.begin(); it != queued_.end();) {
+      Request* request = *it;
+      if (request == &own) {
+        it = queued_.erase(it);
+      } else if (group.size() < kMaxGroup && (request->first || !starts_only)) {
+        request->taken = true;
+        group.push_back(request);
+        it = queued_.erase(it);
+      } else {
+        ++it;
+      }
     }
   }
 }

@@ -14,6 +14,10 @@
 // breaks, every statement of the group gets that error: each caller's retry then treats its write
 // as in doubt, as it would for a commit of its own. The fault-injection site of a shared
 // transaction is operation "GroupCommit", script "group_commit".
+//
+// A group takes workflow starts before other checkpoints: a start's caller waits in RunWorkflow
+// (or an enqueue) for it, and while starts queue behind the checkpoints of every running
+// workflow, new work begins only as fast as those drain. Other statements keep their order.
 #pragma once
 
 #include <condition_variable>
@@ -40,8 +44,9 @@ class PgCommitGroup {
   /// Runs the prepared statement `name` (`sql`) with `params` on a connection of `pool`, alone
   /// or with other callers' statements, and returns its result, or throws the PgError it alone
   /// failed with. The caller must hold no connection of `pool` meanwhile (a leader needs one).
+  /// `first` marks a workflow start, which the next group takes before other statements.
   PgResult Run(PgPool& pool, const std::string& name, const std::string& sql,
-               const PgParams& params);
+               const PgParams& params, bool first = false);
 
   /// The most statements one shared transaction carries.
   static constexpr size_t kMaxGroup = 64;
@@ -49,6 +54,8 @@ class PgCommitGroup {
   /// Statements that committed in a transaction shared with others, in this process (for tests
   /// and diagnostics).
   static uint64_t SharedCommits() noexcept;
+  /// Statements waiting for a lane now (for tests).
+  size_t Queued();
 
  private:
   struct Request {
@@ -58,11 +65,13 @@ class PgCommitGroup {
     bool taken = false;  // a leader has it
     bool done = false;
     bool alone = false;  // the group failed: its caller runs the statement alone
+    bool first = false;  // a workflow start: taken before other queued statements
     // Woken when done, or to lead when a lane frees (one waiter at a time: no stampede).
     std::condition_variable wake;
   };
 
-  /// Takes `own` and up to kMaxGroup - 1 other queued requests, oldest first, into `group`
+  /// Takes `own` and up to kMaxGroup - 1 other queued requests, the workflow starts among them
+  /// first and otherwise oldest first, into `group`
   /// (whose capacity is kMaxGroup already, so this never allocates).
   void TakeGroup(Request& own, std::vector<Request*>& group);
   /// Runs `group` on a connection of `pool` and fills in each request's outcome.

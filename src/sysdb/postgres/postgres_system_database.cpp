@@ -43,6 +43,8 @@ using pg::PgResult;
 using Clock = std::chrono::steady_clock;
 
 constexpr size_t kDefaultPoolSize = 16;
+// The statement of workflow starts and enqueues (pg_statements.cpp).
+constexpr std::string_view kInsertWorkflowName = "insert_workflow";
 // Shared transactions in flight at once (group commit): enough to keep a small server's cores
 // busy, few enough that what arrives meanwhile queues up and shares the next commit. Measured on
 // two cores: 4 lanes drained a queue about 30 % faster than separate commits, with about 30 %
@@ -172,7 +174,8 @@ class PgSession final : public core::Session {
     const std::string& sql = script.parts.front().sql;
     if (script.shares_commit) {
       lease_.reset();  // a waiter in a group holds no connection: its leader needs one
-      return group_.Run(pool_, script.name, sql, params);
+      // A workflow start goes first (pg_commit_group.hpp).
+      return group_.Run(pool_, script.name, sql, params, script.name == kInsertWorkflowName);
     }
     if (script.custom_plan) return Conn().ExecParams(sql, params);
     return Conn().ExecPrepared(script.name, sql, params);
