@@ -11,14 +11,13 @@ namespace {
 
 [[noreturn]] void Usage(const std::string& problem) {
   if (!problem.empty()) std::cerr << "dbos_bench: " << problem << "\n";
-  std::cerr
-      << "usage: dbos_bench --backend sqlite|postgres [--url URL]"
-         " [--only seq,conc,msg,recovery,wait,queue,list] [--wait-n N] [--json FILE]\n"
-         "  --url   PostgreSQL URL (required for postgres); for sqlite an optional folder\n"
-         "          in which fresh database files are created (default $TMPDIR or /tmp)\n"
-         "  --wait-n  workflows waiting at once for 'wait' (default 100000; env WAIT_N)\n"
-         "  env     SEQ_N WARMUP CONC_N CONC_RUNS REC_N REC_TIMEOUT_S WAIT_N WAIT_TIMEOUT_S\n"
-         "          QUEUE_N QUEUE_WC QUEUE_LAT_N QUEUE_ENQ_THREADS CONC_START_THREADS\n";
+  std::cerr << "usage: dbos_bench --backend sqlite|postgres [--url URL]"
+               " [--only seq,conc,msg,recovery,wait,queue,list] [--wait-n N] [--json FILE]\n"
+               "  --url   PostgreSQL URL (required for postgres); for sqlite an optional folder\n"
+               "          in which fresh database files are created (default $TMPDIR or /tmp)\n"
+               "  --wait-n  workflows waiting at once for 'wait' (default 100000; env WAIT_N)\n"
+               "  env     SEQ_N WARMUP CONC_N CONC_RUNS REC_N REC_TIMEOUT_S WAIT_N WAIT_TIMEOUT_S\n"
+               "          QUEUE_N QUEUE_WC QUEUE_LAT_N QUEUE_ENQ_THREADS CONC_START_THREADS\n";
   std::exit(2);
 }
 

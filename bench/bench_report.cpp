@@ -80,10 +80,11 @@ void PrintWaitRound(const nlohmann::json& wait) {
   if (wait.contains("error")) return PrintError("waiters", wait);
   std::printf("%d workflows waiting at once, %s (%s)\n", static_cast<int>(Num(wait, "n")),
               wait["wait"].get<std::string>().c_str(), wait["database"].get<std::string>().c_str());
-  std::printf("  start: all waiting after %.0f ms: %.0f workflows/s (RunWorkflow calls %.0f ms; "
-              "%d parked)\n",
-              Num(wait, "start_ms"), Num(wait, "start_per_s"), Num(wait, "run_calls_ms"),
-              static_cast<int>(Num(wait, "parked_when_all_waiting")));
+  std::printf(
+      "  start: all waiting after %.0f ms: %.0f workflows/s (RunWorkflow calls %.0f ms; "
+      "%d parked)\n",
+      Num(wait, "start_ms"), Num(wait, "start_per_s"), Num(wait, "run_calls_ms"),
+      static_cast<int>(Num(wait, "parked_when_all_waiting")));
   std::printf("  release: all returned after %.0f ms: %.0f workflows/s\n", Num(wait, "release_ms"),
               Num(wait, "release_per_s"));
   std::printf("  wrong results %d; peak RSS %.1f MB (all waiting %.1f MB); peak threads %d\n\n",

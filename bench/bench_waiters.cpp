@@ -94,9 +94,8 @@ nlohmann::json RunRound(const Options& options, bool recv) {
   dbos::RegisterWorkflow(ctx, SleepThenReturn, dbos::WithWorkflowName("bench-sleeper"));
   dbos::Launch(ctx);
   auto& runtime = dbos::detail::RuntimeOf(ctx);
-  const std::string prefix =
-      std::string(recv ? "waiter-" : "sleeper-") + std::to_string(static_cast<int64_t>(NowMs())) +
-      "-";
+  const std::string prefix = std::string(recv ? "waiter-" : "sleeper-") +
+                             std::to_string(static_cast<int64_t>(NowMs())) + "-";
   ResetPeakRss();
   ThreadSampler threads;
 

@@ -55,6 +55,12 @@ class ConcurrentSteps {
     cv_.wait_until(lock, stop, deadline, [] { return false; });
     return !stop.stop_requested();
   }
+  /// Number of steps still running (a workflow with some cannot park: its replay would start
+  /// them again).
+  int Running() {
+    std::lock_guard lock(mutex_);
+    return running_;
+  }
   /// Waits until every step handed to a worker is done.
   void WaitAllFinished() {
     std::unique_lock lock(mutex_);

@@ -7,6 +7,7 @@
 
 #include <chrono>
 
+#include "core/step_marks.hpp"
 #include "util/time_util.hpp"
 
 namespace dbos::detail {
@@ -31,9 +32,12 @@ void ParkingLot::SetDefaultResidentLimitForTesting(std::optional<size_t> limit) 
   g_default_limit = limit;
 }
 
-bool ParkingLot::CanPark(const WorkflowState& state) {
-  return current_workflow == &state && !state.in_step && !state.never_park &&
-         state.park_blockers.load() == 0 && state.Pending() == Interruption::None;
+bool ParkingLot::CanPark(WorkflowState& state) {
+  // Not inside a step (inline or concurrent), and no dbos::Go step still running: a replay
+  // would start it again.
+  return current_workflow == &state && current_step_mark.state == nullptr && !state.in_step &&
+         !state.never_park && state.Pending() == Interruption::None &&
+         state.go_steps.Running() == 0;
 }
 
 ParkingLot::ResidentWait::ResidentWait(ParkingLot& lot, WorkflowState& state)

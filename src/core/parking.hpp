@@ -65,8 +65,8 @@ class ParkingLot {
   };
 
   /// True when `state`'s wait may park: it runs on its execution's thread, outside a step, with
-  /// nothing running beside it, and it never swallowed a park.
-  static bool CanPark(const WorkflowState& state);
+  /// no dbos::Go step running beside it, and it never swallowed a park.
+  static bool CanPark(WorkflowState& state);
 
   /// At the wait, after it returned Wake::Park: the workflow wakes when one of `keys` is
   /// notified, at `wake_at_epoch_ms` (if set), or when it is interrupted. The caller then throws
@@ -113,7 +113,7 @@ class ParkingLot {
   size_t unevicted_ = 0;           ///< Residents not asked to park.
   std::unordered_map<WorkflowState*, Parked> parked_;
   std::set<std::pair<int64_t, WorkflowState*>> timers_;  ///< Wake-up times, earliest first.
-  std::deque<std::function<void()>> ready_;            ///< Resume functions to call.
+  std::deque<std::function<void()>> ready_;              ///< Resume functions to call.
   bool stopped_ = false;
   std::thread thread_;
 };

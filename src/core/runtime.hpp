@@ -201,8 +201,8 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   std::mutex services_mutex_;
   messaging::Notifier notifier_;
   /// After notifier_: parked workflows hold registrations with it.
-  std::unique_ptr<ParkingLot> parking_ = std::make_unique<ParkingLot>(
-      notifier_, ParkingLot::DefaultResidentLimit(kResidentWaits));
+  std::unique_ptr<ParkingLot> parking_ =
+      std::make_unique<ParkingLot>(notifier_, ParkingLot::DefaultResidentLimit(kResidentWaits));
   std::unique_ptr<executor::DeadlineWatcher> deadlines_;
   std::atomic<bool> listening_{false};
   std::mutex listen_mutex_;

@@ -11,10 +11,10 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <utility>
 #include <stop_token>
 #include <string>
 #include <unordered_map>
+#include <utility>
 
 #include "core/concurrent_steps.hpp"
 #include "core/waiter.hpp"
@@ -58,9 +58,6 @@ struct WorkflowState {
   std::atomic<bool> parking{false};
   /// Never parks again (its code swallowed a park once): its waits keep their thread.
   std::atomic<bool> never_park{false};
-  /// Work of this execution that runs beside it (concurrent steps): it cannot park meanwhile,
-  /// since a replay would run that work a second time.
-  std::atomic<int> park_blockers{0};
   /// The Sleep that parked (its step ID) and when it began in this process: its replay returns
   /// the whole time slept here, as a Sleep that kept its thread does.
   std::optional<std::pair<int, int64_t>> parked_sleep;

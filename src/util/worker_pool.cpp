@@ -107,8 +107,8 @@ void WorkerPool::Watchdog(std::shared_ptr<State> state) {
   while (!state->stopping) {
     state->watchdog_cv.wait_for(lock, kStallGrowth);
     if (state->stopping) break;
-    const bool stalled = !state->tasks.empty() && state->started == last_started &&
-                         state->idle_threads == 0;
+    const bool stalled =
+        !state->tasks.empty() && state->started == last_started && state->idle_threads == 0;
     last_started = state->started;
     if (stalled) SpawnLocked(state);
   }
