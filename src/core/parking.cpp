@@ -110,6 +110,7 @@ void ParkingLot::CancelPark(WorkflowState& state) {
 }
 
 void ParkingLot::CompletePark(WorkflowState& state, std::function<void()> resume) {
+  std::optional<Parked> dropped;
   {
     std::lock_guard lock(mutex_);
     auto it = parked_.find(&state);
@@ -119,16 +120,16 @@ void ParkingLot::CompletePark(WorkflowState& state, std::function<void()> resume
       return;
     }
     if (it != parked_.end()) {
-      auto dropped = std::make_shared<Parked>(std::move(it->second));
-      if (dropped->wake_at) timers_.erase({*dropped->wake_at, &state});
+      if (it->second.wake_at) timers_.erase({*it->second.wake_at, &state});
+      dropped.emplace(std::move(it->second));
       parked_.erase(it);
-      // Dropped on this lot's thread (not under the lock); the resume runs here below.
-      ready_.emplace_back([dropped] {});
-      cv_.notify_all();
     }
   }
   // Stopped (shutdown): the workflow was interrupted, so its resume ends it without running code.
+  // Its registrations go first (this thread holds no notifier lock), so no notification can
+  // reach its waiter once it is gone.
   state.waiter.Unpark();
+  dropped.reset();
   resume();
 }
 
@@ -192,7 +193,12 @@ void ParkingLot::Stop() {
     }
   }
   cv_.notify_all();
-  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+  if (!thread_.joinable()) return;
+  if (thread_.get_id() == std::this_thread::get_id()) {
+    thread_.detach();  // the last owner let go on this thread: it ends by itself
+  } else {
+    thread_.join();
+  }
 }
 
 void ParkingLot::Run() {

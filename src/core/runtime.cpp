@@ -144,6 +144,8 @@ void Runtime::ReleaseExecution(const std::string& workflow_id) {
     active_.erase(it);
   }
   outcome->Complete(WorkflowOutcome::Kind::NoResultHere);
+  // A workflow awaiting this one here (perhaps parked) looks again now that the outcome is set.
+  notifier_.Notify(messaging::StreamEndKey(workflow_id));
   if (execution_released_) execution_released_(workflow_id);
 }
 

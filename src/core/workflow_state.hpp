@@ -18,6 +18,7 @@
 
 #include "core/concurrent_steps.hpp"
 #include "core/waiter.hpp"
+#include "dbos/logging.hpp"
 #include "sysdb/system_database.hpp"
 
 namespace dbos::detail {
@@ -58,6 +59,10 @@ struct WorkflowState {
   std::atomic<bool> parking{false};
   /// Never parks again (its code swallowed a park once): its waits keep their thread.
   std::atomic<bool> never_park{false};
+  /// Its code swallowed a park and called DBOS again (told once in the log).
+  std::atomic<bool> swallowed_park{false};
+  /// The instance's logger (set when the execution starts), for what only the workflow sees.
+  Logger* logger = nullptr;
   /// The Sleep that parked (its step ID) and when it began in this process: its replay returns
   /// the whole time slept here, as a Sleep that kept its thread does.
   std::optional<std::pair<int, int64_t>> parked_sleep;

@@ -84,7 +84,7 @@ Awaited AwaitOutcome(Runtime& runtime, const std::string& id,
       if (kind == WorkflowOutcome::Kind::Running) {
         // Its end here signals the waiter; the re-check is a safety net.
         parkable->Wait(std::chrono::steady_clock::now() + std::chrono::seconds(1),
-                       parkable->RecheckAt(std::chrono::seconds(1)));
+                       parkable->RecheckAt(std::chrono::seconds(1), std::chrono::seconds(5)));
         continue;
       }
       if (kind == WorkflowOutcome::Kind::Success) return {local->Output(), std::nullopt};
@@ -129,7 +129,7 @@ Awaited AwaitOutcome(Runtime& runtime, const std::string& id,
     if (caller != nullptr) {
       detail::ThrowIfInterrupted(*caller);
       parkable->Wait(std::chrono::steady_clock::now() + delay,
-                     parkable->RecheckAt(std::chrono::seconds(1)));
+                     parkable->RecheckAt(std::chrono::seconds(1), std::chrono::seconds(5)));
     } else {
       started->WaitUntil(std::chrono::steady_clock::now() + delay);
     }

@@ -2,6 +2,7 @@
 #include "executor/operation.hpp"
 
 #include <algorithm>
+#include <exception>
 
 #include "core/context_access.hpp"
 #include "core/error_messages.hpp"
@@ -45,7 +46,12 @@ void ThrowShutDown(WorkflowState* caller) {
 
 void ThrowIfInterrupted(const WorkflowState& state) {
   // Code that caught a park's unwinding cannot carry on: it would run ahead of its own replay.
-  if (state.parking) throw ParkInterrupt{};
+  // Inside a handler (cleanup before a rethrow) the unwinding goes on; code that swallowed it is
+  // held until the workflow is cancelled or shut down.
+  if (state.parking) {
+    if (std::current_exception()) throw ParkInterrupt{};
+    HoldSwallowedPark(const_cast<WorkflowState&>(state));
+  }
   const auto why = state.Pending();
   if (why != Interruption::None) ThrowInterruption(state, why);
 }

@@ -17,6 +17,11 @@ namespace dbos::detail {
 
 class Runtime;
 
+/// Code that swallowed the unwinding of a park (`catch (...)` without rethrow) and called DBOS
+/// again: it has diverged from what its replay will do, so it must not go on. Says so in the log
+/// (once) and blocks until the workflow is interrupted (cancelled, timed out, shut down).
+void HoldSwallowedPark(WorkflowState& state);
+
 /// One workflow's parkable wait, for the duration of its wait loop.
 class ParkableWait {
  public:
@@ -34,9 +39,9 @@ class ParkableWait {
                                std::optional<int64_t> park_wake_at_ms);
 
   /// When a parked wait re-checks the database without a notification: `base` (doubled after
-  /// each park that woke without news, up to 60 s), with a little jitter so that many parked
+  /// each park that woke without news, up to `cap`), with a little jitter so that many parked
   /// workflows do not wake together.
-  int64_t RecheckAt(std::chrono::milliseconds base) const;
+  int64_t RecheckAt(std::chrono::milliseconds base, std::chrono::milliseconds cap) const;
 
  private:
   Runtime& runtime_;

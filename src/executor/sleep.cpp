@@ -16,9 +16,10 @@ std::chrono::milliseconds SleepErased(DBOSContext& ctx, std::chrono::millisecond
   // Measured from the call: the checkpoint write is part of the pause the caller sees. A sleep
   // that parked counts from its first call in this process.
   int64_t start = util::NowEpochMs();
-  if (state.parked_sleep && state.parked_sleep->first == step_id)
+  if (state.parked_sleep && state.parked_sleep->first == step_id) {
     start = state.parked_sleep->second;
-  state.parked_sleep.reset();
+    state.parked_sleep.reset();
+  }
   const int64_t deadline =
       RecordDurableDeadline(detail::RuntimeOf(ctx), state, step_id, ClampWait(duration));
   try {

@@ -114,6 +114,7 @@ void Execute(const std::shared_ptr<Runtime>& runtime, const detail::RegisteredWo
              bool replaying) noexcept {
   const std::string id = state->workflow_id;
   runtime->AttachState(id, state);
+  state->logger = &runtime->Log();
   // A system database failure met on this thread is noted in the state (guarded_database.hpp).
   detail::CurrentWorkflowScope current(state.get());
   // An interrupted execution runs no code, so it needs no history either.
@@ -206,8 +207,6 @@ void Execute(const std::shared_ptr<Runtime>& runtime, const detail::RegisteredWo
   runtime->ForgetDeadline(id);
   if (auto scope = state->cancel_scope.lock()) scope->Remove(id);
   runtime->ReleaseExecution(id);
-  // A workflow awaiting this one here (perhaps parked) looks again now that the outcome is set.
-  runtime->Notifications().Notify(messaging::StreamEndKey(id));
 }
 
 void Submit(Runtime& runtime, const detail::RegisteredWorkflow& workflow,
@@ -219,31 +218,42 @@ void Submit(Runtime& runtime, const detail::RegisteredWorkflow& workflow,
        replaying]() mutable { Execute(rt, wf, state, outcome, input, replaying); });
 }
 
-// Runs a parked workflow again from its first step (called by the parking lot's thread when it
-// wakes). An interrupted one (cancelled, shut down) ends here at once without running code.
-void Resume(const std::shared_ptr<Runtime>& runtime, const detail::RegisteredWorkflow* workflow,
-            const std::shared_ptr<WorkflowState>& state,
-            const std::shared_ptr<WorkflowOutcome>& outcome, const nlohmann::json& input) noexcept {
+// Runs a parked workflow again from its first step, on a pool thread (called by the parking
+// lot's thread when it wakes). An interrupted one (cancelled, shut down) ends there at once
+// without running code. Everything is moved into the pool's task: the lot's thread keeps no
+// reference that could end up destroying the runtime on it.
+void Resume(std::shared_ptr<Runtime> runtime, const detail::RegisteredWorkflow* workflow,
+            std::shared_ptr<WorkflowState> state, std::shared_ptr<WorkflowOutcome> outcome,
+            nlohmann::json input) noexcept {
   state->ResetForReplay();
   if (runtime->ShuttingDown()) state->Interrupt(detail::Interruption::Shutdown);
-  if (state->Pending() != detail::Interruption::None) {
-    Execute(runtime, workflow, state, outcome, input, /*replaying=*/true);
-    return;
-  }
+  const std::weak_ptr<Runtime> weak_runtime = runtime;
+  const std::string id = state->workflow_id;
+  const std::weak_ptr<WorkflowState> weak_state = state;
+  const std::weak_ptr<WorkflowOutcome> weak_outcome = outcome;
+  util::WorkerPool& pool = runtime->Pool();
   try {
-    Submit(*runtime, *workflow, state, outcome, input, /*replaying=*/true);
+    pool.Submit([rt = std::move(runtime), workflow, state = std::move(state),
+                 outcome = std::move(outcome), input = std::move(input)]() mutable {
+      Execute(rt, workflow, state, outcome, input, /*replaying=*/true);
+    });
   } catch (const std::exception& e) {
     // No thread for it: it stays PENDING here, and the next launch recovers it.
-    const std::string id = state->workflow_id;
-    runtime->Log().Log(LogLevel::Error, "workflow " + id + ": could not resume it after a wait (" +
-                                            e.what() + "); it stays PENDING until recovered");
-    outcome->Complete(WorkflowOutcome::Kind::Unrecorded, nullptr,
-                      CodeRecord(ErrorCode::WorkflowExecution,
-                                 "workflow " + id + " could not resume after a wait (" + e.what() +
-                                     "); it stays PENDING and runs again when recovered"));
-    runtime->ForgetDeadline(id);
-    if (auto scope = state->cancel_scope.lock()) scope->Remove(id);
-    runtime->ReleaseExecution(id);
+    auto rt = weak_runtime.lock();
+    auto failed_outcome = weak_outcome.lock();
+    if (!rt || !failed_outcome) return;
+    rt->Log().Log(LogLevel::Error, "workflow " + id + ": could not resume it after a wait (" +
+                                       e.what() + "); it stays PENDING until recovered");
+    failed_outcome->Complete(
+        WorkflowOutcome::Kind::Unrecorded, nullptr,
+        CodeRecord(ErrorCode::WorkflowExecution,
+                   "workflow " + id + " could not resume after a wait (" + e.what() +
+                       "); it stays PENDING and runs again when recovered"));
+    rt->ForgetDeadline(id);
+    if (auto failed_state = weak_state.lock()) {
+      if (auto scope = failed_state->cancel_scope.lock()) scope->Remove(id);
+    }
+    rt->ReleaseExecution(id);
   }
 }
 
@@ -254,8 +264,9 @@ void Park(const std::shared_ptr<Runtime>& runtime, const detail::RegisteredWorkf
           const std::shared_ptr<WorkflowState>& state,
           const std::shared_ptr<WorkflowOutcome>& outcome, const nlohmann::json& input,
           bool unwound) {
-  auto resume = [runtime, workflow, state, outcome, input] {
-    Resume(runtime, workflow, state, outcome, input);
+  // Called once; it hands its references on (see Resume).
+  auto resume = [runtime, workflow, state, outcome, input]() mutable {
+    Resume(std::move(runtime), workflow, std::move(state), std::move(outcome), std::move(input));
   };
   if (unwound && state->parking) {
     runtime->Parking().CompletePark(*state, std::move(resume));

@@ -230,7 +230,8 @@ nlohmann::json WaitForMessage(Runtime& runtime, WorkflowState& state, const std:
                                        ": no message received within " +
                                        std::to_string(timeout.count()) + " ms");
     }
-    const int64_t park_wake = std::min(deadline, wait.RecheckAt(runtime.WaitPollCap()));
+    const int64_t park_wake =
+        std::min(deadline, wait.RecheckAt(runtime.WaitPollCap(), runtime.WaitPollCap()));
     if (wait.Wait(rechecks.Next(deadline), park_wake) == messaging::Waiter::Wake::Deadline) {
       rechecks.Quiet();
     }
@@ -423,7 +424,8 @@ nlohmann::json GetEventErased(DBOSContext& ctx, const std::string& workflow_id,
     }
     const auto wake =
         parkable ? parkable->Wait(rechecks.Next(deadline),
-                                  std::min(deadline, parkable->RecheckAt(runtime.WaitPollCap())))
+                                  std::min(deadline, parkable->RecheckAt(runtime.WaitPollCap(),
+                                                                         runtime.WaitPollCap())))
                  : waiter.WaitUntil(rechecks.Next(deadline));
     if (wake == messaging::Waiter::Wake::Deadline) rechecks.Quiet();
   }

@@ -110,7 +110,9 @@ void WorkerPool::Watchdog(std::shared_ptr<State> state) {
     const bool stalled =
         !state->tasks.empty() && state->started == last_started && state->idle_threads == 0;
     last_started = state->started;
-    if (stalled) SpawnLocked(state);
+    // Bounded all the same: past four times the soft maximum, tasks wait for a thread.
+    const size_t hard_max = state->soft_max > SIZE_MAX / 4 ? SIZE_MAX : state->soft_max * 4;
+    if (stalled && state->threads < hard_max) SpawnLocked(state);
   }
   state->watchdog = false;
 }

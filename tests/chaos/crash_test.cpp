@@ -179,7 +179,9 @@ TEST_P(CrashTest, KilledWhileThousandsWaitLosesNone) {
     const std::string id = "w-" + std::to_string(i);
     EXPECT_EQ(db->GetWorkflow(id, false)->status, "SUCCESS") << id;
     EXPECT_EQ(marks[id + " step-3"], 1) << id;
-    if (first_step_recorded[id]) EXPECT_EQ(marks[id + " step-1"], 1) << id;
+    if (first_step_recorded[id]) {
+      EXPECT_EQ(marks[id + " step-1"], 1) << id;
+    }
     EXPECT_GE(marks[id + " step-1"], 1) << id;
   }
 }

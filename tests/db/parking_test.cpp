@@ -76,6 +76,22 @@ std::string SwallowsEverything(DBOSContext& ctx, int) {
   }
 }
 
+// Swallows the unwinding and tries again: it must be held, never get to "gave up".
+std::string SwallowsAndRetries(DBOSContext& ctx, int) {
+  for (int i = 0; i < 3; ++i) {
+    try {
+      return Recv<std::string>(ctx, "t", std::chrono::seconds(30));
+    } catch (...) {
+    }
+  }
+  return "gave up";
+}
+
+int64_t TwoSleeps(DBOSContext& ctx, int ms) {
+  Sleep(ctx, std::chrono::milliseconds(5));
+  return Sleep(ctx, std::chrono::milliseconds(ms)).count();
+}
+
 int ShortWorkflow(DBOSContext& ctx, int i) {
   return RunAsStep(
       ctx, [i] { return i * 2; }, WithStepName("double"));
@@ -130,6 +146,8 @@ class ParkingTest : public DbTest {
     RegisterWorkflow(ctx, ChildWaits);
     RegisterWorkflow(ctx, ParentAwaitsChild);
     RegisterWorkflow(ctx, SwallowsEverything);
+    RegisterWorkflow(ctx, SwallowsAndRetries);
+    RegisterWorkflow(ctx, TwoSleeps);
     RegisterWorkflow(ctx, ShortWorkflow);
     RegisterWorkflow(ctx, BlockedStep);
     detail::RuntimeOf(ctx).Parking().SetResidentLimit(resident_limit);
@@ -272,6 +290,28 @@ TEST_P(ParkingTest, CodeThatSwallowsTheParkIsToldAndNothingWrongIsRecorded) {
   Send(ctx, "swallower", std::string("real"), "t");
   EXPECT_EQ(handle.GetResult(), "real");
   EXPECT_EQ(g_before.load(), 1);
+  Shutdown(ctx, std::chrono::seconds(5));
+}
+
+TEST_P(ParkingTest, CodeThatSwallowsTheParkAndCarriesOnIsHeldUntilCancelled) {
+  DBOSContext ctx = Start();
+  auto handle = RunWorkflow(ctx, SwallowsAndRetries, 0, WithWorkflowID("retrier"));
+  ASSERT_TRUE(Await([&] { return logger_->Contains("held until cancelled or shut down"); }));
+  EXPECT_EQ(handle.GetStatus().status, WorkflowStatusType::Pending);
+  CancelWorkflow(ctx, "retrier");
+  try {
+    handle.GetResult();
+    FAIL() << "a cancelled workflow has no result";
+  } catch (const DBOSError& e) {
+    EXPECT_EQ(e.Code(), ErrorCode::AwaitedWorkflowCancelled);
+  }
+  EXPECT_EQ(handle.GetStatus().status, WorkflowStatusType::Cancelled);
+  Shutdown(ctx, std::chrono::seconds(5));
+}
+
+TEST_P(ParkingTest, ASleepThatParkedReturnsTheWholeTimeItSleptAfterAnEarlierSleep) {
+  DBOSContext ctx = Start();
+  EXPECT_GE(RunWorkflow(ctx, TwoSleeps, 300).GetResult(), 300);
   Shutdown(ctx, std::chrono::seconds(5));
 }
 
