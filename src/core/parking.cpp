@@ -94,13 +94,13 @@ void ParkingLot::BeginPark(WorkflowState& state, const std::vector<std::string>&
 }
 
 void ParkingLot::CancelPark(WorkflowState& state) {
-  std::optional<Parked> dropped;
+  std::unique_ptr<Parked> dropped;
   {
     std::lock_guard lock(mutex_);
     auto it = parked_.find(&state);
     if (it != parked_.end()) {
       if (it->second.wake_at) timers_.erase({*it->second.wake_at, &state});
-      dropped.emplace(std::move(it->second));
+      dropped = std::make_unique<Parked>(std::move(it->second));
       parked_.erase(it);
     }
   }
@@ -110,7 +110,7 @@ void ParkingLot::CancelPark(WorkflowState& state) {
 }
 
 void ParkingLot::CompletePark(WorkflowState& state, std::function<void()> resume) {
-  std::optional<Parked> dropped;
+  std::unique_ptr<Parked> dropped;
   {
     std::lock_guard lock(mutex_);
     auto it = parked_.find(&state);
@@ -121,7 +121,7 @@ void ParkingLot::CompletePark(WorkflowState& state, std::function<void()> resume
     }
     if (it != parked_.end()) {
       if (it->second.wake_at) timers_.erase({*it->second.wake_at, &state});
-      dropped.emplace(std::move(it->second));
+      dropped = std::make_unique<Parked>(std::move(it->second));
       parked_.erase(it);
     }
   }
