@@ -6,7 +6,9 @@
 // in-doubt commits (the reply of the write lost, or the connection dropped mid-write) that still
 // create exactly one workflow.
 #include <atomic>
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include "serialization/codec.hpp"
 #include "support/db_test.hpp"
@@ -50,6 +52,14 @@ int Simple(DBOSContext&, int n) {
   return n * 2;
 }
 
+// Simple, but it stays PENDING until the test lets it go.
+std::atomic<bool> g_release_held{false};
+int Held(DBOSContext&, int n) {
+  ++g_runs[2];
+  while (!g_release_held.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  return n * 2;
+}
+
 // Forks `target` from step 2 and resumes it, inside a workflow.
 std::string Manager(DBOSContext& ctx, std::string target) {
   auto forked =
@@ -83,6 +93,7 @@ class ManagementResumeForkTest : public DbTest {
     RegisterWorkflow(ctx, Counted);
     RegisterWorkflow(ctx, Gated);
     RegisterWorkflow(ctx, Simple);
+    RegisterWorkflow(ctx, Held);
     RegisterWorkflow(ctx, Manager);
     NewWorkflowQueue(ctx, "parts", WithPartitionQueue());
     Launch(ctx);
@@ -90,8 +101,9 @@ class ManagementResumeForkTest : public DbTest {
   }
   // A row of Simple(21) left as `status` (via SQL) by another process.
   void InsertSimple(const std::string& id, const std::string& status,
-                    const std::string& application_name = "dbos-test") {
-    sysdb::WorkflowInsert row = WorkflowRow(id, "dbos::testing::resume_fns::Simple");
+                    const std::string& application_name = "dbos-test",
+                    const std::string& name = "dbos::testing::resume_fns::Simple") {
+    sysdb::WorkflowInsert row = WorkflowRow(id, name);
     row.inputs = serialization::EncodeWorkflowInput(21);
     row.executor_id = "gone-executor";
     row.application_name = application_name;
@@ -363,6 +375,55 @@ TEST_P(ManagementResumeForkTest, InDoubtResumeStartsTheWorkflowOnce) {
     Shutdown(ctx);
     EXPECT_EQ(g_runs[2], 1);
   }
+}
+
+// A queue runner reads its clock, the resume commits (reply lost), the runner claims the resumed
+// workflow, then the resume retries while the workflow runs: the claim must count as following
+// the resume although its clock reading came first, or the retry enqueues the running workflow
+// again (a second attempt, a second run).
+TEST_P(ManagementResumeForkTest, InDoubtResumeRecognisesAClaimThatReadItsClockEarlier) {
+  g_release_held = false;
+  InsertSimple("slow-claim", "CANCELLED", "dbos-test", "dbos::testing::resume_fns::Held");
+  DBOSContext ctx = Start();
+  std::atomic<int> polls_entered{0};
+  std::atomic<int> resume_calls{0};
+  std::atomic<bool> pending_before_retry{false};
+  ScopedFaultInjector injector([&](const FaultSite& site) {
+    const std::string statement = site.statement;
+    if (statement == "dequeue_precheck" || statement == "dequeue_claim") {
+      polls_entered.fetch_add(1);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the resume commits now
+    } else if (statement == "resume_workflow" && resume_calls.fetch_add(1) == 0) {
+      Fault fault;
+      fault.kind = Fault::Kind::kAfterCommit;
+      return fault;
+    } else if (statement == "resume_workflow") {
+      // The retry waits until the delayed poll has claimed and started the workflow.
+      for (int i = 0; i < 300 && !pending_before_retry; ++i) {
+        pending_before_retry =
+            Count("workflow_status", "workflow_uuid = 'slow-claim' AND status = 'PENDING'") == 1;
+        if (!pending_before_retry) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    }
+    return Fault{};
+  });
+  for (int i = 0; i < 5000 && polls_entered.load() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_GT(polls_entered.load(), 0) << "the queue runner never polled";
+  std::this_thread::sleep_for(std::chrono::milliseconds(10));  // later than the runner's clock
+  auto handle = ResumeWorkflow<int>(ctx, "slow-claim");
+  EXPECT_GE(resume_calls.load(), 2);
+  EXPECT_TRUE(pending_before_retry.load());
+  // Enqueued again, it would show now (the delayed poll has not claimed it a second time yet).
+  EXPECT_EQ(Count("workflow_status", "workflow_uuid = 'slow-claim' AND status = 'PENDING'"), 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // a wrong re-enqueue is claimed
+  EXPECT_FALSE(logger_->Contains("could not start workflow slow-claim"));
+  g_release_held = true;
+  EXPECT_EQ(handle.GetResult(), 42);
+  EXPECT_EQ(handle.GetStatus().attempts, 1);
+  Shutdown(ctx);
+  EXPECT_EQ(g_runs[2], 1);
 }
 
 DBOS_INSTANTIATE_ON_BOTH_BACKENDS(ManagementResumeForkTest);

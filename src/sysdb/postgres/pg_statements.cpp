@@ -126,6 +126,8 @@ RETURNING workflow_uuid
 
 // One statement, so one transaction: candidates are locked with SKIP LOCKED and claimed by the
 // UPDATE. When nothing is claimed no row is locked or written and no transaction ID is used.
+// started_at is never before the row's updated_at: a resume whose reply was lost recognises a
+// claim that followed it by started_at >= its own time, even if this claim read the clock first.
 constexpr std::string_view kDequeueSql = R"SQL(
 WITH candidates AS (
   SELECT workflow_uuid
@@ -140,7 +142,8 @@ WITH candidates AS (
 ), claimed AS (
   UPDATE {s}.workflow_status ws
   SET status = 'PENDING', executor_id = $2::text, application_version = $3::text,
-      started_at_epoch_ms = $6::bigint, updated_at = $6::bigint,
+      started_at_epoch_ms = GREATEST($6::bigint, COALESCE(ws.updated_at, 0)),
+      updated_at = $6::bigint,
       recovery_attempts = COALESCE(ws.recovery_attempts, 0) + 1,
       workflow_deadline_epoch_ms = COALESCE(ws.workflow_deadline_epoch_ms,
                                             $6::bigint + ws.workflow_timeout_ms),
@@ -574,7 +577,8 @@ WITH pre AS (
 ), claimed AS (
   UPDATE {s}.workflow_status ws
   SET status = 'PENDING', executor_id = $2::text, application_version = $3::text,
-      started_at_epoch_ms = $6::bigint, updated_at = $6::bigint,
+      started_at_epoch_ms = GREATEST($6::bigint, COALESCE(ws.updated_at, 0)),
+      updated_at = $6::bigint,
       recovery_attempts = COALESCE(ws.recovery_attempts, 0) + 1,
       workflow_deadline_epoch_ms = COALESCE(ws.workflow_deadline_epoch_ms,
                                             $6::bigint + ws.workflow_timeout_ms),
