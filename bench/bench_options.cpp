@@ -16,7 +16,8 @@ namespace {
                "  --url   PostgreSQL URL (required for postgres); for sqlite an optional folder\n"
                "          in which fresh database files are created (default $TMPDIR or /tmp)\n"
                "  --wait-n  workflows waiting at once for 'wait' (default 100000; env WAIT_N)\n"
-               "  env     SEQ_N WARMUP CONC_N CONC_RUNS REC_N REC_TIMEOUT_S WAIT_N WAIT_TIMEOUT_S\n"
+               "  env     SEQ_N WARMUP CONC_N CONC_RUNS REC_N REC_TIMEOUT_S WAIT_N WAIT_SLEEP_S\n"
+               "          WAIT_THREADS WAIT_TIMEOUT_S\n"
                "          QUEUE_N QUEUE_WC QUEUE_LAT_N QUEUE_ENQ_THREADS CONC_START_THREADS\n";
   std::exit(2);
 }
@@ -60,6 +61,7 @@ Options ParseOptions(int argc, char** argv) {
   o.wait_n = EnvInt("WAIT_N", o.wait_n);
   o.wait_sleep_s = EnvInt("WAIT_SLEEP_S", o.wait_sleep_s);
   o.wait_timeout_s = EnvInt("WAIT_TIMEOUT_S", o.wait_timeout_s);
+  o.wait_threads = EnvInt("WAIT_THREADS", o.wait_threads);
   o.queue_n = EnvInt("QUEUE_N", o.queue_n);
   o.queue_wc = EnvInt("QUEUE_WC", o.queue_wc);
   o.queue_lat_n = EnvInt("QUEUE_LAT_N", o.queue_lat_n);
@@ -102,10 +104,10 @@ Options ParseOptions(int argc, char** argv) {
   }
   if (o.seq_n < 1 || o.conc_n < 1 || o.conc_runs < 1 || o.rec_n < 1 || o.wait_n < 1 ||
       o.queue_n < 1 || o.queue_wc < 1 || o.queue_lat_n < 1 || o.queue_enq_threads < 1 ||
-      o.conc_threads < 1) {
+      o.conc_threads < 1 || o.wait_threads < 1) {
     Usage(
-        "SEQ_N, CONC_N, CONC_RUNS, REC_N, WAIT_N, CONC_START_THREADS and the QUEUE_ knobs must be "
-        "at least 1");
+        "SEQ_N, CONC_N, CONC_RUNS, REC_N, WAIT_N, WAIT_THREADS, CONC_START_THREADS and the QUEUE_ "
+        "knobs must be at least 1");
   }
   return o;
 }

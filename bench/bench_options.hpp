@@ -24,6 +24,7 @@ struct Options {
   int wait_n = 100000;         ///< WAIT_N or --wait-n: workflows waiting at once.
   int wait_sleep_s = 30;       ///< WAIT_SLEEP_S: the sleep of the sleeping round.
   int wait_timeout_s = 900;    ///< WAIT_TIMEOUT_S: give up when not all wait after this long.
+  int wait_threads = 1;        ///< WAIT_THREADS: threads starting (and releasing) the waiters.
   int queue_n = 5000;          ///< QUEUE_N: workflows enqueued for the queue drain.
   int queue_wc = 50;           ///< QUEUE_WC: the queue's worker concurrency.
   int queue_lat_n = 200;       ///< QUEUE_LAT_N: single enqueues timed to their start.

@@ -78,8 +78,10 @@ void PrintMessaging(const nlohmann::json& msg) {
 
 void PrintWaitRound(const nlohmann::json& wait) {
   if (wait.contains("error")) return PrintError("waiters", wait);
-  std::printf("%d workflows waiting at once, %s (%s)\n", static_cast<int>(Num(wait, "n")),
-              wait["wait"].get<std::string>().c_str(), wait["database"].get<std::string>().c_str());
+  std::printf("%d workflows waiting at once, %s, started by %d thread(s) (%s)\n",
+              static_cast<int>(Num(wait, "n")), wait["wait"].get<std::string>().c_str(),
+              wait.contains("threads") ? static_cast<int>(Num(wait, "threads")) : 1,
+              wait["database"].get<std::string>().c_str());
   std::printf(
       "  start: all waiting after %.0f ms: %.0f workflows/s (RunWorkflow calls %.0f ms; "
       "%d parked)\n",

@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
                              {"CONC_RUNS", options.conc_runs},
                              {"REC_N", options.rec_n},
                              {"WAIT_N", options.wait_n},
+                             {"WAIT_THREADS", options.wait_threads},
                              {"QUEUE_N", options.queue_n},
                              {"QUEUE_WC", options.queue_wc},
                              {"QUEUE_LAT_N", options.queue_lat_n},

@@ -554,7 +554,8 @@ core::Statements MakeStatements() {
   s.read_stream = One("read_stream", Access::kRead, kReadStreamSql);
   // The checkpoints every workflow writes share transactions with other workflows' (group
   // commit, sqlite_commit_group.hpp), as on PostgreSQL.
-  for (core::Script* script : {&s.insert_workflow, &s.finish_workflow, &s.record_step}) {
+  for (core::Script* script : {&s.insert_workflow, &s.finish_workflow, &s.record_step, &s.send,
+                                &s.send_checkpointed, &s.consume_take, &s.set_event}) {
     script->shares_commit = true;
   }
   AddManagementStatements(s);
