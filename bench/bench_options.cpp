@@ -109,6 +109,10 @@ Options ParseOptions(int argc, char** argv) {
         "SEQ_N, CONC_N, CONC_RUNS, REC_N, WAIT_N, WAIT_THREADS, CONC_START_THREADS and the QUEUE_ "
         "knobs must be at least 1");
   }
+  // The sleeping round carries the sleep and the workflow's index in one int input.
+  if (o.wait_n >= 1'000'000 || o.wait_sleep_s < 0 || o.wait_sleep_s > 2000) {
+    Usage("WAIT_N must be below 1000000 and WAIT_SLEEP_S between 0 and 2000");
+  }
   return o;
 }
 

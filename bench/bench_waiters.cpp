@@ -8,10 +8,11 @@
 // parked or on a thread), the release rate (recv: from the first Send until every handle
 // returned; sleep: from the first workflow's wake-up time until every handle returned), the
 // peak RSS of the round and the peak number of threads of the process.
-#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <exception>
 #include <fstream>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -30,10 +31,12 @@ int WaitForRelease(dbos::DBOSContext& ctx, int input) {
   return input + dbos::Recv<int>(ctx, "release", std::chrono::minutes(60));
 }
 
+// The sleep, in whole seconds, rides in the input above the workflow's index (below 1,000,000).
+constexpr int kSleepUnit = 1'000'000;
+
 int SleepThenReturn(dbos::DBOSContext& ctx, int input) {
-  const int seconds = input / 10'000'000;  // the sleep, in whole seconds, rides in the input
-  dbos::Sleep(ctx, std::chrono::seconds(seconds));
-  return input % 10'000'000 + 1;
+  dbos::Sleep(ctx, std::chrono::seconds(input / kSleepUnit));
+  return input % kSleepUnit + 1;
 }
 
 namespace {
@@ -88,20 +91,29 @@ bool AwaitAllWaiting(dbos::detail::Runtime& runtime, size_t n, bool in_recv, dou
   }
 }
 
-// Runs body(i) for i in [0, n) on `threads` threads, each taking every threads-th index.
+// Runs body(i) for i in [0, n) on `threads` threads, each taking every threads-th index; the
+// first exception a thread meets stops that thread and is rethrown here once all have ended.
 template <typename Body>
 void OnThreads(int n, int threads, const Body& body) {
   if (threads <= 1) {
     for (int i = 0; i < n; ++i) body(i);
     return;
   }
+  std::mutex mutex;
+  std::exception_ptr first_error;
   std::vector<std::thread> workers;
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
-      for (int i = t; i < n; i += threads) body(i);
+      try {
+        for (int i = t; i < n; i += threads) body(i);
+      } catch (...) {
+        std::lock_guard lock(mutex);
+        if (!first_error) first_error = std::current_exception();
+      }
     });
   }
   for (auto& worker : workers) worker.join();
+  if (first_error) std::rethrow_exception(first_error);
 }
 
 nlohmann::json RunRound(const Options& options, bool recv) {
@@ -124,20 +136,20 @@ nlohmann::json RunRound(const Options& options, bool recv) {
     const std::string id = prefix + std::to_string(i);
     handles[static_cast<size_t>(i)] =
         recv ? dbos::RunWorkflow(ctx, WaitForRelease, i, dbos::WithWorkflowID(id))
-             : dbos::RunWorkflow(ctx, SleepThenReturn, sleep_s * 10'000'000 + i,
+             : dbos::RunWorkflow(ctx, SleepThenReturn, sleep_s * kSleepUnit + i,
                                  dbos::WithWorkflowID(id));
   });
   const double submitted = NowMs();
   // Sleepers that wake before the last one starts were never all waiting at once.
-  const double give_up = recv ? start + options.wait_timeout_s * 1000.0
-                              : std::min(start + options.wait_timeout_s * 1000.0,
-                                         start + sleep_s * 1000.0);
+  const bool sleep_ends_first = !recv && sleep_s < options.wait_timeout_s;
+  const double give_up = start + 1000.0 * (sleep_ends_first ? sleep_s : options.wait_timeout_s);
   if (!AwaitAllWaiting(runtime, static_cast<size_t>(n), recv, give_up)) {
     dbos::Shutdown(ctx);
-    throw std::runtime_error(
-        "not all " + std::to_string(n) + " workflows waiting after " +
-        std::to_string(static_cast<int>((give_up - start) / 1000)) + " s" +
-        (recv ? " (WAIT_TIMEOUT_S)" : ": the first sleepers woke first (raise WAIT_SLEEP_S)"));
+    throw std::runtime_error("not all " + std::to_string(n) + " workflows waiting after " +
+                             std::to_string(static_cast<int>((give_up - start) / 1000)) + " s" +
+                             (sleep_ends_first
+                                  ? ": the first sleepers woke first (raise WAIT_SLEEP_S)"
+                                  : " (WAIT_TIMEOUT_S)"));
   }
   const double all_waiting = NowMs();
   const double rss_waiting = PeakRssMb();

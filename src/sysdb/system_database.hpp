@@ -508,7 +508,8 @@ class SystemDatabase {
 
   /// Claims up to `max_tasks` ENQUEUED workflows matching `request`, ordered by priority then
   /// created_at, using FOR UPDATE SKIP LOCKED on PostgreSQL. Each claimed row becomes PENDING with
-  /// executor_id, application_version, started_at_epoch_ms = now, recovery_attempts + 1,
+  /// executor_id, application_version, started_at_epoch_ms = now, updated_at = the later of now
+  /// and its own (so a resume's in-doubt retry sees the claim followed it), recovery_attempts + 1,
   /// workflow_deadline_epoch_ms = COALESCE(deadline, now + timeout) and owner_xid = a claim token
   /// drawn for this call. A retry after an in-doubt commit first returns the PENDING rows of this
   /// executor carrying the token, so a claim whose reply was lost is never left behind. Commits

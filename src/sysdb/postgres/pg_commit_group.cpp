@@ -23,6 +23,12 @@ std::atomic<uint64_t> g_shared_commits{0};
 // it then waits alone, outside the lanes, as it did with a connection of its own.
 const std::string kLockTimeoutName = "group_commit_lock_timeout";
 const std::string kLockTimeoutSql = "SELECT pg_catalog.set_config('lock_timeout', '100ms', true)";
+// ...and ends by lifting the bound again: the commit of a transaction that sent a NOTIFY (a send,
+// an event) waits for PostgreSQL's cluster-wide notification lock, and giving up on it there
+// would fail the commit itself, which every statement of the group would have to treat as in
+// doubt.
+const std::string kLockTimeoutOffName = "group_commit_lock_timeout_off";
+const std::string kLockTimeoutOffSql = "SELECT pg_catalog.set_config('lock_timeout', '0', true)";
 const PgParams kNoParams;
 constexpr std::string_view kLockNotAvailable = "55P03";
 
@@ -134,9 +140,10 @@ void PgCommitGroup::Execute(PgPool& pool, const std::vector<Request*>& group) {
   try {
     PgPool::Lease conn = pool.Acquire();
     std::vector<PgPipelined> statements;
-    statements.reserve(group.size() + 1);
+    statements.reserve(group.size() + 2);
     statements.push_back(PgPipelined{&kLockTimeoutName, &kLockTimeoutSql, &kNoParams});
     for (const Request* request : group) statements.push_back(request->statement);
+    statements.push_back(PgPipelined{&kLockTimeoutOffName, &kLockTimeoutOffSql, &kNoParams});
     try {
       const testing::Fault fault =
           group.size() > 1 ? GroupFault() : testing::Fault{};  // a lone statement: its own site

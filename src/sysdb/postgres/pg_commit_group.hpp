@@ -1,5 +1,5 @@
-// Group commit on PostgreSQL: checkpoints that different threads are ready to write at the same
-// moment share one transaction. A statement that finds no commit group in flight runs at once,
+// Group commit on PostgreSQL: checkpoints (workflow starts and ends, steps, sends, receipts,
+// events) that different threads are ready to write at the same moment share one transaction. A statement that finds no commit group in flight runs at once,
 // alone, exactly as without grouping, so a lone workflow never waits for company. Statements that
 // arrive while `lanes` groups are in flight queue up, holding no connection; when a group ends,
 // one of the waiting threads takes everything queued and runs it on a pooled connection as one
@@ -8,9 +8,10 @@
 //
 // Each statement keeps its own outcome. When one fails (a unique conflict, a deadlock), the
 // shared transaction kept nothing, and each statement is run again alone by its own caller,
-// outside the lanes, so that the failure is only its own. A transaction of the group waits at
+// outside the lanes, so that the failure is only its own. A statement of the group waits at
 // most 100 ms for a row lock: a statement held up by someone else's lock (another process's open
-// transaction) then waits alone, and its lane serves other workflows meanwhile. When the connection
+// transaction) then waits alone, and its lane serves other workflows meanwhile. The commit waits
+// for the notification lock (a NOTIFY's) without that bound. When the connection
 // breaks, every statement of the group gets that error: each caller's retry then treats its write
 // as in doubt, as it would for a commit of its own. The fault-injection site of a shared
 // transaction is operation "GroupCommit", script "group_commit".

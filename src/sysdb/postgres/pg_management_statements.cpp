@@ -7,8 +7,9 @@
 namespace dbos::sysdb::pg {
 namespace {
 
-// On a retry (after an in-doubt commit) a PENDING row started at or after this resume was
-// claimed by a queue runner because of it: enqueueing it again would run it twice.
+// On a retry (after an in-doubt commit) a PENDING row updated at or after this resume's time was
+// claimed by a queue runner because of it (a claim never moves updated_at back): enqueueing it
+// again would run it twice. Clocks of different machines that disagree can still mislead this.
 constexpr std::string_view kResumeSql = R"SQL(
 WITH cur AS (
   SELECT COALESCE(status, '') AS status FROM {s}.workflow_status WHERE workflow_uuid = $1::text
@@ -21,7 +22,7 @@ WITH cur AS (
   WHERE workflow_uuid = $1::text
     AND (status IS NULL OR status NOT IN ('SUCCESS', 'ERROR'))
     AND NOT ($4::boolean AND status = 'PENDING'
-             AND COALESCE(started_at_epoch_ms, 0) >= $3::bigint)
+             AND COALESCE(updated_at, 0) >= $3::bigint)
   RETURNING 1
 )
 SELECT (SELECT status FROM cur), EXISTS (SELECT 1 FROM upd)

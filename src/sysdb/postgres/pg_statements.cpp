@@ -126,8 +126,9 @@ RETURNING workflow_uuid
 
 // One statement, so one transaction: candidates are locked with SKIP LOCKED and claimed by the
 // UPDATE. When nothing is claimed no row is locked or written and no transaction ID is used.
-// started_at is never before the row's updated_at: a resume whose reply was lost recognises a
-// claim that followed it by started_at >= its own time, even if this claim read the clock first.
+// updated_at only moves forward: a resume whose reply was lost recognises a claim that followed
+// it by updated_at >= its own time, even if this claim read the clock first. (started_at stays
+// this claim's time: rate limits count it, and another writer's clock must not stretch them.)
 constexpr std::string_view kDequeueSql = R"SQL(
 WITH candidates AS (
   SELECT workflow_uuid
@@ -142,8 +143,8 @@ WITH candidates AS (
 ), claimed AS (
   UPDATE {s}.workflow_status ws
   SET status = 'PENDING', executor_id = $2::text, application_version = $3::text,
-      started_at_epoch_ms = GREATEST($6::bigint, COALESCE(ws.updated_at, 0)),
-      updated_at = $6::bigint,
+      started_at_epoch_ms = $6::bigint,
+      updated_at = GREATEST($6::bigint, COALESCE(ws.updated_at, 0)),
       recovery_attempts = COALESCE(ws.recovery_attempts, 0) + 1,
       workflow_deadline_epoch_ms = COALESCE(ws.workflow_deadline_epoch_ms,
                                             $6::bigint + ws.workflow_timeout_ms),
@@ -577,8 +578,8 @@ WITH pre AS (
 ), claimed AS (
   UPDATE {s}.workflow_status ws
   SET status = 'PENDING', executor_id = $2::text, application_version = $3::text,
-      started_at_epoch_ms = GREATEST($6::bigint, COALESCE(ws.updated_at, 0)),
-      updated_at = $6::bigint,
+      started_at_epoch_ms = $6::bigint,
+      updated_at = GREATEST($6::bigint, COALESCE(ws.updated_at, 0)),
       recovery_attempts = COALESCE(ws.recovery_attempts, 0) + 1,
       workflow_deadline_epoch_ms = COALESCE(ws.workflow_deadline_epoch_ms,
                                             $6::bigint + ws.workflow_timeout_ms),
@@ -678,9 +679,9 @@ core::Statements MakeStatements(const std::string& quoted_schema) {
   };
   core::Statements s;
   // The checkpoints every workflow writes share commits with other workflows' (group commit).
-  // Sends and events too: their NOTIFY (the notifications trigger, set_event's pg_notify) makes
-  // PostgreSQL serialise their commits, WAL flush included, on one cluster-wide lock; sharing
-  // commits takes that lock once per group instead of once per message.
+  // Sends, receipts and events too. A send's or an event's NOTIFY (the notifications trigger,
+  // set_event's pg_notify) makes PostgreSQL serialise their commits, WAL flush included, on one
+  // cluster-wide lock; sharing commits takes that lock once per group instead of once per message.
   const auto shared = [&](const char* name, std::string_view sql) {
     core::Script script = one(name, Access::kWrite, sql);
     script.shares_commit = true;

@@ -9,8 +9,9 @@ namespace {
 constexpr const char* kResumeStatusSql =
     "SELECT COALESCE(status, '') FROM workflow_status WHERE workflow_uuid = ?1";
 
-// On a retry (after an in-doubt commit) a PENDING row started at or after this resume was
-// claimed by a queue runner because of it: enqueueing it again would run it twice.
+// On a retry (after an in-doubt commit) a PENDING row updated at or after this resume's time was
+// claimed by a queue runner because of it (a claim never moves updated_at back): enqueueing it
+// again would run it twice.
 constexpr const char* kResumeSql = R"sql(
 UPDATE workflow_status
 SET status = 'ENQUEUED', queue_name = ?2, queue_partition_key = NULL, recovery_attempts = 0,
@@ -18,7 +19,7 @@ SET status = 'ENQUEUED', queue_name = ?2, queue_partition_key = NULL, recovery_a
     completed_at = NULL, delay_until_epoch_ms = NULL, updated_at = ?3
 WHERE workflow_uuid = ?1
   AND (status IS NULL OR status NOT IN ('SUCCESS', 'ERROR'))
-  AND NOT (?4 AND status = 'PENDING' AND COALESCE(started_at_epoch_ms, 0) >= ?3))sql";
+  AND NOT (?4 AND status = 'PENDING' AND COALESCE(updated_at, 0) >= ?3))sql";
 
 constexpr const char* kForkGateSql = R"sql(
 SELECT EXISTS (SELECT 1 FROM workflow_status WHERE workflow_uuid = ?1)

@@ -110,12 +110,11 @@ SELECT EXISTS (
 
 // Claims in one statement: the inner SELECT picks the candidates in queue order, the UPDATE claims
 // them (RETURNING order is unspecified; the caller sorts by priority and created_at).
-// started_at is never before updated_at: see the PostgreSQL statement (a resume's in-doubt retry).
+// updated_at only moves forward: see the PostgreSQL statement (a resume's in-doubt retry).
 constexpr const char* kDequeueSql = R"sql(
 UPDATE workflow_status
 SET status = 'PENDING', executor_id = ?2, application_version = ?3,
-    started_at_epoch_ms = MAX(?6, COALESCE(updated_at, 0)),
-    updated_at = ?6, recovery_attempts = COALESCE(recovery_attempts, 0) + 1,
+    started_at_epoch_ms = ?6, updated_at = MAX(?6, COALESCE(updated_at, 0)), recovery_attempts = COALESCE(recovery_attempts, 0) + 1,
     workflow_deadline_epoch_ms = COALESCE(workflow_deadline_epoch_ms, ?6 + workflow_timeout_ms),
     owner_xid = ?9
 WHERE status = 'ENQUEUED' AND workflow_uuid IN (
@@ -421,8 +420,7 @@ std::string QueueHasCandidatesSql() {
 std::string QueueClaimSql() {
   return std::string(R"sql(UPDATE workflow_status
 SET status = 'PENDING', executor_id = ?2, application_version = ?3,
-    started_at_epoch_ms = MAX(?6, COALESCE(updated_at, 0)),
-    updated_at = ?6, recovery_attempts = COALESCE(recovery_attempts, 0) + 1,
+    started_at_epoch_ms = ?6, updated_at = MAX(?6, COALESCE(updated_at, 0)), recovery_attempts = COALESCE(recovery_attempts, 0) + 1,
     workflow_deadline_epoch_ms = COALESCE(workflow_deadline_epoch_ms, ?6 + workflow_timeout_ms),
     owner_xid = ?9, rate_limited = (?12 IS NOT NULL)
 WHERE status = 'ENQUEUED' AND workflow_uuid IN ()sql") +
@@ -555,7 +553,7 @@ core::Statements MakeStatements() {
   // The checkpoints every workflow writes share transactions with other workflows' (group
   // commit, sqlite_commit_group.hpp), as on PostgreSQL.
   for (core::Script* script : {&s.insert_workflow, &s.finish_workflow, &s.record_step, &s.send,
-                                &s.send_checkpointed, &s.consume_take, &s.set_event}) {
+                               &s.send_checkpointed, &s.consume_take, &s.set_event}) {
     script->shares_commit = true;
   }
   AddManagementStatements(s);
