@@ -180,12 +180,12 @@ ROWS = [
      (">=", 5000, "≥ 5,000/s")),
     ("wait_rss", "{w:,} waiting in Recv: peak RSS (MB)", "{:,.0f}", ("<=", 500, "≤ 500 MB")),
     ("wait_threads", "{w:,} waiting in Recv: peak threads", "{:,.0f}", ("<=", 256, "≤ 256")),
-    ("sleep_start", "{w:,} in Sleep(30 s): start rate (workflows/s, all waiting)", "{:,.0f}",
+    ("sleep_start", "{w:,} in Sleep({sl}): start rate (workflows/s, all waiting)", "{:,.0f}",
      (">=", 5000, "≥ 5,000/s")),
-    ("sleep_release", "{w:,} in Sleep(30 s): release rate (workflows/s, from first wake-up)",
+    ("sleep_release", "{w:,} in Sleep({sl}): release rate (workflows/s, from first wake-up)",
      "{:,.0f}", None),
-    ("sleep_rss", "{w:,} in Sleep(30 s): peak RSS (MB)", "{:,.0f}", ("<=", 500, "≤ 500 MB")),
-    ("sleep_threads", "{w:,} in Sleep(30 s): peak threads", "{:,.0f}", ("<=", 256, "≤ 256")),
+    ("sleep_rss", "{w:,} in Sleep({sl}): peak RSS (MB)", "{:,.0f}", ("<=", 500, "≤ 500 MB")),
+    ("sleep_threads", "{w:,} in Sleep({sl}): peak threads", "{:,.0f}", ("<=", 256, "≤ 256")),
     ("queue_enqueue", "queue: enqueue rate (workflows/s)", "{:,.0f}", (">=", 5000, "≥ 5,000/s")),
     ("queue_drain", "queue: {q:,} × 1 step, concurrency 50, drain rate (workflows/s)", "{:,.0f}",
      (">=", 3000, "≥ 3,000/s")),
@@ -218,6 +218,8 @@ def table(sqlite, postgres, peer, peer_label):
     n = dig(postgres, "recovery", "n") or dig(sqlite, "recovery", "n") or 1000
     w = dig(postgres, "wait", "recv", "n") or dig(sqlite, "wait", "recv", "n") or 100000
     q = dig(postgres, "queue", "n") or dig(sqlite, "queue", "n") or 5000
+    sleep_round = dig(postgres, "wait", "sleep", "wait") or dig(sqlite, "wait", "sleep", "wait")
+    sl = sleep_round[len("sleep "):] if sleep_round else "30 s"
     lines = [
         f"| metric | C++ SQLite | C++ PostgreSQL | {peer_label} | C++ PG advantage | target |",
         "|---|---:|---:|---:|---:|---|",
@@ -230,7 +232,7 @@ def table(sqlite, postgres, peer, peer_label):
             higher_is_better = key in HIGHER_IS_BETTER
             ratio = f"{(p[key] / t[key]) if higher_is_better else (t[key] / p[key]):.2f}×"
         lines.append(
-            f"| {label.format(n=n, w=w, q=q)} | {fmt(s[key], pattern)} | {fmt(p[key], pattern)} | "
+            f"| {label.format(n=n, w=w, q=q, sl=sl)} | {fmt(s[key], pattern)} | {fmt(p[key], pattern)} | "
             f"{fmt(t[key], pattern)} | {ratio} | {target_cell(target, p[key])} |"
         )
     return "\n".join(lines)
@@ -261,7 +263,10 @@ def section(args):
         "Counts: " + ", ".join(f"{k}={v}" for k, v in knobs.items()) + ". \"C++ PG advantage\" "
         "above 1 means C++ on PostgreSQL is ahead of the peer (faster, or lighter). The peer's "
         "waiting rows are its `waiters.js` with "
-        f"{dig(peer, 'waiters', 'n') or 'n/a'} workflows waiting in recv (one Node.js process).",
+        f"{dig(peer, 'waiters', 'n') or 'n/a'} workflows waiting in recv (one Node.js process), "
+        "started and released one after the other; C++ starts and releases its waiting workflows "
+        f"from {dig(postgres, 'wait', 'recv', 'threads') or dig(sqlite, 'wait', 'recv', 'threads') or 1} "
+        "thread(s) (`WAIT_THREADS`).",
     ]
     if args.peer_note:
         parts += ["", f"Peer: {args.peer_note}"]
