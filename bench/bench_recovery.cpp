@@ -1,6 +1,7 @@
 // Measurement 3, the driver: a "setup" child starts REC_N workflows that block in their second
-// step and is SIGKILLed once all are blocked; a "check" child confirms the rows are PENDING; a
-// "run" child launches DBOS (which recovers them) and times until all REC_N have completed.
+// step and is SIGKILLed once all are written and the first 100 blocked (bench_recovery_child.cpp);
+// a "check" child confirms the rows are PENDING; a "run" child launches DBOS (which recovers
+// them) and times until all REC_N have completed.
 #include <stdexcept>
 #include <string>
 #include <vector>
