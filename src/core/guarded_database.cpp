@@ -115,6 +115,11 @@ std::vector<std::string> GuardedSystemDatabase::FilterCancelled(
   return Guard([&] { return backend_.FilterCancelled(workflow_uuids); });
 }
 
+std::vector<size_t> GuardedSystemDatabase::FindWaitNews(
+    const std::vector<sysdb::WaitProbe>& probes) {
+  return Guard([&] { return backend_.FindWaitNews(probes); });
+}
+
 sysdb::DelayedPromotion GuardedSystemDatabase::PromoteDueDelayed(int64_t now_ms) {
   return Guard([&] { return backend_.PromoteDueDelayed(now_ms); });
 }

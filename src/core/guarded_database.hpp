@@ -43,6 +43,7 @@ class GuardedSystemDatabase final : public sysdb::SystemDatabase {
                                              const std::string& key) override;
   bool CancelWorkflow(const std::string& workflow_uuid, int64_t now_ms) override;
   std::vector<std::string> FilterCancelled(const std::vector<std::string>& workflow_uuids) override;
+  std::vector<size_t> FindWaitNews(const std::vector<sysdb::WaitProbe>& probes) override;
   sysdb::DelayedPromotion PromoteDueDelayed(int64_t now_ms) override;
   sysdb::DelayUpdate SetWorkflowDelay(const std::string& workflow_uuid,
                                       int64_t delay_until_epoch_ms, int64_t now_ms) override;

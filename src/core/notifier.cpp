@@ -62,7 +62,10 @@ void Notifier::OnDatabaseNotification(const std::string& channel, const std::str
     Notify("stm:" + payload);
     Notify(StreamEndKey(payload));
   } else {
-    NotifyAll();
+    // The listener reconnected: waits on a thread re-check now; parked waits are left to the
+    // wait watcher, which wakes only those with news (waking them all would replay every one).
+    std::lock_guard lock(mutex_);
+    for (auto& [key, waiter] : waiters_) waiter->SignalUnlessParked();
   }
 }
 

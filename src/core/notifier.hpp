@@ -49,9 +49,10 @@ class Notifier {
 
   /// Wakes every waiter on `key`.
   void Notify(const std::string& key);
-  /// Wakes every waiter (after a lost listener connection: anything may have happened).
+  /// Wakes every waiter, parked ones included (at shutdown).
   void NotifyAll();
-  /// Delivers a PostgreSQL notification.
+  /// Delivers a PostgreSQL notification; an empty channel (the listener reconnected) wakes every
+  /// waiter that is not parked.
   void OnDatabaseNotification(const std::string& channel, const std::string& payload);
 
   // A Recv in this process and the local senders that record its receipt directly (one commit

@@ -70,13 +70,14 @@ ParkingLot::ResidentWait::~ResidentWait() {
 }
 
 void ParkingLot::BeginPark(WorkflowState& state, const std::vector<std::string>& keys,
-                           std::optional<int64_t> wake_at_epoch_ms) {
+                           std::vector<ParkProbe> probes, std::optional<int64_t> wake_at_epoch_ms) {
   state.parking = true;
   Parked parked;
   for (const auto& key : keys) {
     parked.registrations.push_back(
         std::make_unique<messaging::Notifier::Registration>(notifier_, key, state.waiter));
   }
+  parked.probes = std::move(probes);
   parked.wake_at = wake_at_epoch_ms;
   bool earliest = false;
   {
@@ -166,6 +167,16 @@ size_t ParkingLot::ParkedCount() {
 size_t ParkingLot::ResidentCount() {
   std::lock_guard lock(mutex_);
   return residents_.size();
+}
+
+std::vector<ParkProbe> ParkingLot::Probes() {
+  std::lock_guard lock(mutex_);
+  std::vector<ParkProbe> probes;
+  for (const auto& [state, parked] : parked_) {
+    if (parked.woken) continue;
+    probes.insert(probes.end(), parked.probes.begin(), parked.probes.end());
+  }
+  return probes;
 }
 
 void ParkingLot::Stop() {

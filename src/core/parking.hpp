@@ -30,8 +30,17 @@
 
 #include "core/notifier.hpp"
 #include "core/workflow_state.hpp"
+#include "sysdb/system_database.hpp"
 
 namespace dbos::detail {
+
+/// What a parked wait waits for in the database, and the notifier key that wakes it: the wait
+/// watcher checks the probes of all parked waits at once (a safety net for notifications that
+/// never come, e.g. a write by another process on SQLite).
+struct ParkProbe {
+  sysdb::WaitProbe probe;
+  std::string key;
+};
 
 class ParkingLot {
   struct Resident {
@@ -69,10 +78,10 @@ class ParkingLot {
   static bool CanPark(WorkflowState& state);
 
   /// At the wait, after it returned Wake::Park: the workflow wakes when one of `keys` is
-  /// notified, at `wake_at_epoch_ms` (if set), or when it is interrupted. The caller then throws
-  /// ParkInterrupt.
+  /// notified, at `wake_at_epoch_ms` (if set), or when it is interrupted. `probes` are what the
+  /// wait watcher checks for it. The caller then throws ParkInterrupt.
   void BeginPark(WorkflowState& state, const std::vector<std::string>& keys,
-                 std::optional<int64_t> wake_at_epoch_ms);
+                 std::vector<ParkProbe> probes, std::optional<int64_t> wake_at_epoch_ms);
   /// The wait did not park after all (it returned a result that arrived meanwhile).
   void CancelPark(WorkflowState& state);
   /// The parked execution unwound: `resume` runs on this lot's thread when the workflow wakes (at
@@ -89,6 +98,8 @@ class ParkingLot {
   size_t ParkedCount();
   /// Number of resident waits.
   size_t ResidentCount();
+  /// The probes of every parked workflow not yet woken.
+  std::vector<ParkProbe> Probes();
   /// Resumes every parked workflow now (each was interrupted by shutdown, so it ends without
   /// running code) and, from then on, every workflow that completes a park; stops the thread.
   void Stop();
@@ -96,6 +107,7 @@ class ParkingLot {
  private:
   struct Parked {
     std::vector<std::unique_ptr<messaging::Notifier::Registration>> registrations;
+    std::vector<ParkProbe> probes;
     std::optional<int64_t> wake_at;
     std::function<void()> resume;  ///< Set by CompletePark.
     bool woken = false;            ///< A wake-up came (acted on when `resume` is set).

@@ -73,7 +73,7 @@ void Runtime::ForgetDeadline(const std::string& workflow_id) {
 
 size_t Runtime::WatchedDeadlineCount() const { return deadlines_ ? deadlines_->Size() : 0; }
 
-void Runtime::PollCancellations() {
+size_t Runtime::PollCancellations(size_t chunk) {
   std::vector<std::string> running;
   {
     std::lock_guard lock(active_mutex_);
@@ -81,9 +81,16 @@ void Runtime::PollCancellations() {
       if (execution.state) running.push_back(id);
     }
   }
-  for (const auto& id : sysdb_->FilterCancelled(running)) {
-    InterruptLocal(id, Interruption::Cancelled);
+  chunk = std::max<size_t>(1, chunk);
+  for (size_t begin = 0; begin < running.size(); begin += chunk) {
+    const auto end =
+        running.begin() + static_cast<std::ptrdiff_t>(std::min(running.size(), begin + chunk));
+    const std::vector<std::string> part(running.begin() + static_cast<std::ptrdiff_t>(begin), end);
+    for (const auto& id : sysdb_->FilterCancelled(part)) {
+      InterruptLocal(id, Interruption::Cancelled);
+    }
   }
+  return running.size();
 }
 
 bool Runtime::InterruptLocal(const std::string& workflow_id, Interruption why) {
@@ -184,6 +191,10 @@ void Runtime::OnDatabaseNotification(const std::string& channel, const std::stri
     if (channel.empty()) {  // the listener reconnected: any announcement may have been missed
       WakeQueueRunner();
       WakeDelayPromoter();
+      // Parked waits are not all woken (the notifier wakes resident ones): the watcher checks
+      // what each waits for and wakes those with news.
+      std::lock_guard lock(services_mutex_);
+      if (wait_watcher_) wait_watcher_->Wake();
     }
     notifier_.OnDatabaseNotification(channel, payload);
   }

@@ -167,8 +167,9 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   void ForgetDeadline(const std::string& workflow_id);
   /// Number of deadlines watched (for tests: finished workflows leave none behind).
   size_t WatchedDeadlineCount() const;
-  /// Interrupts the workflows executing here that another process cancelled (one query).
-  void PollCancellations();
+  /// Interrupts the workflows executing here that another process cancelled (a query per
+  /// `chunk` workflows). Returns how many it checked.
+  size_t PollCancellations(size_t chunk);
   /// Has the delay promoter re-read when the next DELAYED workflow is due (a delayed start or a
   /// new delay in this process).
   void WakeDelayPromoter();
@@ -198,6 +199,7 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   // Set once at Launch (under services_mutex_ too), kept until destruction.
   std::unique_ptr<BackgroundService> queue_runner_;
   std::unique_ptr<BackgroundService> delay_promoter_;
+  std::unique_ptr<BackgroundService> wait_watcher_;
   std::mutex services_mutex_;
   messaging::Notifier notifier_;
   /// After notifier_: parked workflows hold registrations with it.

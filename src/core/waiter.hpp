@@ -37,6 +37,15 @@ class Waiter {
     cv_.notify_all();
     if (wake) wake();
   }
+  /// Signal(), unless the workflow is parked (then nothing).
+  void SignalUnlessParked() {
+    {
+      std::lock_guard lock(mutex_);
+      if (on_wake_) return;
+      signaled_ = true;
+    }
+    cv_.notify_all();
+  }
   /// Interrupts the waiting thread now and every later Wait.
   void Interrupt() {
     std::function<void()> wake;

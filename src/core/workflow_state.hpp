@@ -66,8 +66,6 @@ struct WorkflowState {
   /// The Sleep that parked (its step ID) and when it began in this process: its replay returns
   /// the whole time slept here, as a Sleep that kept its thread does.
   std::optional<std::pair<int, int64_t>> parked_sleep;
-  /// Consecutive parks that woke without news: parked re-checks of the database back off.
-  int quiet_parks = 0;
 
   std::stop_source stop;     ///< Requested on cancel or shutdown; steps may take its token.
   messaging::Waiter waiter;  ///< What this workflow's waits block on.

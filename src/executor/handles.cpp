@@ -72,7 +72,9 @@ Awaited AwaitOutcome(Runtime& runtime, const std::string& id,
   } else {
     const std::string end_key = messaging::StreamEndKey(id);
     registration.emplace(runtime.Notifications(), end_key, caller->waiter);
-    parkable.emplace(runtime, *caller, std::vector<std::string>{end_key});
+    parkable.emplace(
+        runtime, *caller, std::vector<std::string>{end_key},
+        std::vector<detail::ParkProbe>{{{sysdb::WaitProbe::Kind::kEnded, id, ""}, end_key}});
   }
   auto delay = std::chrono::milliseconds(2);
   for (bool first = true;; first = false) {
@@ -82,9 +84,11 @@ Awaited AwaitOutcome(Runtime& runtime, const std::string& id,
     if (local) {
       const auto kind = caller == nullptr ? local->Wait() : local->WaitFor({});
       if (kind == WorkflowOutcome::Kind::Running) {
-        // Its end here signals the waiter; the re-check is a safety net.
-        parkable->Wait(std::chrono::steady_clock::now() + std::chrono::seconds(1),
-                       parkable->RecheckAt(std::chrono::seconds(1), std::chrono::seconds(5)));
+        // Its end here signals the waiter. Parked, it has no probe: its row may say it ended (it
+        // was cancelled elsewhere) while its execution here still runs, and a probe would then
+        // replay this workflow at every watcher round until that execution ends.
+        parkable->Wait(std::chrono::steady_clock::now() + std::chrono::seconds(1), std::nullopt,
+                       /*with_probes=*/false);
         continue;
       }
       if (kind == WorkflowOutcome::Kind::Success) return {local->Output(), std::nullopt};
@@ -128,8 +132,7 @@ Awaited AwaitOutcome(Runtime& runtime, const std::string& id,
     }
     if (caller != nullptr) {
       detail::ThrowIfInterrupted(*caller);
-      parkable->Wait(std::chrono::steady_clock::now() + delay,
-                     parkable->RecheckAt(std::chrono::seconds(1), std::chrono::seconds(5)));
+      parkable->Wait(std::chrono::steady_clock::now() + delay, std::nullopt);
     } else {
       started->WaitUntil(std::chrono::steady_clock::now() + delay);
     }

@@ -25,28 +25,27 @@ void HoldSwallowedPark(WorkflowState& state);
 /// One workflow's parkable wait, for the duration of its wait loop.
 class ParkableWait {
  public:
-  /// `keys`: the notifier keys that wake the wait.
-  ParkableWait(Runtime& runtime, WorkflowState& state, std::vector<std::string> keys);
+  /// `keys`: the notifier keys that wake the wait; `probes`: what the wait watcher checks in the
+  /// database while the wait is parked.
+  ParkableWait(Runtime& runtime, WorkflowState& state, std::vector<std::string> keys,
+               std::vector<ParkProbe> probes = {});
   ~ParkableWait();
   ParkableWait(const ParkableWait&) = delete;
   ParkableWait& operator=(const ParkableWait&) = delete;
 
   /// Waits until signalled or `until` (returns Signaled or Deadline); throws the interruption.
-  /// Asked to park, registers the keys and `park_wake_at_ms` (the epoch ms at which the parked
-  /// workflow re-checks; nullopt: only a notification or an interruption wakes it) and throws
-  /// ParkInterrupt.
+  /// Asked to park, registers the keys, the probes (unless `with_probes` is false) and
+  /// `park_wake_at_ms` (the epoch ms at which the parked workflow wakes, its deadline; nullopt:
+  /// no time) and throws ParkInterrupt. A parked wait does not re-check the database by itself:
+  /// the wait watcher checks the probes of all parked waits at once.
   messaging::Waiter::Wake Wait(std::chrono::steady_clock::time_point until,
-                               std::optional<int64_t> park_wake_at_ms);
-
-  /// When a parked wait re-checks the database without a notification: `base` (doubled after
-  /// each park that woke without news, up to `cap`), with a little jitter so that many parked
-  /// workflows do not wake together.
-  int64_t RecheckAt(std::chrono::milliseconds base, std::chrono::milliseconds cap) const;
+                               std::optional<int64_t> park_wake_at_ms, bool with_probes = true);
 
  private:
   Runtime& runtime_;
   WorkflowState& state_;
   std::vector<std::string> keys_;
+  std::vector<ParkProbe> probes_;
   ParkingLot::ResidentWait resident_;
 };
 

@@ -203,7 +203,8 @@ nlohmann::json WaitForMessage(Runtime& runtime, WorkflowState& state, const std:
     return reader.Check(stored);
   };
   Rechecks rechecks(runtime);
-  ParkableWait wait(runtime, state, {key});
+  ParkableWait wait(runtime, state, {key},
+                    {{{sysdb::WaitProbe::Kind::kMessage, state.workflow_id, stored_topic}, key}});
   for (;;) {
     state.waiter.Arm();
     if (auto handed_over = runtime.Notifications().TakeHandedOver(key)) {
@@ -230,9 +231,7 @@ nlohmann::json WaitForMessage(Runtime& runtime, WorkflowState& state, const std:
                                        ": no message received within " +
                                        std::to_string(timeout.count()) + " ms");
     }
-    const int64_t park_wake =
-        std::min(deadline, wait.RecheckAt(runtime.WaitPollCap(), runtime.WaitPollCap()));
-    if (wait.Wait(rechecks.Next(deadline), park_wake) == messaging::Waiter::Wake::Deadline) {
+    if (wait.Wait(rechecks.Next(deadline), deadline) == messaging::Waiter::Wake::Deadline) {
       rechecks.Quiet();
     }
   }
@@ -397,7 +396,11 @@ nlohmann::json GetEventErased(DBOSContext& ctx, const std::string& workflow_id,
   const std::string event_key = messaging::EventKey(workflow_id, key);
   messaging::Notifier::Registration registration(runtime.Notifications(), event_key, waiter);
   std::optional<ParkableWait> parkable;
-  if (state != nullptr) parkable.emplace(runtime, *state, std::vector<std::string>{event_key});
+  if (state != nullptr) {
+    parkable.emplace(
+        runtime, *state, std::vector<std::string>{event_key},
+        std::vector<ParkProbe>{{{sysdb::WaitProbe::Kind::kEvent, workflow_id, key}, event_key}});
+  }
   Rechecks rechecks(runtime);
   for (;;) {
     waiter.Arm();
@@ -422,11 +425,8 @@ nlohmann::json GetEventErased(DBOSContext& ctx, const std::string& workflow_id,
                                        workflow_id + " within " + std::to_string(timeout.count()) +
                                        " ms");
     }
-    const auto wake =
-        parkable ? parkable->Wait(rechecks.Next(deadline),
-                                  std::min(deadline, parkable->RecheckAt(runtime.WaitPollCap(),
-                                                                         runtime.WaitPollCap())))
-                 : waiter.WaitUntil(rechecks.Next(deadline));
+    const auto wake = parkable ? parkable->Wait(rechecks.Next(deadline), deadline)
+                               : waiter.WaitUntil(rechecks.Next(deadline));
     if (wake == messaging::Waiter::Wake::Deadline) rechecks.Quiet();
   }
 }

@@ -1,9 +1,9 @@
-// Queue runner loop; see queue_runner.hpp. Each round also looks for cancellations made by other
-// processes, so a workflow sleeping or waiting here stops within a round. Database errors are
-// logged and retried at the next round with backoff, so an outage pauses dequeuing without losing
-// work. A claimed workflow is PENDING under this executor, so nothing but this runner starts it
-// before the next launch: one that fails to start is kept until it starts or ends, or until it
-// failed kMaxFailedStarts times (then it is dead-lettered, which frees its slot).
+// Queue runner loop; see queue_runner.hpp. Database errors are logged and retried at the next
+// round with backoff, so an outage pauses dequeuing without losing work. A claimed workflow is
+// PENDING under this executor, so nothing but this runner starts it before the next launch: one
+// that fails to start is kept until it starts or ends, or until it failed kMaxFailedStarts times
+// (then it is dead-lettered, which frees its slot). Cancellations made by other processes are
+// noticed by the wait watcher (core/wait_watcher.hpp).
 #include "queue/queue_runner.hpp"
 
 #include <algorithm>
@@ -67,8 +67,6 @@ void QueueRunner::Run() {
 }
 
 void QueueRunner::DequeueRound() {
-  // Workflows cancelled by another process notice it here, even while sleeping or waiting.
-  runtime_.PollCancellations();
   // Whether this process runs the latest version decides whether it takes unversioned workflows;
   // a deployment of a newer (or an older made latest again) version changes it while we run.
   const auto now = std::chrono::steady_clock::now();

@@ -2,12 +2,13 @@
 // below it.
 //
 // Launch: register the application version -> re-enqueue this executor's PENDING workflows on the
-// internal queue -> start the queue runner (which executes them) and the delay promoter -> write
-// the WithSchedule schedules and start the scheduler.
-// Shutdown: stop the scheduler, the delay promoter and the queue runner, interrupt running
-// workflows (they stay PENDING), wait for their threads, keep the system database open until the
-// last reference goes (a stuck thread may still use it).
+// internal queue -> start the queue runner (which executes them), the delay promoter and the wait
+// watcher -> write the WithSchedule schedules and start the scheduler.
+// Shutdown: stop the scheduler, the delay promoter, the queue runner and the wait watcher,
+// interrupt running workflows (they stay PENDING), wait for their threads, keep the system
+// database open until the last reference goes (a stuck thread may still use it).
 #include "core/runtime.hpp"
+#include "core/wait_watcher.hpp"
 #include "dbos/errors.hpp"
 #include "queue/delay_promoter.hpp"
 #include "queue/queue_runner.hpp"
@@ -61,14 +62,18 @@ void Runtime::Launch() {
   queue::QueueRunner& runner = *queue_runner;
   auto delay_promoter = std::make_unique<queue::DelayPromoter>(*this);
   queue::DelayPromoter& promoter = *delay_promoter;
+  auto wait_watcher = std::make_unique<WaitWatcher>(*this);
+  WaitWatcher& watcher = *wait_watcher;
   {
     std::lock_guard services_lock(services_mutex_);
     queue_runner_ = std::move(queue_runner);
     delay_promoter_ = std::move(delay_promoter);
+    wait_watcher_ = std::move(wait_watcher);
   }
   launched_.store(true);
   runner.Start();
   promoter.Start();
+  watcher.Start();
   SetScheduler(scheduler::StartScheduler(*this));
   logger_->Log(LogLevel::Info, "DBOS launched: app " + config_.app_name + ", executor " +
                                    config_.executor_id + ", version " +
@@ -85,6 +90,7 @@ void Runtime::Shutdown(std::chrono::milliseconds timeout) noexcept {
   if (scheduler_) scheduler_->Stop();
   if (delay_promoter_) delay_promoter_->Stop();
   if (queue_runner_) queue_runner_->Stop();
+  if (wait_watcher_) wait_watcher_->Stop();
   std::vector<std::shared_ptr<WorkflowState>> running;
   {
     std::lock_guard active_lock(active_mutex_);

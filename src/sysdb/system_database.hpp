@@ -280,6 +280,18 @@ struct StoredValue {
   std::optional<std::string> serialization;
 };
 
+/// Something a parked wait waits for in the database (see FindWaitNews).
+struct WaitProbe {
+  enum class Kind {
+    kMessage,  ///< An unconsumed message to `workflow_uuid` on topic `name` (stored form).
+    kEvent,    ///< Event `name` of `workflow_uuid` exists.
+    kEnded,    ///< `workflow_uuid` is no longer PENDING, ENQUEUED or DELAYED (`name` unused).
+  };
+  Kind kind = Kind::kMessage;
+  std::string workflow_uuid;
+  std::string name;
+};
+
 /// What DequeueWorkflows claims: ENQUEUED rows of `queue_name` that this process can run.
 struct DequeueRequest {
   std::string queue_name;
@@ -560,6 +572,11 @@ class SystemDatabase {
   /// cancellations made by other processes).
   virtual std::vector<std::string> FilterCancelled(
       const std::vector<std::string>& workflow_uuids) = 0;
+
+  /// The indices of `probes` whose awaited thing is in the database now, in one statement for
+  /// all of them (the safety net of parked waits, which notifications wake first). A kEnded
+  /// probe of a workflow without a row or a status has news too (its wait ends with an error).
+  virtual std::vector<size_t> FindWaitNews(const std::vector<WaitProbe>& probes) = 0;
 
   // ---- Delays -------------------------------------------------------------------------------
 

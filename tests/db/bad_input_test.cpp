@@ -25,18 +25,6 @@ const std::string kBadUtf8 = "bad\xff";
 const std::string kTooLong(detail::kMaxNameBytes + 1, 'x');
 constexpr auto kForever = std::chrono::milliseconds::max();
 
-// Runs `call` and returns the code of the DBOSError it throws (fails the test if none).
-template <typename F>
-ErrorCode CodeOf(F&& call) {
-  try {
-    call();
-  } catch (const DBOSError& e) {
-    return e.Code();
-  }
-  ADD_FAILURE() << "expected a DBOSError";
-  return ErrorCode::ConflictingID;
-}
-
 class BadInputTest : public DbTest {
  protected:
   // Rows in a system table of this test's database.

@@ -137,16 +137,6 @@ class CancelTest : public DbTest {
     return ctx;
   }
   std::string Status(const std::string& id) { return OpenRaw()->GetWorkflow(id, false)->status; }
-  template <typename R>
-  ErrorCode ResultCode(WorkflowHandle<R> handle) {
-    try {
-      handle.GetResult();
-    } catch (const DBOSError& e) {
-      return e.Code();
-    }
-    ADD_FAILURE() << "expected a DBOSError";
-    return ErrorCode::InvalidOption;
-  }
 };
 
 TEST_P(CancelTest, TimeoutCancelsTheWorkflowAtItsDeadline) {

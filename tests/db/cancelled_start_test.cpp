@@ -47,16 +47,6 @@ class CancelledStartTest : public DbTest {
   }
 
   // The code of the DBOSError GetResult throws.
-  static ErrorCode ResultErrorCode(WorkflowHandle<int> handle) {
-    try {
-      const int value = handle.GetResult();
-      ADD_FAILURE() << "expected a DBOSError, got " << value;
-    } catch (const DBOSError& e) {
-      return e.Code();
-    }
-    return ErrorCode::InvalidOption;
-  }
-
   DBOSContext ctx_;
 };
 
@@ -64,7 +54,7 @@ TEST_P(CancelledStartTest, WorkflowStartedFromACancelledScopeRunsNoCode) {
   auto [timed, cancel] = WithTimeout(ctx_, std::chrono::hours(1));
   cancel();
   auto handle = RunWorkflow(timed, Counted, 1, WithWorkflowID("late"));
-  EXPECT_EQ(ResultErrorCode(handle), ErrorCode::AwaitedWorkflowCancelled);
+  EXPECT_EQ(ResultCode(handle), ErrorCode::AwaitedWorkflowCancelled);
   EXPECT_EQ(g_runs.load(), 0);
   EXPECT_EQ(OpenRaw()->GetWorkflow("late", false)->status, "CANCELLED");
 }
@@ -72,7 +62,7 @@ TEST_P(CancelledStartTest, WorkflowStartedFromACancelledScopeRunsNoCode) {
 TEST_P(CancelledStartTest, WorkflowStartedAfterItsDeadlineRunsNoCode) {
   auto [timed, cancel] = WithTimeout(ctx_, std::chrono::milliseconds(0));
   auto handle = RunWorkflow(timed, Counted, 1, WithWorkflowID("expired"));
-  EXPECT_EQ(ResultErrorCode(handle), ErrorCode::AwaitedWorkflowCancelled);
+  EXPECT_EQ(ResultCode(handle), ErrorCode::AwaitedWorkflowCancelled);
   EXPECT_EQ(g_runs.load(), 0);
   EXPECT_EQ(OpenRaw()->GetWorkflow("expired", false)->status, "CANCELLED");
 }
@@ -93,7 +83,7 @@ TEST_P(CancelledStartTest, FailedCancellationAtStartRunsNothingAndLeaksNoExecuti
   std::optional<WorkflowHandle<int>> handle;
   EXPECT_NO_THROW(handle = RunWorkflow(timed, Counted, 1, WithWorkflowID("stuck")));
   ASSERT_TRUE(handle.has_value());
-  EXPECT_EQ(ResultErrorCode(*handle), ErrorCode::WorkflowExecution);
+  EXPECT_EQ(ResultCode(*handle), ErrorCode::WorkflowExecution);
   EXPECT_EQ(g_runs.load(), 0);
   // Released by its execution thread right after it answered its waiters.
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);

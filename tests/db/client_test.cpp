@@ -164,18 +164,6 @@ class ClientTest : public DbTest {
   }
 };
 
-// The DBOSError `fn` throws (fails the test when it throws none).
-template <typename Fn>
-DBOSError ErrorOf(Fn&& fn) {
-  try {
-    fn();
-  } catch (const DBOSError& e) {
-    return e;
-  }
-  ADD_FAILURE() << "no DBOSError was thrown";
-  return DBOSError(ErrorCode::ConflictingID, "none");
-}
-
 bool Contains(const DBOSError& e, const std::string& text) {
   return std::string(e.what()).find(text) != std::string::npos;
 }

@@ -87,6 +87,31 @@ class GroupCommitTest : public DbTest {
     DbTest::TearDown();
   }
 
+  /// What FaultFirstGroups injected.
+  struct GroupFaults {
+    std::atomic<int> groups{0};
+    std::atomic<int> in_doubt{0};
+    std::atomic<int> broken{0};
+  };
+  /// Of the first `limit` shared transactions, one in three commits with its reply lost (in
+  /// doubt) and one in three loses its connection before it commits.
+  static sysdb::testing::FaultInjector FaultFirstGroups(int limit, GroupFaults& faults) {
+    return [limit, &faults](const FaultSite& site) {
+      Fault fault;
+      if (std::string(site.operation) != "GroupCommit") return fault;
+      const int group = faults.groups++;
+      if (group >= limit || group % 3 == 2) return fault;
+      if (group % 3 == 0) {
+        fault.kind = Fault::Kind::kAfterCommit;
+        ++faults.in_doubt;
+      } else {
+        fault.kind = Fault::Kind::kDropConnection;
+        ++faults.broken;
+      }
+      return fault;
+    };
+  }
+
   /// Checkpoints committed in shared transactions so far, on this test's backend.
   uint64_t SharedCommits() const {
     return IsPostgres() ? PgCommitGroup::SharedCommits() : SqliteCommitGroup::SharedCommits();
@@ -148,34 +173,14 @@ TEST_P(GroupCommitTest, ConcurrentCheckpointsShareCommitsAndEachKeepsItsOwnOutco
 // third one commits with the reply lost (in doubt for each of its statements). Each caller's retry
 // sorts out its own write: nothing is lost, no step body runs twice.
 TEST_P(GroupCommitTest, ASharedTransactionInDoubtOrBrokenLosesNothingAndRunsNothingTwice) {
-  std::atomic<int> groups{0};
-  std::atomic<int> in_doubt{0};
-  std::atomic<int> broken{0};
-  ScopedFaultInjector injector([&](const FaultSite& site) {
-    Fault fault;
-    if (std::string(site.operation) != "GroupCommit") return fault;
-    const int group = groups++;
-    if (group >= 30) return fault;
-    switch (group % 3) {
-      case 0:
-        fault.kind = Fault::Kind::kAfterCommit;
-        ++in_doubt;
-        break;
-      case 1:
-        fault.kind = Fault::Kind::kDropConnection;
-        ++broken;
-        break;
-      default:
-        break;
-    }
-    return fault;
-  });
+  GroupFaults faults;
+  ScopedFaultInjector injector(FaultFirstGroups(30, faults));
   DBOSContext ctx = Start();
   RunManyAtOnce(ctx);
   Shutdown(ctx);
   ExpectEachWorkflowOnce();
-  EXPECT_GT(in_doubt.load(), 0);
-  EXPECT_GT(broken.load(), 0);
+  EXPECT_GT(faults.in_doubt.load(), 0);
+  EXPECT_GT(faults.broken.load(), 0);
 }
 
 // Sends (from outside workflows and from a workflow), receipts and events share transactions
@@ -183,17 +188,8 @@ TEST_P(GroupCommitTest, ASharedTransactionInDoubtOrBrokenLosesNothingAndRunsNoth
 // message is stored once and consumed once, every receiver sums exactly what was sent, and the
 // events it sets are readable.
 TEST_P(GroupCommitTest, MessagesAndEventsInDoubtOrBrokenSharedTransactionsLoseNothing) {
-  std::atomic<int> groups{0};
-  std::atomic<int> faults{0};
-  ScopedFaultInjector injector([&](const FaultSite& site) {
-    Fault fault;
-    if (std::string(site.operation) != "GroupCommit") return fault;
-    const int group = groups++;
-    if (group >= 60 || group % 3 == 2) return fault;
-    fault.kind = group % 3 == 0 ? Fault::Kind::kAfterCommit : Fault::Kind::kDropConnection;
-    ++faults;
-    return fault;
-  });
+  GroupFaults faults;
+  ScopedFaultInjector injector(FaultFirstGroups(60, faults));
   const uint64_t shared_before = SharedCommits();
   DBOSContext ctx = NewDBOSContext(MakeConfig());
   RegisterWorkflow(ctx, SixMessages, WithWorkflowName("SixMessages"));
@@ -232,7 +228,8 @@ TEST_P(GroupCommitTest, MessagesAndEventsInDoubtOrBrokenSharedTransactionsLoseNo
             (Rows{{std::to_string(kReceivers * 6), std::to_string(kReceivers)}}));
   EXPECT_EQ(RunSql(url_, "SELECT count(*) FROM " + table),
             (Rows{{std::to_string(kReceivers * 6)}}));
-  EXPECT_GT(faults.load(), 0);
+  EXPECT_GT(faults.in_doubt.load(), 0);
+  EXPECT_GT(faults.broken.load(), 0);
   EXPECT_GT(SharedCommits(), shared_before);
 }
 

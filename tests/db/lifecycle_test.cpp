@@ -32,16 +32,6 @@ int FileLocal(DBOSContext&, int x) { return x; }  // internal linkage: no symbol
 
 using LifecycleTest = DbTest;
 
-ErrorCode CodeOf(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const DBOSError& e) {
-    return e.Code();
-  }
-  ADD_FAILURE() << "expected a DBOSError";
-  return ErrorCode::InvalidOption;
-}
-
 TEST_P(LifecycleTest, RunBeforeLaunchAndLaunchTwiceAreInitializationErrors) {
   DBOSContext ctx = NewDBOSContext(MakeConfig());
   RegisterWorkflow(ctx, Plain);

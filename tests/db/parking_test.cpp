@@ -5,11 +5,13 @@
 // exactly as without parking; and that user code swallowing the unwinding is caught loudly.
 #include <atomic>
 #include <chrono>
+#include <set>
 #include <thread>
 
 #include "core/context_access.hpp"
 #include "core/runtime.hpp"
 #include "support/db_test.hpp"
+#include "support/raw_sql.hpp"
 
 namespace dbos::testing::parking_fns {
 std::atomic<int> g_before{0};  // bodies of the step before the wait
@@ -107,6 +109,24 @@ int BlockedStep(DBOSContext& ctx, int) {
       },
       WithStepName("blocked"));
 }
+// Each counts its executions (a parked workflow's replay runs its body again).
+std::atomic<int> g_runs{0};
+std::string RunsThenRecv(DBOSContext& ctx, int) {
+  ++g_runs;
+  return Recv<std::string>(ctx, "t", std::chrono::seconds(60));
+}
+int RunsThenGetEvent(DBOSContext& ctx, std::string publisher) {
+  ++g_runs;
+  return GetEvent<int>(ctx, publisher, "ready", std::chrono::seconds(60));
+}
+std::string RunsThenAwaits(DBOSContext& ctx, std::string id) {
+  ++g_runs;
+  return RetrieveWorkflow<std::string>(ctx, id).GetResult();
+}
+int Publishes(DBOSContext& ctx, int value) {
+  SetEvent(ctx, "ready", value);
+  return value;
+}
 }  // namespace dbos::testing::parking_fns
 
 namespace dbos::testing {
@@ -132,13 +152,16 @@ class ParkingTest : public DbTest {
     g_after = 0;
     g_release_blocked = false;
     g_blocked_running = 0;
+    g_runs = 0;
   }
   void TearDown() override {
     g_release_blocked = true;
     DbTest::TearDown();
   }
-  DBOSContext Start(size_t resident_limit = 0) {
-    DBOSContext ctx = NewDBOSContext(MakeConfig());
+  DBOSContext Start(size_t resident_limit = 0, const std::string& executor_id = "") {
+    Config config = MakeConfig();
+    if (!executor_id.empty()) config.executor_id = executor_id;
+    DBOSContext ctx = NewDBOSContext(config);
     RegisterWorkflow(ctx, StepRecvStep);
     RegisterWorkflow(ctx, StepGetEventStep);
     RegisterWorkflow(ctx, PublishOnMessage);
@@ -150,6 +173,10 @@ class ParkingTest : public DbTest {
     RegisterWorkflow(ctx, TwoSleeps);
     RegisterWorkflow(ctx, ShortWorkflow);
     RegisterWorkflow(ctx, BlockedStep);
+    RegisterWorkflow(ctx, RunsThenRecv);
+    RegisterWorkflow(ctx, RunsThenGetEvent);
+    RegisterWorkflow(ctx, RunsThenAwaits);
+    RegisterWorkflow(ctx, Publishes);
     detail::RuntimeOf(ctx).Parking().SetResidentLimit(resident_limit);
     Launch(ctx);
     return ctx;
@@ -230,12 +257,7 @@ TEST_P(ParkingTest, CancellationEndsAParkedWorkflow) {
   auto handle = RunWorkflow(ctx, StepRecvStep, 0, WithWorkflowID("parked-cancel"));
   ASSERT_TRUE(Await([&] { return Parked(ctx) == 1; }));
   CancelWorkflow(ctx, "parked-cancel");
-  try {
-    handle.GetResult();
-    FAIL() << "a cancelled workflow has no result";
-  } catch (const DBOSError& e) {
-    EXPECT_EQ(e.Code(), ErrorCode::AwaitedWorkflowCancelled);
-  }
+  EXPECT_EQ(ResultCode(handle), ErrorCode::AwaitedWorkflowCancelled);
   EXPECT_TRUE(Await([&] { return Parked(ctx) == 0; }));
   EXPECT_EQ(handle.GetStatus().status, WorkflowStatusType::Cancelled);
   EXPECT_EQ(g_after.load(), 0);
@@ -246,12 +268,7 @@ TEST_P(ParkingTest, TimeoutEndsAParkedWorkflow) {
   DBOSContext ctx = Start();
   auto [timed, cancel] = WithTimeout(ctx, std::chrono::milliseconds(300));
   auto handle = RunWorkflow(timed, StepRecvStep, 0, WithWorkflowID("parked-timeout"));
-  try {
-    handle.GetResult();
-    FAIL() << "a timed-out workflow has no result";
-  } catch (const DBOSError& e) {
-    EXPECT_EQ(e.Code(), ErrorCode::AwaitedWorkflowCancelled);
-  }
+  EXPECT_EQ(ResultCode(handle), ErrorCode::AwaitedWorkflowCancelled);
   EXPECT_EQ(handle.GetStatus().status, WorkflowStatusType::Cancelled);
   EXPECT_EQ(g_after.load(), 0);
   cancel();
@@ -299,12 +316,7 @@ TEST_P(ParkingTest, CodeThatSwallowsTheParkAndCarriesOnIsHeldUntilCancelled) {
   ASSERT_TRUE(Await([&] { return logger_->Contains("held until cancelled or shut down"); }));
   EXPECT_EQ(handle.GetStatus().status, WorkflowStatusType::Pending);
   CancelWorkflow(ctx, "retrier");
-  try {
-    handle.GetResult();
-    FAIL() << "a cancelled workflow has no result";
-  } catch (const DBOSError& e) {
-    EXPECT_EQ(e.Code(), ErrorCode::AwaitedWorkflowCancelled);
-  }
+  EXPECT_EQ(ResultCode(handle), ErrorCode::AwaitedWorkflowCancelled);
   EXPECT_EQ(handle.GetStatus().status, WorkflowStatusType::Cancelled);
   Shutdown(ctx, std::chrono::seconds(5));
 }
@@ -354,7 +366,154 @@ TEST_P(ParkingTest, StepsThatBlockDoNotStallOtherWorkflows) {
   Shutdown(ctx, std::chrono::seconds(10));
 }
 
+// A parked wait does not replay to re-check the database: the wait watcher checks what all parked
+// waits wait for in a few queries and wakes only those with news, including news written by
+// another process that no notification brings (any write on SQLite; a workflow's end anywhere).
+TEST_P(ParkingTest, ParkedWaitsReplayOnlyWhenNewsComesIncludingFromAnotherProcess) {
+  DBOSContext ctx = Start();
+  DBOSContext other = Start(/*resident_limit=*/64, "other-executor");
+  // In the other process: a workflow that ends when told (awaited from here).
+  RunWorkflow(other, ChildWaits, 0, WithWorkflowID("remote-child"));
+  constexpr int kReceivers = 20;
+  std::vector<WorkflowHandle<std::string>> receivers;
+  for (int i = 0; i < kReceivers; ++i) {
+    receivers.push_back(
+        RunWorkflow(ctx, RunsThenRecv, i, WithWorkflowID("quiet-" + std::to_string(i))));
+  }
+  auto reader = RunWorkflow(ctx, RunsThenGetEvent, std::string("remote-publisher"));
+  auto awaiter = RunWorkflow(ctx, RunsThenAwaits, std::string("remote-child"));
+  constexpr int kWaiting = kReceivers + 2;
+  ASSERT_TRUE(Await([&] { return Parked(ctx) == kWaiting; })) << Parked(ctx) << " parked";
+  // Longer than any re-check interval a parked wait ever had (5 s on SQLite), several watcher
+  // rounds: nothing replays without news.
+  std::this_thread::sleep_for(std::chrono::milliseconds(5500));
+  EXPECT_EQ(g_runs.load(), kWaiting);
+  EXPECT_EQ(Parked(ctx), static_cast<size_t>(kWaiting));
+
+  const auto sent = Clock::now();
+  for (int i = 0; i < kReceivers; ++i) {
+    Send(other, "quiet-" + std::to_string(i), "m" + std::to_string(i), "t");
+  }
+  RunWorkflow(other, Publishes, 7, WithWorkflowID("remote-publisher")).GetResult();
+  Send(other, "remote-child", std::string("over"), "t");
+  for (int i = 0; i < kReceivers; ++i) {
+    EXPECT_EQ(receivers[static_cast<size_t>(i)].GetResult(), "m" + std::to_string(i));
+  }
+  EXPECT_EQ(reader.GetResult(), 7);
+  EXPECT_EQ(awaiter.GetResult(), "over");
+  // A watcher round is due within a second here.
+  EXPECT_LT(Clock::now() - sent, std::chrono::seconds(5));
+  EXPECT_EQ(g_runs.load(), 2 * kWaiting);  // one replay each, on its news
+  EXPECT_EQ(Parked(ctx), 0u);
+  Shutdown(other, std::chrono::seconds(5));
+  Shutdown(ctx, std::chrono::seconds(5));
+}
+
+class PostgresParkingTest : public ParkingTest {
+ protected:
+  /// PIDs of the backends listening for DBOS notifications on this test's server database.
+  std::set<std::string> ListenerPids() const {
+    std::set<std::string> pids;
+    for (const auto& row : RunSql(url_,
+                                  "SELECT pid FROM pg_stat_activity WHERE datname = "
+                                  "current_database() AND query LIKE 'LISTEN %'")) {
+      pids.insert(row[0]);
+    }
+    return pids;
+  }
+  /// Runs `sql` with triggers off, so that an insert into notifications announces nothing.
+  void RunUnannounced(const std::string& sql) const {
+    RunSql(url_, "SET session_replication_role = replica; " + sql);
+  }
+};
+
+// A parked GetResult of a workflow in another process ends when that workflow's row goes away
+// (deleted by a tool): its wait would never end otherwise, since no status will ever be terminal.
+TEST_P(PostgresParkingTest, AParkedGetResultEndsWhenTheAwaitedRowIsDeleted) {
+  DBOSContext ctx = Start();
+  DBOSContext other = Start(/*resident_limit=*/64, "other-executor");
+  RunWorkflow(other, ChildWaits, 0, WithWorkflowID("doomed-child"));
+  auto awaiter = RunWorkflow(ctx, RunsThenAwaits, std::string("doomed-child"));
+  ASSERT_TRUE(Await([&] { return Parked(ctx) == 1; })) << Parked(ctx) << " parked";
+  const auto deleted = Clock::now();
+  RunSql(url_, "DELETE FROM " + schema_ + ".workflow_status WHERE workflow_uuid = 'doomed-child'");
+  const DBOSError error = ErrorOf([&] { awaiter.GetResult(); });
+  EXPECT_NE(error.Message().find("doomed-child does not exist"), std::string::npos) << error.what();
+  EXPECT_LT(Clock::now() - deleted, std::chrono::seconds(5));
+  Shutdown(other, std::chrono::seconds(5));
+  Shutdown(ctx, std::chrono::seconds(5));
+}
+
+// PostgreSQL announces messages and events; the wait watcher still finds those no notification
+// announced (here: rows written with triggers off), and wakes only their parked waits.
+TEST_P(PostgresParkingTest, TheWatcherFindsMessagesAndEventsNoNotificationAnnounced) {
+  DBOSContext ctx = Start();
+  auto publisher = RunWorkflow(ctx, RunsThenRecv, 0, WithWorkflowID("silent-publisher"));
+  auto receiver = RunWorkflow(ctx, RunsThenRecv, 1, WithWorkflowID("silent-receiver"));
+  auto reader = RunWorkflow(ctx, RunsThenGetEvent, std::string("silent-publisher"));
+  ASSERT_TRUE(Await([&] { return Parked(ctx) == 3; })) << Parked(ctx) << " parked";
+  const auto written = Clock::now();
+  RunUnannounced("INSERT INTO " + schema_ +
+                 ".notifications (message_uuid, destination_uuid, topic, message, serialization) "
+                 "VALUES ('silent-1', 'silent-receiver', 't', '\"quiet\"', 'portable_json')");
+  RunUnannounced("INSERT INTO " + schema_ +
+                 ".workflow_events (workflow_uuid, key, value, serialization) "
+                 "VALUES ('silent-publisher', 'ready', '5', 'portable_json')");
+  EXPECT_EQ(receiver.GetResult(), "quiet");
+  EXPECT_EQ(reader.GetResult(), 5);
+  EXPECT_LT(Clock::now() - written, std::chrono::seconds(5));  // a round is due every second
+  EXPECT_EQ(g_runs.load(), 3 + 2);  // the publisher, without news, did not replay
+  Send(ctx, "silent-publisher", std::string("end"), "t");
+  EXPECT_EQ(publisher.GetResult(), "end");
+  Shutdown(ctx, std::chrono::seconds(5));
+}
+
+// When the PostgreSQL listener loses its connection, any notification may have been missed: waits
+// on a thread re-check at once, and the wait watcher checks what parked waits wait for, so a
+// parked wait without news does not replay (100,000 parked waits would all replay at once).
+TEST_P(PostgresParkingTest, AListenerReconnectReplaysNoParkedWaitWithoutNews) {
+  const std::set<std::string> others = ListenerPids();  // other processes' listeners
+  DBOSContext ctx = Start();
+  constexpr int kReceivers = 20;
+  std::vector<WorkflowHandle<std::string>> receivers;
+  for (int i = 0; i < kReceivers; ++i) {
+    receivers.push_back(
+        RunWorkflow(ctx, RunsThenRecv, i, WithWorkflowID("reconnect-" + std::to_string(i))));
+  }
+  ASSERT_TRUE(Await([&] { return Parked(ctx) == kReceivers; })) << Parked(ctx) << " parked";
+  // This context's listener: the one that is not another process's.
+  const auto own_listener = [&]() -> std::string {
+    std::string own;
+    for (const auto& pid : ListenerPids()) {
+      if (others.contains(pid)) continue;
+      if (!own.empty()) return "";  // two: not settled yet
+      own = pid;
+    }
+    return own;
+  };
+  std::string listener;
+  ASSERT_TRUE(Await([&] { return !(listener = own_listener()).empty(); }));
+  RunSql(url_, "SELECT pg_terminate_backend(" + listener + ")");
+  ASSERT_TRUE(Await([&] { return logger_->Contains("lost its connection; reconnecting"); }));
+  ASSERT_TRUE(Await([&] {
+    const std::string now = own_listener();
+    return !now.empty() && now != listener;
+  }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // a watcher round too
+  EXPECT_EQ(g_runs.load(), kReceivers);
+  EXPECT_EQ(Parked(ctx), static_cast<size_t>(kReceivers));
+  for (int i = 0; i < kReceivers; ++i) {
+    Send(ctx, "reconnect-" + std::to_string(i), "m" + std::to_string(i), "t");
+  }
+  for (int i = 0; i < kReceivers; ++i) {
+    EXPECT_EQ(receivers[static_cast<size_t>(i)].GetResult(), "m" + std::to_string(i));
+  }
+  EXPECT_EQ(g_runs.load(), 2 * kReceivers);
+  Shutdown(ctx, std::chrono::seconds(5));
+}
+
 DBOS_INSTANTIATE_ON_BOTH_BACKENDS(ParkingTest);
+INSTANTIATE_TEST_SUITE_P(Postgres, PostgresParkingTest, ::testing::Values("postgres"), BackendName);
 
 }  // namespace
 }  // namespace dbos::testing

@@ -81,17 +81,6 @@ std::map<std::string, Received> Snapshot() {
   return g_received;
 }
 
-ErrorCode CodeOf(const std::function<void()>& call, std::string* message = nullptr) {
-  try {
-    call();
-  } catch (const DBOSError& e) {
-    if (message) *message = e.what();
-    return e.Code();
-  }
-  ADD_FAILURE() << "no error";
-  return ErrorCode::Initialization;
-}
-
 class ScheduleTest : public DbTest {
  protected:
   void SetUp() override {
@@ -329,26 +318,22 @@ TEST_P(MissedTicksTest, ShutdownStopsALongBackfill) {
 // Bad input: a clear InvalidOption or ScheduleNotFound, nothing written.
 TEST_P(ScheduleTest, BadInputIsRefusedBeforeAnythingIsWritten) {
   DBOSContext ctx = Make();
-  std::string message;
-  EXPECT_EQ(CodeOf(
-                [&] {
-                  CreateSchedule(ctx, ScheduleSpec{.schedule_name = "bad",
-                                                   .schedule = "0 0 25 * * *",
-                                                   .workflow_name = "job"});
-                },
-                &message),
-            ErrorCode::InvalidOption);
-  EXPECT_NE(message.find("hour field '25'"), std::string::npos) << message;
-  EXPECT_EQ(CodeOf(
-                [&] {
-                  CreateSchedule(ctx, ScheduleSpec{.schedule_name = "bad",
-                                                   .schedule = "0 0 1 * * *",
-                                                   .workflow_name = "job",
-                                                   .cron_timezone = "Atlantis/Capital"});
-                },
-                &message),
-            ErrorCode::InvalidOption);
-  EXPECT_NE(message.find("unknown time zone 'Atlantis/Capital'"), std::string::npos) << message;
+  DBOSError error = ErrorOf([&] {
+    CreateSchedule(
+        ctx,
+        ScheduleSpec{.schedule_name = "bad", .schedule = "0 0 25 * * *", .workflow_name = "job"});
+  });
+  EXPECT_EQ(error.Code(), ErrorCode::InvalidOption);
+  EXPECT_NE(error.Message().find("hour field '25'"), std::string::npos) << error.what();
+  error = ErrorOf([&] {
+    CreateSchedule(ctx, ScheduleSpec{.schedule_name = "bad",
+                                     .schedule = "0 0 1 * * *",
+                                     .workflow_name = "job",
+                                     .cron_timezone = "Atlantis/Capital"});
+  });
+  EXPECT_EQ(error.Code(), ErrorCode::InvalidOption);
+  EXPECT_NE(error.Message().find("unknown time zone 'Atlantis/Capital'"), std::string::npos)
+      << error.what();
   EXPECT_EQ(CodeOf([&] {
               CreateSchedule(ctx, ScheduleSpec{.schedule_name = "bad",
                                                .schedule = "@daily",
@@ -378,14 +363,11 @@ TEST_P(ScheduleTest, BadInputIsRefusedBeforeAnythingIsWritten) {
             ErrorCode::ScheduleNotFound);
 
   DBOSContext other = NewDBOSContext(MakeConfig());
-  EXPECT_EQ(CodeOf(
-                [&] {
-                  RegisterWorkflow(other, Tick, WithWorkflowName("t"),
-                                   WithSchedule("0 0 0 * JANUARY *"));
-                },
-                &message),
-            ErrorCode::InvalidOption);
-  EXPECT_NE(message.find("month field 'JANUARY'"), std::string::npos) << message;
+  error = ErrorOf([&] {
+    RegisterWorkflow(other, Tick, WithWorkflowName("t"), WithSchedule("0 0 0 * JANUARY *"));
+  });
+  EXPECT_EQ(error.Code(), ErrorCode::InvalidOption);
+  EXPECT_NE(error.Message().find("month field 'JANUARY'"), std::string::npos) << error.what();
   EXPECT_EQ(CodeOf([&] {
               RegisterWorkflow(other, Plain, WithWorkflowName("p"), WithSchedule("@daily"));
             }),

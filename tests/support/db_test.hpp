@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "dbos/dbos.hpp"
@@ -50,6 +51,29 @@ class DbTest : public ::testing::TestWithParam<std::string> {
   std::shared_ptr<CapturingLogger> logger_ = std::make_shared<CapturingLogger>();
   std::vector<std::string> files_to_remove_;
 };
+
+/// The DBOSError `call` throws; fails the test (and returns an Initialization error) when it
+/// throws none.
+template <typename F>
+DBOSError ErrorOf(F&& call) {
+  try {
+    call();
+  } catch (const DBOSError& e) {
+    return e;
+  }
+  ADD_FAILURE() << "expected a DBOSError";
+  return DBOSError(ErrorCode::Initialization, "no DBOSError was thrown");
+}
+/// The code of the DBOSError `call` throws (see ErrorOf).
+template <typename F>
+ErrorCode CodeOf(F&& call) {
+  return ErrorOf(std::forward<F>(call)).Code();
+}
+/// The code of the DBOSError that `handle.GetResult()` throws (see ErrorOf).
+template <typename Handle>
+ErrorCode ResultCode(Handle&& handle) {
+  return CodeOf([&handle] { handle.GetResult(); });
+}
 
 /// Test-name suffix for the backend parameter.
 std::string BackendName(const ::testing::TestParamInfo<std::string>& info);

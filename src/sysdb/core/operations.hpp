@@ -40,6 +40,7 @@ inline constexpr Operation kListSteps{"ListSteps", kReadOnly};
 inline constexpr Operation kGetWorkflowStatusString{"GetWorkflowStatusString", kReadOnly};
 inline constexpr Operation kGetEvent{"GetEvent", kReadOnly};
 inline constexpr Operation kFilterCancelled{"FilterCancelled", kReadOnly};
+inline constexpr Operation kFindWaitNews{"FindWaitNews", kReadOnly};
 inline constexpr Operation kGetQueue{"GetQueue", kReadOnly};
 inline constexpr Operation kListQueuePartitions{"ListQueuePartitions", kReadOnly};
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <tuple>
 #include <utility>
 
@@ -450,6 +451,46 @@ class SqlSystemDatabase final : public SystemDatabase {
       for (size_t i = 0; i < rows.Size(); ++i) out.push_back(rows[i].Text(0));
       return out;
     });
+  }
+
+  std::vector<size_t> FindWaitNews(const std::vector<WaitProbe>& probes) override {
+    if (probes.empty()) return {};
+    using Kind = WaitProbe::Kind;
+    // Each kind's array, each entry once: [workflow, topic or key] pairs, or workflow IDs.
+    std::set<std::pair<std::string, std::string>> pairs[2];
+    std::set<std::string> ended;
+    for (const auto& probe : probes) {
+      if (probe.kind == Kind::kEnded) {
+        ended.insert(probe.workflow_uuid);
+      } else {
+        pairs[probe.kind == Kind::kMessage ? 0 : 1].emplace(probe.workflow_uuid, probe.name);
+      }
+    }
+    const std::string arrays[3] = {nlohmann::json(pairs[0]).dump(), nlohmann::json(pairs[1]).dump(),
+                                   nlohmann::json(ended).dump()};
+    Params params;  // keeps references to `arrays`
+    for (const auto& array : arrays) params.Text(array);
+    // (kind, workflow ID, topic or key) of what is there.
+    using Found = std::tuple<Kind, std::string, std::string>;
+    const auto found = Run<std::set<Found>>(op::kFindWaitNews, "", [&](Session& s, bool) {
+      const Rows rows = s.Run(s_.wait_news, params);
+      std::set<Found> out;
+      for (size_t i = 0; i < rows.Size(); ++i) {
+        const std::string kind = rows[i].Text(0);
+        out.emplace(kind == "m"   ? Kind::kMessage
+                    : kind == "e" ? Kind::kEvent
+                                  : Kind::kEnded,
+                    rows[i].Text(1), rows[i].Text(2));
+      }
+      return out;
+    });
+    std::vector<size_t> news;
+    for (size_t i = 0; i < probes.size(); ++i) {
+      const auto& probe = probes[i];
+      const std::string name = probe.kind == Kind::kEnded ? "" : probe.name;
+      if (found.contains({probe.kind, probe.workflow_uuid, name})) news.push_back(i);
+    }
+    return news;
   }
 
   // ---- Delays

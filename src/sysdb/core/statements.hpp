@@ -109,6 +109,12 @@ struct Statements {
   Script cancel_workflow;
   /// Read. $1 workflow IDs (JSON array). Rows: the IDs whose status is CANCELLED.
   Script filter_cancelled;
+  /// Read. $1: JSON array of [workflow, stored topic] pairs whose messages are awaited; $2: of
+  /// [workflow, key] pairs whose events are awaited; $3: array of workflow IDs whose end is
+  /// awaited. Rows: kind ('m' an unconsumed message is there, 'e' the event is set, 'd' the
+  /// workflow is not PENDING, ENQUEUED or DELAYED, or has no row or no status), workflow ID,
+  /// topic or key ('' for 'd').
+  Script wait_news;
 
   // ---- Delays
   /// Read. No parameters. Row: the earliest COALESCE(delay_until_epoch_ms, 0) of DELAYED rows

@@ -410,6 +410,24 @@ SELECT workflow_uuid FROM {s}.workflow_status
 WHERE workflow_uuid IN (SELECT json_array_elements_text($1::json)) AND status = 'CANCELLED'
 )SQL";
 
+// What parked waits wait for, for many at once; $1 and $2 are arrays of [workflow, topic or key]
+// pairs, $3 of workflow IDs. Each branch reads by its table's index (the notifications'
+// (destination_uuid, topic), the events' and statuses' primary keys). A workflow counts as ended
+// unless its row is PENDING, ENQUEUED or DELAYED: a missing row or a NULL status ends the wait
+// too (with the error its replay reports).
+constexpr std::string_view kWaitNewsSql = R"SQL(
+SELECT 'm', p->>0, p->>1 FROM json_array_elements($1::json) AS p
+WHERE EXISTS (SELECT 1 FROM {s}.notifications n
+              WHERE n.destination_uuid = p->>0 AND n.topic = p->>1 AND NOT n.consumed)
+UNION ALL
+SELECT 'e', p->>0, p->>1 FROM json_array_elements($2::json) AS p
+WHERE EXISTS (SELECT 1 FROM {s}.workflow_events e WHERE e.workflow_uuid = p->>0 AND e.key = p->>1)
+UNION ALL
+SELECT 'd', id, '' FROM json_array_elements_text($3::json) AS id
+WHERE NOT EXISTS (SELECT 1 FROM {s}.workflow_status w
+                  WHERE w.workflow_uuid = id AND w.status IN ('PENDING', 'ENQUEUED', 'DELAYED'))
+)SQL";
+
 // The earliest start among DELAYED rows; a row without a time is due at once. Both subqueries use
 // the partial index on delay_until_epoch_ms.
 constexpr std::string_view kNextDelayedSql = R"SQL(
@@ -711,6 +729,7 @@ core::Statements MakeStatements(const std::string& quoted_schema) {
   s.get_event = one("get_event", Access::kRead, kGetEventSql);
   s.cancel_workflow = one("cancel_workflow", Access::kWrite, kCancelWorkflowSql);
   s.filter_cancelled = one("filter_cancelled", Access::kRead, kFilterCancelledSql);
+  s.wait_news = one("wait_news", Access::kRead, kWaitNewsSql);
   s.next_delayed = one("next_delayed", Access::kRead, kNextDelayedSql);
   s.promote_delayed = one("promote_delayed", Access::kWrite, kPromoteDelayedSql);
   s.set_workflow_delay = one("set_workflow_delay", Access::kWrite, kSetWorkflowDelaySql);

@@ -326,6 +326,22 @@ constexpr const char* kFilterCancelledSql = R"sql(
 SELECT workflow_uuid FROM workflow_status
 WHERE workflow_uuid IN (SELECT value FROM json_each(?1)) AND status = 'CANCELLED')sql";
 
+// What parked waits wait for, for many at once (as on PostgreSQL, by the same indexes).
+constexpr const char* kWaitNewsSql = R"sql(
+WITH m(w, t) AS (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?1)),
+     e(w, k) AS (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?2))
+SELECT 'm', w, t FROM m
+WHERE EXISTS (SELECT 1 FROM notifications n
+              WHERE n.destination_uuid = m.w AND n.topic = m.t AND n.consumed = 0)
+UNION ALL
+SELECT 'e', w, k FROM e
+WHERE EXISTS (SELECT 1 FROM workflow_events v WHERE v.workflow_uuid = e.w AND v.key = e.k)
+UNION ALL
+SELECT 'd', id.value, '' FROM json_each(?3) AS id
+WHERE NOT EXISTS (SELECT 1 FROM workflow_status w
+                  WHERE w.workflow_uuid = id.value
+                    AND w.status IN ('PENDING', 'ENQUEUED', 'DELAYED')))sql";
+
 constexpr const char* kNextDelayedSql = R"sql(
 SELECT MIN(COALESCE(delay_until_epoch_ms, 0)) FROM workflow_status WHERE status = 'DELAYED')sql";
 
@@ -526,6 +542,7 @@ core::Statements MakeStatements() {
       Access::kWrite,
       {core::Part{kWorkflowExistsSql, true, false}, core::Part{kCancelWorkflowSql, false, false}}};
   s.filter_cancelled = One("filter_cancelled", Access::kRead, kFilterCancelledSql);
+  s.wait_news = One("wait_news", Access::kRead, kWaitNewsSql);
   s.next_delayed = One("next_delayed", Access::kRead, kNextDelayedSql);
   s.promote_delayed = One("promote_delayed", Access::kWrite, kPromoteDelayedSql);
   // Under the write lock the status read first is the one the update sees.
