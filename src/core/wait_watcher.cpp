@@ -3,9 +3,8 @@
 
 #include <algorithm>
 #include <string>
+#include <utility>
 #include <vector>
-
-#include "core/parking.hpp"
 
 namespace dbos::detail {
 
@@ -30,6 +29,7 @@ void WaitWatcher::Wake() {
   {
     std::lock_guard lock(mutex_);
     woken_ = true;
+    reconnected_ = true;
   }
   wake_.notify_all();
 }
@@ -70,7 +70,7 @@ size_t WaitWatcher::Round(bool& failed) {
     failed = true;
     LogFailure("checking for cancellations", e);
   }
-  const std::vector<ParkProbe> probes = runtime_.Parking().Probes();
+  const std::vector<ParkProbe> probes = ProbesOfThisRound();
   std::vector<sysdb::WaitProbe> chunk;
   for (size_t begin = 0; begin < probes.size() && !Stopping(); begin += kChunk) {
     const size_t end = std::min(probes.size(), begin + kChunk);
@@ -86,6 +86,25 @@ size_t WaitWatcher::Round(bool& failed) {
     }
   }
   return std::max(executing, probes.size());
+}
+
+std::vector<ParkProbe> WaitWatcher::ProbesOfThisRound() {
+  bool reconnected = false;
+  {
+    std::lock_guard lock(mutex_);
+    reconnected = std::exchange(reconnected_, false);
+  }
+  // Taken after the reconnect was noted: every wait parked before it is in the snapshot.
+  std::vector<ParkProbe> probes = runtime_.Parking().Probes();
+  const auto now = std::chrono::steady_clock::now();
+  if (!runtime_.Listening() || reconnected || now - announced_checked_ >= kAnnouncedInterval) {
+    announced_checked_ = now;
+    return probes;
+  }
+  std::erase_if(probes, [](const ParkProbe& parked) {
+    return parked.probe.kind != sysdb::WaitProbe::Kind::kEnded;
+  });
+  return probes;
 }
 
 }  // namespace dbos::detail

@@ -3,17 +3,22 @@
 // process on SQLite, a child workflow that ended in another process, a notification lost while
 // the listener reconnected, a cancellation made elsewhere — one background thread looks for in
 // the database every round: the cancellations of every workflow executing here, and what each
-// parked wait waits for (its probes). Those it finds are woken through their notifier keys, so a
-// parked workflow replays only when there is news for it, and a round costs a few chunked
-// queries however many workflows wait.
+// parked wait waits for (its probes). With a listener (PostgreSQL), messages and events are
+// announced, so their probes are checked once a minute and at once after a reconnect; the end of
+// a workflow is never announced and is checked every round. Those it finds are woken through their
+// notifier keys, so a parked workflow replays only when there is news for it, and a round costs one
+// query per kChunk waits.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <exception>
 #include <mutex>
 #include <thread>
+#include <vector>
 
+#include "core/parking.hpp"
 #include "core/runtime.hpp"
 
 namespace dbos::detail {
@@ -29,7 +34,8 @@ class WaitWatcher final : public BackgroundService {
   void Start();
   /// Stops and joins the background thread.
   void Stop() override;
-  /// Runs a round now (the listener reconnected: any notification may have been missed).
+  /// Runs a round of every probe now (the listener reconnected: any notification may have been
+  /// missed).
   void Wake() override;
 
   /// Most IDs one query of a round carries.
@@ -38,12 +44,17 @@ class WaitWatcher final : public BackgroundService {
   /// runtime's background poll interval), so that its cost stays a small share of the process:
   /// 100,000 parked waits are checked every 5 s.
   static constexpr std::chrono::microseconds kIntervalPerWait{50};
+  /// With a listener, how often the probes of announced things (messages, events) are checked.
+  static constexpr std::chrono::seconds kAnnouncedInterval{60};
 
  private:
   void Run();
   /// One round; returns how many waits it checked. Each part (the cancellations, each chunk of
   /// probes) goes on when another fails; `failed` tells whether one did.
   size_t Round(bool& failed);
+  /// The probes this round checks: all of them, or with a listener only the ends of workflows
+  /// (unless kAnnouncedInterval passed or the listener reconnected).
+  std::vector<ParkProbe> ProbesOfThisRound();
   bool Stopping();
   /// Logs a failed part, unless shutting down (the database then refuses on purpose).
   void LogFailure(const char* part, const std::exception& e);
@@ -52,7 +63,9 @@ class WaitWatcher final : public BackgroundService {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool woken_ = false;
+  bool reconnected_ = false;  ///< Under mutex_: the next round checks every probe.
   bool stop_ = false;
+  std::chrono::steady_clock::time_point announced_checked_{};  ///< Only the watcher's thread.
   std::thread thread_;
 };
 

@@ -46,8 +46,8 @@ std::string UniqueName(const std::string& prefix) {
 }
 
 void DbTest::SetUp() {
-  // DBOS_TEST_PARK_ALWAYS=1: every wait of every workflow parks and later replays (scripts/test.sh
-  // runs the suite once that way too).
+  // DBOS_TEST_PARK_ALWAYS=1: every wait of every workflow parks and later replays (a sweep run by
+  // hand over the suites with waits, to replay everything through parking).
   const char* park_always = std::getenv("DBOS_TEST_PARK_ALWAYS");
   if (park_always != nullptr && std::string(park_always) == "1") {
     detail::ParkingLot::SetDefaultResidentLimitForTesting(0);
