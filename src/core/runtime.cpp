@@ -5,6 +5,7 @@
 #include "core/runtime.hpp"
 
 #include "dbos/errors.hpp"
+#include "util/chunks.hpp"
 #include "util/time_util.hpp"
 
 namespace dbos::detail {
@@ -81,14 +82,11 @@ size_t Runtime::PollCancellations(size_t chunk) {
       if (execution.state) running.push_back(id);
     }
   }
-  chunk = std::max<size_t>(1, chunk);
-  for (size_t begin = 0; begin < running.size(); begin += chunk) {
-    const auto end =
-        running.begin() + static_cast<std::ptrdiff_t>(std::min(running.size(), begin + chunk));
-    const std::vector<std::string> part(running.begin() + static_cast<std::ptrdiff_t>(begin), end);
-    for (const auto& id : sysdb_->FilterCancelled(part)) {
+  for (const auto& [begin, end] : util::Chunks(running.size(), chunk)) {
+    const std::vector<std::string> part(running.begin() + static_cast<std::ptrdiff_t>(begin),
+                                        running.begin() + static_cast<std::ptrdiff_t>(end));
+    for (const auto& id : sysdb_->FilterCancelled(part))
       InterruptLocal(id, Interruption::Cancelled);
-    }
   }
   return running.size();
 }

@@ -6,54 +6,31 @@
 #include <utility>
 #include <vector>
 
+#include "util/chunks.hpp"
+
 namespace dbos::detail {
 
-WaitWatcher::WaitWatcher(Runtime& runtime) : runtime_(runtime) {}
+WaitWatcher::WaitWatcher(Runtime& runtime)
+    : runtime_(runtime), backoff_(runtime.BackgroundPollInterval()) {}
 
 WaitWatcher::~WaitWatcher() { Stop(); }
 
 void WaitWatcher::Start() {
-  thread_ = std::thread([this] { Run(); });
-}
-
-void WaitWatcher::Stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stop_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
-
-void WaitWatcher::Wake() {
-  {
-    std::lock_guard lock(mutex_);
-    woken_ = true;
-    reconnected_ = true;
-  }
-  wake_.notify_all();
-}
-
-void WaitWatcher::Run() {
-  const auto base = runtime_.BackgroundPollInterval();
-  auto backoff = base;
-  for (;;) {
+  loop_.Start([this](bool) {
     bool failed = false;
     const size_t checked = Round(failed);
     // While the database fails, rounds come less often (notifications still wake waits).
-    backoff = failed ? std::min(backoff * 2, std::chrono::milliseconds(60000)) : base;
-    const auto wait = std::max(backoff, std::chrono::duration_cast<std::chrono::milliseconds>(
-                                            kIntervalPerWait * static_cast<int64_t>(checked)));
-    std::unique_lock lock(mutex_);
-    wake_.wait_for(lock, wait, [&] { return stop_ || woken_; });
-    if (stop_) return;
-    woken_ = false;
-  }
+    const auto per_wait = std::chrono::duration_cast<std::chrono::milliseconds>(
+        kIntervalPerWait * static_cast<int64_t>(checked));
+    return util::BackgroundLoop::Pause{std::max(backoff_.After(failed), per_wait)};
+  });
 }
 
-bool WaitWatcher::Stopping() {
-  std::lock_guard lock(mutex_);
-  return stop_;
+void WaitWatcher::Stop() { loop_.Stop(); }
+
+void WaitWatcher::Wake() {
+  reconnected_ = true;
+  loop_.Wake();
 }
 
 void WaitWatcher::LogFailure(const char* part, const std::exception& e) {
@@ -72,8 +49,8 @@ size_t WaitWatcher::Round(bool& failed) {
   }
   const std::vector<ParkProbe> probes = ProbesOfThisRound();
   std::vector<sysdb::WaitProbe> chunk;
-  for (size_t begin = 0; begin < probes.size() && !Stopping(); begin += kChunk) {
-    const size_t end = std::min(probes.size(), begin + kChunk);
+  for (const auto& [begin, end] : util::Chunks(probes.size(), kChunk)) {
+    if (loop_.Stopping()) break;
     chunk.clear();
     for (size_t i = begin; i < end; ++i) chunk.push_back(probes[i].probe);
     try {
@@ -89,11 +66,7 @@ size_t WaitWatcher::Round(bool& failed) {
 }
 
 std::vector<ParkProbe> WaitWatcher::ProbesOfThisRound() {
-  bool reconnected = false;
-  {
-    std::lock_guard lock(mutex_);
-    reconnected = std::exchange(reconnected_, false);
-  }
+  const bool reconnected = reconnected_.exchange(false);
   // Taken after the reconnect was noted: every wait parked before it is in the snapshot.
   std::vector<ParkProbe> probes = runtime_.Parking().Probes();
   const auto now = std::chrono::steady_clock::now();

@@ -10,16 +10,15 @@
 // query per kChunk waits.
 #pragma once
 
+#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <exception>
-#include <mutex>
-#include <thread>
 #include <vector>
 
 #include "core/parking.hpp"
 #include "core/runtime.hpp"
+#include "util/background_loop.hpp"
 
 namespace dbos::detail {
 
@@ -48,25 +47,20 @@ class WaitWatcher final : public BackgroundService {
   static constexpr std::chrono::seconds kAnnouncedInterval{60};
 
  private:
-  void Run();
   /// One round; returns how many waits it checked. Each part (the cancellations, each chunk of
   /// probes) goes on when another fails; `failed` tells whether one did.
   size_t Round(bool& failed);
   /// The probes this round checks: all of them, or with a listener only the ends of workflows
   /// (unless kAnnouncedInterval passed or the listener reconnected).
   std::vector<ParkProbe> ProbesOfThisRound();
-  bool Stopping();
   /// Logs a failed part, unless shutting down (the database then refuses on purpose).
   void LogFailure(const char* part, const std::exception& e);
 
   Runtime& runtime_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool woken_ = false;
-  bool reconnected_ = false;  ///< Under mutex_: the next round checks every probe.
-  bool stop_ = false;
-  std::chrono::steady_clock::time_point announced_checked_{};  ///< Only the watcher's thread.
-  std::thread thread_;
+  std::atomic<bool> reconnected_{false};  ///< The next round checks every probe.
+  std::chrono::steady_clock::time_point announced_checked_{};  ///< Only the loop's thread.
+  util::FailureBackoff backoff_;                               ///< Only the loop's thread.
+  util::BackgroundLoop loop_;  ///< Last: stopped first, before the members its rounds use.
 };
 
 }  // namespace dbos::detail

@@ -32,8 +32,6 @@ ParkableWait::ParkableWait(Runtime& runtime, WorkflowState& state, std::vector<s
       probes_(std::move(probes)),
       resident_(runtime.Parking(), state) {}
 
-ParkableWait::~ParkableWait() = default;
-
 messaging::Waiter::Wake ParkableWait::Wait(std::chrono::steady_clock::time_point until,
                                            std::optional<int64_t> park_wake_at_ms,
                                            bool with_probes) {

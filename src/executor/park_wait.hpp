@@ -29,7 +29,6 @@ class ParkableWait {
   /// database while the wait is parked.
   ParkableWait(Runtime& runtime, WorkflowState& state, std::vector<std::string> keys,
                std::vector<ParkProbe> probes = {});
-  ~ParkableWait();
   ParkableWait(const ParkableWait&) = delete;
   ParkableWait& operator=(const ParkableWait&) = delete;
 

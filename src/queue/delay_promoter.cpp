@@ -12,52 +12,31 @@ namespace dbos::queue {
 using SystemClock = std::chrono::system_clock;
 
 DelayPromoter::DelayPromoter(detail::Runtime& runtime)
-    : runtime_(runtime), poll_interval_(runtime.BackgroundPollInterval()) {}
+    : runtime_(runtime),
+      poll_interval_(runtime.BackgroundPollInterval()),
+      backoff_(poll_interval_) {}
 
 DelayPromoter::~DelayPromoter() { Stop(); }
 
 void DelayPromoter::Start() {
-  thread_ = std::thread([this] { Run(); });
-}
-
-void DelayPromoter::Stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stop_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
-
-void DelayPromoter::Wake() {
-  {
-    std::lock_guard lock(mutex_);
-    woken_ = true;
-  }
-  wake_.notify_all();
-}
-
-void DelayPromoter::Run() {
-  auto backoff = poll_interval_;
-  for (;;) {
-    SystemClock::time_point next;
-    bool failed = false;
+  loop_.Start([this](bool) {
     try {
-      next = Round();
-      backoff = poll_interval_;
+      const SystemClock::time_point next = Round();
+      backoff_.After(false);
+      // Delays are wall-clock times (epoch ms in the database); Round caps the pause at a poll
+      // interval, so a jump of the wall clock delays a promotion by at most that.
+      return util::BackgroundLoop::Pause{
+          std::max(next - SystemClock::now(), SystemClock::duration{})};
     } catch (const std::exception& e) {
-      failed = true;
       runtime_.Log().Log(LogLevel::Error, std::string("delay promoter: ") + e.what());
-      backoff = std::min(backoff * 2, std::chrono::milliseconds(60000));
-      next = SystemClock::now() + backoff;
+      return util::BackgroundLoop::Pause{backoff_.After(true), /*wakeable=*/false};
     }
-    std::unique_lock lock(mutex_);
-    // Delays are wall-clock times (epoch ms in the database): wait on the system clock.
-    wake_.wait_until(lock, next, [&] { return stop_ || (woken_ && !failed); });
-    if (stop_) return;
-    woken_ = false;
-  }
+  });
 }
+
+void DelayPromoter::Stop() { loop_.Stop(); }
+
+void DelayPromoter::Wake() { loop_.Wake(); }
 
 SystemClock::time_point DelayPromoter::Round() {
   const int64_t now_ms = util::NowEpochMs();

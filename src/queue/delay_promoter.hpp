@@ -7,11 +7,9 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
-#include <thread>
 
 #include "core/runtime.hpp"
+#include "util/background_loop.hpp"
 
 namespace dbos::queue {
 
@@ -30,17 +28,13 @@ class DelayPromoter final : public detail::BackgroundService {
   void Wake() override;
 
  private:
-  void Run();
   /// Promotes what is due; returns when to look again.
   std::chrono::system_clock::time_point Round();
 
   detail::Runtime& runtime_;
-  std::thread thread_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stop_ = false;
-  bool woken_ = false;
   const std::chrono::milliseconds poll_interval_;  ///< Runtime::BackgroundPollInterval()
+  util::FailureBackoff backoff_;                   ///< Only the loop's thread.
+  util::BackgroundLoop loop_;  ///< Last: stopped first, before the members its rounds use.
 };
 
 }  // namespace dbos::queue

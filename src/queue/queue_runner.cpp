@@ -18,52 +18,33 @@
 namespace dbos::queue {
 
 QueueRunner::QueueRunner(detail::Runtime& runtime)
-    : runtime_(runtime), poll_interval_(runtime.BackgroundPollInterval()) {}
+    : runtime_(runtime),
+      poll_interval_(runtime.BackgroundPollInterval()),
+      backoff_(poll_interval_) {}
 
 QueueRunner::~QueueRunner() { Stop(); }
 
 void QueueRunner::Start() {
   runtime_.SetQueueRunnerSignals([this](const std::string& id) { Released(id); });
-  thread_ = std::thread([this] { Run(); });
+  loop_.Start([this](bool) { return Round(); });
 }
 
-void QueueRunner::Stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stop_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
+void QueueRunner::Stop() { loop_.Stop(); }
 
-void QueueRunner::Wake() {
-  {
-    std::lock_guard lock(mutex_);
-    woken_ = true;
-  }
-  wake_.notify_all();
-}
+void QueueRunner::Wake() { loop_.Wake(); }
 
-void QueueRunner::Run() {
-  auto backoff = poll_interval_;
-  for (;;) {
-    bool failed = false;
-    try {
-      DequeueRound();
-    } catch (const std::exception& e) {
-      failed = true;
-      runtime_.Log().Log(LogLevel::Error, std::string("queue runner: ") + e.what());
-    }
-    backoff = failed ? std::min(backoff * 2, std::chrono::milliseconds(60000)) : poll_interval_;
-    const auto wait = failed ? backoff : contended_ ? ContentionDelay() : poll_interval_;
-    if (!contended_) contention_streak_ = 0;
-    std::unique_lock lock(mutex_);
-    // After a failure only the backoff (or Stop) ends the wait: wake-ups must not hammer a
-    // database that is failing.
-    wake_.wait_for(lock, wait, [&] { return stop_ || (woken_ && !failed); });
-    if (stop_) return;
-    woken_ = false;
+util::BackgroundLoop::Pause QueueRunner::Round() {
+  bool failed = false;
+  try {
+    DequeueRound();
+  } catch (const std::exception& e) {
+    failed = true;
+    runtime_.Log().Log(LogLevel::Error, std::string("queue runner: ") + e.what());
   }
+  const auto backoff = backoff_.After(failed);
+  if (!contended_) contention_streak_ = 0;
+  if (failed) return {backoff, /*wakeable=*/false};
+  return {contended_ ? ContentionDelay() : poll_interval_};
 }
 
 void QueueRunner::DequeueRound() {
@@ -86,10 +67,7 @@ void QueueRunner::DequeueRound() {
   request.max_tasks = kInternalClaimBatch;
   auto claimed = runtime_.Db().DequeueWorkflows(request);
   // A full batch: more may wait (a recovered backlog), claimed at the next round, right away.
-  if (claimed.size() >= static_cast<size_t>(kInternalClaimBatch)) {
-    std::lock_guard lock(mutex_);
-    woken_ = true;
-  }
+  if (claimed.size() >= static_cast<size_t>(kInternalClaimBatch)) loop_.Wake();
   auto batch = std::exchange(retry_, {});
   for (auto& workflow : claimed) batch.emplace_back(std::move(workflow), 0);
   for (auto& [workflow, failed_attempts] : batch) {

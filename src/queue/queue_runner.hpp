@@ -10,13 +10,11 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <random>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -24,6 +22,7 @@
 
 #include "core/runtime.hpp"
 #include "sysdb/system_database.hpp"
+#include "util/background_loop.hpp"
 
 namespace dbos::queue {
 
@@ -53,7 +52,8 @@ class QueueRunner final : public detail::BackgroundService {
   static constexpr int kInternalClaimBatch = 500;
 
  private:
-  void Run();
+  /// One round of the loop: dequeues, then says how long to pause.
+  util::BackgroundLoop::Pause Round();
   void DequeueRound();
   /// Starts one claimed workflow; when it cannot start, keeps it for the next round (never
   /// throws).
@@ -83,16 +83,12 @@ class QueueRunner final : public detail::BackgroundService {
   std::chrono::milliseconds ContentionDelay();
 
   detail::Runtime& runtime_;
-  std::thread thread_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stop_ = false;
   const std::chrono::milliseconds poll_interval_;  ///< Runtime::BackgroundPollInterval()
+  util::FailureBackoff backoff_;                   ///< Runner thread only.
   std::chrono::steady_clock::time_point version_checked_ = std::chrono::steady_clock::now();
   /// Claimed (PENDING here) but not started yet, with their failed start attempts.
   std::vector<std::pair<sysdb::DequeuedWorkflow, int>> retry_;
 
-  bool woken_ = false;      ///< Guarded by mutex_.
   bool contended_ = false;  ///< The last round met another claimer (runner thread only).
   int contention_streak_ = 0;
   std::minstd_rand jitter_{std::random_device{}()};
@@ -107,6 +103,7 @@ class QueueRunner final : public detail::BackgroundService {
   /// thread only).
   std::unordered_map<std::string, std::pair<int, std::chrono::steady_clock::time_point>>
       failed_starts_;
+  util::BackgroundLoop loop_;  ///< Last: stopped first, before the members its rounds use.
 };
 
 }  // namespace dbos::queue

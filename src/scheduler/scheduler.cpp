@@ -29,67 +29,33 @@ std::string Signature(const sysdb::ScheduleRow& row) {
 }  // namespace
 
 void Scheduler::Start() {
-  {
-    std::lock_guard lock(mutex_);
-    reconcile_ = true;
-  }
-  thread_ = std::thread([this] { Run(); });
+  loop_.Start([this](bool woken) { return Round(woken); });
 }
 
-void Scheduler::Stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
+void Scheduler::Stop() { loop_.Stop(); }
 
-void Scheduler::Wake() {
-  {
-    std::lock_guard lock(mutex_);
-    reconcile_ = true;
-  }
-  cv_.notify_all();
-}
+void Scheduler::Wake() { loop_.Wake(); }
 
-void Scheduler::Run() noexcept {
-  auto next_reconcile = std::chrono::steady_clock::now();
-  while (true) {
-    {
-      std::unique_lock lock(mutex_);
-      if (stop_) return;
-      const auto now = std::chrono::steady_clock::now();
-      if (reconcile_ || now >= next_reconcile) {
-        reconcile_ = false;
-        lock.unlock();
-        try {
-          Reconcile();
-        } catch (const std::exception& e) {
-          runtime_.Log().Log(LogLevel::Error,
-                             std::string("scheduler: could not read the schedules: ") + e.what());
-        }
-        next_reconcile = std::chrono::steady_clock::now() + runtime_.SchedulerPollingInterval();
-        continue;
-      }
+util::BackgroundLoop::Pause Scheduler::Round(bool woken) {
+  if (woken || std::chrono::steady_clock::now() >= next_reconcile_) {
+    try {
+      Reconcile();
+    } catch (const std::exception& e) {
+      runtime_.Log().Log(LogLevel::Error,
+                         std::string("scheduler: could not read the schedules: ") + e.what());
     }
-    FireDue();
-    std::unique_lock lock(mutex_);
-    if (stop_) return;
-    // Sleep until the earliest tick or the next reconciliation, whichever comes first; Stop and
-    // Wake notify cv_.
-    auto wake_at = next_reconcile;
-    const auto sys_now = Clock::now();
-    const auto steady_now = std::chrono::steady_clock::now();
-    for (const auto& [name, entry] : entries_) {
-      if (entry.next == Clock::time_point::max()) continue;
-      const auto until_tick = entry.next - sys_now;
-      wake_at = std::min(
-          wake_at,
-          steady_now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(until_tick));
-    }
-    cv_.wait_until(lock, wake_at, [this] { return stop_ || reconcile_; });
+    next_reconcile_ = std::chrono::steady_clock::now() + runtime_.SchedulerPollingInterval();
   }
+  FireDue();
+  // Pause until the earliest tick or the next reconciliation, whichever comes first.
+  auto pause = next_reconcile_ - std::chrono::steady_clock::now();
+  const auto now = Clock::now();
+  for (const auto& [name, entry] : entries_) {
+    if (entry.next == Clock::time_point::max()) continue;
+    pause = std::min(pause,
+                     std::chrono::duration_cast<util::BackgroundLoop::Duration>(entry.next - now));
+  }
+  return {std::max(pause, util::BackgroundLoop::Duration::zero())};
 }
 
 void Scheduler::Reconcile() {
@@ -131,10 +97,7 @@ void Scheduler::CatchUp(const Entry& entry) {
   for (auto tick = entry.cron.Next(last); tick && *tick < entry.next;
        tick = entry.cron.Next(*tick)) {
     // A long backlog must not hold up Shutdown; the rest is backfilled at the next launch.
-    {
-      std::lock_guard lock(mutex_);
-      if (stop_) break;
-    }
+    if (loop_.Stopping()) break;
     if (EnqueueScheduledRun(runtime_, entry.row, *tick,
                             TickWorkflowId(entry.row.schedule_name, *tick), true)) {
       ++enqueued;
@@ -151,10 +114,7 @@ void Scheduler::FireDue() {
   for (auto& [name, entry] : entries_) {
     // Ticks that came due while the thread was busy or the database slow are all enqueued.
     while (Clock::now() >= entry.next) {
-      {
-        std::lock_guard lock(mutex_);
-        if (stop_) return;
-      }
+      if (loop_.Stopping()) return;
       try {
         EnqueueScheduledRun(runtime_, entry.row, entry.next, TickWorkflowId(name, entry.next),
                             true);

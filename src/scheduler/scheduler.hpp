@@ -3,20 +3,18 @@
 // when woken by a change made in this process) and enqueues each schedule's ticks as they come
 // due. A schedule first seen (or changed, or resumed) starts at its next tick: ticks missed while
 // no executor ran are enqueued only for schedules with automatic_backfill (from the tick after
-// last_fired_at). Stop() wakes the sleeping thread through its condition variable and joins it.
+// last_fired_at). Stop() ends the pause of the loop and joins it.
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 
 #include "core/runtime.hpp"
 #include "scheduler/cron.hpp"
 #include "sysdb/system_database.hpp"
+#include "util/background_loop.hpp"
 
 namespace dbos::scheduler {
 
@@ -39,19 +37,19 @@ class Scheduler final : public detail::BackgroundService {
     std::chrono::system_clock::time_point next;
   };
 
-  void Run() noexcept;
+  /// Reconciles when woken or due, enqueues the due ticks, and pauses until the next tick or
+  /// reconciliation.
+  util::BackgroundLoop::Pause Round(bool woken);
   void Reconcile();
   void FireDue();
   /// Enqueues the ticks of `entry` after its last_fired_at up to now (automatic backfill).
   void CatchUp(const Entry& entry);
 
   detail::Runtime& runtime_;
-  std::thread thread_;
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  bool stop_ = false;                     ///< Guarded by mutex_.
-  bool reconcile_ = false;                ///< Guarded by mutex_.
   std::map<std::string, Entry> entries_;  ///< By schedule name; scheduler thread only.
+  /// The first round reconciles (this starts in the past).
+  std::chrono::steady_clock::time_point next_reconcile_{};  ///< Scheduler thread only.
+  util::BackgroundLoop loop_;  ///< Last: stopped first, before the members its rounds use.
 };
 
 /// At Launch: turns every WithSchedule registration into its schedule row (ApplySchedules: the

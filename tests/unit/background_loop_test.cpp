@@ -1,0 +1,121 @@
+// The background loop every service of the runtime runs on (queue runner, delay promoter, wait
+// watcher, scheduler): its pauses, wake-ups and stop, and the chunking of long ID lists.
+#include "util/background_loop.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "util/chunks.hpp"
+
+namespace dbos::util {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+// Polls `done` for up to 5 s (the loop runs on its own thread).
+template <typename F>
+bool Eventually(F done) {
+  const auto deadline = Clock::now() + 5s;
+  while (!done()) {
+    if (Clock::now() > deadline) return false;
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
+TEST(BackgroundLoopTest, AWakeEndsAWakeablePauseAndTellsTheNextRound) {
+  BackgroundLoop loop;
+  std::atomic<int> rounds{0};
+  std::atomic<int> woken_rounds{0};
+  loop.Start([&](bool woken) {
+    ++rounds;
+    if (woken) ++woken_rounds;
+    return BackgroundLoop::Pause{1h};
+  });
+  ASSERT_TRUE(Eventually([&] { return rounds == 1; }));
+  EXPECT_EQ(woken_rounds, 0);  // the first round runs at start, not woken
+  loop.Wake();
+  ASSERT_TRUE(Eventually([&] { return rounds == 2; }));
+  EXPECT_EQ(woken_rounds, 1);
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(rounds, 2);  // no wake, no round: the pause is an hour
+  const auto before = Clock::now();
+  loop.Stop();
+  EXPECT_LT(Clock::now() - before, 1s);  // Stop ends the pause
+}
+
+TEST(BackgroundLoopTest, AWakeDuringARoundRunsTheNextRoundAtOnce) {
+  BackgroundLoop loop;
+  std::atomic<int> rounds{0};
+  loop.Start([&](bool) {
+    if (++rounds == 1) loop.Wake();  // e.g. the queue runner after a full batch
+    return BackgroundLoop::Pause{1h};
+  });
+  EXPECT_TRUE(Eventually([&] { return rounds == 2; }));
+}
+
+TEST(BackgroundLoopTest, APauseThatIsNotWakeableEndsOnlyAtItsTimeOrAtStop) {
+  BackgroundLoop loop;
+  std::atomic<int> rounds{0};
+  std::atomic<bool> second_woken{false};
+  const auto started = Clock::now();
+  std::atomic<Clock::rep> second_at{0};
+  loop.Start([&](bool woken) {
+    if (++rounds == 2) {
+      second_woken = woken;
+      second_at = (Clock::now() - started).count();
+    }
+    return BackgroundLoop::Pause{300ms, /*wakeable=*/false};  // after a failure
+  });
+  ASSERT_TRUE(Eventually([&] { return rounds == 1; }));
+  loop.Wake();
+  ASSERT_TRUE(Eventually([&] { return rounds == 2; }));
+  EXPECT_GE(Clock::duration(second_at.load()), 300ms);  // the wake did not cut the pause short
+  EXPECT_TRUE(second_woken);                            // but the round learns of it
+  loop.Stop();
+}
+
+TEST(BackgroundLoopTest, StopIsIdempotentAndStoppingIsSeenByARound) {
+  BackgroundLoop never_started;
+  never_started.Stop();  // no thread: a no-op
+  BackgroundLoop loop;
+  std::atomic<bool> in_round{false};
+  std::atomic<bool> saw_stop{false};
+  loop.Start([&](bool) {
+    in_round = true;
+    // A long round checks Stopping between its parts.
+    while (!loop.Stopping()) std::this_thread::sleep_for(1ms);
+    saw_stop = true;
+    return BackgroundLoop::Pause{1h};
+  });
+  ASSERT_TRUE(Eventually([&] { return in_round.load(); }));
+  loop.Stop();
+  EXPECT_TRUE(saw_stop);
+  loop.Stop();
+}
+
+TEST(FailureBackoffTest, DoublesWhileRoundsFailUpToAMinuteAndResetsOnSuccess) {
+  FailureBackoff backoff(1000ms);
+  EXPECT_EQ(backoff.After(false), 1000ms);
+  EXPECT_EQ(backoff.After(true), 2000ms);
+  EXPECT_EQ(backoff.After(true), 4000ms);
+  for (int i = 0; i < 10; ++i) backoff.After(true);
+  EXPECT_EQ(backoff.After(true), 60000ms);
+  EXPECT_EQ(backoff.After(false), 1000ms);
+}
+
+TEST(ChunksTest, CutsAListIntoPartsOfAtMostTheSize) {
+  using Parts = std::vector<std::pair<size_t, size_t>>;
+  EXPECT_EQ(Chunks(0, 2000), Parts{});
+  EXPECT_EQ(Chunks(5, 2), (Parts{{0, 2}, {2, 4}, {4, 5}}));
+  EXPECT_EQ(Chunks(4, 2), (Parts{{0, 2}, {2, 4}}));
+  EXPECT_EQ(Chunks(3, 0), (Parts{{0, 1}, {1, 2}, {2, 3}}));  // a size of 0 counts as 1
+}
+
+}  // namespace
+}  // namespace dbos::util
