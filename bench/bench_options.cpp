@@ -18,7 +18,8 @@ namespace {
                "  --wait-n  workflows waiting at once for 'wait' (default 100000; env WAIT_N)\n"
                "  env     SEQ_N WARMUP CONC_N CONC_RUNS REC_N REC_TIMEOUT_S WAIT_N WAIT_SLEEP_S\n"
                "          WAIT_THREADS WAIT_TIMEOUT_S\n"
-               "          QUEUE_N QUEUE_WC QUEUE_LAT_N QUEUE_ENQ_THREADS CONC_START_THREADS\n";
+               "          QUEUE_N QUEUE_WC QUEUE_LAT_N QUEUE_ENQ_THREADS QUEUE_BACKLOG_N "
+               "CONC_START_THREADS\n";
   std::exit(2);
 }
 
@@ -66,6 +67,7 @@ Options ParseOptions(int argc, char** argv) {
   o.queue_wc = EnvInt("QUEUE_WC", o.queue_wc);
   o.queue_lat_n = EnvInt("QUEUE_LAT_N", o.queue_lat_n);
   o.queue_enq_threads = EnvInt("QUEUE_ENQ_THREADS", o.queue_enq_threads);
+  o.queue_backlog_n = EnvInt("QUEUE_BACKLOG_N", o.queue_backlog_n);
   o.conc_threads = EnvInt("CONC_START_THREADS", o.conc_threads);
 
   for (int i = 1; i < argc; ++i) {
@@ -104,7 +106,7 @@ Options ParseOptions(int argc, char** argv) {
   }
   if (o.seq_n < 1 || o.conc_n < 1 || o.conc_runs < 1 || o.rec_n < 1 || o.wait_n < 1 ||
       o.queue_n < 1 || o.queue_wc < 1 || o.queue_lat_n < 1 || o.queue_enq_threads < 1 ||
-      o.conc_threads < 1 || o.wait_threads < 1) {
+      o.queue_backlog_n < 1 || o.conc_threads < 1 || o.wait_threads < 1) {
     Usage(
         "SEQ_N, CONC_N, CONC_RUNS, REC_N, WAIT_N, WAIT_THREADS, CONC_START_THREADS and the QUEUE_ "
         "knobs must be at least 1");

@@ -4,7 +4,10 @@
 // over its connection pool), then awaited: the enqueue rate and the drain rate (all QUEUE_N from
 // the first enqueue to the last result). Then, on the idle runner,
 // QUEUE_LAT_N single enqueues one after the other: the time from the enqueue call to the
-// workflow's first line (p50/p99).
+// workflow's first line (p50/p99). Last, a standing backlog: QUEUE_BACKLOG_N workflows enqueued by
+// a Client before the application launches (as after an outage, or a burst larger than the
+// workers), then the time from Launch until all have run: the drain rate of a deep queue, where
+// each claim must find its few rows without walking the backlog.
 #include <atomic>
 #include <chrono>
 #include <optional>
@@ -25,12 +28,58 @@ constexpr const char* kQueueName = "bench_queue";
 
 // When the latency workflow's body started (steady clock, ms); 0 until it has.
 std::atomic<double> g_started_ms{0.0};
+// Backlog workflows that have run.
+std::atomic<int> g_backlog_done{0};
 
 int MarkStart(dbos::DBOSContext& ctx, int input) {
   g_started_ms.store(NowMs());
   dbos::RunAsStep(
       ctx, [] { return 0; }, dbos::WithStepName("noop"));
   return input;
+}
+
+int CountDone(dbos::DBOSContext& ctx, int input) {
+  dbos::RunAsStep(
+      ctx, [] { return 0; }, dbos::WithStepName("noop"));
+  ++g_backlog_done;
+  return input;
+}
+
+// The drain of QUEUE_BACKLOG_N workflows enqueued before Launch; workflows/s from Launch.
+nlohmann::json MeasureBacklog(const Options& options) {
+  const DatabaseTarget target = FreshDatabase(options, "qbacklog");
+  dbos::DBOSContext ctx = dbos::NewDBOSContext(MakeConfig(target));
+  dbos::RegisterWorkflow(ctx, CountDone, dbos::WithWorkflowName("countDone"));
+  const dbos::WorkflowQueue queue =
+      dbos::NewWorkflowQueue(ctx, kQueueName, dbos::WithWorkerConcurrency(options.queue_wc));
+  {
+    dbos::ClientConfig config;
+    config.database_url = target.url;
+    config.database_schema = target.schema;
+    const dbos::Client client = dbos::NewClient(config);
+    std::atomic<int> next{0};
+    std::vector<std::thread> enqueuers;
+    for (int t = 0; t < options.queue_enq_threads; ++t) {
+      enqueuers.emplace_back([&] {
+        for (int i = next++; i < options.queue_backlog_n; i = next++) {
+          dbos::Enqueue<int>(client, queue.name, "countDone", i);
+        }
+      });
+    }
+    for (auto& thread : enqueuers) thread.join();
+  }
+  g_backlog_done.store(0);
+  const double start = NowMs();
+  dbos::Launch(ctx);
+  while (g_backlog_done.load() < options.queue_backlog_n) {
+    if (NowMs() - start > 600000.0) throw std::runtime_error("the backlog did not drain in 600 s");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  const double drained = NowMs();
+  dbos::Shutdown(ctx);
+  return {{"n", options.queue_backlog_n},
+          {"drain_ms", Round3(drained - start)},
+          {"drain_per_s", Round3(options.queue_backlog_n / ((drained - start) / 1000.0))}};
 }
 
 }  // namespace
@@ -90,7 +139,8 @@ nlohmann::json MeasureQueue(const Options& options) {
           {"enqueue_per_s", Round3(options.queue_n / enqueue_s)},
           {"drain_ms", Round3(drained - start)},
           {"drain_per_s", Round3(options.queue_n / drain_s)},
-          {"enqueue_to_start", Summarize(std::move(latencies)).ToJson()}};
+          {"enqueue_to_start", Summarize(std::move(latencies)).ToJson()},
+          {"backlog", MeasureBacklog(options)}};
 }
 
 }  // namespace bench

@@ -123,8 +123,12 @@ void PrintQueue(const nlohmann::json& queue) {
   std::printf("  drain (first enqueue to last result): %.0f ms, %.0f workflows/s\n",
               Num(queue, "drain_ms"), Num(queue, "drain_per_s"));
   const nlohmann::json& latency = queue["enqueue_to_start"];
-  std::printf("  enqueue -> start on an idle runner: p50 %.3f ms, p99 %.3f ms (n %d)\n\n",
+  std::printf("  enqueue -> start on an idle runner: p50 %.3f ms, p99 %.3f ms (n %d)\n",
               Num(latency, "p50_ms"), Num(latency, "p99_ms"), static_cast<int>(Num(latency, "n")));
+  const nlohmann::json& backlog = queue["backlog"];
+  std::printf("  a backlog of %d enqueued before Launch: drained in %.0f ms, %.0f workflows/s\n\n",
+              static_cast<int>(Num(backlog, "n")), Num(backlog, "drain_ms"),
+              Num(backlog, "drain_per_s"));
 }
 
 }  // namespace

@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
                              {"QUEUE_WC", options.queue_wc},
                              {"QUEUE_LAT_N", options.queue_lat_n},
                              {"QUEUE_ENQ_THREADS", options.queue_enq_threads},
+                             {"QUEUE_BACKLOG_N", options.queue_backlog_n},
                              {"CONC_START_THREADS", options.conc_threads}}}};
   const std::pair<const char*, std::function<nlohmann::json(const bench::Options&)>> steps[] = {
       {"seq", bench::MeasureSequential}, {"conc", bench::MeasureConcurrent},
