@@ -106,10 +106,10 @@ Options ParseOptions(int argc, char** argv) {
   }
   if (o.seq_n < 1 || o.conc_n < 1 || o.conc_runs < 1 || o.rec_n < 1 || o.wait_n < 1 ||
       o.queue_n < 1 || o.queue_wc < 1 || o.queue_lat_n < 1 || o.queue_enq_threads < 1 ||
-      o.queue_backlog_n < 1 || o.conc_threads < 1 || o.wait_threads < 1) {
+      o.queue_backlog_n < 0 || o.conc_threads < 1 || o.wait_threads < 1) {
     Usage(
         "SEQ_N, CONC_N, CONC_RUNS, REC_N, WAIT_N, WAIT_THREADS, CONC_START_THREADS and the QUEUE_ "
-        "knobs must be at least 1");
+        "knobs must be at least 1 (QUEUE_BACKLOG_N at least 0)");
   }
   // The sleeping round carries the sleep and the workflow's index in one int input.
   if (o.wait_n >= 1'000'000 || o.wait_sleep_s < 0 || o.wait_sleep_s > 2000) {

@@ -15,22 +15,23 @@ struct Options {
                              "wait", "queue", "list"};  ///< Measurements.
   std::string json_file;  ///< Where to write the RESULT JSON too ("" = nowhere).
 
-  int seq_n = 500;              ///< SEQ_N: timed workflows per sequential series.
-  int warmup = 50;              ///< WARMUP: untimed workflows before each sequential series.
-  int conc_n = 2000;            ///< CONC_N: workflows started at once per concurrent run.
-  int conc_runs = 3;            ///< CONC_RUNS: concurrent runs (the median is reported).
-  int rec_n = 1000;             ///< REC_N: workflows left PENDING for the recovery measurement.
-  int rec_timeout_s = 300;      ///< REC_TIMEOUT_S: give up on a recovery child after this long.
-  int wait_n = 100000;          ///< WAIT_N or --wait-n: workflows waiting at once.
-  int wait_sleep_s = 30;        ///< WAIT_SLEEP_S: the sleep of the sleeping round.
-  int wait_timeout_s = 900;     ///< WAIT_TIMEOUT_S: give up when not all wait after this long.
-  int wait_threads = 1;         ///< WAIT_THREADS: threads starting (and releasing) the waiters.
-  int queue_n = 5000;           ///< QUEUE_N: workflows enqueued for the queue drain.
-  int queue_wc = 50;            ///< QUEUE_WC: the queue's worker concurrency.
-  int queue_lat_n = 200;        ///< QUEUE_LAT_N: single enqueues timed to their start.
-  int queue_enq_threads = 10;   ///< QUEUE_ENQ_THREADS: threads enqueuing the QUEUE_N at once.
-  int queue_backlog_n = 20000;  ///< QUEUE_BACKLOG_N: enqueued before Launch, then drained.
-  int conc_threads = 10;        ///< CONC_START_THREADS: threads starting the CONC_N at once.
+  int seq_n = 500;             ///< SEQ_N: timed workflows per sequential series.
+  int warmup = 50;             ///< WARMUP: untimed workflows before each sequential series.
+  int conc_n = 2000;           ///< CONC_N: workflows started at once per concurrent run.
+  int conc_runs = 3;           ///< CONC_RUNS: concurrent runs (the median is reported).
+  int rec_n = 1000;            ///< REC_N: workflows left PENDING for the recovery measurement.
+  int rec_timeout_s = 300;     ///< REC_TIMEOUT_S: give up on a recovery child after this long.
+  int wait_n = 100000;         ///< WAIT_N or --wait-n: workflows waiting at once.
+  int wait_sleep_s = 30;       ///< WAIT_SLEEP_S: the sleep of the sleeping round.
+  int wait_timeout_s = 900;    ///< WAIT_TIMEOUT_S: give up when not all wait after this long.
+  int wait_threads = 1;        ///< WAIT_THREADS: threads starting (and releasing) the waiters.
+  int queue_n = 5000;          ///< QUEUE_N: workflows enqueued for the queue drain.
+  int queue_wc = 50;           ///< QUEUE_WC: the queue's worker concurrency.
+  int queue_lat_n = 200;       ///< QUEUE_LAT_N: single enqueues timed to their start.
+  int queue_enq_threads = 10;  ///< QUEUE_ENQ_THREADS: threads enqueuing the QUEUE_N at once.
+  int queue_backlog_n =
+      20000;              ///< QUEUE_BACKLOG_N: enqueued before Launch, then drained (0: skipped).
+  int conc_threads = 10;  ///< CONC_START_THREADS: threads starting the CONC_N at once.
 
   // Child modes (recovery): --child rec-setup|rec-check|rec-run --db-url U --db-schema S --n N.
   std::string child;      ///< "" in the driver process.

@@ -126,9 +126,15 @@ void PrintQueue(const nlohmann::json& queue) {
   std::printf("  enqueue -> start on an idle runner: p50 %.3f ms, p99 %.3f ms (n %d)\n",
               Num(latency, "p50_ms"), Num(latency, "p99_ms"), static_cast<int>(Num(latency, "n")));
   const nlohmann::json& backlog = queue["backlog"];
-  std::printf("  a backlog of %d enqueued before Launch: drained in %.0f ms, %.0f workflows/s\n\n",
-              static_cast<int>(Num(backlog, "n")), Num(backlog, "drain_ms"),
-              Num(backlog, "drain_per_s"));
+  if (backlog.contains("n")) {
+    std::printf("  a backlog of %d enqueued before Launch: drained in %.0f ms, %.0f workflows/s\n",
+                static_cast<int>(Num(backlog, "n")), Num(backlog, "drain_ms"),
+                Num(backlog, "drain_per_s"));
+  } else {
+    std::printf("  a backlog enqueued before Launch: %s\n",
+                backlog.value("error", backlog.value("skipped", std::string("?"))).c_str());
+  }
+  std::printf("\n");
 }
 
 }  // namespace

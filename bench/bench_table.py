@@ -56,7 +56,9 @@ PostgreSQL schema):
   rate: from the first enqueue to the last result. The peer enqueues with `DBOS.startWorkflow` on
   a queue with the same concurrency; its column shows its run with 10 ms polling (its default is
   1 s). Enqueue → start: 200 single enqueues on the idle runner, one after the other, timed from
-  the call to the workflow's first line (C++ only).
+  the call to the workflow's first line (C++ only). Backlog: 20,000 workflows enqueued by a
+  `Client` before the application launches, then drained by it (from `Launch` to the last one
+  done; C++ only): the drain of a deep queue without enqueues competing for the CPU.
 - **peak RSS**: VmHWM of the benchmark process at the end of the concurrent test (the peer: Node's
   maxRSS at the same point), and of the recovering process.
 
@@ -113,6 +115,7 @@ def cpp_metrics(result):
         "queue_drain": dig(result, "queue", "drain_per_s"),
         "queue_start_p50": dig(result, "queue", "enqueue_to_start", "p50_ms"),
         "queue_start_p99": dig(result, "queue", "enqueue_to_start", "p99_ms"),
+        "queue_backlog": dig(result, "queue", "backlog", "drain_per_s"),
     }
 
 
@@ -147,6 +150,7 @@ def peer_metrics(peer):
         "queue_drain": dig(peer_queue(peer), "e2e_wf_per_s"),
         "queue_start_p50": None,
         "queue_start_p99": None,
+        "queue_backlog": None,
     }
 
 
@@ -192,11 +196,13 @@ ROWS = [
     ("queue_start_p50", "queue: enqueue → start on an idle runner, p50 (ms)", "{:.3f}",
      ("<=", 5.0, "≤ 5 ms")),
     ("queue_start_p99", "queue: enqueue → start on an idle runner, p99 (ms)", "{:.3f}", None),
+    ("queue_backlog", "queue: a backlog of {qb:,} enqueued before Launch, drain rate (workflows/s)",
+     "{:,.0f}", None),
 ]
 
 
 HIGHER_IS_BETTER = {"steps_s", "wf_s", "wait_start", "wait_release", "sleep_start", "sleep_release",
-                    "queue_enqueue", "queue_drain"}
+                    "queue_enqueue", "queue_drain", "queue_backlog"}
 
 
 def fmt(value, pattern):
@@ -218,6 +224,7 @@ def table(sqlite, postgres, peer, peer_label):
     n = dig(postgres, "recovery", "n") or dig(sqlite, "recovery", "n") or 1000
     w = dig(postgres, "wait", "recv", "n") or dig(sqlite, "wait", "recv", "n") or 100000
     q = dig(postgres, "queue", "n") or dig(sqlite, "queue", "n") or 5000
+    qb = dig(postgres, "queue", "backlog", "n") or dig(sqlite, "queue", "backlog", "n") or 20000
     sleep_round = dig(postgres, "wait", "sleep", "wait") or dig(sqlite, "wait", "sleep", "wait")
     sl = sleep_round[len("sleep "):] if sleep_round else "30 s"
     lines = [
@@ -232,7 +239,7 @@ def table(sqlite, postgres, peer, peer_label):
             higher_is_better = key in HIGHER_IS_BETTER
             ratio = f"{(p[key] / t[key]) if higher_is_better else (t[key] / p[key]):.2f}×"
         lines.append(
-            f"| {label.format(n=n, w=w, q=q, sl=sl)} | {fmt(s[key], pattern)} | {fmt(p[key], pattern)} | "
+            f"| {label.format(n=n, w=w, q=q, qb=qb, sl=sl)} | {fmt(s[key], pattern)} | {fmt(p[key], pattern)} | "
             f"{fmt(t[key], pattern)} | {ratio} | {target_cell(target, p[key])} |"
         )
     return "\n".join(lines)
@@ -241,7 +248,7 @@ def table(sqlite, postgres, peer, peer_label):
 def errors(name, result):
     out = []
     for section in ("seq", "conc", "msg", "recovery", "wait", "queue"):
-        for where in ((section,), (section, "recv"), (section, "sleep")):
+        for where in ((section,), (section, "recv"), (section, "sleep"), (section, "backlog")):
             err = dig(result, *where, "error")
             if err:
                 out.append(f"- {name} {' '.join(where)} failed: {err}")

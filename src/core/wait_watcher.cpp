@@ -47,7 +47,9 @@ size_t WaitWatcher::Round(bool& failed) {
     failed = true;
     LogFailure("checking for cancellations", e);
   }
-  const std::vector<ParkProbe> probes = ProbesOfThisRound();
+  bool every_probe = false;
+  const std::vector<ParkProbe> probes = ProbesOfThisRound(every_probe);
+  bool chunk_failed = false;
   std::vector<sysdb::WaitProbe> chunk;
   for (const auto& [begin, end] : util::Chunks(probes.size(), kChunk)) {
     if (loop_.Stopping()) break;
@@ -58,20 +60,24 @@ size_t WaitWatcher::Round(bool& failed) {
         runtime_.Notifications().Notify(probes[begin + found].key);
       }
     } catch (const std::exception& e) {
-      failed = true;
+      failed = chunk_failed = true;
       LogFailure("checking parked waits", e);
     }
   }
+  // A round owed to a reconnect (or to the minute) that could not check everything: the next
+  // round checks every probe again rather than a minute later.
+  if (chunk_failed && every_probe) reconnected_ = true;
   return std::max(executing, probes.size());
 }
 
-std::vector<ParkProbe> WaitWatcher::ProbesOfThisRound() {
+std::vector<ParkProbe> WaitWatcher::ProbesOfThisRound(bool& every_probe) {
   const bool reconnected = reconnected_.exchange(false);
   // Taken after the reconnect was noted: every wait parked before it is in the snapshot.
   std::vector<ParkProbe> probes = runtime_.Parking().Probes();
   const auto now = std::chrono::steady_clock::now();
   if (!runtime_.Listening() || reconnected || now - announced_checked_ >= kAnnouncedInterval) {
     announced_checked_ = now;
+    every_probe = true;
     return probes;
   }
   std::erase_if(probes, [](const ParkProbe& parked) {

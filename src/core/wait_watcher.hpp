@@ -50,9 +50,9 @@ class WaitWatcher final : public BackgroundService {
   /// One round; returns how many waits it checked. Each part (the cancellations, each chunk of
   /// probes) goes on when another fails; `failed` tells whether one did.
   size_t Round(bool& failed);
-  /// The probes this round checks: all of them, or with a listener only the ends of workflows
-  /// (unless kAnnouncedInterval passed or the listener reconnected).
-  std::vector<ParkProbe> ProbesOfThisRound();
+  /// The probes this round checks: all of them (`every_probe` set), or with a listener only the
+  /// ends of workflows (unless kAnnouncedInterval passed or the listener reconnected).
+  std::vector<ParkProbe> ProbesOfThisRound(bool& every_probe);
   /// Logs a failed part, unless shutting down (the database then refuses on purpose).
   void LogFailure(const char* part, const std::exception& e);
 

@@ -1,6 +1,7 @@
 // Background loop; see background_loop.hpp.
 #include "util/background_loop.hpp"
 
+#include <algorithm>
 #include <utility>
 
 namespace dbos::util {
@@ -37,8 +38,9 @@ void BackgroundLoop::Run(const Round& round) {
   bool woken = false;
   for (;;) {
     const Pause pause = round(woken);
+    const Duration length = std::min<Duration>(pause.length, kLongestPause);
     std::unique_lock lock(mutex_);
-    cv_.wait_for(lock, pause.length, [&] { return stop_ || (woken_ && pause.wakeable); });
+    cv_.wait_for(lock, length, [&] { return stop_ || (woken_ && pause.wakeable); });
     if (stop_) return;
     woken = std::exchange(woken_, false);
   }

@@ -15,12 +15,15 @@ namespace dbos::util {
 class BackgroundLoop {
  public:
   using Duration = std::chrono::steady_clock::duration;
-  /// What a round asks for: sleep this long, or less when woken (unless `wakeable` is false: after
-  /// a failure, wake-ups must not hammer a database that is failing; only Stop cuts it short).
+  /// What a round asks for: sleep this long (at most kLongestPause), or less when woken (unless
+  /// `wakeable` is false: after a failure, wake-ups must not hammer a database that is failing;
+  /// only Stop cuts it short).
   struct Pause {
     Duration length;
     bool wakeable = true;
   };
+  /// A longer pause is cut to this (a time point near the clock's end would overflow the wait).
+  static constexpr std::chrono::hours kLongestPause{24};
   /// A round, on the loop's thread. `woken`: Wake was called since the previous round began.
   using Round = std::function<Pause(bool woken)>;
 
@@ -29,12 +32,14 @@ class BackgroundLoop {
   BackgroundLoop(const BackgroundLoop&) = delete;
   BackgroundLoop& operator=(const BackgroundLoop&) = delete;
 
-  /// Starts the thread; its first round runs at once.
+  /// Starts the thread; its first round runs at once. Called once. The round must not throw (it
+  /// catches and logs its own failures and asks for a non-wakeable pause).
   void Start(Round round);
   /// Stops and joins the thread (a round in progress finishes first); idempotent, and a no-op
   /// when never started.
   void Stop();
-  /// Ends the current pause (if wakeable) or, during a round, the next one at once.
+  /// Ends the current pause if it is wakeable; during a round, ends the next pause at once if
+  /// that one is wakeable. The next round learns of it either way.
   void Wake();
   /// True once Stop was called: a long round checks it between its parts.
   bool Stopping();
@@ -50,13 +55,17 @@ class BackgroundLoop {
 };
 
 /// The pause after a round of a background loop: `base` while rounds succeed; after failures in
-/// a row, doubling up to a minute.
+/// a row, doubling up to a minute (never below `base`, never below a millisecond: a failing
+/// database is not hammered in a tight loop).
 class FailureBackoff {
  public:
   explicit FailureBackoff(std::chrono::milliseconds base) : base_(base), current_(base) {}
   /// The pause after a round that failed (or not).
   std::chrono::milliseconds After(bool failed) {
-    current_ = failed ? std::min(current_ * 2, std::chrono::milliseconds(60000)) : base_;
+    using std::chrono::milliseconds;
+    current_ = failed
+                   ? std::max({base_, milliseconds(1), std::min(current_ * 2, milliseconds(60000))})
+                   : base_;
     return current_;
   }
 

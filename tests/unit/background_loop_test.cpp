@@ -28,10 +28,13 @@ bool Eventually(F done) {
   return true;
 }
 
+// In each test the loop is declared after what its rounds use: it is destroyed (stopped) first,
+// also when an assertion ends the test early.
+
 TEST(BackgroundLoopTest, AWakeEndsAWakeablePauseAndTellsTheNextRound) {
-  BackgroundLoop loop;
   std::atomic<int> rounds{0};
   std::atomic<int> woken_rounds{0};
+  BackgroundLoop loop;
   loop.Start([&](bool woken) {
     ++rounds;
     if (woken) ++woken_rounds;
@@ -50,42 +53,53 @@ TEST(BackgroundLoopTest, AWakeEndsAWakeablePauseAndTellsTheNextRound) {
 }
 
 TEST(BackgroundLoopTest, AWakeDuringARoundRunsTheNextRoundAtOnce) {
-  BackgroundLoop loop;
   std::atomic<int> rounds{0};
+  BackgroundLoop loop;
   loop.Start([&](bool) {
     if (++rounds == 1) loop.Wake();  // e.g. the queue runner after a full batch
     return BackgroundLoop::Pause{1h};
   });
   EXPECT_TRUE(Eventually([&] { return rounds == 2; }));
+  loop.Stop();
 }
 
 TEST(BackgroundLoopTest, APauseThatIsNotWakeableEndsOnlyAtItsTimeOrAtStop) {
-  BackgroundLoop loop;
-  std::atomic<int> rounds{0};
-  std::atomic<bool> second_woken{false};
-  const auto started = Clock::now();
+  std::atomic<bool> first_done{false};
+  std::atomic<bool> release_first{false};
+  std::atomic<Clock::rep> first_ended_at{0};
   std::atomic<Clock::rep> second_at{0};
+  std::atomic<bool> second_woken{false};
+  BackgroundLoop loop;
   loop.Start([&](bool woken) {
-    if (++rounds == 2) {
-      second_woken = woken;
-      second_at = (Clock::now() - started).count();
+    if (!first_done) {
+      // The first round "fails": it asks for a pause no wake-up may cut short. It returns only
+      // once the test has woken the loop, so the wake surely falls before that pause.
+      while (!release_first) std::this_thread::sleep_for(1ms);
+      first_done = true;
+      first_ended_at = Clock::now().time_since_epoch().count();
+      return BackgroundLoop::Pause{300ms, /*wakeable=*/false};
     }
-    return BackgroundLoop::Pause{300ms, /*wakeable=*/false};  // after a failure
+    if (second_at == 0) {
+      second_woken = woken;
+      second_at = Clock::now().time_since_epoch().count();
+    }
+    return BackgroundLoop::Pause{1h};
   });
-  ASSERT_TRUE(Eventually([&] { return rounds == 1; }));
   loop.Wake();
-  ASSERT_TRUE(Eventually([&] { return rounds == 2; }));
-  EXPECT_GE(Clock::duration(second_at.load()), 300ms);  // the wake did not cut the pause short
-  EXPECT_TRUE(second_woken);                            // but the round learns of it
+  release_first = true;
+  ASSERT_TRUE(Eventually([&] { return second_at != 0; }));
+  // The wake did not cut the pause short (a wakeable one would have ended at once)...
+  EXPECT_GE(Clock::duration(second_at - first_ended_at), 300ms);
+  EXPECT_TRUE(second_woken);  // ...but the round after it learns of it
   loop.Stop();
 }
 
 TEST(BackgroundLoopTest, StopIsIdempotentAndStoppingIsSeenByARound) {
   BackgroundLoop never_started;
   never_started.Stop();  // no thread: a no-op
-  BackgroundLoop loop;
   std::atomic<bool> in_round{false};
   std::atomic<bool> saw_stop{false};
+  BackgroundLoop loop;
   loop.Start([&](bool) {
     in_round = true;
     // A long round checks Stopping between its parts.
@@ -99,6 +113,21 @@ TEST(BackgroundLoopTest, StopIsIdempotentAndStoppingIsSeenByARound) {
   loop.Stop();
 }
 
+TEST(BackgroundLoopTest, APauseBeyondTheLongestIsCutAndStillEndsAtAWake) {
+  std::atomic<int> rounds{0};
+  BackgroundLoop loop;
+  loop.Start([&](bool) {
+    ++rounds;
+    return BackgroundLoop::Pause{BackgroundLoop::Duration::max()};  // no overflow, no spin
+  });
+  ASSERT_TRUE(Eventually([&] { return rounds == 1; }));
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(rounds, 1);
+  loop.Wake();
+  EXPECT_TRUE(Eventually([&] { return rounds == 2; }));
+  loop.Stop();
+}
+
 TEST(FailureBackoffTest, DoublesWhileRoundsFailUpToAMinuteAndResetsOnSuccess) {
   FailureBackoff backoff(1000ms);
   EXPECT_EQ(backoff.After(false), 1000ms);
@@ -107,6 +136,15 @@ TEST(FailureBackoffTest, DoublesWhileRoundsFailUpToAMinuteAndResetsOnSuccess) {
   for (int i = 0; i < 10; ++i) backoff.After(true);
   EXPECT_EQ(backoff.After(true), 60000ms);
   EXPECT_EQ(backoff.After(false), 1000ms);
+}
+
+TEST(FailureBackoffTest, AFailureNeverShortensThePauseNorLeavesItAtZero) {
+  FailureBackoff hourly(3600000ms);  // a poll interval above the cap
+  EXPECT_EQ(hourly.After(true), 3600000ms);
+  FailureBackoff immediate(0ms);
+  EXPECT_EQ(immediate.After(false), 0ms);
+  EXPECT_EQ(immediate.After(true), 1ms);
+  EXPECT_EQ(immediate.After(true), 2ms);
 }
 
 TEST(ChunksTest, CutsAListIntoPartsOfAtMostTheSize) {
