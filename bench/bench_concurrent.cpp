@@ -4,15 +4,14 @@
 // all are awaited; CONC_RUNS runs after a 100-workflow warm-up, the median run is reported. Peak
 // RSS (VmHWM) is read at the end. With one starter thread the rate is bounded by one durable
 // commit per start: RunWorkflow returns only once its workflow's row is committed.
-#include <atomic>
 #include <optional>
 #include <stdexcept>
-#include <thread>
 #include <vector>
 
 #include "bench_database.hpp"
 #include "bench_measurements.hpp"
 #include "bench_stats.hpp"
+#include "bench_threads.hpp"
 #include "bench_workflows.hpp"
 
 namespace bench {
@@ -21,17 +20,9 @@ namespace {
 // Starts `n` 3-step workflows from `threads` threads, awaits them all; returns the run's figures.
 nlohmann::json OneRun(dbos::DBOSContext& ctx, int n, int threads) {
   std::vector<std::optional<dbos::WorkflowHandle<int>>> handles(static_cast<size_t>(n));
-  std::atomic<int> next{0};
-  std::vector<std::thread> starters;
   const double start = NowMs();
-  for (int t = 0; t < threads; ++t) {
-    starters.emplace_back([&] {
-      for (int i = next++; i < n; i = next++) {
-        handles[static_cast<size_t>(i)] = dbos::RunWorkflow(ctx, Wf3, i);
-      }
-    });
-  }
-  for (auto& thread : starters) thread.join();
+  OnThreads(n, threads,
+            [&](int i) { handles[static_cast<size_t>(i)] = dbos::RunWorkflow(ctx, Wf3, i); });
   const double started = NowMs();
   for (const auto& handle : handles) {
     if (handle->GetResult() != 3)

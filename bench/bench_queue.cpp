@@ -19,6 +19,7 @@
 #include "bench_database.hpp"
 #include "bench_measurements.hpp"
 #include "bench_stats.hpp"
+#include "bench_threads.hpp"
 #include "bench_workflows.hpp"
 
 namespace bench {
@@ -57,16 +58,8 @@ nlohmann::json MeasureBacklog(const Options& options) {
     config.database_url = target.url;
     config.database_schema = target.schema;
     const dbos::Client client = dbos::NewClient(config);
-    std::atomic<int> next{0};
-    std::vector<std::thread> enqueuers;
-    for (int t = 0; t < options.queue_enq_threads; ++t) {
-      enqueuers.emplace_back([&] {
-        for (int i = next++; i < options.queue_backlog_n; i = next++) {
-          dbos::Enqueue<int>(client, queue.name, "countDone", i);
-        }
-      });
-    }
-    for (auto& thread : enqueuers) thread.join();
+    OnThreads(options.queue_backlog_n, options.queue_enq_threads,
+              [&](int i) { dbos::Enqueue<int>(client, queue.name, "countDone", i); });
   }
   g_backlog_done.store(0);
   const double start = NowMs();
@@ -118,18 +111,10 @@ nlohmann::json MeasureQueue(const Options& options) {
 
   std::vector<std::optional<dbos::WorkflowHandle<int>>> handles(
       static_cast<size_t>(options.queue_n));
-  std::atomic<int> next{0};
-  std::vector<std::thread> enqueuers;
   const double start = NowMs();
-  for (int t = 0; t < options.queue_enq_threads; ++t) {
-    enqueuers.emplace_back([&] {
-      for (int i = next++; i < options.queue_n; i = next++) {
-        handles[static_cast<size_t>(i)] =
-            dbos::RunWorkflow(ctx, Wf1, i, dbos::WithQueue(queue.name));
-      }
-    });
-  }
-  for (auto& thread : enqueuers) thread.join();
+  OnThreads(options.queue_n, options.queue_enq_threads, [&](int i) {
+    handles[static_cast<size_t>(i)] = dbos::RunWorkflow(ctx, Wf1, i, dbos::WithQueue(queue.name));
+  });
   const double enqueued = NowMs();
   for (const auto& handle : handles) {
     if (handle->GetResult() != 1)

@@ -10,9 +10,7 @@
 // peak RSS of the round and the peak number of threads of the process.
 #include <atomic>
 #include <chrono>
-#include <exception>
 #include <fstream>
-#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -21,6 +19,7 @@
 #include "bench_database.hpp"
 #include "bench_measurements.hpp"
 #include "bench_stats.hpp"
+#include "bench_threads.hpp"
 #include "core/context_access.hpp"
 #include "core/notifier.hpp"
 #include "core/runtime.hpp"
@@ -89,31 +88,6 @@ bool AwaitAllWaiting(dbos::detail::Runtime& runtime, size_t n, bool in_recv, dou
     if (NowMs() > give_up) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-}
-
-// Runs body(i) for i in [0, n) on `threads` threads, each taking every threads-th index; the
-// first exception a thread meets stops that thread and is rethrown here once all have ended.
-template <typename Body>
-void OnThreads(int n, int threads, const Body& body) {
-  if (threads <= 1) {
-    for (int i = 0; i < n; ++i) body(i);
-    return;
-  }
-  std::mutex mutex;
-  std::exception_ptr first_error;
-  std::vector<std::thread> workers;
-  for (int t = 0; t < threads; ++t) {
-    workers.emplace_back([&, t] {
-      try {
-        for (int i = t; i < n; i += threads) body(i);
-      } catch (...) {
-        std::lock_guard lock(mutex);
-        if (!first_error) first_error = std::current_exception();
-      }
-    });
-  }
-  for (auto& worker : workers) worker.join();
-  if (first_error) std::rethrow_exception(first_error);
 }
 
 nlohmann::json RunRound(const Options& options, bool recv) {
