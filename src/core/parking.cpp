@@ -169,12 +169,16 @@ size_t ParkingLot::ResidentCount() {
   return residents_.size();
 }
 
-std::vector<ParkProbe> ParkingLot::Probes() {
+std::vector<ParkProbe> ParkingLot::Probes(bool ends_only) {
   std::lock_guard lock(mutex_);
   std::vector<ParkProbe> probes;
   for (const auto& [state, parked] : parked_) {
     if (parked.woken) continue;
-    probes.insert(probes.end(), parked.probes.begin(), parked.probes.end());
+    for (const ParkProbe& probe : parked.probes) {
+      if (!ends_only || probe.probe.kind == sysdb::WaitProbe::Kind::kEnded) {
+        probes.push_back(probe);
+      }
+    }
   }
   return probes;
 }

@@ -98,8 +98,9 @@ class ParkingLot {
   size_t ParkedCount();
   /// Number of resident waits.
   size_t ResidentCount();
-  /// The probes of every parked workflow not yet woken.
-  std::vector<ParkProbe> Probes();
+  /// The probes of every parked workflow not yet woken (with `ends_only`, only those awaiting
+  /// the end of a workflow).
+  std::vector<ParkProbe> Probes(bool ends_only = false);
   /// Resumes every parked workflow now (each was interrupted by shutdown, so it ends without
   /// running code) and, from then on, every workflow that completes a park; stops the thread.
   void Stop();

@@ -167,14 +167,13 @@ size_t Runtime::ActiveCount() const {
 
 // services_mutex_, not lifecycle_mutex_: Shutdown holds the latter while it waits for workflow
 // threads, which may call these.
-void Runtime::WakeDelayPromoter() {
-  std::lock_guard lock(services_mutex_);
-  if (delay_promoter_) delay_promoter_->Wake();
-}
+void Runtime::WakeDelayPromoter() { WakeService(delay_promoter_); }
 
-void Runtime::WakeQueueRunner() {
+void Runtime::WakeQueueRunner() { WakeService(queue_runner_); }
+
+void Runtime::WakeService(const std::unique_ptr<BackgroundService>& service) {
   std::lock_guard lock(services_mutex_);
-  if (queue_runner_) queue_runner_->Wake();
+  if (service) service->Wake();
 }
 
 // Runs on the listener thread. Queue work announced on a queue this process does not serve is
@@ -191,8 +190,7 @@ void Runtime::OnDatabaseNotification(const std::string& channel, const std::stri
       WakeDelayPromoter();
       // Parked waits are not all woken (the notifier wakes resident ones): the watcher checks
       // what each waits for and wakes those with news.
-      std::lock_guard lock(services_mutex_);
-      if (wait_watcher_) wait_watcher_->Wake();
+      WakeService(wait_watcher_);
     }
     notifier_.OnDatabaseNotification(channel, payload);
   }

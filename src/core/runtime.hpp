@@ -188,6 +188,8 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   /// Routes a database notification: queue and delay announcements to the background services,
   /// messages and events to the notifier.
   void OnDatabaseNotification(const std::string& channel, const std::string& payload);
+  /// Wakes `service` (one of the members below) if it was started.
+  void WakeService(const std::unique_ptr<BackgroundService>& service);
 
   ResolvedConfig config_;
   std::shared_ptr<Logger> logger_;

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "util/chunks.hpp"
@@ -72,18 +71,12 @@ size_t WaitWatcher::Round(bool& failed) {
 
 std::vector<ParkProbe> WaitWatcher::ProbesOfThisRound(bool& every_probe) {
   const bool reconnected = reconnected_.exchange(false);
-  // Taken after the reconnect was noted: every wait parked before it is in the snapshot.
-  std::vector<ParkProbe> probes = runtime_.Parking().Probes();
   const auto now = std::chrono::steady_clock::now();
-  if (!runtime_.Listening() || reconnected || now - announced_checked_ >= kAnnouncedInterval) {
-    announced_checked_ = now;
-    every_probe = true;
-    return probes;
-  }
-  std::erase_if(probes, [](const ParkProbe& parked) {
-    return parked.probe.kind != sysdb::WaitProbe::Kind::kEnded;
-  });
-  return probes;
+  every_probe =
+      !runtime_.Listening() || reconnected || now - announced_checked_ >= kAnnouncedInterval;
+  if (every_probe) announced_checked_ = now;
+  // Taken after the reconnect was noted: every wait parked before it is in the snapshot.
+  return runtime_.Parking().Probes(/*ends_only=*/!every_probe);
 }
 
 }  // namespace dbos::detail
