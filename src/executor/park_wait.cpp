@@ -16,6 +16,9 @@ void HoldSwallowedPark(WorkflowState& state) {
                           "held until cancelled or shut down, and nothing more of it is recorded");
   }
   for (;;) {
+    // Only an interruption ends the hold: a signal (what it waited for came, or the wait
+    // watcher found it) is forgotten, else every later wait would return at once and spin.
+    state.waiter.Arm();
     state.waiter.ClearParkRequest();
     if (state.waiter.WaitUntil(std::chrono::steady_clock::now() + std::chrono::hours(1)) ==
         messaging::Waiter::Wake::Interrupted) {

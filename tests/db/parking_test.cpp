@@ -3,6 +3,8 @@
 // 0) and checks that the workflow wakes on what it waits for — a message, an event, a timer, a
 // child's end, a cancellation, its timeout, shutdown — with its steps run once and recorded
 // exactly as without parking; and that user code swallowing the unwinding is caught loudly.
+#include <sys/resource.h>
+
 #include <atomic>
 #include <chrono>
 #include <set>
@@ -314,6 +316,19 @@ TEST_P(ParkingTest, CodeThatSwallowsTheParkAndCarriesOnIsHeldUntilCancelled) {
   DBOSContext ctx = Start();
   auto handle = RunWorkflow(ctx, SwallowsAndRetries, 0, WithWorkflowID("retrier"));
   ASSERT_TRUE(Await([&] { return logger_->Contains("held until cancelled or shut down"); }));
+  EXPECT_EQ(handle.GetStatus().status, WorkflowStatusType::Pending);
+  // What it waited for comes while it is held (here a message; the wait watcher's wake-ups
+  // signal the same way): it stays held, asleep, not spinning on the signal.
+  const auto cpu_seconds = [] {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+           static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+  };
+  Send(ctx, "retrier", std::string("too late"), "t");
+  const double cpu_before = cpu_seconds();
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  EXPECT_LT(cpu_seconds() - cpu_before, 0.5) << "the held workflow spins";
   EXPECT_EQ(handle.GetStatus().status, WorkflowStatusType::Pending);
   CancelWorkflow(ctx, "retrier");
   EXPECT_EQ(ResultCode(handle), ErrorCode::AwaitedWorkflowCancelled);
