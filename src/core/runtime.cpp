@@ -185,14 +185,16 @@ void Runtime::OnDatabaseNotification(const std::string& channel, const std::stri
   } else if (channel == sysdb::kDelayChannel) {
     WakeDelayPromoter();
   } else {
+    notifier_.OnDatabaseNotification(channel, payload);
     if (channel.empty()) {  // the listener reconnected: any announcement may have been missed
       WakeQueueRunner();
       WakeDelayPromoter();
-      // Parked waits are not all woken (the notifier wakes resident ones): the watcher checks
-      // what each waits for and wakes those with news.
+      // Parked waits are not all woken (the notifier woke the waits on a thread): the watcher
+      // checks what each waits for and wakes those with news. After the notifier's pass: a wait
+      // that parks after it was signalled by it, one parked before it is in the watcher's next
+      // snapshot (the other order lets a wait park between the snapshot and the pass).
       WakeService(wait_watcher_);
     }
-    notifier_.OnDatabaseNotification(channel, payload);
   }
 }
 
