@@ -229,6 +229,54 @@ TEST_P(SystemDatabaseTest, SendFromAMissingWorkflowWritesNothing) {
   EXPECT_EQ(RunSql(url_, "SELECT count(*) FROM " + Table("operation_outputs")), (Rows{{"0"}}));
 }
 
+// The wait watcher's probes, by what each waits for: IDs, topics and keys with quotes,
+// backslashes and non-ASCII text reach the statement intact on both dialects; a probe of each
+// kind answers only for what is there; the end of a workflow is news when its row is no longer
+// PENDING, ENQUEUED or DELAYED, is gone, or has no status; duplicates each get their answer.
+TEST_P(SystemDatabaseTest, FindWaitNewsAnswersEachProbeByWhatIsThere) {
+  using Kind = sysdb::WaitProbe::Kind;
+  auto db = OpenRaw();
+  const std::string odd = "w \"q\" \\ é😀";
+  for (const std::string& id : {odd, std::string("quiet"), std::string("done"),
+                                std::string("delayed"), std::string("no-status")}) {
+    ASSERT_TRUE(db->InsertWorkflow(Row(id, id == "delayed" ? "DELAYED" : "PENDING")).created);
+  }
+  RunSql(url_, "UPDATE " + Table("workflow_status") +
+                   " SET status = 'SUCCESS' WHERE workflow_uuid = 'done'");
+  RunSql(url_, "UPDATE " + Table("workflow_status") +
+                   " SET status = NULL WHERE workflow_uuid = 'no-status'");
+  sysdb::MessageWrite message;
+  message.destination_uuid = odd;
+  message.topic = "t \"ü\"";
+  message.message = "1";
+  message.message_uuid = "m1";
+  message.now_ms = 1;
+  ASSERT_EQ(db->Send(message), sysdb::SendResult::Sent);
+  sysdb::EventWrite event;
+  event.workflow_uuid = odd;
+  event.key = "k \\ ß";
+  event.value = "1";
+  event.function_id = 1;
+  ASSERT_EQ(db->SetEvent(event).kind, sysdb::StepWriteResult::Kind::Inserted);
+  const std::vector<sysdb::WaitProbe> probes = {
+      {Kind::kMessage, odd, "t \"ü\""},  // 0: there
+      {Kind::kMessage, odd, "t"},        // 1: another topic
+      {Kind::kMessage, "quiet", "t \"ü\""},
+      {Kind::kEvent, odd, "k \\ ß"},  // 3: there
+      {Kind::kEvent, odd, "k"},
+      {Kind::kEvent, "quiet", "k \\ ß"},
+      {Kind::kEnded, "quiet", ""},
+      {Kind::kEnded, "done", ""},        // 7: ended
+      {Kind::kEnded, "delayed", ""},     // still waiting to start
+      {Kind::kEnded, "gone", ""},        // 9: no row
+      {Kind::kEnded, "no-status", ""},   // 10: no status
+      {Kind::kMessage, odd, "t \"ü\""},  // 11: a duplicate of 0
+  };
+  EXPECT_EQ(db->FindWaitNews(probes), (std::vector<size_t>{0, 3, 7, 9, 10, 11}));
+  EXPECT_EQ(db->FindWaitNews({}), std::vector<size_t>{});
+  EXPECT_EQ(db->FindWaitNews({{Kind::kEnded, "done", ""}}), std::vector<size_t>{0});
+}
+
 // A row another tool left without a status can be cancelled.
 TEST_P(SystemDatabaseTest, CancelWorksOnARowWithoutStatus) {
   auto db = OpenRaw();
