@@ -5,6 +5,7 @@
 // registrations under its own lock: its thread drops them.
 #include "core/parking.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include "core/step_marks.hpp"
@@ -77,7 +78,10 @@ void ParkingLot::BeginPark(WorkflowState& state, const std::vector<std::string>&
     parked.registrations.push_back(
         std::make_unique<messaging::Notifier::Registration>(notifier_, key, state.waiter));
   }
-  parked.probes = std::move(probes);
+  parked.awaits_end = std::any_of(probes.begin(), probes.end(), [](const ParkProbe& p) {
+    return p.probe.kind == sysdb::WaitProbe::Kind::kEnded;
+  });
+  parked.probes = std::make_shared<const std::vector<ParkProbe>>(std::move(probes));
   parked.wake_at = wake_at_epoch_ms;
   bool earliest = false;
   {
@@ -169,16 +173,13 @@ size_t ParkingLot::ResidentCount() {
   return residents_.size();
 }
 
-std::vector<ParkProbe> ParkingLot::Probes(bool ends_only) {
+std::vector<ParkProbes> ParkingLot::Probes(bool ends_only) {
   std::lock_guard lock(mutex_);
-  std::vector<ParkProbe> probes;
+  std::vector<ParkProbes> probes;
+  probes.reserve(parked_.size());
   for (const auto& [state, parked] : parked_) {
-    if (parked.woken) continue;
-    for (const ParkProbe& probe : parked.probes) {
-      if (!ends_only || probe.probe.kind == sysdb::WaitProbe::Kind::kEnded) {
-        probes.push_back(probe);
-      }
-    }
+    if (parked.woken || (ends_only && !parked.awaits_end)) continue;
+    probes.push_back(parked.probes);
   }
   return probes;
 }

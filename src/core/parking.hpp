@@ -41,6 +41,8 @@ struct ParkProbe {
   sysdb::WaitProbe probe;
   std::string key;
 };
+/// The probes of one parked wait, shared with the wait watcher's rounds rather than copied.
+using ParkProbes = std::shared_ptr<const std::vector<ParkProbe>>;
 
 class ParkingLot {
   struct Resident {
@@ -98,9 +100,9 @@ class ParkingLot {
   size_t ParkedCount();
   /// Number of resident waits.
   size_t ResidentCount();
-  /// The probes of every parked workflow not yet woken (with `ends_only`, only those awaiting
-  /// the end of a workflow).
-  std::vector<ParkProbe> Probes(bool ends_only = false);
+  /// The probes of every parked workflow not yet woken (with `ends_only`, only the lists holding
+  /// a probe of a workflow's end; the caller picks those out).
+  std::vector<ParkProbes> Probes(bool ends_only = false);
   /// Resumes every parked workflow now (each was interrupted by shutdown, so it ends without
   /// running code) and, from then on, every workflow that completes a park; stops the thread.
   void Stop();
@@ -108,7 +110,8 @@ class ParkingLot {
  private:
   struct Parked {
     std::vector<std::unique_ptr<messaging::Notifier::Registration>> registrations;
-    std::vector<ParkProbe> probes;
+    ParkProbes probes;
+    bool awaits_end = false;  ///< A probe of a workflow's end is among them.
     std::optional<int64_t> wake_at;
     std::function<void()> resume;  ///< Set by CompletePark.
     bool woken = false;            ///< A wake-up came (acted on when `resume` is set).

@@ -5,7 +5,6 @@
 #include "core/runtime.hpp"
 
 #include "dbos/errors.hpp"
-#include "util/chunks.hpp"
 #include "util/time_util.hpp"
 
 namespace dbos::detail {
@@ -74,21 +73,14 @@ void Runtime::ForgetDeadline(const std::string& workflow_id) {
 
 size_t Runtime::WatchedDeadlineCount() const { return deadlines_ ? deadlines_->Size() : 0; }
 
-size_t Runtime::PollCancellations(size_t chunk) {
+std::vector<std::string> Runtime::ExecutingWorkflowIDs() {
   std::vector<std::string> running;
-  {
-    std::lock_guard lock(active_mutex_);
-    for (const auto& [id, execution] : active_) {
-      if (execution.state) running.push_back(id);
-    }
+  std::lock_guard lock(active_mutex_);
+  running.reserve(active_.size());
+  for (const auto& [id, execution] : active_) {
+    if (execution.state) running.push_back(id);
   }
-  for (const auto& [begin, end] : util::Chunks(running.size(), chunk)) {
-    const std::vector<std::string> part(running.begin() + static_cast<std::ptrdiff_t>(begin),
-                                        running.begin() + static_cast<std::ptrdiff_t>(end));
-    for (const auto& id : sysdb_->FilterCancelled(part))
-      InterruptLocal(id, Interruption::Cancelled);
-  }
-  return running.size();
+  return running;
 }
 
 bool Runtime::InterruptLocal(const std::string& workflow_id, Interruption why) {

@@ -97,6 +97,13 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   void SetBackgroundPollIntervalForTesting(std::chrono::milliseconds interval) {
     background_poll_interval_.store(interval);
   }
+  /// How often the wait watcher checks every probe of the parked waits (see wait_watcher.hpp).
+  std::chrono::milliseconds WatcherFullRoundInterval() const noexcept {
+    return watcher_full_round_interval_.load();
+  }
+  void SetWatcherFullRoundIntervalForTesting(std::chrono::milliseconds interval) {
+    watcher_full_round_interval_.store(interval);
+  }
 
   /// Set once at Launch by the top layer: the scheduler of cron schedules.
   void SetScheduler(std::unique_ptr<BackgroundService> scheduler);
@@ -167,9 +174,8 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   void ForgetDeadline(const std::string& workflow_id);
   /// Number of deadlines watched (for tests: finished workflows leave none behind).
   size_t WatchedDeadlineCount() const;
-  /// Interrupts the workflows executing here that another process cancelled (a query per
-  /// `chunk` workflows). Returns how many it checked.
-  size_t PollCancellations(size_t chunk);
+  /// The IDs of the workflows executing here (the wait watcher looks for their cancellations).
+  std::vector<std::string> ExecutingWorkflowIDs();
   /// Has the delay promoter re-read when the next DELAYED workflow is due (a delayed start or a
   /// new delay in this process).
   void WakeDelayPromoter();
@@ -215,6 +221,7 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   QueueRegistry queues_;
   std::function<void(const std::string&)> execution_released_;
   std::atomic<std::chrono::milliseconds> background_poll_interval_{std::chrono::seconds(1)};
+  std::atomic<std::chrono::milliseconds> watcher_full_round_interval_{std::chrono::minutes(1)};
 
   const bool is_client_ = false;
   std::unique_ptr<BackgroundService> scheduler_;  ///< Under services_mutex_.

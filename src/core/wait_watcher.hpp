@@ -1,13 +1,16 @@
 // The safety net of waiting workflows, for all of them at once. Notifications wake waits first
 // (in-process signals; LISTEN/NOTIFY on PostgreSQL); what they can miss — a write by another
 // process on SQLite, a child workflow that ended in another process, a notification lost while
-// the listener reconnected, a cancellation made elsewhere — one background thread looks for in
-// the database every round: the cancellations of every workflow executing here, and what each
-// parked wait waits for (its probes). With a listener (PostgreSQL), messages and events are
-// announced, so their probes are checked once a minute and at once after a reconnect; the end of
-// a workflow is never announced and is checked every round. Those it finds are woken through their
-// notifier keys, so a parked workflow replays only when there is news for it, and a round costs one
-// query per kChunk waits.
+// the listener reconnected, a cancellation made elsewhere, a parked Recv's own step recorded by
+// another execution of its workflow — one background thread looks for in the database: the
+// cancellations of every workflow executing here, and what each parked wait waits for (its
+// probes). Every round checks the ends of workflows (never announced) and, without a listener,
+// messages and events; a full round, once a minute and at once after a listener reconnect, checks
+// every probe (with a listener, messages and events are announced; a step recorded elsewhere is
+// rare news). Those it finds are woken through their notifier keys, so a parked workflow replays
+// only when there is news for it, and a round costs one query per kChunk waits. Its queries fail
+// fast: a chunk that fails is tried again next round (a smaller one, with other neighbours), and
+// the rest of the round goes on (see AdaptiveChunks).
 #pragma once
 
 #include <atomic>
@@ -18,6 +21,7 @@
 
 #include "core/parking.hpp"
 #include "core/runtime.hpp"
+#include "util/adaptive_chunks.hpp"
 #include "util/background_loop.hpp"
 
 namespace dbos::detail {
@@ -37,29 +41,43 @@ class WaitWatcher final : public BackgroundService {
   /// missed).
   void Wake() override;
 
-  /// Most IDs one query of a round carries.
+  /// Most IDs one query of a round carries, and fewest after failures.
   static constexpr size_t kChunk = 2000;
+  static constexpr size_t kSmallestChunk = 50;
+  /// A round stops after this many queries failed one after the other (the database is away).
+  static constexpr int kFailuresInARow = 2;
   /// A round's interval grows with the waits it checks by this much per wait (above the
   /// runtime's background poll interval), so that its cost stays a small share of the process:
   /// 100,000 parked waits are checked every 5 s.
   static constexpr std::chrono::microseconds kIntervalPerWait{50};
-  /// With a listener, how often the probes of announced things (messages, events) are checked.
-  static constexpr std::chrono::seconds kAnnouncedInterval{60};
 
  private:
+  /// How a round's queries went.
+  struct Health {
+    bool succeeded = false;  ///< At least one query succeeded.
+    bool failed = false;     ///< At least one query (or the round itself) failed.
+  };
   /// One round; returns how many waits it checked. Each part (the cancellations, each chunk of
-  /// probes) goes on when another fails; `failed` tells whether one did.
-  size_t Round(bool& failed);
-  /// The probes this round checks: all of them (`every_probe` set), or with a listener only the
-  /// ends of workflows (unless kAnnouncedInterval passed or the listener reconnected).
-  std::vector<ParkProbe> ProbesOfThisRound(bool& every_probe);
+  /// probes) goes on when another fails.
+  size_t Round(Health& health);
+  /// Interrupts the workflows executing here that another process cancelled; returns how many
+  /// it checked.
+  size_t CheckCancellations(Health& health);
+  /// Wakes the parked waits that have news; returns how many waits it checked.
+  size_t CheckProbes(Health& health);
+  /// The probes this round checks, pointing into `lists`: every probe in a full round (the
+  /// runtime's WatcherFullRoundInterval passed, or the listener reconnected), otherwise the ends
+  /// of workflows and, without a listener, messages and events.
+  std::vector<const ParkProbe*> ProbesOfThisRound(std::vector<ParkProbes>& lists, bool& full_round);
   /// Logs a failed part, unless shutting down (the database then refuses on purpose).
   void LogFailure(const char* part, const std::exception& e);
 
   Runtime& runtime_;
-  std::atomic<bool> reconnected_{false};  ///< The next round checks every probe.
-  std::chrono::steady_clock::time_point announced_checked_{};  ///< Only the loop's thread.
-  util::FailureBackoff backoff_;                               ///< Only the loop's thread.
+  std::atomic<bool> reconnected_{false};                   ///< The next round checks every probe.
+  std::chrono::steady_clock::time_point full_round_at_{};  ///< Only the loop's thread.
+  util::FailureBackoff backoff_;                           ///< Only the loop's thread.
+  util::AdaptiveChunks cancellation_chunks_{kChunk, kSmallestChunk, kFailuresInARow};  ///< Ditto.
+  util::AdaptiveChunks probe_chunks_{kChunk, kSmallestChunk, kFailuresInARow};         ///< Ditto.
   util::BackgroundLoop loop_;  ///< Last: stopped first, before the members its rounds use.
 };
 

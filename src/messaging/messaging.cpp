@@ -203,8 +203,13 @@ nlohmann::json WaitForMessage(Runtime& runtime, WorkflowState& state, const std:
     return reader.Check(stored);
   };
   Rechecks rechecks(runtime);
-  ParkableWait wait(runtime, state, {key},
-                    {{{sysdb::WaitProbe::Kind::kMessage, state.workflow_id, stored_topic}, key}});
+  // Parked, it wakes for a message, or for its own step recorded by another execution of the
+  // workflow (a duplicate after recovery elsewhere consumed the message it waits for).
+  ParkableWait wait(
+      runtime, state, {key},
+      {{{sysdb::WaitProbe::Kind::kMessage, state.workflow_id, stored_topic}, key},
+       {{sysdb::WaitProbe::Kind::kStep, state.workflow_id, std::to_string(checkpoint.function_id)},
+        key}});
   for (;;) {
     state.waiter.Arm();
     if (auto handed_over = runtime.Notifications().TakeHandedOver(key)) {

@@ -286,6 +286,7 @@ struct WaitProbe {
     kMessage,  ///< An unconsumed message to `workflow_uuid` on topic `name` (stored form).
     kEvent,    ///< Event `name` of `workflow_uuid` exists.
     kEnded,    ///< `workflow_uuid` is no longer PENDING, ENQUEUED or DELAYED (`name` unused).
+    kStep,     ///< Step `name` (a function ID in decimal) of `workflow_uuid` is recorded.
   };
   Kind kind = Kind::kMessage;
   std::string workflow_uuid;

@@ -8,12 +8,15 @@
 #include <atomic>
 #include <chrono>
 #include <set>
+#include <string_view>
 #include <thread>
 
 #include "core/context_access.hpp"
 #include "core/runtime.hpp"
+#include "serialization/codec.hpp"
 #include "support/db_test.hpp"
 #include "support/raw_sql.hpp"
+#include "sysdb/core/fault_injection.hpp"
 
 namespace dbos::testing::parking_fns {
 std::atomic<int> g_before{0};  // bodies of the step before the wait
@@ -422,6 +425,75 @@ TEST_P(ParkingTest, ParkedWaitsReplayOnlyWhenNewsComesIncludingFromAnotherProces
   EXPECT_LT(Clock::now() - sent, std::chrono::seconds(5));
   EXPECT_EQ(g_runs.load(), 2 * kWaiting);  // one replay each, on its news
   EXPECT_EQ(Parked(ctx), 0u);
+  Shutdown(other, std::chrono::seconds(5));
+  Shutdown(ctx, std::chrono::seconds(5));
+}
+
+// The wait watcher's queries fail fast. While every probe query fails (a statement timeout shorter
+// than the query, say), the watcher still finds a cancellation made by another process, and a
+// parked wait whose news it could not look for is found once the queries succeed again.
+TEST_P(ParkingTest, ProbeQueriesThatKeepFailingHoldUpNeitherCancellationsNorLaterRounds) {
+  using sysdb::testing::Fault;
+  std::atomic<bool> failing{true};
+  std::atomic<int> failures{0};
+  sysdb::testing::ScopedFaultInjector injector([&](const sysdb::testing::FaultSite& site) {
+    Fault fault;
+    if (failing && std::string_view(site.operation) == "FindWaitNews") {
+      fault.kind = Fault::Kind::kBeforeExecute;
+      fault.sqlstate = "57014";  // a statement timeout (on SQLite: an I/O error)
+      ++failures;
+    }
+    return fault;
+  });
+  DBOSContext ctx = Start();
+  detail::RuntimeOf(ctx).SetBackgroundPollIntervalForTesting(std::chrono::milliseconds(100));
+  DBOSContext other = Start(/*resident_limit=*/64, "other-executor");
+  RunWorkflow(other, ChildWaits, 0, WithWorkflowID("slow-child"));
+  // Only the watcher can wake either: the end of a workflow is never announced, nor, on SQLite,
+  // anything another process writes.
+  auto awaiter = RunWorkflow(ctx, RunsThenAwaits, std::string("slow-child"));
+  auto doomed = RunWorkflow(ctx, StepRecvStep, 0, WithWorkflowID("doomed-receiver"));
+  ASSERT_TRUE(Await([&] { return Parked(ctx) == 2; })) << Parked(ctx) << " parked";
+  ASSERT_TRUE(Await([&] { return failures.load() >= 3; }));  // a round's query gave up
+
+  const auto cancelled = Clock::now();
+  CancelWorkflow(other, "doomed-receiver");
+  EXPECT_EQ(ResultCode(doomed), ErrorCode::AwaitedWorkflowCancelled);
+  EXPECT_LT(Clock::now() - cancelled, std::chrono::seconds(10));  // its Recv waits 30 s
+  EXPECT_TRUE(logger_->Contains("FindWaitNews failed 3 times"));
+
+  Send(other, "slow-child", std::string("over"), "t");
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  EXPECT_EQ(Parked(ctx), 1u);  // its news is there, but the queries fail
+  failing = false;
+  EXPECT_EQ(awaiter.GetResult(), "over");
+  Shutdown(other, std::chrono::seconds(5));
+  Shutdown(ctx, std::chrono::seconds(5));
+}
+
+// Another execution of a parked workflow (a duplicate after recovery elsewhere) may record the
+// step its Recv waits at, having consumed the message: the parked one wakes and replays what the
+// other recorded instead of waiting out its timeout for a message that will not come. (The wait
+// watcher looks for that in its full rounds, once a minute unless a test shortens it.)
+TEST_P(ParkingTest, AParkedRecvWakesWhenAnotherExecutionRecordsItsStep) {
+  DBOSContext ctx = Start();
+  detail::RuntimeOf(ctx).SetBackgroundPollIntervalForTesting(std::chrono::milliseconds(100));
+  detail::RuntimeOf(ctx).SetWatcherFullRoundIntervalForTesting(std::chrono::milliseconds(500));
+  DBOSContext other = Start(/*resident_limit=*/64, "other-executor");
+  auto handle = RunWorkflow(ctx, StepRecvStep, 0, WithWorkflowID("duplicated"));
+  ASSERT_TRUE(Await([&] { return Parked(ctx) == 1; }));
+  sysdb::StepWrite step;
+  step.workflow_uuid = "duplicated";
+  step.function_id = 1;  // StepRecvStep's Recv
+  step.function_name = "DBOS.recv";
+  step.output = serialization::EncodeValue(nlohmann::json("taken elsewhere"));
+  ASSERT_EQ(detail::RuntimeOf(other).Db().RecordStep(step).kind,
+            sysdb::StepWriteResult::Kind::Inserted);
+  const auto recorded = Clock::now();
+  EXPECT_EQ(handle.GetResult(), "taken elsewhere");
+  EXPECT_LT(Clock::now() - recorded, std::chrono::seconds(5));  // its Recv waits 30 s
+  EXPECT_EQ(g_before.load(), 1);
+  EXPECT_EQ(g_after.load(), 1);
   Shutdown(other, std::chrono::seconds(5));
   Shutdown(ctx, std::chrono::seconds(5));
 }

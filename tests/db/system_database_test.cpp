@@ -258,6 +258,11 @@ TEST_P(SystemDatabaseTest, FindWaitNewsAnswersEachProbeByWhatIsThere) {
   event.value = "1";
   event.function_id = 1;
   ASSERT_EQ(db->SetEvent(event).kind, sysdb::StepWriteResult::Kind::Inserted);
+  sysdb::StepWrite step;
+  step.workflow_uuid = odd;
+  step.function_id = 1;
+  step.function_name = "DBOS.recv";
+  ASSERT_EQ(db->RecordStep(step).kind, sysdb::StepWriteResult::Kind::Inserted);
   const std::vector<sysdb::WaitProbe> probes = {
       {Kind::kMessage, odd, "t \"ü\""},  // 0: there
       {Kind::kMessage, odd, "t"},        // 1: another topic
@@ -271,8 +276,11 @@ TEST_P(SystemDatabaseTest, FindWaitNewsAnswersEachProbeByWhatIsThere) {
       {Kind::kEnded, "gone", ""},        // 9: no row
       {Kind::kEnded, "no-status", ""},   // 10: no status
       {Kind::kMessage, odd, "t \"ü\""},  // 11: a duplicate of 0
+      {Kind::kStep, odd, "1"},           // 12: recorded
+      {Kind::kStep, odd, "2"},
+      {Kind::kStep, "quiet", "1"},
   };
-  EXPECT_EQ(db->FindWaitNews(probes), (std::vector<size_t>{0, 3, 7, 9, 10, 11}));
+  EXPECT_EQ(db->FindWaitNews(probes), (std::vector<size_t>{0, 3, 7, 9, 10, 11, 12}));
   EXPECT_EQ(db->FindWaitNews({}), std::vector<size_t>{});
   EXPECT_EQ(db->FindWaitNews({{Kind::kEnded, "done", ""}}), std::vector<size_t>{0});
 }

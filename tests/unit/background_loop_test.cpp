@@ -1,5 +1,5 @@
 // The background loop every service of the runtime runs on (queue runner, delay promoter, wait
-// watcher, scheduler): its pauses, wake-ups and stop, and the chunking of long ID lists.
+// watcher, scheduler): its pauses, wake-ups and stop, and its backoff after failures.
 #include "util/background_loop.hpp"
 
 #include <gtest/gtest.h>
@@ -9,7 +9,6 @@
 #include <thread>
 #include <vector>
 
-#include "util/chunks.hpp"
 
 namespace dbos::util {
 namespace {
@@ -145,14 +144,6 @@ TEST(FailureBackoffTest, AFailureNeverShortensThePauseNorLeavesItAtZero) {
   EXPECT_EQ(immediate.After(false), 0ms);
   EXPECT_EQ(immediate.After(true), 1ms);
   EXPECT_EQ(immediate.After(true), 2ms);
-}
-
-TEST(ChunksTest, CutsAListIntoPartsOfAtMostTheSize) {
-  using Parts = std::vector<std::pair<size_t, size_t>>;
-  EXPECT_EQ(Chunks(0, 2000), Parts{});
-  EXPECT_EQ(Chunks(5, 2), (Parts{{0, 2}, {2, 4}, {4, 5}}));
-  EXPECT_EQ(Chunks(4, 2), (Parts{{0, 2}, {2, 4}}));
-  EXPECT_EQ(Chunks(3, 0), (Parts{{0, 1}, {1, 2}, {2, 3}}));  // a size of 0 counts as 1
 }
 
 }  // namespace

@@ -6,10 +6,12 @@
 
 namespace dbos::sysdb::core {
 
-/// An operation of SystemDatabase: its name (in messages and fault sites) and retry class.
+/// An operation of SystemDatabase: its name (in messages and fault sites), its retry class, and
+/// how many attempts a transient failure gets (0: retried until it succeeds or shutdown).
 struct Operation {
   const char* name;
   RetryClass retry_class;
+  int max_attempts = 0;
 };
 
 namespace op {
@@ -39,8 +41,12 @@ inline constexpr Operation kGetWorkflow{"GetWorkflow", kReadOnly};
 inline constexpr Operation kListSteps{"ListSteps", kReadOnly};
 inline constexpr Operation kGetWorkflowStatusString{"GetWorkflowStatusString", kReadOnly};
 inline constexpr Operation kGetEvent{"GetEvent", kReadOnly};
-inline constexpr Operation kFilterCancelled{"FilterCancelled", kReadOnly};
-inline constexpr Operation kFindWaitNews{"FindWaitNews", kReadOnly};
+// The wait watcher's reads run in a loop that tries again next round and moves on to its other
+// chunks meanwhile, so they fail fast: a chunk that keeps failing (a statement timeout shorter
+// than the query) must not hold the watcher, and the cancellation poll with it, forever.
+inline constexpr int kBackgroundReadAttempts = 3;
+inline constexpr Operation kFilterCancelled{"FilterCancelled", kReadOnly, kBackgroundReadAttempts};
+inline constexpr Operation kFindWaitNews{"FindWaitNews", kReadOnly, kBackgroundReadAttempts};
 inline constexpr Operation kGetQueue{"GetQueue", kReadOnly};
 inline constexpr Operation kListQueuePartitions{"ListQueuePartitions", kReadOnly};
 

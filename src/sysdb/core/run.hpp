@@ -3,8 +3,9 @@
 // and the attempt itself; this loop supplies the policy: transient failures are retried with
 // capped exponential backoff and jitter (the attempt learns it is a retry, so an idempotent write
 // can recognise its own in-doubt commit and a claim can look for its token); every other failure
-// leaves as a dbos::DBOSError naming the backend and the operation. No driver exception, JSON
-// exception or logic error escapes.
+// leaves as a dbos::DBOSError naming the backend and the operation (so does the last transient
+// failure of an operation with an attempt limit). No driver exception, JSON exception or logic
+// error escapes.
 #pragma once
 
 #include <algorithm>
@@ -39,6 +40,16 @@ inline DBOSError StoppedError(const char* backend, const char* operation,
                    workflow_id);
 }
 
+/// The error an operation with an attempt limit ends with when every attempt failed transiently.
+inline DBOSError GaveUpError(const char* backend, const Operation& operation,
+                             const std::string& workflow_id, const std::string& cause) {
+  return DBOSError(ErrorCode::Initialization,
+                   std::string(operation.name) + " failed " +
+                       std::to_string(operation.max_attempts) + " times: the " + backend +
+                       " system database failed (" + cause + "); its caller tries again later",
+                   workflow_id);
+}
+
 template <typename Dialect, typename Attempt>
 auto RunOperation(Dialect& dialect, const Operation& operation, const std::string& workflow_id,
                   Attempt&& attempt) -> decltype(attempt(false)) {
@@ -56,6 +67,8 @@ auto RunOperation(Dialect& dialect, const Operation& operation, const std::strin
       dialect.AfterTransient(e);
       if (dialect.Stopped())
         throw StoppedError(dialect.Name(), operation.name, workflow_id, e.what());
+      if (operation.max_attempts > 0 && backoff.Attempts() + 1 >= operation.max_attempts)
+        throw GaveUpError(dialect.Name(), operation, workflow_id, e.what());
       const auto delay = backoff.Next();
       dialect.Log().Log(LogLevel::Warn, std::string("transient ") + dialect.Name() +
                                             " system database error in " + operation.name + " (" +

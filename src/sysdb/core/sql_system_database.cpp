@@ -456,21 +456,30 @@ class SqlSystemDatabase final : public SystemDatabase {
   std::vector<size_t> FindWaitNews(const std::vector<WaitProbe>& probes) override {
     if (probes.empty()) return {};
     using Kind = WaitProbe::Kind;
-    // Each kind's array, each entry once: [workflow, topic or key] pairs, or workflow IDs.
-    std::set<std::pair<std::string, std::string>> pairs[2];
+    // Each kind's array, each entry once: [workflow, topic, key or step] pairs, or workflow IDs.
+    std::set<std::pair<std::string, std::string>> pairs[3];
     std::set<std::string> ended;
     for (const auto& probe : probes) {
-      if (probe.kind == Kind::kEnded) {
-        ended.insert(probe.workflow_uuid);
-      } else {
-        pairs[probe.kind == Kind::kMessage ? 0 : 1].emplace(probe.workflow_uuid, probe.name);
+      switch (probe.kind) {
+        case Kind::kMessage:
+          pairs[0].emplace(probe.workflow_uuid, probe.name);
+          break;
+        case Kind::kEvent:
+          pairs[1].emplace(probe.workflow_uuid, probe.name);
+          break;
+        case Kind::kStep:
+          pairs[2].emplace(probe.workflow_uuid, probe.name);
+          break;
+        case Kind::kEnded:
+          ended.insert(probe.workflow_uuid);
+          break;
       }
     }
-    const std::string arrays[3] = {nlohmann::json(pairs[0]).dump(), nlohmann::json(pairs[1]).dump(),
-                                   nlohmann::json(ended).dump()};
+    const std::string arrays[4] = {nlohmann::json(pairs[0]).dump(), nlohmann::json(pairs[1]).dump(),
+                                   nlohmann::json(ended).dump(), nlohmann::json(pairs[2]).dump()};
     Params params;  // keeps references to `arrays`
     for (const auto& array : arrays) params.Text(array);
-    // (kind, workflow ID, topic or key) of what is there.
+    // (kind, workflow ID, topic, key or step) of what is there.
     using Found = std::tuple<Kind, std::string, std::string>;
     const auto found = Run<std::set<Found>>(op::kFindWaitNews, "", [&](Session& s, bool) {
       const Rows rows = s.Run(s_.wait_news, params);
@@ -479,6 +488,7 @@ class SqlSystemDatabase final : public SystemDatabase {
         const std::string kind = rows[i].Text(0);
         out.emplace(kind == "m"   ? Kind::kMessage
                     : kind == "e" ? Kind::kEvent
+                    : kind == "s" ? Kind::kStep
                                   : Kind::kEnded,
                     rows[i].Text(1), rows[i].Text(2));
       }

@@ -414,11 +414,12 @@ SELECT workflow_uuid FROM {s}.workflow_status
 WHERE workflow_uuid IN (SELECT json_array_elements_text($1::json)) AND status = 'CANCELLED'
 )SQL";
 
-// What parked waits wait for, for many at once; $1 and $2 are arrays of [workflow, topic or key]
-// pairs, $3 of workflow IDs. Each branch reads by its table's index (the notifications'
-// (destination_uuid, topic), the events' and statuses' primary keys). A workflow counts as ended
-// unless its row is PENDING, ENQUEUED or DELAYED: a missing row or a NULL status ends the wait
-// too (with the error its replay reports).
+// What parked waits wait for, for many at once; $1, $2 and $4 are arrays of [workflow, topic, key
+// or step] pairs, $3 of workflow IDs. Each branch reads by its table's index (the notifications'
+// (destination_uuid, topic), the events', statuses' and steps' primary keys). A step is news when
+// another execution of the workflow recorded it (a duplicate run after recovery elsewhere). A
+// workflow counts as ended unless its row is PENDING, ENQUEUED or DELAYED: a missing row or a NULL
+// status ends the wait too (with the error its replay reports).
 constexpr std::string_view kWaitNewsSql = R"SQL(
 SELECT 'm', p->>0, p->>1 FROM json_array_elements($1::json) AS p
 WHERE EXISTS (SELECT 1 FROM {s}.notifications n
@@ -430,6 +431,10 @@ UNION ALL
 SELECT 'd', id, '' FROM json_array_elements_text($3::json) AS id
 WHERE NOT EXISTS (SELECT 1 FROM {s}.workflow_status w
                   WHERE w.workflow_uuid = id AND w.status IN ('PENDING', 'ENQUEUED', 'DELAYED'))
+UNION ALL
+SELECT 's', p->>0, p->>1 FROM json_array_elements($4::json) AS p
+WHERE EXISTS (SELECT 1 FROM {s}.operation_outputs o
+              WHERE o.workflow_uuid = p->>0 AND o.function_id = (p->>1)::int)
 )SQL";
 
 // The earliest start among DELAYED rows; a row without a time is due at once. Both subqueries use

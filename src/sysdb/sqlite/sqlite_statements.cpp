@@ -329,7 +329,8 @@ WHERE workflow_uuid IN (SELECT value FROM json_each(?1)) AND status = 'CANCELLED
 // What parked waits wait for, for many at once (as on PostgreSQL, by the same indexes).
 constexpr const char* kWaitNewsSql = R"sql(
 WITH m(w, t) AS (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?1)),
-     e(w, k) AS (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?2))
+     e(w, k) AS (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?2)),
+     s(w, f) AS (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?4))
 SELECT 'm', w, t FROM m
 WHERE EXISTS (SELECT 1 FROM notifications n
               WHERE n.destination_uuid = m.w AND n.topic = m.t AND n.consumed = 0)
@@ -340,7 +341,11 @@ UNION ALL
 SELECT 'd', id.value, '' FROM json_each(?3) AS id
 WHERE NOT EXISTS (SELECT 1 FROM workflow_status w
                   WHERE w.workflow_uuid = id.value
-                    AND w.status IN ('PENDING', 'ENQUEUED', 'DELAYED')))sql";
+                    AND w.status IN ('PENDING', 'ENQUEUED', 'DELAYED'))
+UNION ALL
+SELECT 's', w, f FROM s
+WHERE EXISTS (SELECT 1 FROM operation_outputs o
+              WHERE o.workflow_uuid = s.w AND o.function_id = CAST(s.f AS INTEGER)))sql";
 
 constexpr const char* kNextDelayedSql = R"sql(
 SELECT MIN(COALESCE(delay_until_epoch_ms, 0)) FROM workflow_status WHERE status = 'DELAYED')sql";
