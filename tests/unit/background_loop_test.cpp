@@ -7,8 +7,6 @@
 #include <atomic>
 #include <chrono>
 #include <thread>
-#include <vector>
-
 
 namespace dbos::util {
 namespace {
