@@ -79,7 +79,7 @@ void ParkingLot::BeginPark(WorkflowState& state, const std::vector<std::string>&
         std::make_unique<messaging::Notifier::Registration>(notifier_, key, state.waiter));
   }
   parked.awaits_end = std::any_of(probes.begin(), probes.end(), [](const ParkProbe& p) {
-    return p.probe.kind == sysdb::WaitProbe::Kind::kEnded;
+    return p.kind == sysdb::WaitProbe::Kind::kEnded;
   });
   parked.probes = std::make_shared<const std::vector<ParkProbe>>(std::move(probes));
   parked.wake_at = wake_at_epoch_ms;
@@ -138,10 +138,11 @@ void ParkingLot::CompletePark(WorkflowState& state, std::function<void()> resume
   resume();
 }
 
-void ParkingLot::Wake(WorkflowState* state) {
+void ParkingLot::Wake(WorkflowState* state, const ParkProbes* only_with) {
   std::lock_guard lock(mutex_);
   auto it = parked_.find(state);
   if (it == parked_.end() || it->second.woken) return;
+  if (only_with && it->second.probes != *only_with) return;  // parked again, in another wait
   it->second.woken = true;
   if (it->second.resume) MakeReadyLocked(state, it->second);
 }
@@ -173,15 +174,19 @@ size_t ParkingLot::ResidentCount() {
   return residents_.size();
 }
 
-std::vector<ParkProbes> ParkingLot::Probes(bool ends_only) {
+std::vector<ParkedProbes> ParkingLot::Probes(bool ends_only) {
   std::lock_guard lock(mutex_);
-  std::vector<ParkProbes> probes;
+  std::vector<ParkedProbes> probes;
   probes.reserve(parked_.size());
   for (const auto& [state, parked] : parked_) {
     if (parked.woken || (ends_only && !parked.awaits_end)) continue;
-    probes.push_back(parked.probes);
+    probes.push_back({state, parked.probes});
   }
   return probes;
+}
+
+void ParkingLot::WakeIfParkedWith(WorkflowState* state, const ParkProbes& probes) {
+  Wake(state, &probes);
 }
 
 void ParkingLot::Stop() {

@@ -34,15 +34,17 @@
 
 namespace dbos::detail {
 
-/// What a parked wait waits for in the database, and the notifier key that wakes it: the wait
-/// watcher checks the probes of all parked waits at once (a safety net for notifications that
-/// never come, e.g. a write by another process on SQLite).
-struct ParkProbe {
-  sysdb::WaitProbe probe;
-  std::string key;
-};
+/// What a parked wait waits for in the database: the wait watcher checks the probes of all
+/// parked waits at once (a safety net for notifications that never come, e.g. a write by another
+/// process on SQLite) and wakes those with news.
+using ParkProbe = sysdb::WaitProbe;
 /// The probes of one parked wait, shared with the wait watcher's rounds rather than copied.
 using ParkProbes = std::shared_ptr<const std::vector<ParkProbe>>;
+/// A parked workflow's probes, as the wait watcher gets them.
+struct ParkedProbes {
+  WorkflowState* state;  ///< Identifies the parked workflow (never dereferenced by the watcher).
+  ParkProbes probes;
+};
 
 class ParkingLot {
   struct Resident {
@@ -102,7 +104,10 @@ class ParkingLot {
   size_t ResidentCount();
   /// The probes of every parked workflow not yet woken (with `ends_only`, only the lists holding
   /// a probe of a workflow's end; the caller picks those out).
-  std::vector<ParkProbes> Probes(bool ends_only = false);
+  std::vector<ParkedProbes> Probes(bool ends_only = false);
+  /// Wakes `state` if it is still parked in the wait these `probes` belong to (news found in a
+  /// snapshot is for that wait, not for a later one of the same workflow).
+  void WakeIfParkedWith(WorkflowState* state, const ParkProbes& probes);
   /// Resumes every parked workflow now (each was interrupted by shutdown, so it ends without
   /// running code) and, from then on, every workflow that completes a park; stops the thread.
   void Stop();
@@ -116,7 +121,8 @@ class ParkingLot {
     std::function<void()> resume;  ///< Set by CompletePark.
     bool woken = false;            ///< A wake-up came (acted on when `resume` is set).
   };
-  void Wake(WorkflowState* state);
+  /// Wakes `state` if parked (with `only_with`, only in the wait holding those probes).
+  void Wake(WorkflowState* state, const ParkProbes* only_with = nullptr);
   /// Under mutex_: a woken, completed park moves to the ready list.
   void MakeReadyLocked(WorkflowState* state, Parked& parked);
   void Run();

@@ -16,13 +16,15 @@ void WaitWatcher::Start() {
   loop_.Start([this](bool) {
     Health health;
     const size_t checked = Round(health);
-    // While the database fails, rounds come less often (notifications still wake waits). A
-    // round where some queries failed and others did not keeps its pace: what failed is tried
-    // again, smaller, next round, and the cancellations are not held back by it.
+    if (health.failed && !health.succeeded) {
+      // Nothing succeeded: the database is away, and its failures say nothing about chunk sizes.
+      cancellation_chunks_.Forget();
+      probe_chunks_.Forget();
+    }
+    // While queries fail, rounds come less often (notifications still wake waits).
     const auto per_wait = std::chrono::duration_cast<std::chrono::milliseconds>(
         kIntervalPerWait * static_cast<int64_t>(checked));
-    const bool database_away = health.failed && !health.succeeded;
-    return util::BackgroundLoop::Pause{std::max(backoff_.After(database_away), per_wait)};
+    return util::BackgroundLoop::Pause{std::max(backoff_.After(health.failed), per_wait)};
   });
 }
 
@@ -39,7 +41,9 @@ void WaitWatcher::LogFailure(const char* part, const std::exception& e) {
 }
 
 size_t WaitWatcher::Round(Health& health) {
-  return std::max(CheckCancellations(health), CheckProbes(health));
+  const size_t executing = CheckCancellations(health);  // first: a probe round may take long
+  const size_t parked = CheckProbes(health);
+  return std::max(executing, parked);
 }
 
 size_t WaitWatcher::CheckCancellations(Health& health) {
@@ -75,19 +79,19 @@ size_t WaitWatcher::CheckCancellations(Health& health) {
 size_t WaitWatcher::CheckProbes(Health& health) {
   const auto stopping = [this] { return loop_.Stopping(); };
   bool full_round = false;
-  bool round_failed = false;
+  auto outcome = util::AdaptiveChunks::Outcome::kClean;
   size_t checked = 0;
   try {
-    std::vector<ParkProbes> lists;  // keeps what `probes` points into
-    const std::vector<const ParkProbe*> probes = ProbesOfThisRound(lists, full_round);
-    checked = lists.size();
+    std::vector<ParkedProbes> parked;  // keeps what `probes` points into
+    const std::vector<ProbeOf> probes = ProbesOfThisRound(parked, full_round, checked);
     std::vector<sysdb::WaitProbe> chunk;
     const auto check = [&](const std::vector<size_t>& indices) {
       chunk.clear();
-      for (const size_t i : indices) chunk.push_back(probes[i]->probe);
+      for (const size_t i : indices) chunk.push_back(*probes[i].probe);
       try {
         for (const size_t found : runtime_.Db().FindWaitNews(chunk)) {
-          runtime_.Notifications().Notify(probes[indices[found]]->key);
+          const ParkedProbes& owner = parked[probes[indices[found]].owner];
+          runtime_.Parking().WakeIfParkedWith(owner.state, owner.probes);
         }
         health.succeeded = true;
         return true;
@@ -97,22 +101,20 @@ size_t WaitWatcher::CheckProbes(Health& health) {
         return false;
       }
     };
-    round_failed = !probe_chunks_.Round(probes.size(), check, stopping);
+    outcome = probe_chunks_.Round(probes.size(), check, stopping);
   } catch (const std::exception& e) {  // out of memory: the next round tries again
-    round_failed = true;
+    outcome = util::AdaptiveChunks::Outcome::kCutShort;
+    health.failed = true;
     LogFailure("checking parked waits", e);
   }
-  if (round_failed) {
-    health.failed = true;
-    // A full round that could not check everything: the next round is full again rather than
-    // a minute later.
-    if (full_round) reconnected_ = true;
-  }
+  // A full round that did not offer every probe: the next round is full again rather than a
+  // minute later.
+  if (full_round && outcome == util::AdaptiveChunks::Outcome::kCutShort) reconnected_ = true;
   return checked;
 }
 
-std::vector<const ParkProbe*> WaitWatcher::ProbesOfThisRound(std::vector<ParkProbes>& lists,
-                                                             bool& full_round) {
+std::vector<WaitWatcher::ProbeOf> WaitWatcher::ProbesOfThisRound(std::vector<ParkedProbes>& parked,
+                                                                 bool& full_round, size_t& waits) {
   using Kind = sysdb::WaitProbe::Kind;
   const bool reconnected = reconnected_.exchange(false);
   const auto now = std::chrono::steady_clock::now();
@@ -120,15 +122,18 @@ std::vector<const ParkProbe*> WaitWatcher::ProbesOfThisRound(std::vector<ParkPro
   if (full_round) full_round_at_ = now;
   const bool listening = runtime_.Listening();
   // Taken after the reconnect was noted: every wait parked before it is in the snapshot.
-  lists = runtime_.Parking().Probes(/*ends_only=*/listening && !full_round);
-  std::vector<const ParkProbe*> probes;
-  for (const auto& list : lists) {
-    for (const ParkProbe& probe : *list) {
-      const Kind kind = probe.probe.kind;
+  parked = runtime_.Parking().Probes(/*ends_only=*/listening && !full_round);
+  std::vector<ProbeOf> probes;
+  waits = 0;
+  for (size_t owner = 0; owner < parked.size(); ++owner) {
+    const size_t before = probes.size();
+    for (const ParkProbe& probe : *parked[owner].probes) {
+      const Kind kind = probe.kind;
       if (full_round || kind == Kind::kEnded || (kind != Kind::kStep && !listening)) {
-        probes.push_back(&probe);
+        probes.push_back({&probe, owner});
       }
     }
+    if (probes.size() > before) ++waits;
   }
   return probes;
 }

@@ -7,10 +7,11 @@
 // probes). Every round checks the ends of workflows (never announced) and, without a listener,
 // messages and events; a full round, once a minute and at once after a listener reconnect, checks
 // every probe (with a listener, messages and events are announced; a step recorded elsewhere is
-// rare news). Those it finds are woken through their notifier keys, so a parked workflow replays
-// only when there is news for it, and a round costs one query per kChunk waits. Its queries fail
-// fast: a chunk that fails is tried again next round (a smaller one, with other neighbours), and
-// the rest of the round goes on (see AdaptiveChunks).
+// rare news). Those it finds are woken, if still parked in the wait the probe belongs to, so a
+// parked workflow replays only when there is news for it, and a round costs one query per kChunk
+// probes. Its queries fail fast: a chunk that fails is tried again next round (smaller, with other
+// neighbours), the rest of the round goes on (see AdaptiveChunks), and rounds come less often
+// while queries fail.
 #pragma once
 
 #include <atomic>
@@ -65,10 +66,17 @@ class WaitWatcher final : public BackgroundService {
   size_t CheckCancellations(Health& health);
   /// Wakes the parked waits that have news; returns how many waits it checked.
   size_t CheckProbes(Health& health);
-  /// The probes this round checks, pointing into `lists`: every probe in a full round (the
+  /// A probe of this round and the index of the parked wait it belongs to.
+  struct ProbeOf {
+    const ParkProbe* probe;
+    size_t owner;
+  };
+  /// The probes this round checks, pointing into `parked`: every probe in a full round (the
   /// runtime's WatcherFullRoundInterval passed, or the listener reconnected), otherwise the ends
-  /// of workflows and, without a listener, messages and events.
-  std::vector<const ParkProbe*> ProbesOfThisRound(std::vector<ParkProbes>& lists, bool& full_round);
+  /// of workflows and, without a listener, messages and events. `waits`: how many parked waits
+  /// they belong to.
+  std::vector<ProbeOf> ProbesOfThisRound(std::vector<ParkedProbes>& parked, bool& full_round,
+                                         size_t& waits);
   /// Logs a failed part, unless shutting down (the database then refuses on purpose).
   void LogFailure(const char* part, const std::exception& e);
 

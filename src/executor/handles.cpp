@@ -72,9 +72,8 @@ Awaited AwaitOutcome(Runtime& runtime, const std::string& id,
   } else {
     const std::string end_key = messaging::StreamEndKey(id);
     registration.emplace(runtime.Notifications(), end_key, caller->waiter);
-    parkable.emplace(
-        runtime, *caller, std::vector<std::string>{end_key},
-        std::vector<detail::ParkProbe>{{{sysdb::WaitProbe::Kind::kEnded, id, ""}, end_key}});
+    parkable.emplace(runtime, *caller, std::vector<std::string>{end_key},
+                     std::vector<detail::ParkProbe>{{sysdb::WaitProbe::Kind::kEnded, id, ""}});
   }
   auto delay = std::chrono::milliseconds(2);
   for (bool first = true;; first = false) {

@@ -207,9 +207,8 @@ nlohmann::json WaitForMessage(Runtime& runtime, WorkflowState& state, const std:
   // workflow (a duplicate after recovery elsewhere consumed the message it waits for).
   ParkableWait wait(
       runtime, state, {key},
-      {{{sysdb::WaitProbe::Kind::kMessage, state.workflow_id, stored_topic}, key},
-       {{sysdb::WaitProbe::Kind::kStep, state.workflow_id, std::to_string(checkpoint.function_id)},
-        key}});
+      {{sysdb::WaitProbe::Kind::kMessage, state.workflow_id, stored_topic},
+       {sysdb::WaitProbe::Kind::kStep, state.workflow_id, std::to_string(checkpoint.function_id)}});
   for (;;) {
     state.waiter.Arm();
     if (auto handed_over = runtime.Notifications().TakeHandedOver(key)) {
@@ -402,9 +401,8 @@ nlohmann::json GetEventErased(DBOSContext& ctx, const std::string& workflow_id,
   messaging::Notifier::Registration registration(runtime.Notifications(), event_key, waiter);
   std::optional<ParkableWait> parkable;
   if (state != nullptr) {
-    parkable.emplace(
-        runtime, *state, std::vector<std::string>{event_key},
-        std::vector<ParkProbe>{{{sysdb::WaitProbe::Kind::kEvent, workflow_id, key}, event_key}});
+    parkable.emplace(runtime, *state, std::vector<std::string>{event_key},
+                     std::vector<ParkProbe>{{sysdb::WaitProbe::Kind::kEvent, workflow_id, key}});
   }
   Rechecks rechecks(runtime);
   for (;;) {

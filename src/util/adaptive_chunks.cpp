@@ -9,17 +9,21 @@ AdaptiveChunks::AdaptiveChunks(size_t largest, size_t smallest, int failures_in_
     : largest_(std::max<size_t>(largest, 1)),
       smallest_(std::clamp<size_t>(smallest, 1, largest_)),
       failures_in_a_row_(std::max(failures_in_a_row, 1)),
-      size_(largest_) {}
+      size_(largest_),
+      size_before_(largest_) {}
 
-bool AdaptiveChunks::Round(size_t count,
-                           const std::function<bool(const std::vector<size_t>&)>& check,
-                           const std::function<bool()>& stopping) {
-  if (count == 0) return true;
+AdaptiveChunks::Outcome AdaptiveChunks::Round(
+    size_t count, const std::function<bool(const std::vector<size_t>&)>& check,
+    const std::function<bool()>& stopping) {
+  size_before_ = size_;
+  next_start_before_ = next_start_;
+  if (count == 0) return Outcome::kClean;
   const size_t start = next_start_ % count;
   bool any_failed = false;
   int in_a_row = 0;
   std::vector<size_t> indices;
-  for (size_t done = 0; done < count && !stopping();) {
+  size_t done = 0;
+  while (done < count && !stopping()) {
     const size_t size = std::min(size_, count - done);
     indices.clear();
     for (size_t i = 0; i < size; ++i) indices.push_back((start + done + i) % count);
@@ -29,23 +33,40 @@ bool AdaptiveChunks::Round(size_t count,
       continue;
     }
     any_failed = true;
-    // A chunk too large for a statement timeout fits once smaller; a database that is down
-    // fails whatever the size, and the round ends after a few tries.
+    clean_rounds_ = 0;
+    // A chunk too large for a statement timeout fits once smaller.
     size_ = std::max(smallest_, size_ / 2);
     if (++in_a_row >= failures_in_a_row_) {
       next_start_ = start + done;  // the next round begins with the chunk that failed
-      return false;
+      return Outcome::kCutShort;
     }
     done += size;
   }
-  if (any_failed) {
-    // Different neighbours next round: one failing item then spoils only half a chunk of the
-    // items it shared a chunk with this time.
-    next_start_ = start + std::max<size_t>(size_ / 2, 1);
-  } else {
-    size_ = std::min(largest_, size_ * 2);
+  if (done < count) {  // stopped
+    next_start_ = start + done;
+    return any_failed ? Outcome::kCutShort : Outcome::kClean;
   }
-  return !any_failed;
+  if (any_failed) {
+    // Other neighbours next round: a shift that varies from round to round (an xorshift step),
+    // so that chunk boundaries fall everywhere over the rounds, even between an item that always
+    // fails and the item beside it.
+    shift_state_ ^= shift_state_ << 13;
+    shift_state_ ^= shift_state_ >> 7;
+    shift_state_ ^= shift_state_ << 17;
+    next_start_ = start + 1 + static_cast<size_t>(shift_state_ % std::max<size_t>(size_, 1));
+    return Outcome::kSomeFailed;
+  }
+  if (size_ < largest_ && ++clean_rounds_ >= kCleanRoundsToGrow) {
+    // Slowly, so that a size just above a statement timeout is not tried every other round.
+    size_ = std::min(largest_, size_ * 2);
+    clean_rounds_ = 0;
+  }
+  return Outcome::kClean;
+}
+
+void AdaptiveChunks::Forget() {
+  size_ = size_before_;
+  next_start_ = next_start_before_;
 }
 
 }  // namespace dbos::util

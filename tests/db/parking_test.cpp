@@ -446,7 +446,6 @@ TEST_P(ParkingTest, ProbeQueriesThatKeepFailingHoldUpNeitherCancellationsNorLate
     return fault;
   });
   DBOSContext ctx = Start();
-  detail::RuntimeOf(ctx).SetBackgroundPollIntervalForTesting(std::chrono::milliseconds(100));
   DBOSContext other = Start(/*resident_limit=*/64, "other-executor");
   RunWorkflow(other, ChildWaits, 0, WithWorkflowID("slow-child"));
   // Only the watcher can wake either: the end of a workflow is never announced, nor, on SQLite,
@@ -477,7 +476,6 @@ TEST_P(ParkingTest, ProbeQueriesThatKeepFailingHoldUpNeitherCancellationsNorLate
 // watcher looks for that in its full rounds, once a minute unless a test shortens it.)
 TEST_P(ParkingTest, AParkedRecvWakesWhenAnotherExecutionRecordsItsStep) {
   DBOSContext ctx = Start();
-  detail::RuntimeOf(ctx).SetBackgroundPollIntervalForTesting(std::chrono::milliseconds(100));
   detail::RuntimeOf(ctx).SetWatcherFullRoundIntervalForTesting(std::chrono::milliseconds(500));
   DBOSContext other = Start(/*resident_limit=*/64, "other-executor");
   auto handle = RunWorkflow(ctx, StepRecvStep, 0, WithWorkflowID("duplicated"));

@@ -10,7 +10,9 @@
 // Transient failures are connection losses and server-side conditions that pass (restart,
 // failover to a read-only standby, disk or memory full, statement timeout, lock contention, an
 // I/O error): they are retried with capped exponential backoff and jitter, never reported as the
-// outcome of a workflow. Everything else becomes a dbos::DBOSError naming the operation.
+// outcome of a workflow. Everything else becomes a dbos::DBOSError naming the operation, and so
+// does the last failure of an operation with an attempt limit (the wait watcher's reads, whose
+// loop tries again next round; see operations.hpp).
 #pragma once
 
 #include <chrono>
