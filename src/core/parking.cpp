@@ -138,11 +138,14 @@ void ParkingLot::CompletePark(WorkflowState& state, std::function<void()> resume
   resume();
 }
 
-void ParkingLot::Wake(WorkflowState* state, const ParkProbes* only_with) {
+void ParkingLot::Wake(WorkflowState* state, const ParkProbe* only_for) {
   std::lock_guard lock(mutex_);
   auto it = parked_.find(state);
   if (it == parked_.end() || it->second.woken) return;
-  if (only_with && it->second.probes != *only_with) return;  // parked again, in another wait
+  if (only_for && std::find(it->second.probes->begin(), it->second.probes->end(), *only_for) ==
+                      it->second.probes->end()) {
+    return;  // parked again since, in a wait for something else
+  }
   it->second.woken = true;
   if (it->second.resume) MakeReadyLocked(state, it->second);
 }
@@ -185,8 +188,8 @@ std::vector<ParkedProbes> ParkingLot::Probes(bool ends_only) {
   return probes;
 }
 
-void ParkingLot::WakeIfParkedWith(WorkflowState* state, const ParkProbes& probes) {
-  Wake(state, &probes);
+void ParkingLot::WakeIfParkedFor(WorkflowState* state, const ParkProbe& probe) {
+  Wake(state, &probe);
 }
 
 void ParkingLot::Stop() {

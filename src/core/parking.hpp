@@ -105,9 +105,9 @@ class ParkingLot {
   /// The probes of every parked workflow not yet woken (with `ends_only`, only the lists holding
   /// a probe of a workflow's end; the caller picks those out).
   std::vector<ParkedProbes> Probes(bool ends_only = false);
-  /// Wakes `state` if it is still parked in the wait these `probes` belong to (news found in a
-  /// snapshot is for that wait, not for a later one of the same workflow).
-  void WakeIfParkedWith(WorkflowState* state, const ParkProbes& probes);
+  /// Wakes `state` if it is parked in a wait with this probe (news found in a snapshot wakes the
+  /// wait that asks for it now, even one parked again since the snapshot).
+  void WakeIfParkedFor(WorkflowState* state, const ParkProbe& probe);
   /// Resumes every parked workflow now (each was interrupted by shutdown, so it ends without
   /// running code) and, from then on, every workflow that completes a park; stops the thread.
   void Stop();
@@ -121,8 +121,8 @@ class ParkingLot {
     std::function<void()> resume;  ///< Set by CompletePark.
     bool woken = false;            ///< A wake-up came (acted on when `resume` is set).
   };
-  /// Wakes `state` if parked (with `only_with`, only in the wait holding those probes).
-  void Wake(WorkflowState* state, const ParkProbes* only_with = nullptr);
+  /// Wakes `state` if parked (with `only_for`, only in a wait with that probe).
+  void Wake(WorkflowState* state, const ParkProbe* only_for = nullptr);
   /// Under mutex_: a woken, completed park moves to the ready list.
   void MakeReadyLocked(WorkflowState* state, Parked& parked);
   void Run();

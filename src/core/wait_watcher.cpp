@@ -16,15 +16,18 @@ void WaitWatcher::Start() {
   loop_.Start([this](bool) {
     Health health;
     const size_t checked = Round(health);
-    if (health.failed && !health.succeeded) {
+    const bool database_away = health.failed && !health.succeeded;
+    if (database_away) {
       // Nothing succeeded: the database is away, and its failures say nothing about chunk sizes.
-      cancellation_chunks_.Forget();
-      probe_chunks_.Forget();
+      if (health.cancellations_ran) cancellation_chunks_.Forget();
+      if (health.probes_ran) probe_chunks_.Forget();
     }
-    // While queries fail, rounds come less often (notifications still wake waits).
+    // While the database is away, rounds come less often (notifications still wake waits). A
+    // round where some queries failed and others did not keeps its pace: cancellations made
+    // elsewhere are never announced, and only these rounds find them.
     const auto per_wait = std::chrono::duration_cast<std::chrono::milliseconds>(
         kIntervalPerWait * static_cast<int64_t>(checked));
-    return util::BackgroundLoop::Pause{std::max(backoff_.After(health.failed), per_wait)};
+    return util::BackgroundLoop::Pause{std::max(backoff_.After(database_away), per_wait)};
   });
 }
 
@@ -37,7 +40,20 @@ void WaitWatcher::Wake() {
 
 void WaitWatcher::LogFailure(const char* part, const std::exception& e) {
   if (runtime_.ShuttingDown()) return;
-  runtime_.Log().Log(LogLevel::Warn, std::string("wait watcher: ") + part + ": " + e.what());
+  // At most one line a minute: a query that keeps failing while the rest succeed runs every round.
+  const auto now = std::chrono::steady_clock::now();
+  if (logged_failure_at_ != std::chrono::steady_clock::time_point{} &&
+      now - logged_failure_at_ < kLogInterval) {
+    ++unlogged_failures_;
+    return;
+  }
+  std::string line = std::string("wait watcher: ") + part + ": " + e.what();
+  if (unlogged_failures_ > 0) {
+    line += " (and " + std::to_string(unlogged_failures_) + " failures not logged since the last)";
+  }
+  runtime_.Log().Log(LogLevel::Warn, line);
+  logged_failure_at_ = now;
+  unlogged_failures_ = 0;
 }
 
 size_t WaitWatcher::Round(Health& health) {
@@ -67,6 +83,7 @@ size_t WaitWatcher::CheckCancellations(Health& health) {
         return false;
       }
     };
+    health.cancellations_ran = true;
     cancellation_chunks_.Round(executing.size(), check, stopping);
     return executing.size();
   } catch (const std::exception& e) {  // out of memory: the next round tries again
@@ -90,8 +107,8 @@ size_t WaitWatcher::CheckProbes(Health& health) {
       for (const size_t i : indices) chunk.push_back(*probes[i].probe);
       try {
         for (const size_t found : runtime_.Db().FindWaitNews(chunk)) {
-          const ParkedProbes& owner = parked[probes[indices[found]].owner];
-          runtime_.Parking().WakeIfParkedWith(owner.state, owner.probes);
+          const ProbeOf& news = probes[indices[found]];
+          runtime_.Parking().WakeIfParkedFor(parked[news.owner].state, *news.probe);
         }
         health.succeeded = true;
         return true;
@@ -101,15 +118,16 @@ size_t WaitWatcher::CheckProbes(Health& health) {
         return false;
       }
     };
+    health.probes_ran = true;
     outcome = probe_chunks_.Round(probes.size(), check, stopping);
   } catch (const std::exception& e) {  // out of memory: the next round tries again
     outcome = util::AdaptiveChunks::Outcome::kCutShort;
     health.failed = true;
     LogFailure("checking parked waits", e);
   }
-  // A full round that did not offer every probe: the next round is full again rather than a
-  // minute later.
-  if (full_round && outcome == util::AdaptiveChunks::Outcome::kCutShort) reconnected_ = true;
+  // A full round that did not check every probe: the next round is full again rather than a
+  // minute later (messages, events and steps are only checked in full rounds with a listener).
+  if (full_round && outcome != util::AdaptiveChunks::Outcome::kClean) reconnected_ = true;
   return checked;
 }
 

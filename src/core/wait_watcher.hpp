@@ -7,11 +7,11 @@
 // probes). Every round checks the ends of workflows (never announced) and, without a listener,
 // messages and events; a full round, once a minute and at once after a listener reconnect, checks
 // every probe (with a listener, messages and events are announced; a step recorded elsewhere is
-// rare news). Those it finds are woken, if still parked in the wait the probe belongs to, so a
-// parked workflow replays only when there is news for it, and a round costs one query per kChunk
-// probes. Its queries fail fast: a chunk that fails is tried again next round (smaller, with other
-// neighbours), the rest of the round goes on (see AdaptiveChunks), and rounds come less often
-// while queries fail.
+// rare news). Those it finds are woken if still parked in a wait for that probe, so a parked
+// workflow replays only when there is news for it, and a round costs one query per kChunk probes.
+// Its queries fail fast: a chunk that fails is tried again next round (smaller, with other
+// neighbours; a full round that failed somewhere is repeated), the rest of the round goes on (see
+// AdaptiveChunks), and rounds come less often while the database is away (nothing succeeds).
 #pragma once
 
 #include <atomic>
@@ -55,8 +55,10 @@ class WaitWatcher final : public BackgroundService {
  private:
   /// How a round's queries went.
   struct Health {
-    bool succeeded = false;  ///< At least one query succeeded.
-    bool failed = false;     ///< At least one query (or the round itself) failed.
+    bool succeeded = false;          ///< At least one query succeeded.
+    bool failed = false;             ///< At least one query (or the round itself) failed.
+    bool cancellations_ran = false;  ///< The cancellation chunks ran a round.
+    bool probes_ran = false;         ///< The probe chunks ran a round.
   };
   /// One round; returns how many waits it checked. Each part (the cancellations, each chunk of
   /// probes) goes on when another fails.
@@ -77,13 +79,17 @@ class WaitWatcher final : public BackgroundService {
   /// they belong to.
   std::vector<ProbeOf> ProbesOfThisRound(std::vector<ParkedProbes>& parked, bool& full_round,
                                          size_t& waits);
-  /// Logs a failed part, unless shutting down (the database then refuses on purpose).
+  /// Logs a failed part, unless shutting down (the database then refuses on purpose); at most
+  /// once per kLogInterval, counting the failures it did not log.
   void LogFailure(const char* part, const std::exception& e);
+  static constexpr std::chrono::seconds kLogInterval{60};
 
   Runtime& runtime_;
   std::atomic<bool> reconnected_{false};                   ///< The next round checks every probe.
   std::chrono::steady_clock::time_point full_round_at_{};  ///< Only the loop's thread.
-  util::FailureBackoff backoff_;                           ///< Only the loop's thread.
+  std::chrono::steady_clock::time_point logged_failure_at_{};  ///< Only the loop's thread.
+  size_t unlogged_failures_ = 0;                               ///< Only the loop's thread.
+  util::FailureBackoff backoff_;                               ///< Only the loop's thread.
   util::AdaptiveChunks cancellation_chunks_{kChunk, kSmallestChunk, kFailuresInARow};  ///< Ditto.
   util::AdaptiveChunks probe_chunks_{kChunk, kSmallestChunk, kFailuresInARow};         ///< Ditto.
   util::BackgroundLoop loop_;  ///< Last: stopped first, before the members its rounds use.

@@ -291,6 +291,7 @@ struct WaitProbe {
   Kind kind = Kind::kMessage;
   std::string workflow_uuid;
   std::string name;
+  friend bool operator==(const WaitProbe&, const WaitProbe&) = default;
 };
 
 /// What DequeueWorkflows claims: ENQUEUED rows of `queue_name` that this process can run.

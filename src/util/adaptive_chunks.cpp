@@ -17,6 +17,8 @@ AdaptiveChunks::Outcome AdaptiveChunks::Round(
     const std::function<bool()>& stopping) {
   size_before_ = size_;
   next_start_before_ = next_start_;
+  clean_rounds_before_ = clean_rounds_;
+  round_ran_ = true;
   if (count == 0) return Outcome::kClean;
   const size_t start = next_start_ % count;
   bool any_failed = false;
@@ -56,7 +58,8 @@ AdaptiveChunks::Outcome AdaptiveChunks::Round(
     next_start_ = start + 1 + static_cast<size_t>(shift_state_ % std::max<size_t>(size_, 1));
     return Outcome::kSomeFailed;
   }
-  if (size_ < largest_ && ++clean_rounds_ >= kCleanRoundsToGrow) {
+  // Only a round that ran chunks of the whole size tells that the size works.
+  if (size_ < largest_ && count >= size_ && ++clean_rounds_ >= kCleanRoundsToGrow) {
     // Slowly, so that a size just above a statement timeout is not tried every other round.
     size_ = std::min(largest_, size_ * 2);
     clean_rounds_ = 0;
@@ -65,8 +68,11 @@ AdaptiveChunks::Outcome AdaptiveChunks::Round(
 }
 
 void AdaptiveChunks::Forget() {
+  if (!round_ran_) return;  // nothing since the last Forget
+  round_ran_ = false;
   size_ = size_before_;
   next_start_ = next_start_before_;
+  clean_rounds_ = clean_rounds_before_;
 }
 
 }  // namespace dbos::util

@@ -31,14 +31,16 @@ class AdaptiveChunks {
   /// many chunks failed in a row.
   Outcome Round(size_t count, const std::function<bool(const std::vector<size_t>&)>& check,
                 const std::function<bool()>& stopping);
-  /// Undoes the last round's changes to the size and the start (its failures were the database's,
-  /// not the chunks').
+  /// Undoes the last round's changes to the size, the start and the clean-round count (its
+  /// failures were the database's, not the chunks'); does nothing when no round ran since the
+  /// last Forget.
   void Forget();
 
   /// The size of the next chunk.
   size_t ChunkSize() const noexcept { return size_; }
 
-  /// Clean rounds in a row after which a reduced size doubles.
+  /// Clean rounds in a row (each with at least a chunk's worth of items) after which a reduced
+  /// size doubles.
   static constexpr int kCleanRoundsToGrow = 10;
 
  private:
@@ -51,6 +53,8 @@ class AdaptiveChunks {
   uint64_t shift_state_ = 0x9e3779b97f4a7c15ULL;  ///< Varies the shift after a failed round.
   size_t size_before_;                            ///< For Forget.
   size_t next_start_before_ = 0;                  ///< For Forget.
+  int clean_rounds_before_ = 0;                   ///< For Forget.
+  bool round_ran_ = false;                        ///< A round ran since the last Forget.
 };
 
 }  // namespace dbos::util

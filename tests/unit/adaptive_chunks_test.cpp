@@ -109,6 +109,35 @@ TEST(AdaptiveChunksTest, ARoundForgottenLeavesTheSizeAndStartAsTheyWere) {
   EXPECT_EQ(RoundOf(chunks, 40, kNothingFails).front(), (Chunk{0, 1, 2, 3, 4, 5, 6, 7}));
 }
 
+// A round of fewer items than a chunk says nothing about the size: with a listener most watcher
+// rounds check a handful of workflow ends, and they must not grow the size back before the next
+// full round.
+TEST(AdaptiveChunksTest, RoundsSmallerThanAChunkDoNotGrowTheSize) {
+  AdaptiveChunks chunks(8, 2, 2);
+  RoundOf(chunks, 20, [](const Chunk& c) { return c.front() == 0; });
+  ASSERT_EQ(chunks.ChunkSize(), 4u);
+  for (int i = 0; i < 3 * AdaptiveChunks::kCleanRoundsToGrow; ++i)
+    RoundOf(chunks, 3, kNothingFails);
+  EXPECT_EQ(chunks.ChunkSize(), 4u);
+  for (int i = 0; i < AdaptiveChunks::kCleanRoundsToGrow; ++i) RoundOf(chunks, 4, kNothingFails);
+  EXPECT_EQ(chunks.ChunkSize(), 8u);
+}
+
+// Forget undoes one round, once: a second Forget (a watcher round whose snapshot failed before
+// any chunk ran) leaves the state of the round before alone, clean-round count included.
+TEST(AdaptiveChunksTest, ForgetUndoesOnlyTheLastRoundAndOnlyOnce) {
+  AdaptiveChunks chunks(8, 2, 2);
+  RoundOf(chunks, 20, [](const Chunk& c) { return c.front() == 0; });
+  ASSERT_EQ(chunks.ChunkSize(), 4u);
+  for (int i = 1; i < AdaptiveChunks::kCleanRoundsToGrow; ++i) RoundOf(chunks, 20, kNothingFails);
+  RoundOf(chunks, 20, kEverythingFails);
+  chunks.Forget();
+  chunks.Forget();
+  EXPECT_EQ(chunks.ChunkSize(), 4u);
+  RoundOf(chunks, 20, kNothingFails);  // the tenth clean round in a row, as before the outage
+  EXPECT_EQ(chunks.ChunkSize(), 8u);
+}
+
 // At the smallest size, the item beside one that always fails must still land in a chunk of its
 // own now and then: chunk boundaries move by a varying amount after each failed round.
 TEST(AdaptiveChunksTest, AnItemThatAlwaysFailsStarvesNoOtherItem) {

@@ -70,11 +70,15 @@ auto RunOperation(Dialect& dialect, const Operation& operation, const std::strin
       if (operation.max_attempts > 0 && backoff.Attempts() + 1 >= operation.max_attempts)
         throw GaveUpError(dialect.Name(), operation, workflow_id, e.what());
       const auto delay = backoff.Next();
-      dialect.Log().Log(LogLevel::Warn, std::string("transient ") + dialect.Name() +
-                                            " system database error in " + operation.name + " (" +
-                                            Dialect::Code(e) + ", attempt " +
-                                            std::to_string(backoff.Attempts()) + ", retrying in " +
-                                            std::to_string(delay.count()) + " ms): " + e.what());
+      // An operation with an attempt limit is reported by its caller, once, if it gives up.
+      if (operation.max_attempts == 0) {
+        dialect.Log().Log(LogLevel::Warn, std::string("transient ") + dialect.Name() +
+                                              " system database error in " + operation.name + " (" +
+                                              Dialect::Code(e) + ", attempt " +
+                                              std::to_string(backoff.Attempts()) +
+                                              ", retrying in " + std::to_string(delay.count()) +
+                                              " ms): " + e.what());
+      }
       // In slices, so that a shutdown during a long backoff ends the wait promptly.
       const auto until = std::chrono::steady_clock::now() + delay;
       while (!dialect.Stopped() && std::chrono::steady_clock::now() < until) {
