@@ -56,6 +56,18 @@ void WaitWatcher::LogFailure(const char* part, const std::exception& e) {
   unlogged_failures_ = 0;
 }
 
+bool WaitWatcher::Query(const char* part, Health& health, const std::function<void()>& query) {
+  try {
+    query();
+    health.succeeded = true;
+    return true;
+  } catch (const std::exception& e) {
+    health.failed = true;
+    LogFailure(part, e);
+    return false;
+  }
+}
+
 size_t WaitWatcher::Round(Health& health) {
   const size_t executing = CheckCancellations(health);  // first: a probe round may take long
   const size_t parked = CheckProbes(health);
@@ -71,17 +83,11 @@ size_t WaitWatcher::CheckCancellations(Health& health) {
     const auto check = [&](const std::vector<size_t>& indices) {
       chunk.clear();
       for (const size_t i : indices) chunk.push_back(executing[i]);
-      try {
+      return Query("checking for cancellations", health, [&] {
         for (const auto& id : runtime_.Db().FilterCancelled(chunk)) {
           runtime_.InterruptLocal(id, Interruption::Cancelled);
         }
-        health.succeeded = true;
-        return true;
-      } catch (const std::exception& e) {
-        health.failed = true;
-        LogFailure("checking for cancellations", e);
-        return false;
-      }
+      });
     };
     health.cancellations_ran = true;
     cancellation_chunks_.Round(executing.size(), check, stopping);
@@ -105,18 +111,12 @@ size_t WaitWatcher::CheckProbes(Health& health) {
     const auto check = [&](const std::vector<size_t>& indices) {
       chunk.clear();
       for (const size_t i : indices) chunk.push_back(*probes[i].probe);
-      try {
+      return Query("checking parked waits", health, [&] {
         for (const size_t found : runtime_.Db().FindWaitNews(chunk)) {
           const ProbeOf& news = probes[indices[found]];
           runtime_.Parking().WakeIfParkedFor(parked[news.owner].state, *news.probe);
         }
-        health.succeeded = true;
-        return true;
-      } catch (const std::exception& e) {
-        health.failed = true;
-        LogFailure("checking parked waits", e);
-        return false;
-      }
+      });
     };
     health.probes_ran = true;
     outcome = probe_chunks_.Round(probes.size(), check, stopping);

@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstddef>
 #include <exception>
+#include <functional>
 #include <vector>
 
 #include "core/parking.hpp"
@@ -79,6 +80,9 @@ class WaitWatcher final : public BackgroundService {
   /// they belong to.
   std::vector<ProbeOf> ProbesOfThisRound(std::vector<ParkedProbes>& parked, bool& full_round,
                                          size_t& waits);
+  /// Runs one query of a round, noting in `health` how it went; a failure is logged. Returns
+  /// whether it succeeded.
+  bool Query(const char* part, Health& health, const std::function<void()>& query);
   /// Logs a failed part, unless shutting down (the database then refuses on purpose); at most
   /// once per kLogInterval, counting the failures it did not log.
   void LogFailure(const char* part, const std::exception& e);
