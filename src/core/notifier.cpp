@@ -71,6 +71,13 @@ void Notifier::OnDatabaseNotification(const std::string& channel, const std::str
 
 bool Notifier::ClaimReceiver(const std::string& key, int step_id, Accepts accepts) {
   std::lock_guard lock(mutex_);
+  if (auto it = receivers_.find(key); it != receivers_.end()) {
+    Receiver& parked = it->second;
+    if (!parked.parked || parked.step_id != step_id) return false;
+    parked.parked = false;  // its replay's Recv: open already, with anything handed over
+    parked.accepts = std::move(accepts);
+    return true;
+  }
   Receiver receiver;
   receiver.step_id = step_id;
   receiver.accepts = std::move(accepts);
@@ -128,20 +135,53 @@ std::optional<std::string> Notifier::TakeHandedOver(const std::string& key) {
   return std::exchange(it->second.handed_over, std::nullopt);
 }
 
-std::optional<std::string> Notifier::LeaveReceiver(const std::string& key) {
-  std::unique_lock lock(mutex_);
-  auto it = receivers_.find(key);
-  if (it == receivers_.end()) return std::nullopt;
-  it->second.leaving = true;
+std::unordered_map<std::string, Notifier::Receiver>::iterator Notifier::AwaitDeliveriesLocked(
+    std::unique_lock<std::mutex>& lock, const std::string& key) {
+  auto it = receivers_.end();
   // A delivery under way is one database write: wait for its outcome.
   deliveries_done_.wait(lock, [&] {
     it = receivers_.find(key);
     return it == receivers_.end() || it->second.deliveries_in_flight == 0;
   });
+  return it;
+}
+
+std::optional<std::string> Notifier::LeaveReceiver(const std::string& key) {
+  std::unique_lock lock(mutex_);
+  auto it = receivers_.find(key);
+  if (it == receivers_.end()) return std::nullopt;
+  it->second.leaving = true;
+  it = AwaitDeliveriesLocked(lock, key);
   if (it == receivers_.end()) return std::nullopt;
   auto message = std::move(it->second.handed_over);
   receivers_.erase(it);
   return message;
+}
+
+std::optional<std::string> Notifier::ParkReceiver(const std::string& key) {
+  std::lock_guard lock(mutex_);
+  auto it = receivers_.find(key);
+  if (it == receivers_.end()) return std::nullopt;
+  Receiver& receiver = it->second;
+  if (receiver.handed_over) {
+    // Only one receipt of this step can commit: deliveries still under way will not.
+    auto message = std::move(receiver.handed_over);
+    receivers_.erase(it);
+    return message;
+  }
+  receiver.parked = true;  // deliveries under way end into the parked claim
+  return std::nullopt;
+}
+
+void Notifier::LeaveParkedReceiver(const std::string& key, int step_id) {
+  std::unique_lock lock(mutex_);
+  auto it = receivers_.find(key);
+  if (it == receivers_.end() || !it->second.parked || it->second.step_id != step_id) return;
+  it->second.leaving = true;
+  it = AwaitDeliveriesLocked(lock, key);
+  if (it != receivers_.end() && it->second.parked && it->second.step_id == step_id) {
+    receivers_.erase(it);
+  }
 }
 
 bool Notifier::IsReceiving(const std::string& key) {
@@ -154,7 +194,7 @@ size_t Notifier::ReceiverCount() {
   std::lock_guard lock(mutex_);
   size_t open = 0;
   for (const auto& [key, receiver] : receivers_) {
-    if (receiver.open && !receiver.leaving) ++open;
+    if (receiver.open && !receiver.leaving && !receiver.parked) ++open;
   }
   return open;
 }

@@ -58,13 +58,17 @@ class Notifier {
   // A Recv in this process and the local senders that record its receipt directly (one commit
   // instead of two). The receiver claims the topic, records its deadline, then opens itself to
   // senders; a sender that begins a delivery is waited for when the receiver leaves, so a receipt
-  // committed as the receiver leaves (with an error) is never lost to the live run.
+  // committed as the receiver leaves (with an error) is never lost to the live run. A Recv that
+  // parks stays open: the claim waits for its replay, whose Recv at the same step takes it over
+  // (or, when a sender recorded the receipt, finds its step recorded and leaves the claim).
 
   /// Says whether a receiver can read a message (decoded JSON) as the type it asked for.
   using Accepts = std::function<bool(const nlohmann::json&)>;
   /// Claims the right to receive on `key` for the Recv at step `step_id` (not yet visible to
   /// senders); false when another receiver holds it. Senders hand over only messages `accepts`
-  /// (when set) says it can read; the others are left for its own Recv to refuse.
+  /// (when set) says it can read; the others are left for its own Recv to refuse. A claim left by
+  /// a parked Recv at the same step is taken over as it is (still open, with what was handed
+  /// over); `accepts` must then not refer to the parked execution's stack.
   bool ClaimReceiver(const std::string& key, int step_id, Accepts accepts = nullptr);
   /// Makes the claimed receiver visible to senders (after its deadline row is committed).
   void OpenReceiver(const std::string& key);
@@ -79,9 +83,18 @@ class Notifier {
   /// Closes the receiver on `key` to senders, waits for deliveries under way, releases the claim
   /// and returns a message handed over meanwhile (its receipt is committed).
   std::optional<std::string> LeaveReceiver(const std::string& key);
-  /// True while a Recv on `key` is open to senders.
+  /// The receiver on `key` parks (its execution unwinds; see core/parking.hpp): it stays open
+  /// to senders (its Accepts must not refer to the unwound stack) until its replay claims it
+  /// again or LeaveParkedReceiver. Returns instead, and releases the claim, the message handed
+  /// over meanwhile (its receipt is committed: the Recv returns it rather than park).
+  std::optional<std::string> ParkReceiver(const std::string& key);
+  /// Releases the claim a parked Recv at `step_id` left on `key` (its replay found the step
+  /// recorded, or the execution ended without reaching it), after deliveries under way.
+  void LeaveParkedReceiver(const std::string& key, int step_id);
+  /// True while a Recv on `key` is open to senders (parked or not).
   bool IsReceiving(const std::string& key);
-  /// Number of Recv calls waiting open to senders in this process (O(receivers)).
+  /// Number of Recv calls waiting open to senders on a thread in this process, parked ones not
+  /// counted (O(receivers)).
   size_t ReceiverCount();
 
   /// Test seam: hooks called outside the notifier's lock. `on_receiver_open` runs when a Recv
@@ -101,12 +114,18 @@ class Notifier {
     Accepts accepts;
     bool open = false;     ///< Visible to senders.
     bool leaving = false;  ///< Closed again: no new deliveries.
+    bool parked = false;   ///< Its Recv parked: open, waiting to be claimed by its replay.
     int deliveries_in_flight = 0;
     std::optional<std::string> handed_over;
   };
   std::mutex mutex_;
   std::condition_variable deliveries_done_;
   std::unordered_multimap<std::string, Waiter*> waiters_;
+  /// Under mutex_ (released while waiting): waits for the deliveries to `key` under way; the
+  /// receiver's entry afterwards (end() when it is gone).
+  std::unordered_map<std::string, Receiver>::iterator AwaitDeliveriesLocked(
+      std::unique_lock<std::mutex>& lock, const std::string& key);
+
   std::unordered_map<std::string, Receiver> receivers_;
   TestHooks hooks_;
 };

@@ -66,6 +66,9 @@ struct WorkflowState {
   /// The Sleep that parked (its step ID) and when it began in this process: its replay returns
   /// the whole time slept here, as a Sleep that kept its thread does.
   std::optional<std::pair<int, int64_t>> parked_sleep;
+  /// The Recv that parked (its notifier key and step ID): its claim stays open to local senders
+  /// until its replay reaches it, or the execution ends without (which releases the claim).
+  std::optional<std::pair<std::string, int>> parked_receiver;
 
   std::stop_source stop;     ///< Requested on cancel or shutdown; steps may take its token.
   messaging::Waiter waiter;  ///< What this workflow's waits block on.

@@ -5,6 +5,8 @@
 // concurrent starts of one ID share a single execution.
 #include "executor/workflow_executor.hpp"
 
+#include <utility>
+
 #include "core/cancel_scope.hpp"
 #include "core/context_access.hpp"
 #include "core/error_messages.hpp"
@@ -105,6 +107,14 @@ void Park(const std::shared_ptr<Runtime>& runtime, const detail::RegisteredWorkf
           const std::shared_ptr<WorkflowOutcome>& outcome, const nlohmann::json& input,
           bool unwound);
 
+// A Recv that parked left its claim open to local senders; an execution that ends without
+// reaching that Recv again (interrupted, failed) releases it.
+void LeaveParkedReceiver(Runtime& runtime, WorkflowState& state) {
+  if (auto parked = std::exchange(state.parked_receiver, std::nullopt)) {
+    runtime.Notifications().LeaveParkedReceiver(parked->first, parked->second);
+  }
+}
+
 // The execution thread's body. What is recorded follows the workflow's own state, never what
 // its code threw or returned: user code may catch the shutdown interrupt or the cancellation
 // and return a fallback, or throw its own WorkflowCancelled error.
@@ -138,6 +148,7 @@ void Execute(const std::shared_ptr<Runtime>& runtime, const detail::RegisteredWo
                                    "workflow " + id + " could not read its recorded steps (" +
                                        what + "); it stays PENDING and runs again when recovered"));
       runtime->ForgetDeadline(id);
+      LeaveParkedReceiver(*runtime, *state);
       runtime->ReleaseExecution(id);
       return;
     }
@@ -206,6 +217,7 @@ void Execute(const std::shared_ptr<Runtime>& runtime, const detail::RegisteredWo
   // Nothing about an ended execution is kept: its deadline, its place in a WithTimeout scope.
   runtime->ForgetDeadline(id);
   if (auto scope = state->cancel_scope.lock()) scope->Remove(id);
+  LeaveParkedReceiver(*runtime, *state);
   runtime->ReleaseExecution(id);
 }
 
@@ -252,6 +264,7 @@ void Resume(std::shared_ptr<Runtime> runtime, const detail::RegisteredWorkflow* 
     rt->ForgetDeadline(id);
     if (auto failed_state = weak_state.lock()) {
       if (auto scope = failed_state->cancel_scope.lock()) scope->Remove(id);
+      LeaveParkedReceiver(*rt, *failed_state);
     }
     rt->ReleaseExecution(id);
   }

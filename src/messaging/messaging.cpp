@@ -137,6 +137,12 @@ class ReceiverClaim {
   ReceiverClaim& operator=(const ReceiverClaim&) = delete;
 
   void Open() { notifier_.OpenReceiver(key_); }
+  /// The Recv parks: the claim stays open to senders for its replay. Returns instead the message
+  /// a sender recorded as received meanwhile, if any (the claim is then released).
+  std::optional<std::string> Park() {
+    left_ = true;
+    return notifier_.ParkReceiver(key_);
+  }
   /// Leaves now; returns the message a sender recorded as received meanwhile, if any.
   std::optional<std::string> Leave() {
     left_ = true;
@@ -313,14 +319,20 @@ nlohmann::json RecvErased(DBOSContext& ctx, const std::string& topic,
   ThrowIfInterrupted(state);
   const int step_id = state.next_step_id++;
   const int sleep_step_id = state.next_step_id++;
-  if (const auto row = FindRecorded(state, step_id, kRecvStep)) {
-    return ReplayStep(runtime, state, *row, ErrorCode::StepExecution);
-  }
   const std::string stored_topic = StoredTopic(topic);
   const std::string key = messaging::MessageKey(state.workflow_id, stored_topic);
+  // The claim this Recv left open when it parked (if it did) is now this run's: released when
+  // the step is found recorded (a local sender delivered), taken over by the claim below if not.
+  const bool parked_here = state.parked_receiver == std::make_pair(key, step_id);
+  if (parked_here) state.parked_receiver.reset();
+  if (const auto row = FindRecorded(state, step_id, kRecvStep)) {
+    if (parked_here) runtime.Notifications().LeaveParkedReceiver(key, step_id);
+    return ReplayStep(runtime, state, *row, ErrorCode::StepExecution);
+  }
   MessageReader reader(state.workflow_id, topic, convert);
+  // Senders check with a copy: a parked claim outlives this stack.
   ReceiverClaim claim(runtime.Notifications(), key, step_id, state.workflow_id, topic,
-                      [&reader](const nlohmann::json& value) { return reader.Accepts(value); });
+                      [reader](const nlohmann::json& value) { return reader.Accepts(value); });
   messaging::Notifier::Registration registration(runtime.Notifications(), key, state.waiter);
   // The deadline row (step ID + 1) commits before any local sender may record this Recv's step:
   // a kill between the two would otherwise leave a gap in the step history that no replay fills.
@@ -329,6 +341,15 @@ nlohmann::json RecvErased(DBOSContext& ctx, const std::string& topic,
   sysdb::StepWrite checkpoint = NewCheckpoint(runtime, state, step_id, kRecvStep);
   try {
     return WaitForMessage(runtime, state, key, stored_topic, checkpoint, deadline, timeout, reader);
+  } catch (const ParkInterrupt&) {
+    // Parked, it stays open to local senders: a send then records its receipt, and the replay
+    // finds the step recorded (one commit fewer than consuming the message after the wake-up).
+    if (auto message = claim.Park()) {
+      if (state.parking) runtime.Parking().CancelPark(state);  // it goes on with the message
+      return serialization::DecodeValue(message);
+    }
+    state.parked_receiver.emplace(key, step_id);
+    throw;
   } catch (...) {
     // Leaving with an error (interrupted, timed out, a failed read): a local sender may have
     // committed this step as received meanwhile. A replay returns that message, so this run

@@ -7,9 +7,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <set>
 #include <string_view>
 #include <thread>
+#include <utility>
 
 #include "core/context_access.hpp"
 #include "core/runtime.hpp"
@@ -132,6 +134,22 @@ int Publishes(DBOSContext& ctx, int value) {
   SetEvent(ctx, "ready", value);
   return value;
 }
+// A Recv<int> that refuses what is not an int, then reads it as text.
+std::string RecvsIntElseText(DBOSContext& ctx, int) {
+  try {
+    return std::to_string(Recv<int>(ctx, "t", std::chrono::seconds(30)));
+  } catch (const DBOSError& e) {
+    return std::string(ErrorCodeName(e.Code())) + ":" +
+           Recv<std::string>(ctx, "t", std::chrono::seconds(30));
+  }
+}
+std::string RecvsBriefly(DBOSContext& ctx, int) {
+  try {
+    return Recv<std::string>(ctx, "t", std::chrono::milliseconds(300));
+  } catch (const DBOSError& e) {
+    return std::string(ErrorCodeName(e.Code()));
+  }
+}
 }  // namespace dbos::testing::parking_fns
 
 namespace dbos::testing {
@@ -182,6 +200,8 @@ class ParkingTest : public DbTest {
     RegisterWorkflow(ctx, RunsThenGetEvent);
     RegisterWorkflow(ctx, RunsThenAwaits);
     RegisterWorkflow(ctx, Publishes);
+    RegisterWorkflow(ctx, RecvsIntElseText);
+    RegisterWorkflow(ctx, RecvsBriefly);
     detail::RuntimeOf(ctx).Parking().SetResidentLimit(resident_limit);
     Launch(ctx);
     return ctx;
@@ -499,6 +519,106 @@ TEST_P(ParkingTest, AParkedRecvWakesWhenAnotherExecutionRecordsItsStep) {
   Shutdown(ctx, std::chrono::seconds(5));
 }
 
+// A parked Recv stays open to senders in its process: a send records its receipt in the same
+// transaction, and the replay finds the step recorded (no second write to consume the message).
+// The before_delivery hook runs only when a sender found an open receiver.
+class ParkedReceiverTest : public ParkingTest {
+ protected:
+  DBOSContext StartCountingDeliveries() {
+    DBOSContext ctx = Start();
+    messaging::Notifier::TestHooks hooks;
+    hooks.before_delivery = [this](const std::string&, int) {
+      ++deliveries_;
+      if (auto once = std::exchange(on_delivery_, nullptr)) once();
+    };
+    Notifications(ctx).SetTestHooks(hooks);
+    return ctx;
+  }
+  static messaging::Notifier& Notifications(DBOSContext& ctx) {
+    return detail::RuntimeOf(ctx).Notifications();
+  }
+  static bool ParkedAndReceiving(DBOSContext& ctx, const std::string& id) {
+    return Await([&] {
+      return Parked(ctx) == 1 && Notifications(ctx).IsReceiving(messaging::MessageKey(id, "t"));
+    });
+  }
+  std::string NotificationsTable() const {
+    return IsPostgres() ? schema_ + ".notifications" : "notifications";
+  }
+  std::atomic<int> deliveries_{0};
+  std::function<void()> on_delivery_;  ///< Runs at the next delivery (on the sender's thread).
+};
+
+TEST_P(ParkedReceiverTest, ALocalSendRecordsTheReceiptOfAParkedRecv) {
+  DBOSContext ctx = StartCountingDeliveries();
+  const std::string id = "open-while-parked";
+  auto handle = RunWorkflow(ctx, StepRecvStep, 0, WithWorkflowID(id));
+  ASSERT_TRUE(ParkedAndReceiving(ctx, id));
+  EXPECT_EQ(Notifications(ctx).ReceiverCount(), 0u);  // parked receivers are not on a thread
+  Send(ctx, id, std::string("hello"), "t");
+  EXPECT_EQ(handle.GetResult(), "hello");
+  EXPECT_EQ(deliveries_.load(), 1);
+  EXPECT_EQ(g_before.load(), 1);
+  EXPECT_EQ(g_after.load(), 1);
+  EXPECT_EQ(StepNames(ctx, id),
+            (std::vector<std::string>{"0:before", "1:DBOS.recv", "2:DBOS.sleep", "3:after"}));
+  EXPECT_EQ(RunSql(url_, "SELECT CAST(consumed_by_function_id AS TEXT) FROM " +
+                             NotificationsTable() + " WHERE destination_uuid = '" + id + "'"),
+            (Rows{{"1"}}));
+  EXPECT_FALSE(Notifications(ctx).IsReceiving(messaging::MessageKey(id, "t")));
+  Shutdown(ctx, std::chrono::seconds(5));
+}
+
+// The parked claim checks a message with a copy of the receiver's reader (its stack is gone): a
+// message of another type is not delivered, and the replayed Recv refuses it as a live one does.
+TEST_P(ParkedReceiverTest, AParkedRecvIsNotHandedAMessageItCannotRead) {
+  DBOSContext ctx = StartCountingDeliveries();
+  const std::string id = "parked-refuses";
+  auto handle = RunWorkflow(ctx, RecvsIntElseText, 0, WithWorkflowID(id));
+  ASSERT_TRUE(ParkedAndReceiving(ctx, id));
+  Send(ctx, id, std::string("hello"), "t");
+  EXPECT_EQ(handle.GetResult(), "WorkflowUnexpectedType:hello");
+  EXPECT_EQ(deliveries_.load(), 0);
+  const auto steps = GetWorkflowSteps(ctx, id);
+  ASSERT_EQ(steps.size(), 4u);
+  ASSERT_TRUE(steps[0].error.has_value());
+  EXPECT_NE(steps[0].error->find("left unconsumed"), std::string::npos);
+  Shutdown(ctx, std::chrono::seconds(5));
+}
+
+// Cancelled while a sender records its receipt, the parked workflow ends CANCELLED; its claim
+// is released only after that delivery, and the message is its Recv's step: a resume returns it.
+TEST_P(ParkedReceiverTest, AParkedRecvCancelledDuringADeliveryGetsTheMessageWhenResumed) {
+  DBOSContext ctx = StartCountingDeliveries();
+  const std::string id = "cancelled-mid-delivery";
+  auto handle = RunWorkflow(ctx, RunsThenRecv, 0, WithWorkflowID(id));
+  ASSERT_TRUE(ParkedAndReceiving(ctx, id));
+  on_delivery_ = [&] { CancelWorkflow(ctx, id); };
+  Send(ctx, id, std::string("kept"), "t");
+  EXPECT_EQ(ResultCode(handle), ErrorCode::AwaitedWorkflowCancelled);
+  EXPECT_EQ(deliveries_.load(), 1);
+  EXPECT_TRUE(
+      Await([&] { return !Notifications(ctx).IsReceiving(messaging::MessageKey(id, "t")); }));
+  EXPECT_EQ(ResumeWorkflow<std::string>(ctx, id).GetResult(), "kept");
+  Shutdown(ctx, std::chrono::seconds(5));
+}
+
+// A parked Recv that times out releases its claim: a later send is not delivered to it and the
+// message stays for a later Recv.
+TEST_P(ParkedReceiverTest, AParkedRecvThatTimesOutLeavesNoClaimBehind) {
+  DBOSContext ctx = StartCountingDeliveries();
+  const std::string id = "parked-times-out";
+  auto handle = RunWorkflow(ctx, RecvsBriefly, 0, WithWorkflowID(id));
+  EXPECT_EQ(handle.GetResult(), "Timeout");
+  EXPECT_FALSE(Notifications(ctx).IsReceiving(messaging::MessageKey(id, "t")));
+  Send(ctx, id, std::string("late"), "t");
+  EXPECT_EQ(deliveries_.load(), 0);
+  EXPECT_EQ(RunSql(url_, "SELECT CAST(consumed_by_function_id AS TEXT) FROM " +
+                             NotificationsTable() + " WHERE destination_uuid = '" + id + "'"),
+            (Rows{{""}}));
+  Shutdown(ctx, std::chrono::seconds(5));
+}
+
 class PostgresParkingTest : public ParkingTest {
  protected:
   void SetUp() override {
@@ -617,6 +737,7 @@ TEST_P(PostgresParkingTest, AListenerReconnectReplaysNoParkedWaitWithoutNews) {
 }
 
 DBOS_INSTANTIATE_ON_BOTH_BACKENDS(ParkingTest);
+DBOS_INSTANTIATE_ON_BOTH_BACKENDS(ParkedReceiverTest);
 INSTANTIATE_TEST_SUITE_P(Postgres, PostgresParkingTest, ::testing::Values("postgres"), BackendName);
 
 }  // namespace
