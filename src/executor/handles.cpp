@@ -100,11 +100,20 @@ Awaited AwaitOutcome(Runtime& runtime, const std::string& id,
       // recorded outcome. It waits for the durable outcome, as for any PENDING workflow, which
       // the recovery of the awaited workflow provides.
     }
-    // Polls read only the status; the outcome is read once, when the status is terminal.
-    const std::optional<std::string> status = runtime.Db().GetWorkflowStatusString(id);
-    if (status && IsTerminal(*status)) {
+    // The first look reads the whole row, outcome included (a workflow that ended already, the
+    // common case for a retrieved handle, costs one query); later polls read only the status,
+    // and the outcome once the status is terminal.
+    std::optional<std::string> status;
+    if (first) {
       auto row = runtime.Db().GetWorkflow(id, /*load_values=*/true);
-      if (row) return RecordedOutcome(id, *row);
+      if (row && IsTerminal(row->status)) return RecordedOutcome(id, *row);
+      if (row) status = row->status;
+    } else {
+      status = runtime.Db().GetWorkflowStatusString(id);
+      if (status && IsTerminal(*status)) {
+        auto row = runtime.Db().GetWorkflow(id, /*load_values=*/true);
+        if (row) return RecordedOutcome(id, *row);
+      }
     }
     if (!status) {
       throw DBOSError(ErrorCode::NonExistentWorkflow, "workflow " + id + " does not exist", id);

@@ -629,7 +629,10 @@ DequeuedStart StartDequeued(Runtime& runtime, const sysdb::DequeuedWorkflow& cla
     // A deadline that passed already (e.g. while the workflow waited for recovery) ends it
     // before any of its code runs.
     PrepareExecution(runtime, id, state, claimed.workflow_deadline_epoch_ms, nullptr);
-    Submit(runtime, *workflow, state, outcome, std::move(input), /*replaying=*/true);
+    // The claim says whether an earlier execution recorded steps: a first start reads no
+    // history (one query fewer per queued workflow). A step another execution records after the
+    // claim is found by its checkpoint's conflict, as it would be after the read.
+    Submit(runtime, *workflow, state, outcome, std::move(input), /*replaying=*/claimed.has_steps);
   } catch (...) {
     runtime.ForgetDeadline(id);
     runtime.ReleaseExecution(id);

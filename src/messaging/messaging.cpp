@@ -7,6 +7,7 @@
 #include "dbos/messaging.hpp"
 
 #include <algorithm>
+#include <utility>
 
 #include "core/context_access.hpp"
 #include "core/notifier.hpp"
@@ -323,16 +324,21 @@ nlohmann::json RecvErased(DBOSContext& ctx, const std::string& topic,
   const std::string key = messaging::MessageKey(state.workflow_id, stored_topic);
   // The claim this Recv left open when it parked (if it did) is now this run's: released when
   // the step is found recorded (a local sender delivered), taken over by the claim below if not.
+  // Until then it stays noted in the state, so that an execution ending on the way (a replay
+  // that finds another step here throws) releases it.
   const bool parked_here = state.parked_receiver == std::make_pair(key, step_id);
-  if (parked_here) state.parked_receiver.reset();
   if (const auto row = FindRecorded(state, step_id, kRecvStep)) {
-    if (parked_here) runtime.Notifications().LeaveParkedReceiver(key, step_id);
+    if (parked_here) {
+      state.parked_receiver.reset();
+      runtime.Notifications().LeaveParkedReceiver(key, step_id);
+    }
     return ReplayStep(runtime, state, *row, ErrorCode::StepExecution);
   }
   MessageReader reader(state.workflow_id, topic, convert);
   // Senders check with a copy: a parked claim outlives this stack.
   ReceiverClaim claim(runtime.Notifications(), key, step_id, state.workflow_id, topic,
                       [reader](const nlohmann::json& value) { return reader.Accepts(value); });
+  if (parked_here) state.parked_receiver.reset();  // taken over: this claim releases it
   messaging::Notifier::Registration registration(runtime.Notifications(), key, state.waiter);
   // The deadline row (step ID + 1) commits before any local sender may record this Recv's step:
   // a kill between the two would otherwise leave a gap in the step history that no replay fills.
@@ -347,6 +353,11 @@ nlohmann::json RecvErased(DBOSContext& ctx, const std::string& topic,
     if (auto message = claim.Park()) {
       if (state.parking) runtime.Parking().CancelPark(state);  // it goes on with the message
       return serialization::DecodeValue(message);
+    }
+    if (auto earlier = std::exchange(state.parked_receiver, std::nullopt)) {
+      // Parked at another Recv before and never back to it (code that does not replay the same
+      // way): that claim must not take messages for a step this execution will not read.
+      runtime.Notifications().LeaveParkedReceiver(earlier->first, earlier->second);
     }
     state.parked_receiver.emplace(key, step_id);
     throw;

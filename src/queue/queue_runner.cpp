@@ -136,6 +136,9 @@ void QueueRunner::StartClaimed(sysdb::DequeuedWorkflow workflow, int failed_atte
                                             why + "; attempt " + std::to_string(failed_attempts) +
                                             "); trying again at the next round");
   }
+  // Its next try reads its steps whatever the claim said: an earlier execution of its ID that
+  // held it up may have recorded some since.
+  workflow.has_steps = true;
   retry_.emplace_back(std::move(workflow), failed_attempts);
 }
 

@@ -222,6 +222,8 @@ struct DequeuedWorkflow {
   std::optional<int64_t> workflow_deadline_epoch_ms;
   std::optional<std::string> queue_name;
   int64_t recovery_attempts = 0;  ///< After this claim (the claim counts as a start attempt).
+  /// An earlier execution recorded steps, read when it starts (without any, none is read).
+  bool has_steps = true;
 };
 
 /// Topic stored for Send/Recv without a topic (DBOS's sentinel for the empty topic).

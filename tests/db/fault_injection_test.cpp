@@ -301,6 +301,11 @@ class ClaimFaultTest : public FaultInjectionTest {
 TEST_P(ClaimFaultTest, DequeueRetriedAfterAnInDoubtCommitReturnsTheClaimedRows) {
   auto db = OpenRaw();
   EnqueueThree(*db);
+  sysdb::StepWrite step;  // "b" ran a step before it was enqueued again (a recovery)
+  step.workflow_uuid = "b";
+  step.function_name = "s";
+  step.output = "1";
+  ASSERT_EQ(db->RecordStep(step).kind, sysdb::StepWriteResult::Kind::Inserted);
   std::atomic<int> injected{0};
   std::vector<sysdb::DequeuedWorkflow> claimed;
   {
@@ -309,7 +314,10 @@ TEST_P(ClaimFaultTest, DequeueRetriedAfterAnInDoubtCommitReturnsTheClaimedRows) 
   }
   EXPECT_GE(injected.load(), 1);
   EXPECT_EQ(Ids(claimed), (std::vector<std::string>{"a", "b", "c"}));
-  for (const auto& wf : claimed) EXPECT_EQ(wf.recovery_attempts, 1) << wf.workflow_uuid;
+  for (const auto& wf : claimed) {
+    EXPECT_EQ(wf.recovery_attempts, 1) << wf.workflow_uuid;
+    EXPECT_EQ(wf.has_steps, wf.workflow_uuid == "b") << wf.workflow_uuid;  // read by the token
+  }
   EXPECT_TRUE(db->DequeueWorkflows(Request()).empty());
 }
 

@@ -538,8 +538,10 @@ class ParkedReceiverTest : public ParkingTest {
     return detail::RuntimeOf(ctx).Notifications();
   }
   static bool ParkedAndReceiving(DBOSContext& ctx, const std::string& id) {
+    // Parked with its claim left open (not still parking, with its claim held on its thread).
     return Await([&] {
-      return Parked(ctx) == 1 && Notifications(ctx).IsReceiving(messaging::MessageKey(id, "t"));
+      return Parked(ctx) == 1 && Notifications(ctx).ReceiverCount() == 0 &&
+             Notifications(ctx).IsReceiving(messaging::MessageKey(id, "t"));
     });
   }
   std::string NotificationsTable() const {
@@ -586,8 +588,9 @@ TEST_P(ParkedReceiverTest, AParkedRecvIsNotHandedAMessageItCannotRead) {
   Shutdown(ctx, std::chrono::seconds(5));
 }
 
-// Cancelled while a sender records its receipt, the parked workflow ends CANCELLED; its claim
-// is released only after that delivery, and the message is its Recv's step: a resume returns it.
+// Cancelled while a sender is about to record its receipt, the parked workflow ends CANCELLED and
+// its claim is released; the send's transaction sees the destination CANCELLED and records no
+// receipt for it, so the message stays unconsumed, and the resumed workflow's Recv takes it.
 TEST_P(ParkedReceiverTest, AParkedRecvCancelledDuringADeliveryGetsTheMessageWhenResumed) {
   DBOSContext ctx = StartCountingDeliveries();
   const std::string id = "cancelled-mid-delivery";
@@ -599,7 +602,13 @@ TEST_P(ParkedReceiverTest, AParkedRecvCancelledDuringADeliveryGetsTheMessageWhen
   EXPECT_EQ(deliveries_.load(), 1);
   EXPECT_TRUE(
       Await([&] { return !Notifications(ctx).IsReceiving(messaging::MessageKey(id, "t")); }));
+  EXPECT_EQ(RunSql(url_, "SELECT CAST(consumed_by_function_id AS TEXT) FROM " +
+                             NotificationsTable() + " WHERE destination_uuid = '" + id + "'"),
+            (Rows{{""}}));
   EXPECT_EQ(ResumeWorkflow<std::string>(ctx, id).GetResult(), "kept");
+  EXPECT_EQ(RunSql(url_, "SELECT CAST(consumed_by_function_id AS TEXT) FROM " +
+                             NotificationsTable() + " WHERE destination_uuid = '" + id + "'"),
+            (Rows{{"0"}}));
   Shutdown(ctx, std::chrono::seconds(5));
 }
 

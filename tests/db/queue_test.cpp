@@ -522,6 +522,52 @@ TEST_P(QueueTest, DeduplicationRefusesASecondEnqueueWhileTheFirstIsQueuedOrRunni
   Shutdown(ctx);
 }
 
+// A claim says whether an earlier execution recorded steps: only then does the start read
+// them (a first start reads no history). Both claims: the internal queue's and a declared one's.
+TEST_P(QueueTest, AClaimSaysWhetherTheWorkflowHasRecordedSteps) {
+  auto db = OpenRaw();
+  sysdb::QueueRow row;
+  row.name = "q";
+  db->UpsertQueue(row, 1);
+  for (const std::string queue : {"internal", "q"}) {
+    for (const std::string id : {"fresh", "ran"}) {
+      sysdb::WorkflowInsert w;
+      w.workflow_uuid = queue + "-" + id;
+      w.status = "ENQUEUED";
+      w.name = "work";
+      w.queue_name = queue;
+      w.executor_id = "x";
+      w.inputs = serialization::EncodeWorkflowInput("x");
+      w.creator_xid = w.workflow_uuid;
+      w.now_ms = 10;
+      ASSERT_TRUE(db->InsertWorkflow(w).created);
+    }
+    sysdb::StepWrite step;
+    step.workflow_uuid = queue + "-ran";
+    step.function_name = "s";
+    step.output = "1";
+    ASSERT_EQ(db->RecordStep(step).kind, sysdb::StepWriteResult::Kind::Inserted);
+  }
+  sysdb::QueueClaimRequest request;
+  request.base.queue_name = "internal";
+  request.base.executor_id = "local";
+  request.base.application_version = "v1";
+  request.base.accept_unversioned = true;
+  request.base.now_ms = 1000;
+  request.base.workflow_names = {"work"};
+  const auto steps_of = [](const std::vector<sysdb::DequeuedWorkflow>& claimed) {
+    std::map<std::string, bool> out;
+    for (const auto& wf : claimed) out[wf.workflow_uuid] = wf.has_steps;
+    return out;
+  };
+  EXPECT_EQ(steps_of(db->DequeueWorkflows(request.base)),
+            (std::map<std::string, bool>{{"internal-fresh", false}, {"internal-ran", true}}));
+  request.base.queue_name = "q";
+  request.global_concurrency = 5;  // the claim that counts its limit in the database
+  EXPECT_EQ(steps_of(db->ClaimFromQueue(request).claimed),
+            (std::map<std::string, bool>{{"q-fresh", false}, {"q-ran", true}}));
+}
+
 // The claim itself, on the system database: the database-counted limits and partitions.
 TEST_P(QueueTest, ClaimCountsGlobalConcurrencyAndTheRateWindowInTheDatabase) {
   auto db = OpenRaw();

@@ -361,8 +361,9 @@ TEST_P(WorkflowTest, UnknownStatusInTheDatabaseIsAClearErrorInsteadOfAnEndlessWa
   EXPECT_NE(message.find("has the status 'BOGUS'"), std::string::npos) << message;
 }
 
-// A handle polling a workflow that runs elsewhere reads only its status on each poll, and the
-// whole row (inputs, output) once, when it is terminal.
+// A handle polling a workflow that runs elsewhere reads the whole row (inputs, output) at its
+// first look (one query when the workflow has ended already), then only the status on each poll,
+// and the whole row again once, when it is terminal.
 TEST_P(WorkflowTest, PollingHandleReadsOnlyTheStatusUntilTheWorkflowEnds) {
   RunWorkflow(ctx_, SleepsThenReturns, 300, WithWorkflowID("polled"));
   DBOSContext client = NewDBOSContext(MakeConfig());  // not launched: it can only poll
@@ -380,7 +381,28 @@ TEST_P(WorkflowTest, PollingHandleReadsOnlyTheStatusUntilTheWorkflowEnds) {
   }
   std::lock_guard lock(mutex);
   EXPECT_GE(reads["GetWorkflowStatusString"], 2);
-  EXPECT_EQ(reads["GetWorkflow"], 1);
+  EXPECT_EQ(reads["GetWorkflow"], 2);
+  Shutdown(client);
+}
+
+// A handle to a workflow that has ended reads its outcome at once: RetrieveWorkflow's read and
+// one more, no status polls.
+TEST_P(WorkflowTest, RetrievingAnEndedWorkflowReadsItsOutcomeInOneQuery) {
+  EXPECT_EQ(RunWorkflow(ctx_, SleepsThenReturns, 1, WithWorkflowID("ended")).GetResult(), 1);
+  DBOSContext client = NewDBOSContext(MakeConfig());
+  std::mutex mutex;
+  std::map<std::string, int> reads;
+  {
+    sysdb::testing::ScopedFaultInjector counter([&](const sysdb::testing::FaultSite& site) {
+      std::lock_guard lock(mutex);
+      ++reads[site.operation];
+      return sysdb::testing::Fault{};
+    });
+    EXPECT_EQ(RetrieveWorkflow<int>(client, "ended").GetResult(), 1);
+  }
+  std::lock_guard lock(mutex);
+  EXPECT_EQ(reads["GetWorkflowStatusString"], 0);
+  EXPECT_EQ(reads["GetWorkflow"], 2);
   Shutdown(client);
 }
 

@@ -83,7 +83,9 @@ std::vector<DequeuedWorkflow> ReadClaimed(const Rows& rows) {
   claimed.reserve(rows.Size());
   for (size_t i = 0; i < rows.Size(); ++i) {
     const Row row = rows[i];
-    claimed.push_back(Claimed{ReadDequeuedColumns(row), row.Int64(10), row.Int64(11)});
+    Claimed item{ReadDequeuedColumns(row), row.Int64(10), row.Int64(11)};
+    item.workflow.has_steps = row.Bool(12);
+    claimed.push_back(std::move(item));
   }
   // Handed out in queue order, whatever order the dialect returned them in.
   std::stable_sort(claimed.begin(), claimed.end(), [](const Claimed& a, const Claimed& b) {
@@ -728,7 +730,7 @@ class SqlSystemDatabase final : public SystemDatabase {
       for (size_t i = 0; i < rows.Size(); ++i) {
         const Row r = rows[i];
         if (r.IsNull(0)) {
-          out.contended = out.contended || r.Bool(12);
+          out.contended = out.contended || r.Bool(13);
           continue;
         }
         for (int c = 0; c < rows.Columns(); ++c) claimed.Add(r.OptText(c));

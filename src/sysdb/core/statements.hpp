@@ -70,7 +70,7 @@ struct Statements {
   /// it): the dequeue parameters. Row: true when some row could be claimed.
   std::optional<Script> dequeue_precheck;
   /// Write. The dequeue parameters. Rows: the ReadDequeuedColumns columns (recovery_attempts at
-  /// 9), priority, created_at, for each row claimed (any order).
+  /// 9), priority, created_at, whether it has recorded steps, for each row claimed (any order).
   Script dequeue_claim;
   /// Read. $1 executor_id, $2 claim token. Rows as dequeue_claim: the rows that token claimed.
   Script dequeue_claimed_by_token;

@@ -161,7 +161,8 @@ WITH candidates AS (
 )
 SELECT c.workflow_uuid, c.name, COALESCE(i.inputs, c.inputs), c.serialization,
        c.authenticated_user, c.assumed_role, c.authenticated_roles,
-       c.workflow_deadline_epoch_ms, c.queue_name, c.recovery_attempts, c.priority, c.created_at
+       c.workflow_deadline_epoch_ms, c.queue_name, c.recovery_attempts, c.priority, c.created_at,
+       EXISTS (SELECT 1 FROM {s}.operation_outputs o WHERE o.workflow_uuid = c.workflow_uuid)
 FROM claimed c
 LEFT JOIN {s}.workflow_input i ON i.workflow_uuid = c.workflow_uuid
 ORDER BY c.priority, c.created_at
@@ -172,7 +173,8 @@ ORDER BY c.priority, c.created_at
 constexpr std::string_view kClaimedByTokenSql = R"SQL(
 SELECT c.workflow_uuid, c.name, COALESCE(i.inputs, c.inputs), c.serialization,
        c.authenticated_user, c.assumed_role, c.authenticated_roles,
-       c.workflow_deadline_epoch_ms, c.queue_name, c.recovery_attempts, c.priority, c.created_at
+       c.workflow_deadline_epoch_ms, c.queue_name, c.recovery_attempts, c.priority, c.created_at,
+       EXISTS (SELECT 1 FROM {s}.operation_outputs o WHERE o.workflow_uuid = c.workflow_uuid)
 FROM {s}.workflow_status c
 LEFT JOIN {s}.workflow_input i ON i.workflow_uuid = c.workflow_uuid
 WHERE c.status = 'PENDING' AND c.executor_id = $1::text AND c.owner_xid = $2::text
@@ -625,11 +627,12 @@ WITH pre AS (
 SELECT c.workflow_uuid, c.name, COALESCE(i.inputs, c.inputs), c.serialization,
        c.authenticated_user, c.assumed_role, c.authenticated_roles,
        c.workflow_deadline_epoch_ms, c.queue_name, c.recovery_attempts, c.priority, c.created_at,
+       EXISTS (SELECT 1 FROM {s}.operation_outputs o WHERE o.workflow_uuid = c.workflow_uuid),
        false AS contended
 FROM claimed c
 LEFT JOIN {s}.workflow_input i ON i.workflow_uuid = c.workflow_uuid
 UNION ALL
-SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
        g.wanted AND NOT g.open
 FROM gate g
 WHERE NOT EXISTS (SELECT 1 FROM claimed)

@@ -129,14 +129,18 @@ RETURNING workflow_uuid, name,
     COALESCE((SELECT wi.inputs FROM workflow_input AS wi
               WHERE wi.workflow_uuid = workflow_status.workflow_uuid), inputs),
     serialization, authenticated_user, assumed_role, authenticated_roles,
-    workflow_deadline_epoch_ms, queue_name, recovery_attempts, priority, created_at)sql";
+    workflow_deadline_epoch_ms, queue_name, recovery_attempts, priority, created_at,
+    EXISTS (SELECT 1 FROM operation_outputs AS oo
+            WHERE oo.workflow_uuid = workflow_status.workflow_uuid))sql";
 
 constexpr const char* kClaimedByTokenSql = R"sql(
 SELECT workflow_uuid, name,
     COALESCE((SELECT wi.inputs FROM workflow_input AS wi
               WHERE wi.workflow_uuid = workflow_status.workflow_uuid), inputs),
     serialization, authenticated_user, assumed_role, authenticated_roles,
-    workflow_deadline_epoch_ms, queue_name, recovery_attempts, priority, created_at
+    workflow_deadline_epoch_ms, queue_name, recovery_attempts, priority, created_at,
+    EXISTS (SELECT 1 FROM operation_outputs AS oo
+            WHERE oo.workflow_uuid = workflow_status.workflow_uuid)
 FROM workflow_status
 WHERE status = 'PENDING' AND executor_id = ?1 AND owner_xid = ?2)sql";
 
@@ -451,7 +455,9 @@ RETURNING workflow_uuid, name,
     COALESCE((SELECT wi.inputs FROM workflow_input AS wi
               WHERE wi.workflow_uuid = workflow_status.workflow_uuid), inputs),
     serialization, authenticated_user, assumed_role, authenticated_roles,
-    workflow_deadline_epoch_ms, queue_name, recovery_attempts, priority, created_at, 0)sql";
+    workflow_deadline_epoch_ms, queue_name, recovery_attempts, priority, created_at,
+    EXISTS (SELECT 1 FROM operation_outputs AS oo
+            WHERE oo.workflow_uuid = workflow_status.workflow_uuid), 0)sql";
 }
 
 using Access = core::Script::Access;
