@@ -4,11 +4,14 @@
 // is flushed, so every notifying commit of the cluster waits for the previous one's flush: with
 // concurrent enqueuers, a NOTIFY per enqueue turns group commit off. Sent afterwards, by a
 // transaction that writes nothing, the lock is held for microseconds. Pending announcements are
-// coalesced (one per channel and payload per batch), so a burst of enqueues on one queue costs a
-// few NOTIFYs. An announcement lost to a crash or an outage delays the work until the listeners'
-// poll, which is the safety net anyway.
+// coalesced (one per channel and payload per batch), and a batch follows the one before after
+// kBatchSpacing at the earliest, so a burst of enqueues on one queue costs one NOTIFY per spacing
+// (each NOTIFY is a statement and a commit on the server the enqueues share). An announcement
+// lost to a crash or an outage delays the work until the listeners' poll, which is the safety
+// net anyway.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -22,6 +25,10 @@ namespace dbos::sysdb::pg {
 
 class PgAnnouncer {
  public:
+  /// The least time between two batches: what another process waits at most, beyond the
+  /// round trip, to hear of work announced right after a batch.
+  static constexpr std::chrono::milliseconds kBatchSpacing{2};
+
   /// (channel, payload) pairs to NOTIFY.
   using Batch = std::vector<std::pair<std::string, std::string>>;
   /// Sends a batch (on any connection, outside any write transaction); may throw, which drops
