@@ -27,7 +27,7 @@ class PgAnnouncer {
  public:
   /// The least time between two batches: what another process waits at most, beyond the
   /// round trip, to hear of work announced right after a batch.
-  static constexpr std::chrono::milliseconds kBatchSpacing{2};
+  static constexpr std::chrono::milliseconds kBatchSpacing{5};
 
   /// (channel, payload) pairs to NOTIFY.
   using Batch = std::vector<std::pair<std::string, std::string>>;
