@@ -135,27 +135,25 @@ std::optional<std::string> Notifier::TakeHandedOver(const std::string& key) {
   return std::exchange(it->second.handed_over, std::nullopt);
 }
 
-std::unordered_map<std::string, Notifier::Receiver>::iterator Notifier::AwaitDeliveriesLocked(
-    std::unique_lock<std::mutex>& lock, const std::string& key) {
-  auto it = receivers_.end();
+std::optional<std::string> Notifier::LeaveLocked(std::unique_lock<std::mutex>& lock,
+                                                 const std::string& key) {
+  auto it = receivers_.find(key);
+  if (it == receivers_.end()) return std::nullopt;
+  it->second.leaving = true;
   // A delivery under way is one database write: wait for its outcome.
   deliveries_done_.wait(lock, [&] {
     it = receivers_.find(key);
     return it == receivers_.end() || it->second.deliveries_in_flight == 0;
   });
-  return it;
-}
-
-std::optional<std::string> Notifier::LeaveReceiver(const std::string& key) {
-  std::unique_lock lock(mutex_);
-  auto it = receivers_.find(key);
-  if (it == receivers_.end()) return std::nullopt;
-  it->second.leaving = true;
-  it = AwaitDeliveriesLocked(lock, key);
   if (it == receivers_.end()) return std::nullopt;
   auto message = std::move(it->second.handed_over);
   receivers_.erase(it);
   return message;
+}
+
+std::optional<std::string> Notifier::LeaveReceiver(const std::string& key) {
+  std::unique_lock lock(mutex_);
+  return LeaveLocked(lock, key);
 }
 
 std::optional<std::string> Notifier::ParkReceiver(const std::string& key) {
@@ -177,11 +175,7 @@ void Notifier::LeaveParkedReceiver(const std::string& key, int step_id) {
   std::unique_lock lock(mutex_);
   auto it = receivers_.find(key);
   if (it == receivers_.end() || !it->second.parked || it->second.step_id != step_id) return;
-  it->second.leaving = true;
-  it = AwaitDeliveriesLocked(lock, key);
-  if (it != receivers_.end() && it->second.parked && it->second.step_id == step_id) {
-    receivers_.erase(it);
-  }
+  LeaveLocked(lock, key);  // what was handed over is the step its replay reads
 }
 
 bool Notifier::IsReceiving(const std::string& key) {

@@ -121,10 +121,10 @@ class Notifier {
   std::mutex mutex_;
   std::condition_variable deliveries_done_;
   std::unordered_multimap<std::string, Waiter*> waiters_;
-  /// Under mutex_ (released while waiting): waits for the deliveries to `key` under way; the
-  /// receiver's entry afterwards (end() when it is gone).
-  std::unordered_map<std::string, Receiver>::iterator AwaitDeliveriesLocked(
-      std::unique_lock<std::mutex>& lock, const std::string& key);
+  /// Under mutex_ (released while waiting): closes the receiver on `key` to senders, waits for
+  /// deliveries under way, releases the claim and returns a message handed over meanwhile.
+  std::optional<std::string> LeaveLocked(std::unique_lock<std::mutex>& lock,
+                                         const std::string& key);
 
   std::unordered_map<std::string, Receiver> receivers_;
   TestHooks hooks_;

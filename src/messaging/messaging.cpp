@@ -345,15 +345,18 @@ nlohmann::json RecvErased(DBOSContext& ctx, const std::string& topic,
   const int64_t deadline = RecordDurableDeadline(runtime, state, sleep_step_id, timeout);
   claim.Open();
   sysdb::StepWrite checkpoint = NewCheckpoint(runtime, state, step_id, kRecvStep);
+  // A message a local sender committed as received at this step: what a replay returns, so this
+  // run returns it too, rather than park or throw.
+  const auto go_on_with = [&](const std::optional<std::string>& message) {
+    if (state.parking) runtime.Parking().CancelPark(state);
+    return serialization::DecodeValue(message);
+  };
   try {
     return WaitForMessage(runtime, state, key, stored_topic, checkpoint, deadline, timeout, reader);
   } catch (const ParkInterrupt&) {
     // Parked, it stays open to local senders: a send then records its receipt, and the replay
     // finds the step recorded (one commit fewer than consuming the message after the wake-up).
-    if (auto message = claim.Park()) {
-      if (state.parking) runtime.Parking().CancelPark(state);  // it goes on with the message
-      return serialization::DecodeValue(message);
-    }
+    if (auto message = claim.Park()) return go_on_with(message);
     if (auto earlier = std::exchange(state.parked_receiver, std::nullopt)) {
       // Parked at another Recv before and never back to it (code that does not replay the same
       // way): that claim must not take messages for a step this execution will not read.
@@ -363,12 +366,8 @@ nlohmann::json RecvErased(DBOSContext& ctx, const std::string& topic,
     throw;
   } catch (...) {
     // Leaving with an error (interrupted, timed out, a failed read): a local sender may have
-    // committed this step as received meanwhile. A replay returns that message, so this run
-    // returns it too.
-    if (auto message = claim.Leave()) {
-      if (state.parking) runtime.Parking().CancelPark(state);  // it goes on with the message
-      return serialization::DecodeValue(message);
-    }
+    // committed this step as received meanwhile.
+    if (auto message = claim.Leave()) return go_on_with(message);
     throw;
   }
 }

@@ -544,8 +544,11 @@ class ParkedReceiverTest : public ParkingTest {
              Notifications(ctx).IsReceiving(messaging::MessageKey(id, "t"));
     });
   }
-  std::string NotificationsTable() const {
-    return IsPostgres() ? schema_ + ".notifications" : "notifications";
+  /// The step that consumed each message sent to `id` ("" while unconsumed).
+  Rows ConsumedBy(const std::string& id) const {
+    const std::string table = IsPostgres() ? schema_ + ".notifications" : "notifications";
+    return RunSql(url_, "SELECT CAST(consumed_by_function_id AS TEXT) FROM " + table +
+                            " WHERE destination_uuid = '" + id + "'");
   }
   std::atomic<int> deliveries_{0};
   std::function<void()> on_delivery_;  ///< Runs at the next delivery (on the sender's thread).
@@ -564,9 +567,7 @@ TEST_P(ParkedReceiverTest, ALocalSendRecordsTheReceiptOfAParkedRecv) {
   EXPECT_EQ(g_after.load(), 1);
   EXPECT_EQ(StepNames(ctx, id),
             (std::vector<std::string>{"0:before", "1:DBOS.recv", "2:DBOS.sleep", "3:after"}));
-  EXPECT_EQ(RunSql(url_, "SELECT CAST(consumed_by_function_id AS TEXT) FROM " +
-                             NotificationsTable() + " WHERE destination_uuid = '" + id + "'"),
-            (Rows{{"1"}}));
+  EXPECT_EQ(ConsumedBy(id), (Rows{{"1"}}));
   EXPECT_FALSE(Notifications(ctx).IsReceiving(messaging::MessageKey(id, "t")));
   Shutdown(ctx, std::chrono::seconds(5));
 }
@@ -602,13 +603,9 @@ TEST_P(ParkedReceiverTest, AParkedRecvCancelledDuringADeliveryGetsTheMessageWhen
   EXPECT_EQ(deliveries_.load(), 1);
   EXPECT_TRUE(
       Await([&] { return !Notifications(ctx).IsReceiving(messaging::MessageKey(id, "t")); }));
-  EXPECT_EQ(RunSql(url_, "SELECT CAST(consumed_by_function_id AS TEXT) FROM " +
-                             NotificationsTable() + " WHERE destination_uuid = '" + id + "'"),
-            (Rows{{""}}));
+  EXPECT_EQ(ConsumedBy(id), (Rows{{""}}));
   EXPECT_EQ(ResumeWorkflow<std::string>(ctx, id).GetResult(), "kept");
-  EXPECT_EQ(RunSql(url_, "SELECT CAST(consumed_by_function_id AS TEXT) FROM " +
-                             NotificationsTable() + " WHERE destination_uuid = '" + id + "'"),
-            (Rows{{"0"}}));
+  EXPECT_EQ(ConsumedBy(id), (Rows{{"0"}}));
   Shutdown(ctx, std::chrono::seconds(5));
 }
 
@@ -622,9 +619,7 @@ TEST_P(ParkedReceiverTest, AParkedRecvThatTimesOutLeavesNoClaimBehind) {
   EXPECT_FALSE(Notifications(ctx).IsReceiving(messaging::MessageKey(id, "t")));
   Send(ctx, id, std::string("late"), "t");
   EXPECT_EQ(deliveries_.load(), 0);
-  EXPECT_EQ(RunSql(url_, "SELECT CAST(consumed_by_function_id AS TEXT) FROM " +
-                             NotificationsTable() + " WHERE destination_uuid = '" + id + "'"),
-            (Rows{{""}}));
+  EXPECT_EQ(ConsumedBy(id), (Rows{{""}}));
   Shutdown(ctx, std::chrono::seconds(5));
 }
 

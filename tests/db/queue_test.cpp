@@ -192,6 +192,18 @@ class QueueTest : public DbTest {
     row.now_ms = created;
     ASSERT_TRUE(OpenRaw()->InsertWorkflow(row).created);
   }
+  // A claim by executor "local" at time 1000 of Work rows on `queue`, of this test's version or
+  // none.
+  static sysdb::QueueClaimRequest ClaimRequest(const std::string& queue) {
+    sysdb::QueueClaimRequest request;
+    request.base.queue_name = queue;
+    request.base.executor_id = "local";
+    request.base.application_version = "test-v1";
+    request.base.accept_unversioned = true;
+    request.base.now_ms = 1000;
+    request.base.workflow_names = {"work"};
+    return request;
+  }
   std::string StatusOf(const std::string& id) {
     const Rows rows = RunSql(url_, "SELECT status FROM " + Table("workflow_status") +
                                        " WHERE workflow_uuid = '" + id + "'");
@@ -529,39 +541,24 @@ TEST_P(QueueTest, AClaimSaysWhetherTheWorkflowHasRecordedSteps) {
   sysdb::QueueRow row;
   row.name = "q";
   db->UpsertQueue(row, 1);
-  for (const std::string queue : {"internal", "q"}) {
-    for (const std::string id : {"fresh", "ran"}) {
-      sysdb::WorkflowInsert w;
-      w.workflow_uuid = queue + "-" + id;
-      w.status = "ENQUEUED";
-      w.name = "work";
-      w.queue_name = queue;
-      w.executor_id = "x";
-      w.inputs = serialization::EncodeWorkflowInput("x");
-      w.creator_xid = w.workflow_uuid;
-      w.now_ms = 10;
-      ASSERT_TRUE(db->InsertWorkflow(w).created);
-    }
+  for (const std::string& queue : {std::string(sysdb::kInternalQueueName), std::string("q")}) {
+    InsertQueued(queue, queue + "-fresh", 10);
+    InsertQueued(queue, queue + "-ran", 10);
     sysdb::StepWrite step;
     step.workflow_uuid = queue + "-ran";
     step.function_name = "s";
     step.output = "1";
     ASSERT_EQ(db->RecordStep(step).kind, sysdb::StepWriteResult::Kind::Inserted);
   }
-  sysdb::QueueClaimRequest request;
-  request.base.queue_name = "internal";
-  request.base.executor_id = "local";
-  request.base.application_version = "v1";
-  request.base.accept_unversioned = true;
-  request.base.now_ms = 1000;
-  request.base.workflow_names = {"work"};
+  sysdb::QueueClaimRequest request = ClaimRequest(sysdb::kInternalQueueName);
   const auto steps_of = [](const std::vector<sysdb::DequeuedWorkflow>& claimed) {
     std::map<std::string, bool> out;
     for (const auto& wf : claimed) out[wf.workflow_uuid] = wf.has_steps;
     return out;
   };
+  const std::string internal = sysdb::kInternalQueueName;
   EXPECT_EQ(steps_of(db->DequeueWorkflows(request.base)),
-            (std::map<std::string, bool>{{"internal-fresh", false}, {"internal-ran", true}}));
+            (std::map<std::string, bool>{{internal + "-fresh", false}, {internal + "-ran", true}}));
   request.base.queue_name = "q";
   request.global_concurrency = 5;  // the claim that counts its limit in the database
   EXPECT_EQ(steps_of(db->ClaimFromQueue(request).claimed),
@@ -587,13 +584,7 @@ TEST_P(QueueTest, ClaimCountsGlobalConcurrencyAndTheRateWindowInTheDatabase) {
     w.now_ms = 10 + i;
     ASSERT_TRUE(db->InsertWorkflow(w).created);
   }
-  sysdb::QueueClaimRequest request;
-  request.base.queue_name = "q";
-  request.base.executor_id = "local";
-  request.base.application_version = "v1";
-  request.base.accept_unversioned = true;
-  request.base.now_ms = 1000;
-  request.base.workflow_names = {"work"};
+  sysdb::QueueClaimRequest request = ClaimRequest("q");
   request.global_concurrency = 2;
   const auto ids = [](const sysdb::QueueClaim& claim) {
     std::vector<std::string> out;

@@ -1,6 +1,7 @@
 // Workflows: start, result, idempotency by ID, concurrent starts, status, retrieval, and the
 // stored format (portable JSON) that other DBOS SDKs read.
 #include <atomic>
+#include <functional>
 #include <future>
 #include <map>
 #include <mutex>
@@ -361,6 +362,21 @@ TEST_P(WorkflowTest, UnknownStatusInTheDatabaseIsAClearErrorInsteadOfAnEndlessWa
   EXPECT_NE(message.find("has the status 'BOGUS'"), std::string::npos) << message;
 }
 
+// The system-database operations `run` makes, by name (a fault injector that injects nothing).
+std::map<std::string, int> CountOperations(const std::function<void()>& run) {
+  std::mutex mutex;
+  std::map<std::string, int> counts;
+  {
+    sysdb::testing::ScopedFaultInjector counter([&](const sysdb::testing::FaultSite& site) {
+      std::lock_guard lock(mutex);
+      ++counts[site.operation];
+      return sysdb::testing::Fault{};
+    });
+    run();
+  }
+  return counts;
+}
+
 // A handle polling a workflow that runs elsewhere reads the whole row (inputs, output) at its
 // first look (one query when the workflow has ended already), then only the status on each poll,
 // and the whole row again once, when it is terminal.
@@ -368,18 +384,7 @@ TEST_P(WorkflowTest, PollingHandleReadsOnlyTheStatusUntilTheWorkflowEnds) {
   RunWorkflow(ctx_, SleepsThenReturns, 300, WithWorkflowID("polled"));
   DBOSContext client = NewDBOSContext(MakeConfig());  // not launched: it can only poll
   auto handle = RetrieveWorkflow<int>(client, "polled");
-  std::mutex mutex;
-  std::map<std::string, int> reads;
-  {
-    // Counts the system-database operations (a fault injector that injects nothing).
-    sysdb::testing::ScopedFaultInjector counter([&](const sysdb::testing::FaultSite& site) {
-      std::lock_guard lock(mutex);
-      ++reads[site.operation];
-      return sysdb::testing::Fault{};
-    });
-    EXPECT_EQ(handle.GetResult(), 300);
-  }
-  std::lock_guard lock(mutex);
+  auto reads = CountOperations([&] { EXPECT_EQ(handle.GetResult(), 300); });
   EXPECT_GE(reads["GetWorkflowStatusString"], 2);
   EXPECT_EQ(reads["GetWorkflow"], 2);
   Shutdown(client);
@@ -390,17 +395,8 @@ TEST_P(WorkflowTest, PollingHandleReadsOnlyTheStatusUntilTheWorkflowEnds) {
 TEST_P(WorkflowTest, RetrievingAnEndedWorkflowReadsItsOutcomeInOneQuery) {
   EXPECT_EQ(RunWorkflow(ctx_, SleepsThenReturns, 1, WithWorkflowID("ended")).GetResult(), 1);
   DBOSContext client = NewDBOSContext(MakeConfig());
-  std::mutex mutex;
-  std::map<std::string, int> reads;
-  {
-    sysdb::testing::ScopedFaultInjector counter([&](const sysdb::testing::FaultSite& site) {
-      std::lock_guard lock(mutex);
-      ++reads[site.operation];
-      return sysdb::testing::Fault{};
-    });
-    EXPECT_EQ(RetrieveWorkflow<int>(client, "ended").GetResult(), 1);
-  }
-  std::lock_guard lock(mutex);
+  auto reads =
+      CountOperations([&] { EXPECT_EQ(RetrieveWorkflow<int>(client, "ended").GetResult(), 1); });
   EXPECT_EQ(reads["GetWorkflowStatusString"], 0);
   EXPECT_EQ(reads["GetWorkflow"], 2);
   Shutdown(client);
