@@ -4,6 +4,7 @@
 #include <functional>
 #include <future>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -363,18 +364,24 @@ TEST_P(WorkflowTest, UnknownStatusInTheDatabaseIsAClearErrorInsteadOfAnEndlessWa
 }
 
 // The system-database operations `run` makes, by name (a fault injector that injects nothing).
+// The counts are shared with the injector's copies: a call already under way on another thread
+// when the injector goes may still count.
 std::map<std::string, int> CountOperations(const std::function<void()>& run) {
-  std::mutex mutex;
-  std::map<std::string, int> counts;
+  struct Counts {
+    std::mutex mutex;
+    std::map<std::string, int> by_operation;
+  };
+  auto counts = std::make_shared<Counts>();
   {
-    sysdb::testing::ScopedFaultInjector counter([&](const sysdb::testing::FaultSite& site) {
-      std::lock_guard lock(mutex);
-      ++counts[site.operation];
+    sysdb::testing::ScopedFaultInjector counter([counts](const sysdb::testing::FaultSite& site) {
+      std::lock_guard lock(counts->mutex);
+      ++counts->by_operation[site.operation];
       return sysdb::testing::Fault{};
     });
     run();
   }
-  return counts;
+  std::lock_guard lock(counts->mutex);
+  return counts->by_operation;
 }
 
 // A handle polling a workflow that runs elsewhere reads the whole row (inputs, output) at its
