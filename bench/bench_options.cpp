@@ -17,7 +17,7 @@ namespace {
                "          in which fresh database files are created (default $TMPDIR or /tmp)\n"
                "  --wait-n  workflows waiting at once for 'wait' (default 100000; env WAIT_N)\n"
                "  env     SEQ_N WARMUP CONC_N CONC_RUNS REC_N REC_TIMEOUT_S WAIT_N WAIT_SLEEP_S\n"
-               "          WAIT_THREADS WAIT_TIMEOUT_S\n"
+               "          WAIT_THREADS WAIT_TIMEOUT_S WAIT_ROUNDS (recv,sleep)\n"
                "          QUEUE_N QUEUE_WC QUEUE_LAT_N QUEUE_ENQ_THREADS QUEUE_BACKLOG_N "
                "CONC_START_THREADS\n";
   std::exit(2);
@@ -63,6 +63,7 @@ Options ParseOptions(int argc, char** argv) {
   o.wait_sleep_s = EnvInt("WAIT_SLEEP_S", o.wait_sleep_s);
   o.wait_timeout_s = EnvInt("WAIT_TIMEOUT_S", o.wait_timeout_s);
   o.wait_threads = EnvInt("WAIT_THREADS", o.wait_threads);
+  if (const char* rounds = std::getenv("WAIT_ROUNDS")) o.wait_rounds = rounds;
   o.queue_n = EnvInt("QUEUE_N", o.queue_n);
   o.queue_wc = EnvInt("QUEUE_WC", o.queue_wc);
   o.queue_lat_n = EnvInt("QUEUE_LAT_N", o.queue_lat_n);
@@ -114,6 +115,9 @@ Options ParseOptions(int argc, char** argv) {
   // The sleeping round carries the sleep and the workflow's index in one int input.
   if (o.wait_n >= 1'000'000 || o.wait_sleep_s < 0 || o.wait_sleep_s > 2000) {
     Usage("WAIT_N must be below 1000000 and WAIT_SLEEP_S between 0 and 2000");
+  }
+  if (o.wait_rounds != "recv,sleep" && o.wait_rounds != "recv" && o.wait_rounds != "sleep") {
+    Usage("WAIT_ROUNDS takes recv,sleep (the default), recv or sleep");
   }
   return o;
 }

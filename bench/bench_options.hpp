@@ -32,6 +32,8 @@ struct Options {
   int queue_backlog_n =
       20000;              ///< QUEUE_BACKLOG_N: enqueued before Launch, then drained (0: skipped).
   int conc_threads = 10;  ///< CONC_START_THREADS: threads starting the CONC_N at once.
+  /// WAIT_ROUNDS: which rounds of 'wait' run ("recv,sleep", "recv" or "sleep").
+  std::string wait_rounds = "recv,sleep";
 
   // Child modes (recovery): --child rec-setup|rec-check|rec-run --db-url U --db-schema S --n N.
   std::string child;      ///< "" in the driver process.

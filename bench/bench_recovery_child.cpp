@@ -5,7 +5,8 @@
 //              rest are PENDING rows not started yet, which recovery runs from their start);
 //   rec-check  opens the database without launching and prints "STATUS {status: count}";
 //   rec-run    NewDBOSContext + register + Launch (which recovers the PENDING rows), waits until
-//              every workflow body finished and every handle returned 3, prints "RESULT {…}".
+//              every workflow body finished and the database holds every result (timed), checks
+//              every handle returns 3 (not timed), prints "RESULT {…}".
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <iostream>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bench_database.hpp"
@@ -66,6 +68,21 @@ int Check(const Options& options) {
   return 0;
 }
 
+// Polls one listing of the rec-* rows that are SUCCESS with result 3 every 2 ms until there are
+// `n` of them or the timeout passes; returns how many there were at the end.
+int WaitUntilStored(dbos::DBOSContext& ctx, int n, double timeout_ms) {
+  const double deadline = NowMs() + timeout_ms;
+  for (;;) {
+    const auto rows = dbos::ListWorkflows(ctx, dbos::WithWorkflowIDPrefix("rec-"),
+                                          dbos::WithStatus({dbos::WorkflowStatusType::Success}),
+                                          dbos::WithLoadInput(false));
+    const auto stored = std::count_if(
+        rows.begin(), rows.end(), [](const dbos::WorkflowStatus& row) { return row.output == 3; });
+    if (stored >= n || NowMs() > deadline) return static_cast<int>(stored);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
 int Run(const Options& options) {
   BlockRecoveryStep(false);
   const double start = NowMs();
@@ -81,17 +98,24 @@ int Run(const Options& options) {
     return 1;
   }
   const double bodies_done = NowMs();
-  int wrong = 0;
+  // "All done" is when the database holds every row as SUCCESS with its result, read the way the
+  // peer's benchmark reads it (one query, polled every 2 ms); a body's return precedes its
+  // status's commit. The handle check below is not timed.
+  const int stored = WaitUntilStored(ctx, options.rec_n, timeout_ms);
+  const double all_done = NowMs();
+  int wrong = options.rec_n - stored;
   for (int i = 0; i < options.rec_n; ++i) {
     if (dbos::RetrieveWorkflow<int>(ctx, RecId(i)).GetResult() != 3) ++wrong;
   }
-  const double all_done = NowMs();
+  const double verified = NowMs();
   const nlohmann::json result = {{"new_context_ms", Round3(launch_start - start)},
                                  {"launch_call_ms", Round3(launched - launch_start)},
                                  {"launch_ms", Round3(launched - start)},
                                  {"launch_to_bodies_done_ms", Round3(bodies_done - start)},
                                  {"launch_to_all_done_ms", Round3(all_done - start)},
-                                 {"verify_handles_ms", Round3(all_done - bodies_done)},
+                                 {"bodies_done_to_all_stored_ms", Round3(all_done - bodies_done)},
+                                 {"verify_handles_ms", Round3(verified - all_done)},
+                                 {"all_done_at_ms", all_done},
                                  {"wrong_results", wrong},
                                  {"peak_rss_mb", Round3(PeakRssMb())}};
   std::cout << "RESULT " << result.dump() << std::endl;
