@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <string_view>
 #include <thread>
 
 #include "support/db_test.hpp"
@@ -35,6 +36,16 @@ sysdb::WorkflowInsert Row(const std::string& id, const std::string& status = "PE
   row.creator_xid = id + "-x";
   row.now_ms = 1;
   return row;
+}
+
+// Holds a read that leads (it holds the read lane) until `n` readers have started, then a
+// little longer, so that they have all queued behind it.
+void AwaitStarted(const std::atomic<int>& started, int n) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (started.load() < n && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
 }
 
 class SystemDatabaseTest : public DbTest {
@@ -293,6 +304,96 @@ TEST_P(SystemDatabaseTest, CancelWorksOnARowWithoutStatus) {
   EXPECT_TRUE(db->CancelWorkflow("w", 5));
   EXPECT_EQ(Status("w"), "CANCELLED");
   EXPECT_FALSE(db->CancelWorkflow("absent", 5));
+}
+
+// Replays that wake together read their steps in one query (core/read_coalescer.hpp): while a
+// read holds the step-read lane, the reads that arrive queue and share the next query. Each reader
+// still gets exactly its own workflow's steps, in order (none for a workflow without any); a
+// permanent failure of the shared query leaves each reader to read, and fail, alone.
+TEST_P(SystemDatabaseTest, ConcurrentStepReadsShareAQueryAndEachGetsItsOwnSteps) {
+  auto db = OpenRaw();
+  constexpr int kWorkflows = 12;
+  for (int w = 0; w < kWorkflows; ++w) {
+    const std::string id = "w" + std::to_string(w);
+    ASSERT_TRUE(db->InsertWorkflow(Row(id)).created);
+    for (int f = w % 4; f > 0; --f) {  // w0 has none, w1 one, w2 two, w3 three, ...
+      sysdb::StepWrite step = Step(id, f * 2, "s" + std::to_string(w));
+      step.output = std::to_string(w * 100 + f);
+      ASSERT_EQ(db->RecordStep(step).kind, sysdb::StepWriteResult::Kind::Inserted);
+    }
+  }
+  std::atomic<int> shared_queries{0};
+  std::atomic<int> lone_reads{0};
+  std::atomic<int> started{0};
+  std::atomic<bool> held{false};
+  std::atomic<bool> fail_shared{false};
+  ScopedFaultInjector injector([&](const FaultSite& site) {
+    const std::string_view statement = site.statement;
+    if (statement == "list_steps") ++lone_reads;
+    if (statement == "list_steps_of_many") {
+      ++shared_queries;
+      if (fail_shared) {
+        Fault f;
+        f.kind = Fault::Kind::kBeforeExecute;
+        if (IsPostgres())
+          f.sqlstate = "42P01";  // undefined table: permanent
+        else
+          f.sqlite_code = 1;  // SQLITE_ERROR: permanent
+        return f;
+      }
+    }
+    // The first lone read holds the lane until every other reader is on its way to queue.
+    if (statement == "list_steps" && !held.exchange(true)) AwaitStarted(started, 2 * kWorkflows);
+    return Fault{};
+  });
+  const auto read_all = [&](std::vector<std::vector<sysdb::StepRow>>& out,
+                            std::vector<std::string>& errors) {
+    std::vector<std::thread> readers;
+    for (int r = 0; r < 2 * kWorkflows; ++r) {  // every workflow read twice at once
+      readers.emplace_back([&, r] {
+        ++started;
+        try {
+          out[static_cast<size_t>(r)] = db->ListSteps("w" + std::to_string(r % kWorkflows));
+        } catch (const DBOSError& e) {
+          errors[static_cast<size_t>(r)] = e.what();
+        }
+      });
+      if (r == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));  // r0 leads
+    }
+    for (auto& reader : readers) reader.join();
+  };
+
+  std::vector<std::vector<sysdb::StepRow>> steps(2 * kWorkflows);
+  std::vector<std::string> errors(2 * kWorkflows);
+  read_all(steps, errors);
+  EXPECT_GE(shared_queries.load(), 1);
+  EXPECT_EQ(lone_reads.load(), 1);  // the leader's: the shared query answered everyone else
+  for (int r = 0; r < 2 * kWorkflows; ++r) {
+    const int w = r % kWorkflows;
+    const auto& got = steps[static_cast<size_t>(r)];
+    EXPECT_EQ(errors[static_cast<size_t>(r)], "");
+    ASSERT_EQ(got.size(), static_cast<size_t>(w % 4)) << "reader " << r;
+    for (size_t i = 0; i < got.size(); ++i) {
+      const int f = static_cast<int>(i) + 1;
+      EXPECT_EQ(got[i].function_id, f * 2);
+      EXPECT_EQ(got[i].function_name, "s" + std::to_string(w));
+      EXPECT_EQ(got[i].output, std::to_string(w * 100 + f));
+    }
+  }
+
+  // The shared query fails for good: each reader then reads alone and gets its own outcome.
+  held = false;
+  fail_shared = true;
+  shared_queries = 0;
+  started = 0;
+  std::vector<std::vector<sysdb::StepRow>> again(2 * kWorkflows);
+  std::vector<std::string> again_errors(2 * kWorkflows);
+  read_all(again, again_errors);
+  EXPECT_GE(shared_queries.load(), 1);
+  for (int r = 0; r < 2 * kWorkflows; ++r) {
+    EXPECT_EQ(again_errors[static_cast<size_t>(r)], "") << "reader " << r;
+    EXPECT_EQ(again[static_cast<size_t>(r)].size(), static_cast<size_t>((r % kWorkflows) % 4));
+  }
 }
 
 // A failure retrying cannot fix reaches the caller as a DBOSError naming the operation, never as

@@ -58,6 +58,9 @@ struct Statements {
   Script record_step;
   /// Read. $1 uuid. Rows: function_id, 7 step columns, ordered by function_id.
   Script list_steps;
+  /// Read. $1 workflow IDs (JSON array). Rows: workflow_uuid, then list_steps's columns,
+  /// ordered by workflow_uuid, function_id.
+  Script list_steps_of_many;
   /// Read. $1 uuid. Row: status.
   Script get_status;
   /// Write. $1 executor IDs (JSON array), $2 application_version, $3 internal queue name, $4 now,

@@ -110,6 +110,17 @@ WHERE workflow_uuid = $1::text
 ORDER BY function_id
 )SQL";
 
+// The steps of many workflows at once (ReadCoalescer), ordered as kListStepsSql per workflow.
+// "= ANY (ARRAY(...))" is one scan of the primary key, in its order; "IN (SELECT ...)" would
+// join and sort.
+constexpr std::string_view kListStepsOfManySql = R"SQL(
+SELECT workflow_uuid, function_id, function_name, output, error, child_workflow_id,
+       started_at_epoch_ms, completed_at_epoch_ms, serialization
+FROM {s}.operation_outputs
+WHERE workflow_uuid = ANY (ARRAY(SELECT json_array_elements_text($1::json)))
+ORDER BY workflow_uuid, function_id
+)SQL";
+
 constexpr std::string_view kGetStatusSql = R"SQL(
 SELECT status FROM {s}.workflow_status WHERE workflow_uuid = $1::text
 )SQL";
@@ -728,6 +739,7 @@ core::Statements MakeStatements(const std::string& quoted_schema) {
       one("get_workflow_meta", Access::kRead, core::SelectWorkflowSql("{s}.", "$1::text", false));
   s.record_step = shared("record_step", kRecordStepSql);
   s.list_steps = one("list_steps", Access::kRead, kListStepsSql);
+  s.list_steps_of_many = one("list_steps_of_many", Access::kRead, kListStepsOfManySql);
   s.get_status = one("get_status", Access::kRead, kGetStatusSql);
   s.reenqueue = one("reenqueue", Access::kWrite, kReenqueueSql);
   // No precheck: a claim that finds nothing locks and writes nothing.

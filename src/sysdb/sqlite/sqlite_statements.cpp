@@ -87,6 +87,13 @@ SELECT function_id, function_name, output, error, child_workflow_id, started_at_
        completed_at_epoch_ms, serialization
 FROM operation_outputs WHERE workflow_uuid = ?1 ORDER BY function_id)sql";
 
+// The steps of many workflows at once (ReadCoalescer), ordered as kListStepsSql per workflow.
+constexpr const char* kListStepsOfManySql = R"sql(
+SELECT workflow_uuid, function_id, function_name, output, error, child_workflow_id,
+       started_at_epoch_ms, completed_at_epoch_ms, serialization
+FROM operation_outputs WHERE workflow_uuid IN (SELECT value FROM json_each(?1))
+ORDER BY workflow_uuid, function_id)sql";
+
 constexpr const char* kGetStatusSql = "SELECT status FROM workflow_status WHERE workflow_uuid = ?1";
 
 constexpr const char* kReenqueueSql = R"sql(
@@ -529,6 +536,7 @@ core::Statements MakeStatements() {
                                {core::Part{kInsertStepSql, true, true, false},
                                 core::Part{kRecordStepProbeSql, true, false, true}}};
   s.list_steps = One("list_steps", Access::kRead, kListStepsSql);
+  s.list_steps_of_many = One("list_steps_of_many", Access::kRead, kListStepsOfManySql);
   s.get_status = One("get_status", Access::kRead, kGetStatusSql);
   s.reenqueue = One("reenqueue", Access::kWrite, kReenqueueSql);
   s.dequeue_precheck = One("dequeue_precheck", Access::kRead, kHasCandidatesSql);
