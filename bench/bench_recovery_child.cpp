@@ -103,7 +103,13 @@ int Run(const Options& options) {
   // status's commit. The handle check below is not timed.
   const int stored = WaitUntilStored(ctx, options.rec_n, timeout_ms);
   const double all_done = NowMs();
-  int wrong = options.rec_n - stored;
+  if (stored < options.rec_n) {
+    std::cerr << "rec-run: only " << stored << " of " << options.rec_n
+              << " results stored as SUCCESS with 3; statuses: "
+              << CountStatuses(ctx, options.rec_n).dump() << std::endl;
+    return 1;
+  }
+  int wrong = 0;
   for (int i = 0; i < options.rec_n; ++i) {
     if (dbos::RetrieveWorkflow<int>(ctx, RecId(i)).GetResult() != 3) ++wrong;
   }

@@ -45,10 +45,10 @@ PostgreSQL schema):
 - **recovery of 1000**: a child process starts 1000 workflows that block in their second step and
   is SIGKILLed; a fresh process then creates its context and launches (which recovers them).
   Time from `NewDBOSContext` (the peer: from `DBOS.launch()`, which connects and migrates too) until
-  all 1000 have finished. "all done": for C++, until `RetrieveWorkflow(id).GetResult()` has
-  returned 3 for every ID, checked one after the other once the last body returned (about three
-  queries per workflow); for the peer, until its in-memory count reached 1000 and one SQL query saw
-  1000 SUCCESS rows. "last body returned": C++ only up to its in-memory count (the peer's column
+  all 1000 have finished. "all done": for both, once the in-memory count of returned bodies
+  reached 1000, until one query (polled every 2 ms) saw all 1000 rows SUCCESS (C++: with result 3,
+  by `ListWorkflows`; the peer: a SQL count). C++ then checks every handle's `GetResult` (not
+  timed; before 5f95ace it was timed, one handle after the other, about 60–140 ms more). "last body returned": C++ only up to its in-memory count (the peer's column
   repeats its one figure), the closest C++ match of what the peer times.
 - **queue**: 5000 workflows of one no-op step enqueued (`RunWorkflow` with `WithQueue`) on a queue
   with worker concurrency 50, after a 100-workflow warm-up. Enqueue rate: the 5000 calls (C++: from 10

@@ -1,6 +1,7 @@
-// ReadCoalescer (sysdb/core/read_coalescer.hpp): a lone reader reads alone at once; readers that
-// arrive while the lane is busy share one query of their distinct keys; a failed shared query
-// leaves each to read alone; a lone read's failure is its caller's only.
+// ReadCoalescer (sysdb/core/read_coalescer.hpp): a lone reader reads at once; readers that arrive
+// while the lane is busy share one query of their distinct keys (several, when more queue than a
+// query takes), and never one that started before they asked; a failed read in the lane leaves
+// each of its readers to read alone, outside the lane.
 #include "sysdb/core/read_coalescer.hpp"
 
 #include <gtest/gtest.h>
@@ -46,29 +47,60 @@ class Gate {
   bool open_ = false;
 };
 
-TEST(ReadCoalescerTest, ALoneReaderReadsAloneAtOnce) {
+// Waits until `n` readers queue behind the lane.
+void AwaitQueued(const Coalescer& coalescer, size_t n) {
+  while (coalescer.Queued() < n) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+
+std::string Unused(const std::string& key) {
+  ADD_FAILURE() << "read alone: " << key;
+  return "";
+}
+
+TEST(ReadCoalescerTest, ALoneReaderReadsAtOnceInOneQueryOfItsOwn) {
   Coalescer coalescer(1, 8);
-  int many_calls = 0;
-  const std::string value = coalescer.Read(
-      "a", [](const std::string& key) { return "one:" + key; },
-      [&](const std::vector<std::string>&) {
-        ++many_calls;
-        return Coalescer::Batch{};
-      });
-  EXPECT_EQ(value, "one:a");
-  EXPECT_EQ(many_calls, 0);
+  std::vector<std::vector<std::string>> queries;
+  const std::string value = coalescer.Read("a", Unused, [&](const std::vector<std::string>& keys) {
+    queries.push_back(keys);
+    return Coalescer::Batch{{"a", "many:a"}};
+  });
+  EXPECT_EQ(value, "many:a");
+  EXPECT_EQ(queries, (std::vector<std::vector<std::string>>{{"a"}}));
   EXPECT_EQ(coalescer.SharedReads(), 0u);
 }
 
+// Read by the thread `Leader` starts: holds the lane (its read waits for the gate) until Open().
+class HeldLane {
+ public:
+  HeldLane(Coalescer& coalescer, Gate& gate) : gate_(gate) {
+    leader_ = std::thread([&coalescer, &gate, this] {
+      value_ = coalescer.Read("first", Unused, [&gate](const std::vector<std::string>& keys) {
+        EXPECT_EQ(keys, std::vector<std::string>{"first"});
+        gate.WaitOpen();
+        return Coalescer::Batch{{"first", "held"}};
+      });
+    });
+    gate.AwaitEntered();
+  }
+  ~HeldLane() { Release(); }
+  std::string Release() {
+    if (leader_.joinable()) {
+      gate_.Open();
+      leader_.join();
+    }
+    return value_;
+  }
+
+ private:
+  Gate& gate_;
+  std::thread leader_;
+  std::string value_;
+};
+
 TEST(ReadCoalescerTest, ReadersQueuedBehindABusyLaneShareOneQueryOfTheirDistinctKeys) {
   Coalescer coalescer(1, 64);
-  Gate gate;
   std::mutex seen_mutex;
   std::vector<std::vector<std::string>> batches;
-  const auto read_one = [&](const std::string& key) {
-    if (key == "first") gate.WaitOpen();
-    return "one:" + key;
-  };
   const auto read_many = [&](const std::vector<std::string>& keys) {
     {
       std::lock_guard lock(seen_mutex);
@@ -80,22 +112,18 @@ TEST(ReadCoalescerTest, ReadersQueuedBehindABusyLaneShareOneQueryOfTheirDistinct
     }
     return out;
   };
-  std::string first;
-  std::thread leader([&] { first = coalescer.Read("first", read_one, read_many); });
-  gate.AwaitEntered();
+  Gate gate;
+  HeldLane held(coalescer, gate);
   const std::vector<std::string> keys{"x", "y", "x", "absent", "z", "y"};
   std::vector<std::string> got(keys.size());
   std::vector<std::thread> readers;
   for (size_t i = 0; i < keys.size(); ++i) {
-    readers.emplace_back([&, i] { got[i] = coalescer.Read(keys[i], read_one, read_many); });
+    readers.emplace_back([&, i] { got[i] = coalescer.Read(keys[i], Unused, read_many); });
   }
-  // Every reader is queued once the lane is its only way on; give them time to get there.
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  gate.Open();
-  leader.join();
+  AwaitQueued(coalescer, keys.size());
+  EXPECT_EQ(held.Release(), "held");
   for (auto& reader : readers) reader.join();
 
-  EXPECT_EQ(first, "one:first");
   ASSERT_EQ(batches.size(), 1u);
   std::vector<std::string> distinct = batches[0];
   std::sort(distinct.begin(), distinct.end());
@@ -106,21 +134,76 @@ TEST(ReadCoalescerTest, ReadersQueuedBehindABusyLaneShareOneQueryOfTheirDistinct
   EXPECT_EQ(coalescer.SharedReads(), keys.size());
 }
 
-TEST(ReadCoalescerTest, AFailedSharedQueryLeavesEachReaderToReadAlone) {
-  Coalescer coalescer(1, 64);
+TEST(ReadCoalescerTest, MoreReadersThanAQueryTakesShareSeveralQueries) {
+  Coalescer coalescer(1, 3);
+  std::mutex seen_mutex;
+  std::vector<size_t> sizes;
+  const auto read_many = [&](const std::vector<std::string>& keys) {
+    {
+      std::lock_guard lock(seen_mutex);
+      sizes.push_back(keys.size());
+    }
+    Coalescer::Batch out;
+    for (const auto& key : keys) out[key] = "many:" + key;
+    return out;
+  };
   Gate gate;
+  HeldLane held(coalescer, gate);
+  constexpr size_t kReaders = 7;
+  std::vector<std::string> got(kReaders);
+  std::vector<std::thread> readers;
+  for (size_t i = 0; i < kReaders; ++i) {
+    readers.emplace_back(
+        [&, i] { got[i] = coalescer.Read("k" + std::to_string(i), Unused, read_many); });
+  }
+  AwaitQueued(coalescer, kReaders);
+  held.Release();
+  for (auto& reader : readers) reader.join();
+  EXPECT_EQ(sizes, (std::vector<size_t>{3, 3, 1}));
+  for (size_t i = 0; i < kReaders; ++i) EXPECT_EQ(got[i], "many:k" + std::to_string(i));
+}
+
+// A reader that asks while a query is in flight is answered by a later query, never by that one
+// (which may have read before what the reader must see was written).
+TEST(ReadCoalescerTest, AReaderIsNeverAnsweredByAQueryThatStartedBeforeItAsked) {
+  Coalescer coalescer(1, 64);
+  std::atomic<int> queries{0};
+  Gate in_flight;
+  const auto read_many = [&](const std::vector<std::string>& keys) {
+    const int number = ++queries;
+    if (number == 1) in_flight.WaitOpen();
+    Coalescer::Batch out;
+    for (const auto& key : keys) out[key] = "query " + std::to_string(number);
+    return out;
+  };
+  std::string early;
+  std::thread early_reader([&] { early = coalescer.Read("k", Unused, read_many); });
+  in_flight.AwaitEntered();
+  std::string late;
+  std::thread late_reader([&] { late = coalescer.Read("k", Unused, read_many); });
+  AwaitQueued(coalescer, 1);
+  in_flight.Open();
+  early_reader.join();
+  late_reader.join();
+  EXPECT_EQ(early, "query 1");
+  EXPECT_EQ(late, "query 2");
+}
+
+TEST(ReadCoalescerTest, AFailedReadInTheLaneLeavesEachOfItsReadersToReadAlone) {
+  Coalescer coalescer(1, 64);
+  std::atomic<int> shared_attempts{0};
   std::atomic<int> lone_reads{0};
   const auto read_one = [&](const std::string& key) {
-    if (key == "first") gate.WaitOpen();
     ++lone_reads;
     if (key == "bad") throw std::runtime_error("bad key");
     return "one:" + key;
   };
-  const auto read_many = [](const std::vector<std::string>&) -> Coalescer::Batch {
+  const auto read_many = [&](const std::vector<std::string>&) -> Coalescer::Batch {
+    ++shared_attempts;
     throw std::runtime_error("shared query failed");
   };
-  std::thread leader([&] { coalescer.Read("first", read_one, read_many); });
-  gate.AwaitEntered();
+  Gate gate;
+  HeldLane held(coalescer, gate);
   std::string good;
   std::string bad_error;
   std::thread good_reader([&] { good = coalescer.Read("good", read_one, read_many); });
@@ -131,27 +214,41 @@ TEST(ReadCoalescerTest, AFailedSharedQueryLeavesEachReaderToReadAlone) {
       bad_error = e.what();
     }
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  gate.Open();
-  leader.join();
+  AwaitQueued(coalescer, 2);
+  held.Release();
   good_reader.join();
   bad_reader.join();
+  EXPECT_EQ(shared_attempts.load(), 1);  // one attempt in the lane for both, then each alone
+  EXPECT_EQ(lone_reads.load(), 2);
   EXPECT_EQ(good, "one:good");
   EXPECT_EQ(bad_error, "bad key");
-  EXPECT_EQ(lone_reads.load(), 3);
   EXPECT_EQ(coalescer.SharedReads(), 0u);
 }
 
-TEST(ReadCoalescerTest, ALoneReadsFailureIsItsCallersOnly) {
+TEST(ReadCoalescerTest, ALoneReadThatFailsInTheLaneReadsAgainAloneAndKeepsItsOwnError) {
   Coalescer coalescer(1, 8);
+  int lone_reads = 0;
+  const auto fail_in_lane = [](const std::vector<std::string>&) -> Coalescer::Batch {
+    throw std::runtime_error("in the lane");
+  };
+  EXPECT_EQ(coalescer.Read(
+                "k",
+                [&](const std::string&) {
+                  ++lone_reads;
+                  return std::string("alone");
+                },
+                fail_in_lane),
+            "alone");
+  EXPECT_EQ(lone_reads, 1);
   EXPECT_THROW(coalescer.Read(
-                   "k", [](const std::string&) -> std::string { throw std::runtime_error("x"); },
-                   [](const std::vector<std::string>&) { return Coalescer::Batch{}; }),
+                   "k", [](const std::string&) -> std::string { throw std::runtime_error("own"); },
+                   fail_in_lane),
                std::runtime_error);
   // The lane is free again.
-  EXPECT_EQ(coalescer.Read(
-                "k", [](const std::string&) { return std::string("ok"); },
-                [](const std::vector<std::string>&) { return Coalescer::Batch{}; }),
+  EXPECT_EQ(coalescer.Read("k", Unused,
+                           [](const std::vector<std::string>&) {
+                             return Coalescer::Batch{{"k", "ok"}};
+                           }),
             "ok");
 }
 

@@ -39,6 +39,9 @@ inline constexpr Operation kClaimFromQueue{"ClaimFromQueue", kClaimToken};
 // Reads.
 inline constexpr Operation kGetWorkflow{"GetWorkflow", kReadOnly};
 inline constexpr Operation kListSteps{"ListSteps", kReadOnly};
+// The same read for one or more workflows in the read lane (ReadCoalescer): one attempt, then
+// each reader reads alone with kListSteps, so that a failing read never holds the lane.
+inline constexpr Operation kListStepsInLane{"ListSteps", kReadOnly, 1};
 inline constexpr Operation kGetWorkflowStatusString{"GetWorkflowStatusString", kReadOnly};
 inline constexpr Operation kGetEvent{"GetEvent", kReadOnly};
 // The wait watcher's reads run in a loop that tries again next round and moves on to its other

@@ -4,19 +4,20 @@
 //
 // Batching is adaptive, like the group commit: a read that finds a lane free runs at once
 // (alone, if no one else is waiting: a lone reader never waits for company); reads that arrive
-// while every lane is busy queue up, and the first of them takes all of them, up to a bound,
-// into the next query when a lane frees. Only reads queued before a query starts are in it, so
-// each sees at least what a read of its own, started when it asked, would have seen.
+// while every lane is busy queue up, and the oldest of them takes them all, up to a bound, into
+// the next query when a lane frees. Only reads queued before a query starts are in it, so each
+// sees at least what a read of its own, started when it asked, would have seen.
 //
-// A batch that fails leaves each of its readers to read alone again, so that every reader gets
-// its own error, with its own operation's retries and its own workflow's name in it.
+// A read inside a lane makes one attempt (`read_many`, which the caller bounds): whatever its
+// failure, each of its readers then reads again alone, outside the lanes, with `read_one` and
+// that operation's own retries and errors. So a query that keeps failing (a batch over a
+// statement timeout, a database that went away) never holds the lane for the others.
 #pragma once
 
 #include <algorithm>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
-#include <exception>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -33,12 +34,14 @@ class ReadCoalescer {
   /// Value{}.
   using Batch = std::unordered_map<std::string, Value>;
 
-  ReadCoalescer(int lanes, size_t max_batch) : lanes_(lanes < 1 ? 1 : lanes), max_(max_batch) {}
+  ReadCoalescer(int lanes, size_t max_batch)
+      : lanes_(lanes < 1 ? 1 : lanes), max_(max_batch < 1 ? 1 : max_batch) {}
   ReadCoalescer(const ReadCoalescer&) = delete;
   ReadCoalescer& operator=(const ReadCoalescer&) = delete;
 
-  /// The value of `key`. `read_one(key)` reads a key alone (a lone reader, or one whose batch
-  /// failed); `read_many(keys)` reads several distinct keys in one query and returns a Batch.
+  /// The value of `key`. `read_many(keys)` reads distinct keys (one, or several) in one bounded
+  /// attempt and returns a Batch; `read_one(key)` reads a key alone, outside the lanes, when
+  /// that attempt failed.
   template <typename ReadOne, typename ReadMany>
   Value Read(const std::string& key, ReadOne&& read_one, ReadMany&& read_many) {
     Request own;
@@ -55,33 +58,40 @@ class ReadCoalescer {
       Take(own, batch);
       ++in_flight_;
       lock.unlock();
-      RunBatch(own, batch, read_one, read_many);
+      RunBatch(batch, read_many);
       lock.lock();
       --in_flight_;
       for (Request* request : batch) {
         request->done = true;
         if (request != &own) request->wake.notify_one();
       }
-      // The lane is free: the oldest waiter leads the next batch.
-      if (!queued_.empty()) queued_.front()->wake.notify_one();
+      // Lanes are free: the oldest waiters lead the next batches.
+      int free_lanes = lanes_ - in_flight_;
+      for (auto it = queued_.begin(); it != queued_.end() && free_lanes > 0; ++it, --free_lanes) {
+        (*it)->wake.notify_one();
+      }
     }
     lock.unlock();
-    if (own.error) std::rethrow_exception(own.error);
     if (own.value) return std::move(*own.value);
-    return read_one(key);  // alone, outside the lanes: its batch failed
+    return read_one(key);  // alone, outside the lanes: the attempt in the lane failed
   }
 
-  /// Reads that shared a query with another (for tests and diagnostics).
+  /// Reads answered by a query they shared with another read (for tests and diagnostics).
   size_t SharedReads() const {
     std::lock_guard lock(mutex_);
     return shared_reads_;
   }
 
+  /// Reads waiting for a lane (for tests).
+  size_t Queued() const {
+    std::lock_guard lock(mutex_);
+    return queued_.size();
+  }
+
  private:
   struct Request {
     const std::string* key = nullptr;
-    std::optional<Value> value;  ///< Set when its batch succeeded.
-    std::exception_ptr error;    ///< A lone read's own failure.
+    std::optional<Value> value;  ///< Set when the read in its lane succeeded.
     bool taken = false;
     bool done = false;
     std::condition_variable wake;
@@ -104,33 +114,27 @@ class ReadCoalescer {
     }
   }
 
-  /// A batch of one is its leader's own read, with the statement a lone read always used.
-  template <typename ReadOne, typename ReadMany>
-  void RunBatch(Request& own, std::vector<Request*>& batch, ReadOne& read_one,
-                ReadMany& read_many) {
-    if (batch.size() < 2) {
-      try {
-        own.value.emplace(read_one(*own.key));
-      } catch (...) {
-        own.error = std::current_exception();
-      }
-      return;
-    }
-    std::vector<std::string> keys;
-    keys.reserve(batch.size());
-    for (const Request* request : batch) {
-      if (std::find(keys.begin(), keys.end(), *request->key) == keys.end()) {
-        keys.push_back(*request->key);
-      }
-    }
+  /// Never throws: a failure leaves every request of the batch without a value (each then
+  /// reads alone), and the caller always frees the lane and wakes the batch.
+  template <typename ReadMany>
+  void RunBatch(std::vector<Request*>& batch, ReadMany& read_many) noexcept {
     try {
+      std::vector<std::string> keys;
+      keys.reserve(batch.size());
+      for (const Request* request : batch) {
+        if (std::find(keys.begin(), keys.end(), *request->key) == keys.end()) {
+          keys.push_back(*request->key);
+        }
+      }
       Batch values = read_many(keys);
       for (Request* request : batch) {
         auto found = values.find(*request->key);
         request->value.emplace(found == values.end() ? Value{} : found->second);
       }
-      std::lock_guard lock(mutex_);
-      shared_reads_ += batch.size();
+      if (batch.size() > 1) {
+        std::lock_guard lock(mutex_);
+        shared_reads_ += batch.size();
+      }
     } catch (...) {
       for (Request* request : batch) request->value.reset();  // each reads alone
     }
