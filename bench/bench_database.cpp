@@ -1,10 +1,13 @@
 // Fresh databases and the shared configuration; see bench_database.hpp.
 #include "bench_database.hpp"
 
+#include <postgresql/libpq-fe.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
+#include <iostream>
+#include <memory>
 #include <stdexcept>
 #include <vector>
 
@@ -51,6 +54,33 @@ DatabaseTarget FreshDatabase(const Options& options, const std::string& label) {
     target.schema = "bench_" + std::to_string(getpid()) + "_" + label;
   }
   return target;
+}
+
+void RunPostgres(const std::string& url, const std::string& sql) {
+  std::unique_ptr<PGconn, void (*)(PGconn*)> conn(PQconnectdb(url.c_str()), PQfinish);
+  if (PQstatus(conn.get()) != CONNECTION_OK) {
+    throw std::runtime_error(std::string("connect: ") + PQerrorMessage(conn.get()));
+  }
+  std::unique_ptr<PGresult, void (*)(PGresult*)> result(PQexec(conn.get(), sql.c_str()), PQclear);
+  const auto status = PQresultStatus(result.get());
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+    throw std::runtime_error(std::string("PostgreSQL: ") + PQerrorMessage(conn.get()));
+  }
+}
+
+void DropSchemas(const Options& options) {
+  if (options.backend != "postgres") return;
+  const std::string pattern = "bench\\_" + std::to_string(getpid()) + "\\_%";
+  try {
+    RunPostgres(options.url,
+                "SET client_min_messages = warning; "
+                "DO $$ DECLARE s text; BEGIN FOR s IN SELECT nspname FROM pg_namespace WHERE "
+                "nspname LIKE '" +
+                    pattern +
+                    "' LOOP EXECUTE format('DROP SCHEMA %I CASCADE', s); END LOOP; END $$");
+  } catch (const std::exception& e) {
+    std::cerr << "dbos_bench: could not drop this run's schemas: " << e.what() << std::endl;
+  }
 }
 
 void RemoveTempFiles() {

@@ -4,7 +4,6 @@
 // the newest 100, a filtered page of 100 by status (ERROR, 1% of the rows) and one by workflow
 // name (10% of the rows), and one workflow by ID. PostgreSQL is ANALYZEd after the insert (its
 // autovacuum would do so); SQLite is not (nothing runs ANALYZE for an application).
-#include <postgresql/libpq-fe.h>
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -43,18 +42,6 @@ std::string InsertSql(const std::string& t, int rows, bool postgres) {
          ", CASE WHEN i % 100 = 0 THEN NULL ELSE '\"done\"' END, CASE WHEN i % 100 = 0 THEN "
          "'{\"name\":\"Error\",\"message\":\"failed\"}' ELSE NULL END " +
          series + ";";
-}
-
-void RunPostgres(const std::string& url, const std::string& sql) {
-  std::unique_ptr<PGconn, void (*)(PGconn*)> conn(PQconnectdb(url.c_str()), PQfinish);
-  if (PQstatus(conn.get()) != CONNECTION_OK) {
-    throw std::runtime_error(std::string("connect: ") + PQerrorMessage(conn.get()));
-  }
-  std::unique_ptr<PGresult, void (*)(PGresult*)> result(PQexec(conn.get(), sql.c_str()), PQclear);
-  const auto status = PQresultStatus(result.get());
-  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-    throw std::runtime_error(std::string("insert: ") + PQerrorMessage(conn.get()));
-  }
 }
 
 void RunSqlite(const std::string& path, const std::string& sql) {

@@ -34,7 +34,9 @@ The program alone: `build/release/bench/dbos_bench --backend sqlite|postgres [--
 [--only seq,conc,recovery] [--json FILE]`; it prints a table and a final `RESULT <json>` line.
 
 What the rows mean (every measurement starts on a fresh database: a new SQLite file, a new
-PostgreSQL schema):
+PostgreSQL schema; on PostgreSQL each measurement's schemas are dropped when it ends, so that the
+next one does not share the server with autovacuum working through the last one's rows (until
+2026-11-30 the queue measurement ran right after the 200,000 workflows of the waiting one)):
 
 - **0-, 1-, 10-step workflow p50/p99**: latency of one workflow with that many no-op steps,
   started with `RunWorkflow` and awaited with `GetResult`, one after the other; 50 warm-up calls,
