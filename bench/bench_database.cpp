@@ -77,9 +77,11 @@ void DropSchemas(const Options& options) {
                 "DO $$ DECLARE s text; BEGIN FOR s IN SELECT nspname FROM pg_namespace WHERE "
                 "nspname LIKE '" +
                     pattern +
-                    "' LOOP EXECUTE format('DROP SCHEMA %I CASCADE', s); END LOOP; END $$");
+                    "' LOOP EXECUTE format('DROP SCHEMA %I CASCADE', s); END LOOP; END $$; "
+                    "CHECKPOINT");
   } catch (const std::exception& e) {
-    std::cerr << "dbos_bench: could not drop this run's schemas: " << e.what() << std::endl;
+    std::cerr << "dbos_bench: could not drop this run's schemas or checkpoint: " << e.what()
+              << std::endl;
   }
 }
 

@@ -11,15 +11,16 @@ namespace {
 
 [[noreturn]] void Usage(const std::string& problem) {
   if (!problem.empty()) std::cerr << "dbos_bench: " << problem << "\n";
-  std::cerr << "usage: dbos_bench --backend sqlite|postgres [--url URL]"
-               " [--only seq,conc,msg,recovery,wait,queue,list] [--wait-n N] [--json FILE]\n"
-               "  --url   PostgreSQL URL (required for postgres); for sqlite an optional folder\n"
-               "          in which fresh database files are created (default $TMPDIR or /tmp)\n"
-               "  --wait-n  workflows waiting at once for 'wait' (default 100000; env WAIT_N)\n"
-               "  env     SEQ_N WARMUP CONC_N CONC_RUNS REC_N REC_TIMEOUT_S WAIT_N WAIT_SLEEP_S\n"
-               "          WAIT_THREADS WAIT_TIMEOUT_S WAIT_ROUNDS (recv,sleep)\n"
-               "          QUEUE_N QUEUE_WC QUEUE_LAT_N QUEUE_ENQ_THREADS QUEUE_BACKLOG_N "
-               "CONC_START_THREADS\n";
+  std::cerr
+      << "usage: dbos_bench --backend sqlite|postgres [--url URL]"
+         " [--only seq,conc,msg,recovery,wait,queue,list] [--wait-n N] [--json FILE]\n"
+         "  --url   PostgreSQL URL (required for postgres); for sqlite an optional folder\n"
+         "          in which fresh database files are created (default $TMPDIR or /tmp)\n"
+         "  --wait-n  workflows waiting at once for 'wait' (default 100000; env WAIT_N)\n"
+         "  env     SEQ_N WARMUP CONC_N CONC_RUNS REC_N REC_TIMEOUT_S WAIT_N WAIT_SLEEP_S\n"
+         "          WAIT_THREADS WAIT_TIMEOUT_S WAIT_ROUNDS (recv,sleep)\n"
+         "          QUEUE_N QUEUE_WC QUEUE_LAT_N QUEUE_RUNS QUEUE_ENQ_THREADS QUEUE_BACKLOG_N "
+         "CONC_START_THREADS\n";
   std::exit(2);
 }
 
@@ -67,6 +68,7 @@ Options ParseOptions(int argc, char** argv) {
   o.queue_n = EnvInt("QUEUE_N", o.queue_n);
   o.queue_wc = EnvInt("QUEUE_WC", o.queue_wc);
   o.queue_lat_n = EnvInt("QUEUE_LAT_N", o.queue_lat_n);
+  o.queue_runs = EnvInt("QUEUE_RUNS", o.queue_runs);
   o.queue_enq_threads = EnvInt("QUEUE_ENQ_THREADS", o.queue_enq_threads);
   o.queue_backlog_n = EnvInt("QUEUE_BACKLOG_N", o.queue_backlog_n);
   o.conc_threads = EnvInt("CONC_START_THREADS", o.conc_threads);
@@ -106,8 +108,9 @@ Options ParseOptions(int argc, char** argv) {
     Usage("--url is required with --backend postgres");
   }
   if (o.seq_n < 1 || o.conc_n < 1 || o.conc_runs < 1 || o.rec_n < 1 || o.wait_n < 1 ||
-      o.queue_n < 1 || o.queue_wc < 1 || o.queue_lat_n < 1 || o.queue_enq_threads < 1 ||
-      o.queue_backlog_n < 0 || o.conc_threads < 1 || o.wait_threads < 1) {
+      o.queue_n < 1 || o.queue_wc < 1 || o.queue_lat_n < 1 || o.queue_runs < 1 ||
+      o.queue_enq_threads < 1 || o.queue_backlog_n < 0 || o.conc_threads < 1 ||
+      o.wait_threads < 1) {
     Usage(
         "SEQ_N, CONC_N, CONC_RUNS, REC_N, WAIT_N, WAIT_THREADS, CONC_START_THREADS and the QUEUE_ "
         "knobs must be at least 1 (QUEUE_BACKLOG_N at least 0)");

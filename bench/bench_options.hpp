@@ -28,6 +28,7 @@ struct Options {
   int queue_n = 5000;          ///< QUEUE_N: workflows enqueued for the queue drain.
   int queue_wc = 50;           ///< QUEUE_WC: the queue's worker concurrency.
   int queue_lat_n = 200;       ///< QUEUE_LAT_N: single enqueues timed to their start.
+  int queue_runs = 3;          ///< QUEUE_RUNS: rounds of QUEUE_N (the median is reported).
   int queue_enq_threads = 10;  ///< QUEUE_ENQ_THREADS: threads enqueuing the QUEUE_N at once.
   int queue_backlog_n =
       20000;              ///< QUEUE_BACKLOG_N: enqueued before Launch, then drained (0: skipped).

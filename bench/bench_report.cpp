@@ -124,6 +124,13 @@ void PrintQueue(const nlohmann::json& queue) {
               Num(queue, "enqueue_per_s"));
   std::printf("  drain (first enqueue to last result): %.0f ms, %.0f workflows/s\n",
               Num(queue, "drain_ms"), Num(queue, "drain_per_s"));
+  if (queue.contains("runs")) {
+    std::printf("  (medians of %zu rounds; enqueue, drain per round:", queue["runs"].size());
+    for (const auto& round : queue["runs"]) {
+      std::printf(" %.0f/%.0f", Num(round, "enqueue_per_s"), Num(round, "drain_per_s"));
+    }
+    std::printf(")\n");
+  }
   const nlohmann::json& latency = queue["enqueue_to_start"];
   std::printf("  enqueue -> start on an idle runner: p50 %.3f ms, p99 %.3f ms (n %d)\n",
               Num(latency, "p50_ms"), Num(latency, "p99_ms"), static_cast<int>(Num(latency, "n")));

@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
                              {"QUEUE_N", options.queue_n},
                              {"QUEUE_WC", options.queue_wc},
                              {"QUEUE_LAT_N", options.queue_lat_n},
+                             {"QUEUE_RUNS", options.queue_runs},
                              {"QUEUE_ENQ_THREADS", options.queue_enq_threads},
                              {"QUEUE_BACKLOG_N", options.queue_backlog_n},
                              {"CONC_START_THREADS", options.conc_threads}}}};

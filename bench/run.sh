@@ -11,7 +11,7 @@
 # (C++: workflows waiting at once, default 100000, started and released from WAIT_THREADS threads, default
 # 10 here, and the sleep of the sleeping round, default 60 s here: 100,000 starts take longer than 30 s on a
 # 2-core machine, and the round measures them all asleep at once; the peer's waiters.js runs PEER_WAIT_N,
-# default 10000, started one after the other); QUEUE_N QUEUE_WC QUEUE_LAT_N QUEUE_ENQ_THREADS QUEUE_BACKLOG_N
+# default 10000, started one after the other); QUEUE_N QUEUE_WC QUEUE_LAT_N QUEUE_RUNS QUEUE_ENQ_THREADS QUEUE_BACKLOG_N
 # (C++ queues);
 # SKIP_PEER=1 reuses the peer's latest result; PEER_TESTS (default seq,conc,queue,msg: the peer's
 # tests the table needs); PEER_DIR (default bench/peers/dbos-ts); BUILD_DIR (default build/bench).
@@ -32,7 +32,7 @@ log() { echo "bench/run.sh: $*" >&2; }
 # The command line that reproduces this run, with the knobs that were set.
 command_line() {
   local knobs=() name
-  for name in SEQ_N WARMUP CONC_N CONC_RUNS REC_N WAIT_N WAIT_THREADS WAIT_SLEEP_S PEER_WAIT_N QUEUE_N QUEUE_WC QUEUE_LAT_N QUEUE_ENQ_THREADS QUEUE_BACKLOG_N SKIP_PEER PEER_TESTS; do
+  for name in SEQ_N WARMUP CONC_N CONC_RUNS REC_N WAIT_N WAIT_THREADS WAIT_SLEEP_S PEER_WAIT_N QUEUE_N QUEUE_WC QUEUE_LAT_N QUEUE_RUNS QUEUE_ENQ_THREADS QUEUE_BACKLOG_N SKIP_PEER PEER_TESTS; do
     [[ -n "${!name:-}" ]] && knobs+=("$name=${!name}")
   done
   echo "${knobs[*]}${knobs[*]:+ }bash bench/run.sh"
