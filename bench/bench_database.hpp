@@ -23,10 +23,10 @@ DatabaseTarget FreshDatabase(const Options& options, const std::string& label);
 /// Deletes this process's SQLite temp folder (no-op on PostgreSQL).
 void RemoveTempFiles();
 
-/// PostgreSQL: drops every schema this process created (bench_<pid>_*) and checkpoints, so that
-/// the next measurement starts on a server that is not vacuuming the last one's rows or flushing
-/// its WAL (the waiting measurement leaves 200,000 workflows). No-op on SQLite. Reports a failure
-/// on stderr only.
+/// PostgreSQL: drops the schemas FreshDatabase handed out since the last call, then checkpoints,
+/// so that the next measurement starts on a server that is not vacuuming the last one's rows or
+/// flushing its WAL (the waiting measurement leaves 200,000 workflows). No-op on SQLite. Reports
+/// a failure on stderr only.
 void DropSchemas(const Options& options);
 
 /// Runs `sql` (one or more statements) on PostgreSQL at `url`; throws on failure.

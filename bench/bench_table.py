@@ -37,7 +37,8 @@ What the rows mean (every measurement starts on a fresh database: a new SQLite f
 PostgreSQL schema; on PostgreSQL each measurement's schemas are dropped when it ends and the
 server checkpoints, so that the next one does not share the server with autovacuum working
 through the last one's rows or with the flush of its WAL (until 2026-11-30 the queue measurement
-ran right after the 200,000 workflows of the waiting one)):
+ran right after the 200,000 workflows of the waiting one). The peer's script runs its tests one
+after the other on one database, its waiting test (the largest) last, and drops nothing):
 
 - **0-, 1-, 10-step workflow p50/p99**: latency of one workflow with that many no-op steps,
   started with `RunWorkflow` and awaited with `GetResult`, one after the other; 50 warm-up calls,
@@ -54,8 +55,9 @@ ran right after the 200,000 workflows of the waiting one)):
   timed; before 5f95ace it was timed, one handle after the other, about 60–140 ms more). "last body returned": C++ only up to its in-memory count (the peer's column
   repeats its one figure), the closest C++ match of what the peer times.
 - **queue**: 5000 workflows of one no-op step enqueued (`RunWorkflow` with `WithQueue`) on a queue
-  with worker concurrency 50, after a 100-workflow warm-up, three rounds (C++ only; the median
-  round is reported; `QUEUE_RUNS`). Enqueue rate: the 5000 calls (C++: from 10
+  with worker concurrency 50, after a 100-workflow warm-up, three rounds for C++ (`QUEUE_RUNS`;
+  the median enqueue rate and the median drain rate are reported, each over the rounds; the peer
+  runs one round per polling interval). Enqueue rate: the 5000 calls (C++: from 10
   threads at once; the peer: all 5000 started at once over its pool of 10 connections); drain
   rate: from the first enqueue to the last result. The peer enqueues with `DBOS.startWorkflow` on
   a queue with the same concurrency; its column shows its run with 10 ms polling (its default is

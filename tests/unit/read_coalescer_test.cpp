@@ -49,7 +49,14 @@ class Gate {
 
 // Waits until `n` readers queue behind the lane.
 void AwaitQueued(const Coalescer& coalescer, size_t n) {
-  while (coalescer.Queued() < n) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (coalescer.Queued() < n) {
+    if (std::chrono::steady_clock::now() > give_up) {
+      ADD_FAILURE() << coalescer.Queued() << " readers queued, not " << n;
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 std::string Unused(const std::string& key) {
@@ -223,6 +230,47 @@ TEST(ReadCoalescerTest, AFailedReadInTheLaneLeavesEachOfItsReadersToReadAlone) {
   EXPECT_EQ(good, "one:good");
   EXPECT_EQ(bad_error, "bad key");
   EXPECT_EQ(coalescer.SharedReads(), 0u);
+}
+
+// A shared query that fails (a statement timeout, say) may fail for its size: the next ones take
+// half as many readers, and the limit grows back as full batches succeed.
+TEST(ReadCoalescerTest, AfterASharedQueryFailsTheNextOnesTakeHalfAsMany) {
+  Coalescer coalescer(1, 8);
+  std::mutex seen_mutex;
+  std::vector<size_t> sizes;
+  const auto read_many = [&](const std::vector<std::string>& keys) {
+    {
+      std::lock_guard lock(seen_mutex);
+      sizes.push_back(keys.size());
+    }
+    if (keys.size() > 4) throw std::runtime_error("too many at once");
+    Coalescer::Batch out;
+    for (const auto& key : keys) out[key] = "many:" + key;
+    return out;
+  };
+  const auto read_one = [](const std::string& key) { return "one:" + key; };
+  const auto round = [&](size_t readers) {
+    Gate gate;
+    HeldLane held(coalescer, gate);
+    std::vector<std::string> got(readers);
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < readers; ++i) {
+      threads.emplace_back(
+          [&, i] { got[i] = coalescer.Read("k" + std::to_string(i), read_one, read_many); });
+    }
+    AwaitQueued(coalescer, readers);
+    held.Release();
+    for (auto& thread : threads) thread.join();
+    return got;
+  };
+  const auto first = round(8);  // one query of 8 fails: each reads alone
+  for (size_t i = 0; i < first.size(); ++i) EXPECT_EQ(first[i], "one:k" + std::to_string(i));
+  EXPECT_EQ(coalescer.Limit(), 4u);
+  sizes.clear();
+  const auto second = round(5);  // 4 (succeeds: the limit doubles), then 1
+  EXPECT_EQ(sizes, (std::vector<size_t>{4, 1}));
+  for (size_t i = 0; i < second.size(); ++i) EXPECT_EQ(second[i], "many:k" + std::to_string(i));
+  EXPECT_EQ(coalescer.Limit(), 8u);
 }
 
 TEST(ReadCoalescerTest, ALoneReadThatFailsInTheLaneReadsAgainAloneAndKeepsItsOwnError) {

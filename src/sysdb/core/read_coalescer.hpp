@@ -11,7 +11,8 @@
 // A read inside a lane makes one attempt (`read_many`, which the caller bounds): whatever its
 // failure, each of its readers then reads again alone, outside the lanes, with `read_one` and
 // that operation's own retries and errors. So a query that keeps failing (a batch over a
-// statement timeout, a database that went away) never holds the lane for the others.
+// statement timeout, a database that went away) holds the lane for one attempt, not for its
+// retries; and after a shared query fails the next ones take half as many readers.
 #pragma once
 
 #include <algorithm>
@@ -57,6 +58,8 @@ class ReadCoalescer {
       }
       Take(own, batch);
       ++in_flight_;
+      // Readers the batch left queued lead on another free lane, if there is one.
+      if (!queued_.empty() && in_flight_ < lanes_) queued_.front()->wake.notify_one();
       lock.unlock();
       RunBatch(batch, read_many);
       lock.lock();
@@ -82,6 +85,12 @@ class ReadCoalescer {
     return shared_reads_;
   }
 
+  /// The most readers the next shared query takes (for tests).
+  size_t Limit() const {
+    std::lock_guard lock(mutex_);
+    return limit_;
+  }
+
   /// Reads waiting for a lane (for tests).
   size_t Queued() const {
     std::lock_guard lock(mutex_);
@@ -104,7 +113,7 @@ class ReadCoalescer {
       Request* request = *it;
       if (request == &own) {
         it = queued_.erase(it);
-      } else if (batch.size() < max_) {
+      } else if (batch.size() < limit_) {
         request->taken = true;
         batch.push_back(request);
         it = queued_.erase(it);
@@ -131,17 +140,24 @@ class ReadCoalescer {
         auto found = values.find(*request->key);
         request->value.emplace(found == values.end() ? Value{} : found->second);
       }
-      if (batch.size() > 1) {
-        std::lock_guard lock(mutex_);
-        shared_reads_ += batch.size();
-      }
+      std::lock_guard lock(mutex_);
+      if (batch.size() > 1) shared_reads_ += batch.size();
+      if (batch.size() == limit_) limit_ = std::min(max_, limit_ * 2);
     } catch (...) {
       for (Request* request : batch) request->value.reset();  // each reads alone
+      // A shared query that failed may fail for its size (a statement timeout): the next ones
+      // take half as many, down to one, and grow back as they succeed.
+      try {
+        std::lock_guard lock(mutex_);
+        if (batch.size() > 1) limit_ = std::max<size_t>(1, batch.size() / 2);
+      } catch (...) {
+      }
     }
   }
 
   const int lanes_;
   const size_t max_;
+  size_t limit_ = max_;  ///< The most the next batch takes (max_, halved after a failure).
   mutable std::mutex mutex_;
   std::deque<Request*> queued_;
   int in_flight_ = 0;
