@@ -40,7 +40,8 @@ inline constexpr Operation kClaimFromQueue{"ClaimFromQueue", kClaimToken};
 inline constexpr Operation kGetWorkflow{"GetWorkflow", kReadOnly};
 inline constexpr Operation kListSteps{"ListSteps", kReadOnly};
 // The same read for one or more workflows in the read lane (ReadCoalescer): one attempt, then
-// each reader reads alone with kListSteps, so that a failing read never holds the lane.
+// each reader reads alone with kListSteps, so that a failing read holds the lane for one
+// attempt, not for its retries.
 inline constexpr Operation kListStepsInLane{"ListSteps", kReadOnly, 1};
 inline constexpr Operation kGetWorkflowStatusString{"GetWorkflowStatusString", kReadOnly};
 inline constexpr Operation kGetEvent{"GetEvent", kReadOnly};

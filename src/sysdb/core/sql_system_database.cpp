@@ -595,18 +595,22 @@ class SqlSystemDatabase final : public SystemDatabase {
     return std::move(*result);
   }
 
+  /// The steps of list_steps's rows.
+  static std::vector<StepRow> StepsOf(const Rows& rows) {
+    std::vector<StepRow> steps;
+    steps.reserve(rows.Size());
+    for (size_t i = 0; i < rows.Size(); ++i) {
+      const Row r = rows[i];
+      steps.push_back(ReadStepColumns(r, 1, static_cast<int>(r.Int64(0))));
+    }
+    return steps;
+  }
+
   std::vector<StepRow> ListStepsOfOne(const std::string& workflow_uuid) {
     Params params;
     params.Text(workflow_uuid);
     return Run<std::vector<StepRow>>(op::kListSteps, workflow_uuid, [&](Session& s, bool) {
-      const Rows rows = s.Run(s_.list_steps, params);
-      std::vector<StepRow> steps;
-      steps.reserve(rows.Size());
-      for (size_t i = 0; i < rows.Size(); ++i) {
-        const Row r = rows[i];
-        steps.push_back(ReadStepColumns(r, 1, static_cast<int>(r.Int64(0))));
-      }
-      return steps;
+      return StepsOf(s.Run(s_.list_steps, params));
     });
   }
 
@@ -617,14 +621,8 @@ class SqlSystemDatabase final : public SystemDatabase {
       Params params;
       params.Text(ids.front());
       return Run<StepsOfMany>(op::kListStepsInLane, ids.front(), [&](Session& s, bool) {
-        const Rows rows = s.Run(s_.list_steps, params);
         StepsOfMany steps;
-        auto& own = steps[ids.front()];
-        own.reserve(rows.Size());
-        for (size_t i = 0; i < rows.Size(); ++i) {
-          const Row r = rows[i];
-          own.push_back(ReadStepColumns(r, 1, static_cast<int>(r.Int64(0))));
-        }
+        steps.emplace(ids.front(), StepsOf(s.Run(s_.list_steps, params)));
         return steps;
       });
     }
