@@ -104,6 +104,32 @@ class HeldLane {
   std::string value_;
 };
 
+// Reads each of `keys` on a thread of its own, all queued behind a held lane that is released
+// once every one of them waits; returns their values in the order of `keys`.
+template <typename ReadOne, typename ReadMany>
+std::vector<std::string> ReadBehindHeldLane(Coalescer& coalescer,
+                                            const std::vector<std::string>& keys,
+                                            const ReadOne& read_one, const ReadMany& read_many) {
+  Gate gate;
+  HeldLane held(coalescer, gate);
+  std::vector<std::string> got(keys.size());
+  std::vector<std::thread> readers;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    readers.emplace_back([&, i] { got[i] = coalescer.Read(keys[i], read_one, read_many); });
+  }
+  AwaitQueued(coalescer, keys.size());
+  EXPECT_EQ(held.Release(), "held");
+  for (auto& reader : readers) reader.join();
+  return got;
+}
+
+// "k0" … "k<n-1>".
+std::vector<std::string> Keys(size_t n) {
+  std::vector<std::string> keys;
+  for (size_t i = 0; i < n; ++i) keys.push_back("k" + std::to_string(i));
+  return keys;
+}
+
 TEST(ReadCoalescerTest, ReadersQueuedBehindABusyLaneShareOneQueryOfTheirDistinctKeys) {
   Coalescer coalescer(1, 64);
   std::mutex seen_mutex;
@@ -119,17 +145,8 @@ TEST(ReadCoalescerTest, ReadersQueuedBehindABusyLaneShareOneQueryOfTheirDistinct
     }
     return out;
   };
-  Gate gate;
-  HeldLane held(coalescer, gate);
   const std::vector<std::string> keys{"x", "y", "x", "absent", "z", "y"};
-  std::vector<std::string> got(keys.size());
-  std::vector<std::thread> readers;
-  for (size_t i = 0; i < keys.size(); ++i) {
-    readers.emplace_back([&, i] { got[i] = coalescer.Read(keys[i], Unused, read_many); });
-  }
-  AwaitQueued(coalescer, keys.size());
-  EXPECT_EQ(held.Release(), "held");
-  for (auto& reader : readers) reader.join();
+  const std::vector<std::string> got = ReadBehindHeldLane(coalescer, keys, Unused, read_many);
 
   ASSERT_EQ(batches.size(), 1u);
   std::vector<std::string> distinct = batches[0];
@@ -154,18 +171,9 @@ TEST(ReadCoalescerTest, MoreReadersThanAQueryTakesShareSeveralQueries) {
     for (const auto& key : keys) out[key] = "many:" + key;
     return out;
   };
-  Gate gate;
-  HeldLane held(coalescer, gate);
   constexpr size_t kReaders = 7;
-  std::vector<std::string> got(kReaders);
-  std::vector<std::thread> readers;
-  for (size_t i = 0; i < kReaders; ++i) {
-    readers.emplace_back(
-        [&, i] { got[i] = coalescer.Read("k" + std::to_string(i), Unused, read_many); });
-  }
-  AwaitQueued(coalescer, kReaders);
-  held.Release();
-  for (auto& reader : readers) reader.join();
+  const std::vector<std::string> got =
+      ReadBehindHeldLane(coalescer, Keys(kReaders), Unused, read_many);
   EXPECT_EQ(sizes, (std::vector<size_t>{3, 3, 1}));
   for (size_t i = 0; i < kReaders; ++i) EXPECT_EQ(got[i], "many:k" + std::to_string(i));
 }
@@ -250,18 +258,7 @@ TEST(ReadCoalescerTest, AfterASharedQueryFailsTheNextOnesTakeHalfAsMany) {
   };
   const auto read_one = [](const std::string& key) { return "one:" + key; };
   const auto round = [&](size_t readers) {
-    Gate gate;
-    HeldLane held(coalescer, gate);
-    std::vector<std::string> got(readers);
-    std::vector<std::thread> threads;
-    for (size_t i = 0; i < readers; ++i) {
-      threads.emplace_back(
-          [&, i] { got[i] = coalescer.Read("k" + std::to_string(i), read_one, read_many); });
-    }
-    AwaitQueued(coalescer, readers);
-    held.Release();
-    for (auto& thread : threads) thread.join();
-    return got;
+    return ReadBehindHeldLane(coalescer, Keys(readers), read_one, read_many);
   };
   const auto first = round(8);  // one query of 8 fails: each reads alone
   for (size_t i = 0; i < first.size(); ++i) EXPECT_EQ(first[i], "one:k" + std::to_string(i));
