@@ -32,6 +32,9 @@ Runtime::Runtime(ResolvedConfig config, std::shared_ptr<Logger> logger, sysdb::O
 }
 
 void Runtime::RefreshLatestVersion() {
+  // One refresh at a time: a refresh that read before another's read must not store its older
+  // answer after it (the queue runner's periodic refresh beside a caller's own).
+  std::lock_guard refreshing(version_refresh_mutex_);
   const bool latest = sysdb_->RegisterApplicationVersion(config_.application_version,
                                                          config_.app_name, util::NowEpochMs());
   if (is_latest_version_.exchange(latest) == latest) return;

@@ -230,6 +230,7 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   std::atomic<bool> launched_{false};
   std::atomic<bool> shutting_down_{false};
   std::atomic<bool> is_latest_version_{true};
+  std::mutex version_refresh_mutex_;  // serialises RefreshLatestVersion
   std::atomic<std::chrono::milliseconds> version_check_interval_{std::chrono::seconds(10)};
   std::mutex lifecycle_mutex_;
 
