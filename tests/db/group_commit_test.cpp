@@ -233,6 +233,62 @@ TEST_P(GroupCommitTest, MessagesAndEventsInDoubtOrBrokenSharedTransactionsLoseNo
   EXPECT_GT(SharedCommits(), shared_before);
 }
 
+// On PostgreSQL a queue claim shares a transaction when it finds the commit lanes busy (the
+// checkpoints of the workflows already running keep them so). Every shared transaction that
+// carries a claim, up to 20, is in doubt or breaks before it commits, in turn: a claim's retry
+// finds the workflows it took by its token, or claims again, so each queued workflow runs once.
+// SQLite claims alone: there the same load checks the queue alone, and no claim is faulted.
+TEST_P(GroupCommitTest, QueueClaimsInDoubtOrBrokenSharedTransactionsLoseNothing) {
+  std::atomic<int> claim_groups{0};
+  std::atomic<int> in_doubt{0};
+  std::atomic<int> broken{0};
+  ScopedFaultInjector injector([&](const FaultSite& site) {
+    Fault fault;
+    if (std::string(site.operation) != "GroupCommit" ||
+        site.grouped.find("queue_claim") == std::string::npos) {
+      return fault;
+    }
+    const int group = claim_groups++;
+    if (group >= 20) return fault;
+    if (group % 2 == 0) {
+      fault.kind = Fault::Kind::kAfterCommit;
+      ++in_doubt;
+    } else {
+      fault.kind = Fault::Kind::kDropConnection;
+      ++broken;
+    }
+    return fault;
+  });
+  DBOSContext ctx = NewDBOSContext(MakeConfig());
+  RegisterWorkflow(ctx, ThreeSteps, WithWorkflowName("ThreeSteps"));
+  const WorkflowQueue queue = NewWorkflowQueue(ctx, "claims", WithWorkerConcurrency(8));
+  Launch(ctx);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&ctx, &queue, t] {
+      std::vector<WorkflowHandle<int>> handles;
+      for (int i = 0; i < kPerThread; ++i) {
+        const int seed = t * kPerThread + i;
+        handles.push_back(RunWorkflow(ctx, ThreeSteps, seed,
+                                      WithWorkflowID("wf-" + std::to_string(seed)),
+                                      WithQueue(queue.name)));
+      }
+      for (int i = 0; i < kPerThread; ++i) {
+        const int seed = t * kPerThread + i;
+        EXPECT_EQ(handles[static_cast<size_t>(i)].GetResult(),
+                  StepValue(seed, 0) + StepValue(seed, 1) + StepValue(seed, 2));
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  Shutdown(ctx);
+  ExpectEachWorkflowOnce();
+  if (IsPostgres()) {
+    EXPECT_GT(in_doubt.load(), 0) << "no claim shared a transaction";
+    EXPECT_GT(broken.load(), 0);
+  }
+}
+
 // Every shared transaction fails before it runs, as a statement error would fail it (a
 // deadlock victim, SQLSTATE 40P01; on SQLite, BEGIN finding the database locked): the group keeps
 // nothing and each statement runs again alone, so every workflow still ends with its own outcome

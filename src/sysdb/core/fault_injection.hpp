@@ -15,6 +15,9 @@ struct FaultSite {
   const char* backend = "";    ///< "postgres" or "sqlite".
   const char* operation = "";  ///< The SystemDatabase method, e.g. "RecordStep".
   const char* statement = "";  ///< The script (core/statements.hpp), e.g. "dequeue_claim".
+  /// A shared transaction (statement "group_commit", PostgreSQL): the scripts it carries,
+  /// comma-separated, e.g. "insert_workflow,queue_claim,record_step".
+  std::string grouped;
 };
 
 /// What happens at a site.

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "sysdb/core/fault_injection.hpp"
 
@@ -35,10 +36,16 @@ constexpr std::string_view kLockNotAvailable = "55P03";
 /// A test's fault for a shared transaction: kBeforeExecute fails it before it runs (with its
 /// SQLSTATE, as a statement error would, so each statement runs again alone; without one, as a
 /// lost connection), kDropConnection breaks it before it commits, kAfterCommit after (the commit
-/// is then in doubt for every statement of it).
-testing::Fault GroupFault() {
+/// is then in doubt for every statement of it). The site names the group's statements.
+/// `statements`: the transaction's, the lock bounds first and last included.
+testing::Fault GroupFault(const std::vector<PgPipelined>& statements) {
   if (!testing::FaultInjectionOn()) return {};
-  return testing::NextFault({"postgres", "GroupCommit", "group_commit"});
+  testing::FaultSite site{"postgres", "GroupCommit", "group_commit", {}};
+  for (size_t i = 1; i + 1 < statements.size(); ++i) {
+    if (!site.grouped.empty()) site.grouped += ',';
+    site.grouped += *statements[i].name;
+  }
+  return testing::NextFault(site);
 }
 
 /// A copy of `failure` for one caller. Callers rethrow their error and read it on their own
@@ -146,7 +153,7 @@ void PgCommitGroup::Execute(PgPool& pool, const std::vector<Request*>& group) {
     statements.push_back(PgPipelined{&kLockTimeoutOffName, &kLockTimeoutOffSql, &kNoParams});
     try {
       const testing::Fault fault =
-          group.size() > 1 ? GroupFault() : testing::Fault{};  // a lone statement: its own site
+          group.size() > 1 ? GroupFault(statements) : testing::Fault{};  // a lone one: its own site
       if (fault.kind == testing::Fault::Kind::kBeforeExecute) {
         if (!fault.sqlstate.empty()) {
           throw PgError("injected fault: SQLSTATE " + fault.sqlstate, fault.sqlstate, "", false);

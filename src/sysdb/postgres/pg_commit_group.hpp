@@ -1,11 +1,11 @@
 // Group commit on PostgreSQL: checkpoints (workflow starts and ends, steps, sends, receipts,
-// events) that different threads are ready to write at the same moment share one transaction. A
-// statement that finds no commit group in flight runs at once, alone, exactly as without grouping,
-// so a lone workflow never waits for company. Statements that arrive while `lanes` groups are in
-// flight queue up, holding no connection; when a group ends, one of the waiting threads takes
-// everything queued and runs it on a pooled connection as one pipelined transaction (one round
-// trip, one WAL flush). The batch is whatever queued while the previous commit was in flight: no
-// timer.
+// events) and queue claims that different threads are ready to write at the same moment share one
+// transaction. A statement that finds no commit group in flight runs at once, alone, exactly as
+// without grouping, so a lone workflow never waits for company. Statements that arrive while
+// `lanes` groups are in flight queue up, holding no connection; when a group ends, one of the
+// waiting threads takes everything queued and runs it on a pooled connection as one pipelined
+// transaction (one round trip, one WAL flush). The batch is whatever queued while the previous
+// commit was in flight: no timer.
 //
 // Each statement keeps its own outcome. When one fails (a unique conflict, a deadlock), the
 // shared transaction kept nothing, and each statement is run again alone by its own caller,

@@ -145,7 +145,8 @@ class PgSession final : public core::Session {
     const std::string& sql = script.parts.front().sql;
     if (!testing::FaultInjectionOn()) return Committed(script, params);
     using Kind = testing::Fault::Kind;
-    const testing::Fault fault = testing::NextFault({"postgres", operation_, script.name.c_str()});
+    const testing::Fault fault =
+        testing::NextFault({"postgres", operation_, script.name.c_str(), {}});
     switch (fault.kind) {
       case Kind::kNone:
         break;

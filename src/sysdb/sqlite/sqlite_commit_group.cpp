@@ -19,7 +19,7 @@ std::atomic<uint64_t> g_shared_commits{0};
 /// writes ran, kAfterCommit reports an I/O error after it committed (in doubt for every write).
 testing::Fault GroupFault() {
   if (!testing::FaultInjectionOn()) return {};
-  return testing::NextFault({"sqlite", "GroupCommit", "group_commit"});
+  return testing::NextFault({"sqlite", "GroupCommit", "group_commit", {}});
 }
 
 /// A copy of `failure` for one caller: callers rethrow and read their errors on their own

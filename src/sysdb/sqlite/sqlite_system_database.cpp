@@ -197,7 +197,7 @@ class SqliteSession final : public core::Session {
   core::Rows Run(const core::Script& script, const core::Params& params) override {
     const testing::Fault fault =
         testing::FaultInjectionOn()
-            ? testing::NextFault({"sqlite", operation_, script.name.c_str()})
+            ? testing::NextFault({"sqlite", operation_, script.name.c_str(), {}})
             : testing::Fault{};
     ThrowIfFault(fault, testing::Fault::Kind::kBeforeExecute);
     try {
