@@ -83,6 +83,11 @@ std::optional<WorkflowQueue> QueueRegistry::Find(const std::string& name) const 
   return it->second;
 }
 
+bool QueueRegistry::Contains(const std::string& name) const {
+  std::lock_guard lock(mutex_);
+  return queues_.count(name) > 0;
+}
+
 std::vector<WorkflowQueue> QueueRegistry::All() const {
   std::lock_guard lock(mutex_);
   std::vector<WorkflowQueue> out;

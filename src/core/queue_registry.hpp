@@ -23,6 +23,8 @@ class QueueRegistry {
   WorkflowQueue Add(WorkflowQueue queue);
   /// The queue declared under `name`, or nullopt.
   std::optional<WorkflowQueue> Find(const std::string& name) const;
+  /// Whether a queue is declared under `name`.
+  bool Contains(const std::string& name) const;
   /// Every declared queue, by name.
   std::vector<WorkflowQueue> All() const;
 

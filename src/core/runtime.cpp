@@ -166,6 +166,17 @@ void Runtime::WakeDelayPromoter() { WakeService(delay_promoter_); }
 
 void Runtime::WakeQueueRunner() { WakeService(queue_runner_); }
 
+void Runtime::WakeQueueRunnerFor(const std::string& queue) {
+  const bool declared = queue != sysdb::kInternalQueueName && queues_.Contains(queue);
+  std::lock_guard lock(services_mutex_);
+  if (!queue_runner_) return;
+  if (declared) {
+    queue_runner_->WakeForDeclaredQueues();
+  } else {
+    queue_runner_->Wake();
+  }
+}
+
 void Runtime::WakeService(const std::unique_ptr<BackgroundService>& service) {
   std::lock_guard lock(services_mutex_);
   if (service) service->Wake();
@@ -176,7 +187,9 @@ void Runtime::WakeService(const std::unique_ptr<BackgroundService>& service) {
 // in-process already), which costs one empty round.
 void Runtime::OnDatabaseNotification(const std::string& channel, const std::string& payload) {
   if (channel == sysdb::kQueueChannel) {
-    if (payload == sysdb::kInternalQueueName || queues_.Find(payload)) WakeQueueRunner();
+    if (payload == sysdb::kInternalQueueName || queues_.Contains(payload)) {
+      WakeQueueRunnerFor(payload);
+    }
   } else if (channel == sysdb::kDelayChannel) {
     WakeDelayPromoter();
   } else {

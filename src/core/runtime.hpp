@@ -38,6 +38,10 @@ class BackgroundService {
   virtual void Stop() = 0;
   /// Asks the loop to run a round now instead of at its next scheduled time.
   virtual void Wake() {}
+  /// As Wake, for work only the queues declared in this process can have (an enqueue on one of
+  /// them): the queue runner's round then need not look at the internal queue. Other services
+  /// just run a round.
+  virtual void WakeForDeclaredQueues() { Wake(); }
 };
 
 /// A workflow executing (or about to execute) in this process.
@@ -87,6 +91,9 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   /// Has the queue runner run a dequeue round now (work was enqueued or promoted, here or, on
   /// PostgreSQL, in another process); does nothing before Launch.
   void WakeQueueRunner();
+  /// As WakeQueueRunner, for work enqueued on `queue` only: when that is a queue declared here,
+  /// the round need not look at the internal queue.
+  void WakeQueueRunnerFor(const std::string& queue);
   /// How often the queue runner and the delay promoter look at the database when nothing wakes
   /// them (the safety net for changes nobody announces, such as other DBOS SDKs' enqueues).
   std::chrono::milliseconds BackgroundPollInterval() const noexcept {

@@ -536,11 +536,16 @@ std::shared_ptr<detail::HandleCore> StartWorkflow(Runtime& runtime, const DBOSCo
     throw;
   }
 
-  // Execute only a row this call created. An existing row is finished, queued, or owned by
-  // another execution (here after a crash: recovery resumes it), so the handle polls it.
-  if (!inserted.created || inserted.status != "PENDING") {
+  // Execute only a row this call created, and never an enqueued one: that is the queue
+  // runner's, even when this call sees it PENDING (its insert was in doubt and a claim took it
+  // before the retry read it). An existing row is finished, queued, or owned by another
+  // execution (here after a crash: recovery resumes it), so the handle polls it.
+  if (enqueue || !inserted.created || inserted.status != "PENDING") {
     if (claimed) runtime.ReleaseExecution(id);
-    if (inserted.created) runtime.WakeQueueRunner();  // enqueued: start it without waiting
+    // Enqueued: start it without waiting (a DELAYED one is the delay promoter's, woken above).
+    if (inserted.created && inserted.status == "ENQUEUED") {
+      runtime.WakeQueueRunnerFor(inserted.queue_name.value_or(""));
+    }
     return MakePollingHandle(runtime.shared_from_this(), id, parent);
   }
   auto state = NewState(id);

@@ -85,7 +85,7 @@ void QueueRunner::Released(const std::string& workflow_id) {
       slot_of_.erase(it);
     }
   }
-  Wake();
+  WakeForDeclaredQueues();
 }
 
 int QueueRunner::Running(const std::string& queue, const std::string& partition) {

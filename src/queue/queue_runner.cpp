@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "core/notifier.hpp"
 #include "core/runtime.hpp"
@@ -31,7 +32,12 @@ void QueueRunner::Start() {
 
 void QueueRunner::Stop() { loop_.Stop(); }
 
-void QueueRunner::Wake() { loop_.Wake(); }
+void QueueRunner::Wake() {
+  internal_due_.store(true);  // before the wake-up: the round it starts must see it
+  loop_.Wake();
+}
+
+void QueueRunner::WakeForDeclaredQueues() { loop_.Wake(); }
 
 util::BackgroundLoop::Pause QueueRunner::Round() {
   bool failed = false;
@@ -44,7 +50,13 @@ util::BackgroundLoop::Pause QueueRunner::Round() {
   const auto backoff = backoff_.After(failed);
   if (!contended_) contention_streak_ = 0;
   if (failed) return {backoff, /*wakeable=*/false};
-  return {contended_ ? ContentionDelay() : poll_interval_};
+  // No later than the internal queue's next look is due: a round that skipped it must not
+  // stretch its poll to almost two intervals.
+  const auto until_internal = std::max<std::chrono::steady_clock::duration>(
+      std::chrono::milliseconds(1),
+      internal_checked_ + poll_interval_ - std::chrono::steady_clock::now());
+  return {std::min<std::chrono::steady_clock::duration>(
+      contended_ ? ContentionDelay() : poll_interval_, until_internal)};
 }
 
 void QueueRunner::DequeueRound() {
@@ -54,6 +66,7 @@ void QueueRunner::DequeueRound() {
   if (now - version_checked_ >= runtime_.VersionCheckInterval()) {
     version_checked_ = now;
     runtime_.RefreshLatestVersion();
+    internal_due_.store(true);  // unversioned workflows there may have become this process's
   }
   const auto& config = runtime_.Config();
   sysdb::DequeueRequest request;
@@ -65,9 +78,20 @@ void QueueRunner::DequeueRound() {
   request.application_name = config.app_name;
   request.workflow_names = runtime_.Registry().Names();
   request.max_tasks = kInternalClaimBatch;
-  auto claimed = runtime_.Db().DequeueWorkflows(request);
-  // A full batch: more may wait (a recovered backlog), claimed at the next round, right away.
-  if (claimed.size() >= static_cast<size_t>(kInternalClaimBatch)) loop_.Wake();
+  // The internal queue only when something may be there: a round for each enqueue on a declared
+  // queue and each ended execution would otherwise add a query that finds nothing.
+  std::vector<sysdb::DequeuedWorkflow> claimed;
+  if (internal_due_.exchange(false) || now - internal_checked_ >= poll_interval_) {
+    internal_checked_ = now;
+    try {
+      claimed = runtime_.Db().DequeueWorkflows(request);
+    } catch (...) {
+      internal_due_.store(true);  // looked at again after the failure's backoff
+      throw;
+    }
+    // A full batch: more may wait (a recovered backlog), claimed at the next round, right away.
+    if (claimed.size() >= static_cast<size_t>(kInternalClaimBatch)) Wake();
+  }
   auto batch = std::exchange(retry_, {});
   for (auto& workflow : claimed) batch.emplace_back(std::move(workflow), 0);
   for (auto& [workflow, failed_attempts] : batch) {

@@ -4,11 +4,14 @@
 // workflow is enqueued here or a queued workflow ends here, and, on PostgreSQL, when another
 // process announces work on a queue served here (a NOTIFY: an enqueue, a promoted delayed
 // workflow, a free global-concurrency slot); otherwise every second (the safety net for work
-// nobody announces, such as other DBOS SDKs' enqueues). A claimed workflow that fails to start is
-// tried again at the next rounds (the rest of its batch starts regardless), and given up after
-// kMaxFailedStarts failures.
+// nobody announces, such as other DBOS SDKs' enqueues). A round looks at the internal queue only
+// when something may have put work there (a wake-up other than an enqueue on a declared queue or
+// an ended execution, a full batch, a version check) or a poll interval has passed. A claimed
+// workflow that fails to start is tried again at the next rounds (the rest of its batch starts
+// regardless), and given up after kMaxFailedStarts failures.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -44,8 +47,12 @@ class QueueRunner final : public detail::BackgroundService {
   void Start();
   /// Stops and joins the background thread.
   void Stop() override;
-  /// Runs a round now (work was enqueued or promoted in this process).
+  /// Runs a round now (work was enqueued or promoted in this process), the internal queue
+  /// included.
   void Wake() override;
+  /// Runs a round now for work on the declared queues only (an enqueue on one of them, an ended
+  /// execution that frees a slot): the round looks at the internal queue only if it is due.
+  void WakeForDeclaredQueues() override;
 
   /// The most workflows (with their inputs) one round claims from the internal queue: a recovered
   /// backlog is claimed and started a batch at a time, the next batch at once after the last.
@@ -86,6 +93,12 @@ class QueueRunner final : public detail::BackgroundService {
   const std::chrono::milliseconds poll_interval_;  ///< Runtime::BackgroundPollInterval()
   util::FailureBackoff backoff_;                   ///< Runner thread only.
   std::chrono::steady_clock::time_point version_checked_ = std::chrono::steady_clock::now();
+  /// Something may have put work on the internal queue since the last look: a wake-up not only
+  /// for declared queues, a full batch, a version check. Starts true: the first round looks.
+  std::atomic<bool> internal_due_{true};
+  /// The last look at the internal queue (runner thread only); a round looks at least every
+  /// poll interval anyway, for work nobody announces (other processes on SQLite, other SDKs).
+  std::chrono::steady_clock::time_point internal_checked_{};
   /// Claimed (PENDING here) but not started yet, with their failed start attempts.
   std::vector<std::pair<sysdb::DequeuedWorkflow, int>> retry_;
 

@@ -221,6 +221,21 @@ TEST_P(QueueNotifyTest, AFreedGlobalConcurrencySlotWakesTheRunner) {
   Shutdown(runner);
 }
 
+// Another process resumes a workflow, which puts it on the internal queue: the runner, whose
+// rounds for its own queues' work skip the internal queue, is woken for it and starts it at once.
+TEST_P(QueueNotifyTest, AResumeByAnotherProcessWakesTheRunner) {
+  auto raw = OpenRaw();
+  ASSERT_TRUE(raw->InsertWorkflow(Row("resumed", "CANCELLED", "q")).created);
+  DBOSContext runner = Context("exec-runner");
+  NewWorkflowQueue(runner, "q");
+  ASSERT_NO_FATAL_FAILURE(LaunchAndAwaitFirstRound(runner));
+  const auto since = Clock::now();
+  ASSERT_EQ(raw->ResumeWorkflow("resumed", sysdb::kInternalQueueName, util::NowEpochMs()),
+            sysdb::ResumeOutcome::Resumed);
+  ExpectPromptStart("resumed", since);
+  Shutdown(runner);
+}
+
 INSTANTIATE_TEST_SUITE_P(Postgres, QueueNotifyTest, ::testing::Values("postgres"), BackendName);
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -888,6 +889,83 @@ TEST_P(QueueTest, ALimitedQueueWhoseRowWasDeletedStillRuns) {
               (Rows{{"gq", "2", ""}, {"rq", "", "5"}}));
     EXPECT_TRUE(logger_->Contains("queue 'gq' was deleted from the queues table"));
   }
+  Shutdown(ctx);
+}
+
+// An enqueue whose insert committed with the reply lost, and whose workflow the queue runner
+// claimed before the enqueue's retry read the row back: the retry finds the row created by this
+// call and PENDING (the workflow waits on the gate until the enqueue has returned), which for a
+// workflow started here would mean "run it now". An enqueued one is the runner's: it runs once,
+// and the handle returns its result.
+TEST_P(QueueTest, AnEnqueueInDoubtWhoseWorkflowWasClaimedMeanwhileRunsOnce) {
+  DBOSContext ctx = Context();
+  NewWorkflowQueue(ctx, "q");
+  detail::RuntimeOf(ctx).SetBackgroundPollIntervalForTesting(std::chrono::milliseconds(20));
+  Launch(ctx);
+  std::atomic<int> inserts{0};
+  std::atomic<bool> pending_at_retry{false};
+  sysdb::testing::ScopedFaultInjector injector([&](const sysdb::testing::FaultSite& site) {
+    sysdb::testing::Fault fault;
+    if (std::string(site.operation) != "InsertWorkflow") return fault;
+    const int attempt = inserts++;
+    if (attempt == 0) {
+      fault.kind = sysdb::testing::Fault::Kind::kAfterCommit;  // committed, the reply lost
+    } else if (attempt == 1) {
+      // The retry, once the runner (polling every 20 ms) has claimed the row.
+      pending_at_retry = Await([&] { return StatusOf("in-doubt") == "PENDING"; });
+    }
+    return fault;
+  });
+  auto handle = RunWorkflow(ctx, Blocker, std::string("g/in-doubt"), WithQueue("q"),
+                            WithWorkflowID("in-doubt"));
+  EXPECT_TRUE(pending_at_retry.load()) << "the runner did not claim the row before the retry";
+  EXPECT_GE(inserts.load(), 2);
+  g_gate.Open();
+  EXPECT_EQ(handle.GetResult(), "g/in-doubt");
+  Shutdown(ctx);
+  std::lock_guard lock(g_gate.mutex);
+  EXPECT_EQ(g_gate.waiting, 1) << "the workflow ran more than once";
+}
+
+// A round for an enqueue on a declared queue or for an ended execution does not look at the
+// internal queue (a query that would find nothing, once per round); a resume, which puts its
+// workflow there, still wakes the runner for it: it starts long before the one-hour poll.
+TEST_P(QueueTest, RoundsForDeclaredQueuesSkipTheInternalQueueAndAResumeStillStartsAtOnce) {
+  // Shared with the injector: a call under way may outlive its removal.
+  struct Looks {
+    std::atomic<int> internal{0};
+    std::atomic<int> declared{0};
+  };
+  auto looks = std::make_shared<Looks>();
+  sysdb::testing::ScopedFaultInjector injector([looks](const sysdb::testing::FaultSite& site) {
+    const std::string operation = site.operation;
+    if (operation == "DequeueWorkflows") ++looks->internal;
+    if (operation == "ClaimFromQueue") ++looks->declared;
+    return sysdb::testing::Fault{};
+  });
+  sysdb::WorkflowInsert cancelled = WorkflowRow("resumed", "work", "CANCELLED");
+  cancelled.inputs = serialization::EncodeWorkflowInput(std::string("g/resumed"));
+  ASSERT_TRUE(OpenRaw()->InsertWorkflow(cancelled).created);
+  DBOSContext ctx = Context();
+  NewWorkflowQueue(ctx, "q");
+  detail::RuntimeOf(ctx).SetBackgroundPollIntervalForTesting(std::chrono::hours(1));
+  detail::RuntimeOf(ctx).SetVersionCheckIntervalForTesting(std::chrono::hours(1));
+  Launch(ctx);
+  ASSERT_TRUE(Await([&] { return looks->declared.load() > 0; })) << "no first round";
+  const int internal_looks = looks->internal.load();
+  const int declared_looks = looks->declared.load();
+  EXPECT_GT(internal_looks, 0) << "the first round did not look at the internal queue";
+  for (int i = 0; i < 10; ++i) {
+    const std::string input = "g/" + std::to_string(i);
+    EXPECT_EQ(RunWorkflow(ctx, Work, input, WithQueue("q")).GetResult(), input);
+  }
+  EXPECT_GE(looks->declared.load(), declared_looks + 10) << "a round per enqueue";
+  EXPECT_EQ(looks->internal.load(), internal_looks);
+  auto resumed = ResumeWorkflow<std::string>(ctx, "resumed");
+  EXPECT_TRUE(Await([&] { return StatusOf("resumed") == "SUCCESS"; }))
+      << "the resumed workflow waited for the poll";
+  EXPECT_GT(looks->internal.load(), internal_looks);
+  EXPECT_EQ(resumed.GetResult(), "g/resumed");
   Shutdown(ctx);
 }
 

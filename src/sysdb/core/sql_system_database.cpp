@@ -770,7 +770,8 @@ class SqlSystemDatabase final : public SystemDatabase {
         const Rows look = s.Run(*s_.queue_claim_precheck, params);
         if (look.Empty() || !look[0].Bool(0)) return {};
       }
-      const Rows rows = s.Run(s_.queue_claim, params);
+      const bool limited = request.global_concurrency || request.rate_limit_max;
+      const Rows rows = s.Run(limited ? s_.queue_claim_alone : s_.queue_claim, params);
       QueueClaim out;
       Rows claimed(rows.Columns());
       for (size_t i = 0; i < rows.Size(); ++i) {

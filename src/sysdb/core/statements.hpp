@@ -162,8 +162,12 @@ struct Statements {
   /// started in the window), counted on the queue and partition. Rows: the dequeue_claim columns
   /// then `contended` (false), one per row claimed; when none was claimed, no row or one row
   /// whose workflow_uuid is NULL and whose `contended` says another claimer held or had just
-  /// changed the queue's row.
+  /// changed the queue's row. It may share a commit with other writes (PostgreSQL).
   Script queue_claim;
+  /// queue_claim, committed alone: for a queue with a global concurrency or a rate limit, whose
+  /// claim locks the queue's row (other executors' claims of it back off meanwhile) and stamps
+  /// the starts the rate limit counts; neither should wait for other writes' commit.
+  Script queue_claim_alone;
 
   // ---- Streams
   /// Write. $1 uuid, $2 key, $3 value, $4 has_checkpoint, $5..$13 checkpoint (NULL when none),

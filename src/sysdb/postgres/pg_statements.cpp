@@ -769,9 +769,13 @@ core::Statements MakeStatements(const std::string& quoted_schema) {
   // workflows commits, and while workflows run, their checkpoints keep both commit lanes busy:
   // a claim of its own paid a WAL flush of its own, about one commit in three of a busy queue.
   // It shares one instead (its retry finds its rows by its token, as after any in-doubt commit;
-  // it never waits on a row lock, SKIP LOCKED). The internal queue's claim stays alone: it runs
-  // every round and finds nothing in almost all of them, and would wait for a lane for nothing.
+  // it never waits on a row lock, SKIP LOCKED), holding the rows it claims until the shared
+  // commit. A claim that counts limits in the database stays alone: it locks the queue's row,
+  // which other executors' claims would find busy for the whole shared transaction, and its
+  // start time feeds the rate limit. So does the internal queue's claim, which mostly finds
+  // nothing and would wait for a lane for nothing.
   s.queue_claim = shared("queue_claim", kQueueClaimSql);
+  s.queue_claim_alone = one("queue_claim", Access::kWrite, kQueueClaimSql);
 
   s.write_stream = one("write_stream", Access::kWrite, kWriteStreamSql);
   s.read_stream = one("read_stream", Access::kRead, kReadStreamSql);

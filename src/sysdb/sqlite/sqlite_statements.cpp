@@ -582,6 +582,7 @@ core::Statements MakeStatements() {
       "queue_claim",
       Access::kWrite,
       {core::Part{QueueHasCandidatesSql(), false, true}, core::Part{QueueClaimSql(), true, false}}};
+  s.queue_claim_alone = s.queue_claim;  // SQLite's claims are never shared
 
   s.write_stream =
       Gated("write_stream", kWriteStreamProbeSql, {kWriteStreamCheckpointSql, kAppendStreamSql});
