@@ -50,13 +50,14 @@ util::BackgroundLoop::Pause QueueRunner::Round() {
   const auto backoff = backoff_.After(failed);
   if (!contended_) contention_streak_ = 0;
   if (failed) return {backoff, /*wakeable=*/false};
-  // No later than the internal queue's next look is due: a round that skipped it must not
-  // stretch its poll to almost two intervals.
+  const std::chrono::steady_clock::duration pause = contended_ ? ContentionDelay() : poll_interval_;
+  if (looked_internal_) return {pause};
+  // A round that skipped the internal queue pauses no longer than until its next look is due,
+  // so that the look comes at least every poll interval (not up to two).
   const auto until_internal = std::max<std::chrono::steady_clock::duration>(
       std::chrono::milliseconds(1),
       internal_checked_ + poll_interval_ - std::chrono::steady_clock::now());
-  return {std::min<std::chrono::steady_clock::duration>(
-      contended_ ? ContentionDelay() : poll_interval_, until_internal)};
+  return {std::min(pause, until_internal)};
 }
 
 void QueueRunner::DequeueRound() {
@@ -81,14 +82,16 @@ void QueueRunner::DequeueRound() {
   // The internal queue only when something may be there: a round for each enqueue on a declared
   // queue and each ended execution would otherwise add a query that finds nothing.
   std::vector<sysdb::DequeuedWorkflow> claimed;
-  if (internal_due_.exchange(false) || now - internal_checked_ >= poll_interval_) {
-    internal_checked_ = now;
+  looked_internal_ = internal_due_.exchange(false) || now - internal_checked_ >= poll_interval_;
+  if (looked_internal_) {
     try {
       claimed = runtime_.Db().DequeueWorkflows(request);
     } catch (...) {
       internal_due_.store(true);  // looked at again after the failure's backoff
       throw;
     }
+    // From the end of the look, as the pause after a round that looked counts.
+    internal_checked_ = std::chrono::steady_clock::now();
     // A full batch: more may wait (a recovered backlog), claimed at the next round, right away.
     if (claimed.size() >= static_cast<size_t>(kInternalClaimBatch)) Wake();
   }

@@ -96,9 +96,12 @@ class QueueRunner final : public detail::BackgroundService {
   /// Something may have put work on the internal queue since the last look: a wake-up not only
   /// for declared queues, a full batch, a version check. Starts true: the first round looks.
   std::atomic<bool> internal_due_{true};
-  /// The last look at the internal queue (runner thread only); a round looks at least every
-  /// poll interval anyway, for work nobody announces (other processes on SQLite, other SDKs).
+  /// The end of the last look at the internal queue (runner thread only); a round looks at least
+  /// every poll interval anyway, for work nobody announces (other processes on SQLite, other
+  /// SDKs).
   std::chrono::steady_clock::time_point internal_checked_{};
+  /// The current round looked at the internal queue (runner thread only).
+  bool looked_internal_ = false;
   /// Claimed (PENDING here) but not started yet, with their failed start attempts.
   std::vector<std::pair<sysdb::DequeuedWorkflow, int>> retry_;
 

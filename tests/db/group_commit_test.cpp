@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "serialization/codec.hpp"
@@ -141,6 +142,34 @@ class GroupCommitTest : public DbTest {
     for (auto& thread : threads) thread.join();
   }
 
+  /// kThreads threads each enqueue kPerThread workflows on a queue declared with `limit`, then
+  /// await them; the context is shut down after.
+  void RunManyQueued(QueueOption limit) {
+    DBOSContext ctx = NewDBOSContext(MakeConfig());
+    RegisterWorkflow(ctx, ThreeSteps, WithWorkflowName("ThreeSteps"));
+    const WorkflowQueue queue = NewWorkflowQueue(ctx, "claims", std::move(limit));
+    Launch(ctx);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&ctx, &queue, t] {
+        std::vector<WorkflowHandle<int>> handles;
+        for (int i = 0; i < kPerThread; ++i) {
+          const int seed = t * kPerThread + i;
+          handles.push_back(RunWorkflow(ctx, ThreeSteps, seed,
+                                        WithWorkflowID("wf-" + std::to_string(seed)),
+                                        WithQueue(queue.name)));
+        }
+        for (int i = 0; i < kPerThread; ++i) {
+          const int seed = t * kPerThread + i;
+          EXPECT_EQ(handles[static_cast<size_t>(i)].GetResult(),
+                    StepValue(seed, 0) + StepValue(seed, 1) + StepValue(seed, 2));
+        }
+      });
+    }
+    for (auto& thread : threads) thread.join();
+    Shutdown(ctx);
+  }
+
   /// Every workflow ended SUCCESS with its own output, and every step body ran exactly once.
   void ExpectEachWorkflowOnce() {
     auto db = OpenRaw();
@@ -259,33 +288,36 @@ TEST_P(GroupCommitTest, QueueClaimsInDoubtOrBrokenSharedTransactionsLoseNothing)
     }
     return fault;
   });
-  DBOSContext ctx = NewDBOSContext(MakeConfig());
-  RegisterWorkflow(ctx, ThreeSteps, WithWorkflowName("ThreeSteps"));
-  const WorkflowQueue queue = NewWorkflowQueue(ctx, "claims", WithWorkerConcurrency(8));
-  Launch(ctx);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&ctx, &queue, t] {
-      std::vector<WorkflowHandle<int>> handles;
-      for (int i = 0; i < kPerThread; ++i) {
-        const int seed = t * kPerThread + i;
-        handles.push_back(RunWorkflow(ctx, ThreeSteps, seed,
-                                      WithWorkflowID("wf-" + std::to_string(seed)),
-                                      WithQueue(queue.name)));
-      }
-      for (int i = 0; i < kPerThread; ++i) {
-        const int seed = t * kPerThread + i;
-        EXPECT_EQ(handles[static_cast<size_t>(i)].GetResult(),
-                  StepValue(seed, 0) + StepValue(seed, 1) + StepValue(seed, 2));
-      }
-    });
-  }
-  for (auto& thread : threads) thread.join();
-  Shutdown(ctx);
+  RunManyQueued(WithWorkerConcurrency(8));
   ExpectEachWorkflowOnce();
   if (IsPostgres()) {
     EXPECT_GT(in_doubt.load(), 0) << "no claim shared a transaction";
     EXPECT_GT(broken.load(), 0);
+  }
+}
+
+// A queue whose limits are counted in the database (here a global concurrency) claims alone,
+// never in a shared transaction: its claim locks the queue's row, which other executors' claims
+// would find busy for the whole shared transaction. Its workflows' checkpoints still share.
+TEST_P(GroupCommitTest, ClaimsOfAQueueWithAGlobalConcurrencyCommitAlone) {
+  std::atomic<int> claims{0};
+  std::atomic<int> groups{0};
+  std::atomic<int> groups_with_a_claim{0};
+  ScopedFaultInjector injector([&](const FaultSite& site) {
+    const std::string operation = site.operation;
+    if (operation == "ClaimFromQueue") ++claims;
+    if (operation == "GroupCommit") {
+      ++groups;
+      if (site.grouped.find("queue_claim") != std::string::npos) ++groups_with_a_claim;
+    }
+    return Fault{};
+  });
+  RunManyQueued(WithGlobalConcurrency(8));
+  ExpectEachWorkflowOnce();
+  EXPECT_GT(claims.load(), 0);
+  EXPECT_EQ(groups_with_a_claim.load(), 0);
+  if (IsPostgres()) {
+    EXPECT_GT(groups.load(), 0) << "the commit lanes were never busy";
   }
 }
 

@@ -960,7 +960,10 @@ TEST_P(QueueTest, RoundsForDeclaredQueuesSkipTheInternalQueueAndAResumeStillStar
     EXPECT_EQ(RunWorkflow(ctx, Work, input, WithQueue("q")).GetResult(), input);
   }
   EXPECT_GE(looks->declared.load(), declared_looks + 10) << "a round per enqueue";
-  EXPECT_EQ(looks->internal.load(), internal_looks);
+  // Without the skip: a look per round, at least one per enqueue and one per ended workflow. A
+  // little slack for wake-ups from outside the test (the listener reconnecting, another
+  // process's announcement on the internal queue).
+  EXPECT_LE(looks->internal.load() - internal_looks, 2);
   auto resumed = ResumeWorkflow<std::string>(ctx, "resumed");
   EXPECT_TRUE(Await([&] { return StatusOf("resumed") == "SUCCESS"; }))
       << "the resumed workflow waited for the poll";
