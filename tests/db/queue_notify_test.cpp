@@ -24,6 +24,7 @@
 #include "support/db_test.hpp"
 #include "support/workflow_rows.hpp"
 #include "sysdb/core/fault_injection.hpp"
+#include "sysdb/postgres/pg_connection.hpp"
 #include "util/time_util.hpp"
 
 namespace dbos::testing::queue_notify_fns {
@@ -233,6 +234,28 @@ TEST_P(QueueNotifyTest, AResumeByAnotherProcessWakesTheRunner) {
   ASSERT_EQ(raw->ResumeWorkflow("resumed", sysdb::kInternalQueueName, util::NowEpochMs()),
             sysdb::ResumeOutcome::Resumed);
   ExpectPromptStart("resumed", since);
+  Shutdown(runner);
+}
+
+// Another process's transaction that sends to an ENQUEUED workflow holds a key-share lock on the
+// workflow's row (the message's foreign key) until it commits. The runner's claim still takes the
+// workflow: skipped, it would wait for a round nothing announces (here the 5 s poll, and skipped
+// again while the send stays open).
+TEST_P(QueueNotifyTest, AnOpenSendToAQueuedWorkflowDoesNotHoldBackItsClaim) {
+  ASSERT_TRUE(OpenRaw()->InsertWorkflow(Row("sent-to", "ENQUEUED", "q")).created);
+  auto sender =
+      sysdb::pg::PgConnection::Connect(sysdb::pg::ConnectionSpec::Parse(url_), Clock::now() + 10s);
+  sender->Exec("BEGIN");
+  sender->Exec("INSERT INTO " + schema_ +
+               ".notifications (destination_uuid, topic, message) VALUES ('sent-to', 't', '1')");
+  DBOSContext runner = Context("exec-runner");
+  NewWorkflowQueue(runner, "q");
+  const auto since = Clock::now();
+  Launch(runner);
+  const auto started = g_starts.Await("sent-to");
+  sender->Exec("ROLLBACK");
+  ASSERT_TRUE(started.has_value()) << "the claim skipped the workflow while the send was open";
+  EXPECT_LT(*started - since, kPrompt);
   Shutdown(runner);
 }
 
