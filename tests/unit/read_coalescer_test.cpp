@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace dbos::sysdb::core {
@@ -45,6 +46,31 @@ class Gate {
   std::condition_variable changed_;
   bool entered_ = false;
   bool open_ = false;
+};
+
+// A shared query that finds every key: "many:<key>".
+Coalescer::Batch ManyAnswers(const std::vector<std::string>& keys) {
+  Coalescer::Batch out;
+  for (const auto& key : keys) out[key] = "many:" + key;
+  return out;
+}
+
+// The sizes of the shared queries a test's read_many ran, in order (it runs on reader threads).
+class QuerySizes {
+ public:
+  void Record(size_t size) {
+    std::lock_guard lock(mutex_);
+    sizes_.push_back(size);
+  }
+  /// The sizes recorded since the last Take.
+  std::vector<size_t> Take() {
+    std::lock_guard lock(mutex_);
+    return std::exchange(sizes_, {});
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<size_t> sizes_;
 };
 
 // Waits until `n` readers queue behind the lane.
@@ -160,21 +186,15 @@ TEST(ReadCoalescerTest, ReadersQueuedBehindABusyLaneShareOneQueryOfTheirDistinct
 
 TEST(ReadCoalescerTest, MoreReadersThanAQueryTakesShareSeveralQueries) {
   Coalescer coalescer(1, 3);
-  std::mutex seen_mutex;
-  std::vector<size_t> sizes;
+  QuerySizes sizes;
   const auto read_many = [&](const std::vector<std::string>& keys) {
-    {
-      std::lock_guard lock(seen_mutex);
-      sizes.push_back(keys.size());
-    }
-    Coalescer::Batch out;
-    for (const auto& key : keys) out[key] = "many:" + key;
-    return out;
+    sizes.Record(keys.size());
+    return ManyAnswers(keys);
   };
   constexpr size_t kReaders = 7;
   const std::vector<std::string> got =
       ReadBehindHeldLane(coalescer, Keys(kReaders), Unused, read_many);
-  EXPECT_EQ(sizes, (std::vector<size_t>{3, 3, 1}));
+  EXPECT_EQ(sizes.Take(), (std::vector<size_t>{3, 3, 1}));
   for (size_t i = 0; i < kReaders; ++i) EXPECT_EQ(got[i], "many:k" + std::to_string(i));
 }
 
@@ -244,17 +264,11 @@ TEST(ReadCoalescerTest, AFailedReadInTheLaneLeavesEachOfItsReadersToReadAlone) {
 // half as many readers, and the limit grows back as full batches succeed.
 TEST(ReadCoalescerTest, AfterASharedQueryFailsTheNextOnesTakeHalfAsMany) {
   Coalescer coalescer(1, 8);
-  std::mutex seen_mutex;
-  std::vector<size_t> sizes;
+  QuerySizes sizes;
   const auto read_many = [&](const std::vector<std::string>& keys) {
-    {
-      std::lock_guard lock(seen_mutex);
-      sizes.push_back(keys.size());
-    }
+    sizes.Record(keys.size());
     if (keys.size() > 4) throw std::runtime_error("too many at once");
-    Coalescer::Batch out;
-    for (const auto& key : keys) out[key] = "many:" + key;
-    return out;
+    return ManyAnswers(keys);
   };
   const auto read_one = [](const std::string& key) { return "one:" + key; };
   const auto round = [&](size_t readers) {
@@ -263,9 +277,9 @@ TEST(ReadCoalescerTest, AfterASharedQueryFailsTheNextOnesTakeHalfAsMany) {
   const auto first = round(8);  // one query of 8 fails: each reads alone
   for (size_t i = 0; i < first.size(); ++i) EXPECT_EQ(first[i], "one:k" + std::to_string(i));
   EXPECT_EQ(coalescer.Limit(), 4u);
-  sizes.clear();
+  sizes.Take();
   const auto second = round(5);  // 4 (succeeds: the limit doubles), then 1
-  EXPECT_EQ(sizes, (std::vector<size_t>{4, 1}));
+  EXPECT_EQ(sizes.Take(), (std::vector<size_t>{4, 1}));
   for (size_t i = 0; i < second.size(); ++i) EXPECT_EQ(second[i], "many:k" + std::to_string(i));
   EXPECT_EQ(coalescer.Limit(), 8u);
 }
